@@ -1,0 +1,36 @@
+//! Yuma Consensus: the Bittensor epoch as a pure, deterministic, fixed-point function.
+//!
+//! Given a subnet's stake, weights, bonds and registration history, [`epoch`] computes
+//! consensus, incentive, dividends, validator trust, the next validator permits, the new bonds
+//! and each neuron's share of the epoch's emission — bit for bit as the live chain does
+//! (`reference/subtensor.md` §2), with both bond models: original Yuma (column-normalised EMA)
+//! and Yuma 3 (absolute per-element EMA, optional liquid alpha).
+//!
+//! * [`epoch`] is the sparse production implementation: `O(nnz(W) + n log n)`.
+//! * [`epoch_dense`] is an `n × n` reference implementation kept for tests; property tests show
+//!   both return identical bits.
+//! * No floats, no clock, no randomness, no hash-map iteration; every operation saturates and
+//!   `x / 0 = 0`. Invalid input returns a [`YumaError`], never a panic.
+
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::float_arithmetic
+)]
+
+mod common;
+mod dense;
+mod input;
+mod liquid_alpha;
+mod math;
+mod median;
+pub mod scenario;
+
+mod sparse;
+pub mod storage;
+
+pub use dense::epoch_dense;
+pub use input::{EpochInput, EpochOutput, EpochParams, MAX_NEURONS, YumaError, to_u16_proportions};
+pub use sparse::epoch;
