@@ -62,25 +62,27 @@ impl<'a> Prelude<'a> {
         Self { input, active, stake, old_permit, new_permit, active_stake }
     }
 
-    /// Whether validator `i`'s stored weight on miner `j` survives masking: no self-weight
-    /// (except the owner's), not set before `j` registered, and with commit-reveal not
-    /// committed before `j` registered.
-    pub(crate) fn keeps_weight(&self, i: usize, j: usize) -> bool {
+    /// The mask of validator `i`'s weight row: `None` when `i` held no permit (the whole row is
+    /// dropped), otherwise whether its weight on miner `j` survives: no self-weight (except the
+    /// owner's), not set before `j` registered, and with commit-reveal not committed before it.
+    pub(crate) fn weight_filter(&self, i: usize) -> Option<impl Fn(usize) -> bool + '_> {
+        if !self.old_permit.get(i).copied().unwrap_or(false) {
+            return None;
+        }
         let input = self.input;
-        if i == j && !is_owner(input, i) {
-            return false;
-        }
-        let registered = input.block_at_registration.get(j).copied().unwrap_or(0);
+        let keeps_self = is_owner(input, i);
         let updated = input.last_update.get(i).copied().unwrap_or(0);
-        if updated <= registered {
-            return false;
-        }
         let committed = input
             .weight_commit_blocks
             .as_ref()
             .and_then(|blocks| blocks.get(i).copied())
             .unwrap_or(u64::MAX);
-        committed >= registered
+        // A weight survives only if both its update and its commit came after j registered.
+        let set_after = updated.min(committed.saturating_add(1));
+        Some(move |j: usize| {
+            let registered = input.block_at_registration.get(j).copied().unwrap_or(0);
+            (j != i || keeps_self) && set_after > registered
+        })
     }
 
     /// Whether bonds to miner `j` were made before it (re)registered and so carry over.
@@ -98,7 +100,7 @@ fn is_owner(input: &EpochInput, i: usize) -> bool {
 
 /// Steps 12–13: splits the emission between miners and validators and assembles the output.
 pub(crate) fn finish(
-    checked: &Checked<'_>,
+    input: &EpochInput,
     prelude: Prelude<'_>,
     consensus: Vec<I32F32>,
     incentive: Vec<I32F32>,
@@ -106,7 +108,6 @@ pub(crate) fn finish(
     validator_trust: Vec<I32F32>,
     new_bonds: Vec<Vec<(u16, u16)>>,
 ) -> EpochOutput {
-    let input = checked.input;
     let mut combined: Vec<I32F32> = incentive.iter().zip(&dividends).map(|(i, d)| i.saturating_add(*d)).collect();
     let total = sum(&combined);
     let mut server = incentive.clone();

@@ -26,9 +26,9 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
 
     let mut weights = densify(&checked.weights, n);
     for (i, row) in weights.iter_mut().enumerate() {
-        let permitted = prelude.old_permit.get(i).copied().unwrap_or(false);
+        let keeps = prelude.weight_filter(i);
         for (j, w) in row.iter_mut().enumerate() {
-            if !permitted || !prelude.keeps_weight(i, j) {
+            if !keeps.as_ref().is_some_and(|keeps| keeps(j)) {
                 *w = ZERO;
             }
         }
@@ -123,7 +123,7 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
         (dividends, to_stored(&ema))
     };
 
-    Ok(common::finish(&checked, prelude, consensus, incentive, dividends, validator_trust, stored))
+    Ok(common::finish(input, prelude, consensus, incentive, dividends, validator_trust, stored))
 }
 
 fn densify(rows: &[Vec<(u16, I32F32)>], n: usize) -> Matrix {

@@ -1,5 +1,6 @@
 //! Inputs, outputs, parameters and errors of one epoch.
 
+use crate::math::FastDiv;
 use tao_primitives::{I32F32, I64F64, SafeDiv, fixed_proportion_to_u16};
 
 /// Largest subnet size the epoch accepts: uids are `u16`.
@@ -280,9 +281,11 @@ impl EpochInput {
             return Err(YumaError::LengthMismatch { field, expected: n, actual });
         }
         let weights = checked_rows("weights", &self.weights, n, |v| I32F32::from_num(v))?;
+        let per_65535 = FastDiv::new(I32F32::from_num(u16::MAX));
         let bonds = checked_rows("bonds", &self.bonds, n, |v| {
             if self.params.yuma3 {
-                tao_primitives::u16_proportion_to_fixed(v)
+                // = u16_proportion_to_fixed(v), without a 128-bit division per bond.
+                per_65535.apply(I32F32::from_num(v))
             } else {
                 I32F32::from_num(v)
             }
@@ -311,10 +314,15 @@ fn checked_rows(
                 }
                 sorted.push((uid, convert(value)));
             }
-            sorted.sort_unstable_by_key(|(uid, _)| *uid);
-            if let Some(pair) = sorted.windows(2).find(|pair| pair.first().map(|p| p.0) == pair.get(1).map(|p| p.0)) {
-                let uid = pair.first().map_or(0, |p| p.0);
-                return Err(YumaError::DuplicateUid { field, row, uid });
+            if !sorted.is_sorted_by(|a, b| a.0 < b.0) {
+                sorted.sort_unstable_by_key(|(uid, _)| *uid);
+                let mut previous = None;
+                for &(uid, _) in &sorted {
+                    if previous == Some(uid) {
+                        return Err(YumaError::DuplicateUid { field, row, uid });
+                    }
+                    previous = Some(uid);
+                }
             }
             Ok(sorted)
         })

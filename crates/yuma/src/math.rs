@@ -100,6 +100,13 @@ impl FastDiv {
         }
     }
 
+    /// `a / divisor`, or `a` unchanged when the divisor is 0 (how column normalisation skips
+    /// empty columns).
+    #[inline]
+    pub(crate) fn apply_unless_zero(&self, a: I32F32) -> I32F32 {
+        if self.divisor == ZERO { a } else { self.apply(a) }
+    }
+
     /// `a / divisor`, bit-identical to `a.safe_div(divisor)`.
     #[inline]
     pub(crate) fn apply(&self, a: I32F32) -> I32F32 {

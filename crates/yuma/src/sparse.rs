@@ -1,6 +1,6 @@
 //! The production epoch over sparse rows: `O(nnz(W) + nnz(B) + n log n)`.
 
-use crate::input::{Checked, EpochInput, EpochOutput, SparseMatrix, YumaError};
+use crate::input::{EpochInput, EpochOutput, SparseMatrix, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{FastDiv, ONE, ZERO, normalize, sum};
 use crate::median::{Entry, weighted_median};
@@ -21,37 +21,42 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     // set before the miner registered (and, with commit-reveal, committed before it), normalise.
     let mut weights: SparseMatrix = checked
         .weights
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, row)| {
-            if !prelude.old_permit.get(i).copied().unwrap_or(false) {
-                return Vec::new();
+        .map(|(i, mut row)| {
+            match prelude.weight_filter(i) {
+                Some(keeps) => row.retain(|&(j, _)| keeps(usize::from(j))),
+                None => row.clear(),
             }
-            row.iter()
-                .copied()
-                .filter(|&(j, _)| prelude.keeps_weight(i, usize::from(j)))
-                .collect()
+            row
         })
         .collect();
     weights.iter_mut().for_each(|row| normalize_row(row));
 
     let consensus = consensus(&prelude.active_stake, &weights, n, params.kappa_fixed());
-    let clipped = clip(&weights, &consensus);
+    // Bonds follow W + β·(W̄ − W); with the default β = 1 that is W̄ and W is not kept.
+    let beta = params.bonds_penalty_fixed();
+    let raw_weights = (beta != ONE).then(|| weights.clone());
+    let mut clipped = weights;
+    clip(&mut clipped, &consensus);
     let validator_trust: Vec<I32F32> = clipped.iter().map(|row| row_sum(row)).collect();
     let mut incentive = col_weighted_sum(&clipped, &prelude.active_stake, n);
     normalize(&mut incentive);
+    let weights_for_bonds = match raw_weights {
+        Some(raw) => interpolate(raw, &clipped, beta),
+        None => clipped,
+    };
 
-    let weights_for_bonds = interpolate(&weights, &clipped, params.bonds_penalty_fixed());
-    let mut bonds = checked.bonds.clone();
+    let mut bonds = checked.bonds;
     bonds.iter_mut().for_each(|row| row.retain(|&(j, _)| prelude.keeps_bond_to(usize::from(j))));
     let (dividends, new_bonds) = if params.yuma3 {
-        yuma3_bonds(&checked, &prelude, &weights_for_bonds, bonds, &consensus, &incentive)
+        yuma3_bonds(input, &prelude, &weights_for_bonds, &bonds, &consensus, &incentive, n)
     } else {
         original_bonds(&prelude, &weights_for_bonds, bonds, &incentive, n, params.ema_alpha())
     };
 
     Ok(common::finish(
-        &checked,
+        input,
         prelude,
         consensus,
         incentive,
@@ -88,126 +93,120 @@ fn col_weighted_sum(matrix: &SparseMatrix, vector: &[I32F32], n: usize) -> Vec<I
     result
 }
 
-/// Divides every entry by its column's sum (columns summing to 0 are left alone).
-fn col_normalize(matrix: &mut SparseMatrix, n: usize) {
+/// One divisor per column, folded over the column's entries with `fold` from 0.
+fn column_divisors(matrix: &SparseMatrix, n: usize, fold: impl Fn(I32F32, I32F32) -> I32F32) -> Vec<FastDiv> {
     let mut totals = vec![ZERO; n];
     for &(j, v) in matrix.iter().flatten() {
         if let Some(total) = totals.get_mut(usize::from(j)) {
-            *total = total.saturating_add(v);
+            *total = fold(*total, v);
         }
     }
-    divide_columns(matrix, &totals);
+    totals.into_iter().map(FastDiv::new).collect()
+}
+
+/// Divides each entry of column `j` by `divisors[j]` unless that divisor is 0.
+fn divide_columns(matrix: &mut SparseMatrix, divisors: &[FastDiv]) {
+    for (j, v) in matrix.iter_mut().flatten() {
+        if let Some(div) = divisors.get(usize::from(*j)) {
+            *v = div.apply_unless_zero(*v);
+        }
+    }
+}
+
+/// Divides every entry by its column's sum (columns summing to 0 are left alone).
+fn col_normalize(matrix: &mut SparseMatrix, n: usize) {
+    let divisors = column_divisors(matrix, n, |total, v| total.saturating_add(v));
+    divide_columns(matrix, &divisors);
 }
 
 /// Divides every entry by its column's maximum, so each column's largest entry becomes 1.
 fn col_max_upscale(matrix: &mut SparseMatrix, n: usize) {
-    let mut maxima = vec![ZERO; n];
-    for &(j, v) in matrix.iter().flatten() {
-        if let Some(max) = maxima.get_mut(usize::from(j)) {
-            *max = (*max).max(v);
-        }
-    }
-    divide_columns(matrix, &maxima);
+    let divisors = column_divisors(matrix, n, |max, v| max.max(v));
+    divide_columns(matrix, &divisors);
 }
 
-/// Divides each entry of column `j` by `divisors[j]` unless that divisor is 0.
-fn divide_columns(matrix: &mut SparseMatrix, divisors: &[I32F32]) {
-    let divs: Vec<FastDiv> = divisors.iter().map(|d| FastDiv::new(*d)).collect();
-    for (j, v) in matrix.iter_mut().flatten() {
-        let j = usize::from(*j);
-        if let (Some(div), Some(d)) = (divs.get(j), divisors.get(j))
-            && *d != ZERO
-        {
-            *v = div.apply(*v);
-        }
-    }
-}
+/// Columns transposed at a time by [`consensus`]: 64 columns of a 1 024-validator subnet are
+/// 1 MiB, so a block stays in cache while its medians are taken.
+const CONSENSUS_BLOCK_COLUMNS: usize = 64;
 
 /// Consensus per column: the stake-weighted κ-quantile over validators with active stake,
 /// missing entries counting as 0.
 fn consensus(active_stake: &[I32F32], weights: &SparseMatrix, n: usize, kappa: I32F32) -> Vec<I32F32> {
     let mut voter_stake: Vec<I32F32> = active_stake.iter().copied().filter(|s| *s > ZERO).collect();
     normalize(&mut voter_stake);
-    let minority = sum(&voter_stake).saturating_sub(kappa);
-    let voters = voter_stake.len();
-    // Column-major scores of the voters; absent entries stay 0.
-    let mut columns: Vec<Vec<Entry>> = (0..n).map(|_| Vec::new()).collect();
-    let voter_rows = active_stake.iter().zip(weights).filter(|(s, _)| **s > ZERO).map(|(_, row)| row);
-    for (voter, row) in voter_rows.enumerate() {
-        let stake = voter_stake.get(voter).copied().unwrap_or(ZERO);
-        for &(j, w) in row {
-            if let Some(column) = columns.get_mut(usize::from(j)) {
-                column.push((w, stake));
+    let total_stake = sum(&voter_stake);
+    let minority = total_stake.saturating_sub(kappa);
+    let voters: Vec<(&[(u16, I32F32)], I32F32)> = active_stake
+        .iter()
+        .zip(weights)
+        .filter(|(s, _)| **s > ZERO)
+        .map(|(_, row)| row.as_slice())
+        .zip(voter_stake.iter().copied())
+        .collect();
+    let mut result = vec![ZERO; n];
+    if voters.is_empty() {
+        return result;
+    }
+    // Rows are sorted by uid, so one cursor per voter walks its row block by block.
+    let mut cursors = vec![0usize; voters.len()];
+    let mut columns: Vec<Vec<Entry>> =
+        (0..CONSENSUS_BLOCK_COLUMNS).map(|_| Vec::with_capacity(voters.len().saturating_add(1))).collect();
+    for (block, out) in result.chunks_mut(CONSENSUS_BLOCK_COLUMNS).enumerate() {
+        let first = block.saturating_mul(CONSENSUS_BLOCK_COLUMNS);
+        columns.iter_mut().for_each(Vec::clear);
+        let mut given = [ZERO; CONSENSUS_BLOCK_COLUMNS];
+        for ((row, stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
+            while let Some(&(j, w)) = row.get(*cursor) {
+                let offset = usize::from(j).wrapping_sub(first);
+                let (Some(column), Some(total)) = (columns.get_mut(offset), given.get_mut(offset)) else {
+                    break;
+                };
+                column.push((w, *stake));
+                *total = total.saturating_add(*stake);
+                *cursor = cursor.saturating_add(1);
             }
         }
-    }
-    columns
-        .iter_mut()
-        .map(|column| {
-            if voters == 0 {
-                return ZERO;
-            }
+        for ((median, column), given) in out.iter_mut().zip(columns.iter_mut()).zip(given) {
             // Voters that gave this miner no weight score 0: one entry carries their stake.
-            let given = column.iter().fold(ZERO, |acc, (_, s)| acc.saturating_add(*s));
-            if column.len() < voters {
-                column.push((ZERO, sum(&voter_stake).saturating_sub(given)));
+            if column.len() < voters.len() {
+                column.push((ZERO, total_stake.saturating_sub(given)));
             }
-            weighted_median(column, minority)
-        })
-        .collect()
-}
-
-/// `W̄_ij = min(W_ij, C_j)`; entries clipped to 0 are dropped.
-fn clip(weights: &SparseMatrix, consensus: &[I32F32]) -> SparseMatrix {
-    weights
-        .iter()
-        .map(|row| {
-            row.iter()
-                .filter_map(|&(j, w)| {
-                    let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-                    if c < w {
-                        (c > ZERO).then_some((j, c))
-                    } else {
-                        Some((j, w))
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// `W + β·(W̄ − W)`, keeping positive entries.
-fn interpolate(raw: &SparseMatrix, clipped: &SparseMatrix, ratio: I32F32) -> SparseMatrix {
-    if ratio == ZERO {
-        return raw.clone();
+            *median = weighted_median(column, minority);
+        }
     }
-    if ratio == ONE {
-        return clipped.clone();
+    result
+}
+
+/// `W̄_ij = min(W_ij, C_j)` in place; entries clipped to 0 are dropped.
+fn clip(weights: &mut SparseMatrix, consensus: &[I32F32]) {
+    for row in weights.iter_mut() {
+        row.retain_mut(|(j, w)| {
+            let c = consensus.get(usize::from(*j)).copied().unwrap_or(ZERO);
+            if c < *w {
+                *w = c;
+                c > ZERO
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// `W + β·(W̄ − W)` for `β` strictly between 0 and 1 (or 0), keeping positive entries.
+fn interpolate(raw: SparseMatrix, clipped: &SparseMatrix, ratio: I32F32) -> SparseMatrix {
+    if ratio == ZERO {
+        return raw;
     }
     raw.iter()
         .zip(clipped)
         .map(|(raw_row, clipped_row)| {
-            // Clipping only lowers or drops entries of the same row, so walk both in step.
-            let mut clipped_iter = clipped_row.iter().peekable();
-            raw_row
-                .iter()
-                .filter_map(|&(j, w)| {
-                    let c = match clipped_iter.peek() {
-                        Some(&&(cj, cv)) if cj == j => {
-                            clipped_iter.next();
-                            cv
-                        }
-                        _ => ZERO,
-                    };
-                    let value = w.saturating_add(ratio.saturating_mul(c.saturating_sub(w)));
-                    (value > ZERO).then_some((j, value))
-                })
-                .collect()
+            merge_rows(raw_row, clipped_row, |_, w, c| Some(w.saturating_add(ratio.saturating_mul(c.saturating_sub(w)))))
         })
         .collect()
 }
 
-/// Merges two sorted sparse rows entry by entry: `f(j, new, old)` for every uid in either.
+/// Merges two sorted sparse rows entry by entry: `f(j, new, old)` for every uid in either (the
+/// other side counting as 0); keeps positive results.
 fn merge_rows(
     new: &[(u16, I32F32)],
     old: &[(u16, I32F32)],
@@ -215,27 +214,16 @@ fn merge_rows(
 ) -> Vec<(u16, I32F32)> {
     let mut out = Vec::with_capacity(new.len().max(old.len()));
     let (mut a, mut b) = (new.iter().peekable(), old.iter().peekable());
-    loop {
-        let (j, x, y) = match (a.peek(), b.peek()) {
-            (None, None) => break,
-            (Some(&&(ja, va)), Some(&&(jb, _))) if ja < jb => {
-                a.next();
-                (ja, va, ZERO)
-            }
-            (Some(&&(ja, va)), Some(&&(jb, vb))) if ja == jb => {
-                a.next();
-                b.next();
-                (ja, va, vb)
-            }
-            (Some(_), Some(&&(jb, vb))) | (None, Some(&&(jb, vb))) => {
-                b.next();
-                (jb, ZERO, vb)
-            }
-            (Some(&&(ja, va)), None) => {
-                a.next();
-                (ja, va, ZERO)
-            }
-        };
+    while let Some((j, x, y)) = match (a.peek().copied(), b.peek().copied()) {
+        (Some(&(ja, va)), Some(&(jb, vb))) => match ja.cmp(&jb) {
+            core::cmp::Ordering::Less => a.next().map(|_| (ja, va, ZERO)),
+            core::cmp::Ordering::Equal => a.next().and(b.next()).map(|_| (ja, va, vb)),
+            core::cmp::Ordering::Greater => b.next().map(|_| (jb, ZERO, vb)),
+        },
+        (Some(&(ja, va)), None) => a.next().map(|_| (ja, va, ZERO)),
+        (None, Some(&(jb, vb))) => b.next().map(|_| (jb, ZERO, vb)),
+        (None, None) => None,
+    } {
         if let Some(value) = f(j, x, y).filter(|v| *v > ZERO) {
             out.push((j, value));
         }
@@ -248,19 +236,20 @@ fn merge_rows(
 /// A bond to a miner that the validator omits decays exactly like one to a miner it weights 0
 /// (docs/adr/002-yuma3-omitted-bonds-decay.md).
 fn yuma3_bonds(
-    checked: &Checked<'_>,
-    prelude: &Prelude,
+    input: &EpochInput,
+    prelude: &Prelude<'_>,
     weights_for_bonds: &SparseMatrix,
-    bonds: SparseMatrix,
+    bonds: &SparseMatrix,
     consensus: &[I32F32],
     incentive: &[I32F32],
+    n: usize,
 ) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
-    let params = &checked.input.params;
+    let params = &input.params;
     let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO)).then(|| LiquidAlpha::new(params));
     let fixed_alpha = params.ema_alpha();
     let new_bonds: SparseMatrix = weights_for_bonds
         .iter()
-        .zip(&bonds)
+        .zip(bonds)
         .map(|(w_row, b_row)| {
             merge_rows(w_row, b_row, |j, w, b| {
                 let alpha = match &liquid {
@@ -273,14 +262,16 @@ fn yuma3_bonds(
             })
         })
         .collect();
-    let mut normalized = new_bonds.clone();
-    col_normalize(&mut normalized, checked.n);
-    let mut dividends: Vec<I32F32> = normalized
+    // Dividends read the column-normalised bonds; normalise on the fly instead of copying.
+    let columns = column_divisors(&new_bonds, n, |total, b| total.saturating_add(b));
+    let mut dividends: Vec<I32F32> = new_bonds
         .iter()
         .zip(&prelude.active_stake)
         .map(|(row, a)| {
             let bonded = row.iter().fold(ZERO, |acc, &(j, b)| {
-                acc.saturating_add(b.saturating_mul(incentive.get(usize::from(j)).copied().unwrap_or(ZERO)))
+                let j = usize::from(j);
+                let share = columns.get(j).map_or(b, |div| div.apply_unless_zero(b));
+                acc.saturating_add(share.saturating_mul(incentive.get(j).copied().unwrap_or(ZERO)))
             });
             bonded.saturating_mul(*a)
         })
