@@ -4,6 +4,8 @@
 //! of a previous epoch, for both bond models and liquid alpha off and on. Targets (one core,
 //! liquid alpha off): ≤ 1 ms for n = 256, ≤ 50 ms for n = 4096.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented `benches` function
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
@@ -12,7 +14,8 @@ use tao_yuma::{EpochInput, EpochParams, epoch};
 
 /// Deterministic pseudo-random u16 for cell (i, j) (SplitMix64 finaliser).
 fn cell(i: usize, j: usize) -> u16 {
-    let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (j as u64).wrapping_add(0xBF58_476D_1CE4_E5B9);
+    let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (j as u64).wrapping_add(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     (z ^ (z >> 31)) as u16
@@ -21,15 +24,34 @@ fn cell(i: usize, j: usize) -> u16 {
 /// A subnet with `validators` validators (uids `0..validators`) weighting every miner.
 fn subnet(n: usize, validators: usize, yuma3: bool, liquid_alpha: bool) -> EpochInput {
     let weights = (0..n)
-        .map(|i| if i < validators { (validators..n).map(|j| (j as u16, cell(i, j))).collect() } else { Vec::new() })
+        .map(|i| {
+            if i < validators {
+                (validators..n).map(|j| (j as u16, cell(i, j))).collect()
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     let mut input = EpochInput {
-        params: EpochParams { yuma3, liquid_alpha, max_allowed_validators: validators as u16, ..EpochParams::default() },
+        params: EpochParams {
+            yuma3,
+            liquid_alpha,
+            max_allowed_validators: validators as u16,
+            ..EpochParams::default()
+        },
         current_block: 1_000,
         last_epoch_block: 640,
         emission: 1_000_000_000,
         owner_uid: None,
-        stake: (0..n).map(|i| I64F64::from_num(if i < validators { 1_000 + u64::from(cell(i, 0)) } else { 0 })).collect(),
+        stake: (0..n)
+            .map(|i| {
+                I64F64::from_num(if i < validators {
+                    1_000 + u64::from(cell(i, 0))
+                } else {
+                    0
+                })
+            })
+            .collect(),
         last_update: vec![999; n],
         block_at_registration: vec![0; n],
         validator_permit: (0..n).map(|i| i < validators).collect(),
@@ -52,11 +74,18 @@ fn bench_epoch(c: &mut Criterion) {
                     continue; // liquid alpha only exists for Yuma 3 bonds
                 }
                 let input = subnet(n, validators, yuma3, liquid_alpha);
-                let id = format!("{model}{}/n={n},v={validators}", if liquid_alpha { "+liquid" } else { "" });
+                let id = format!(
+                    "{model}{}/n={n},v={validators}",
+                    if liquid_alpha { "+liquid" } else { "" }
+                );
                 if n >= 4096 || liquid_alpha {
-                    group.sample_size(10).measurement_time(Duration::from_secs(if liquid_alpha && n >= 1024 { 30 } else { 8 }));
+                    group.sample_size(10).measurement_time(Duration::from_secs(
+                        if liquid_alpha && n >= 1024 { 30 } else { 8 },
+                    ));
                 } else {
-                    group.sample_size(30).measurement_time(Duration::from_secs(5));
+                    group
+                        .sample_size(30)
+                        .measurement_time(Duration::from_secs(5));
                 }
                 group.bench_with_input(BenchmarkId::from_parameter(id), &input, |b, input| {
                     b.iter(|| epoch(black_box(input)).expect("valid benchmark input"))

@@ -2,7 +2,9 @@
 //! stake before the matrix work; the emission split and what is stored after it.
 
 use crate::input::{Checked, EpochInput, EpochOutput};
-use crate::math::{ZERO, is_topk_nonzero, is_zero, mask_vector, normalize, normalize_64, normalize_using_sum, sum};
+use crate::math::{
+    ZERO, is_topk_nonzero, is_zero, mask_vector, normalize, normalize_64, normalize_using_sum, sum,
+};
 use tao_primitives::{I32F32, I64F64, I96F32};
 
 /// Per-neuron facts computed before the weights are touched.
@@ -37,20 +39,33 @@ impl<'a> Prelude<'a> {
             .enumerate()
             .map(|(i, s)| {
                 let below = s.saturating_to_num::<u64>() < params.stake_threshold;
-                if below && !is_owner(input, i) { I64F64::from_bits(0) } else { *s }
+                if below && !is_owner(input, i) {
+                    I64F64::from_bits(0)
+                } else {
+                    *s
+                }
             })
             .collect();
         normalize_64(&mut raw);
-        let stake: Vec<I32F32> = raw.iter().map(|s| I32F32::saturating_from_num(*s)).collect();
+        let stake: Vec<I32F32> = raw
+            .iter()
+            .map(|s| I32F32::saturating_from_num(*s))
+            .collect();
 
         let force_owner = |mut permits: Vec<bool>| {
-            if let Some(cell) = input.owner_uid.and_then(|o| permits.get_mut(usize::from(o))) {
+            if let Some(cell) = input
+                .owner_uid
+                .and_then(|o| permits.get_mut(usize::from(o)))
+            {
                 *cell = true;
             }
             permits
         };
         let old_permit = force_owner(input.validator_permit.clone());
-        let new_permit = force_owner(is_topk_nonzero(&stake, usize::from(params.max_allowed_validators)));
+        let new_permit = force_owner(is_topk_nonzero(
+            &stake,
+            usize::from(params.max_allowed_validators),
+        ));
 
         let mut active_stake = stake.clone();
         let inactive: Vec<bool> = active.iter().map(|a| !a).collect();
@@ -59,7 +74,14 @@ impl<'a> Prelude<'a> {
         mask_vector(&forbidden, &mut active_stake);
         normalize(&mut active_stake);
 
-        Self { input, active, stake, old_permit, new_permit, active_stake }
+        Self {
+            input,
+            active,
+            stake,
+            old_permit,
+            new_permit,
+            active_stake,
+        }
     }
 
     /// The mask of validator `i`'s weight row: `None` when `i` held no permit (the whole row is
@@ -108,7 +130,11 @@ pub(crate) fn finish(
     validator_trust: Vec<I32F32>,
     new_bonds: Vec<Vec<(u16, u16)>>,
 ) -> EpochOutput {
-    let mut combined: Vec<I32F32> = incentive.iter().zip(&dividends).map(|(i, d)| i.saturating_add(*d)).collect();
+    let mut combined: Vec<I32F32> = incentive
+        .iter()
+        .zip(&dividends)
+        .map(|(i, d)| i.saturating_add(*d))
+        .collect();
     let total = sum(&combined);
     let mut server = incentive.clone();
     let mut validator = dividends.clone();
@@ -117,7 +143,11 @@ pub(crate) fn finish(
     normalize(&mut combined);
     if total == ZERO {
         // No usable weights: validators are paid by stake so the subnet still emits.
-        let fallback = if is_zero(&prelude.active_stake) { &prelude.stake } else { &prelude.active_stake };
+        let fallback = if is_zero(&prelude.active_stake) {
+            &prelude.stake
+        } else {
+            &prelude.active_stake
+        };
         validator.clone_from(fallback);
         combined.clone_from(fallback);
     }
@@ -125,7 +155,11 @@ pub(crate) fn finish(
         let emission = I96F32::saturating_from_num(input.emission);
         shares
             .iter()
-            .map(|x| I96F32::saturating_from_num(*x).saturating_mul(emission).saturating_to_num::<u64>())
+            .map(|x| {
+                I96F32::saturating_from_num(*x)
+                    .saturating_mul(emission)
+                    .saturating_to_num::<u64>()
+            })
             .collect()
     };
 

@@ -42,7 +42,12 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     let consensus = column_quantiles(active_stake, &weights, params.kappa_fixed());
     let clipped: Matrix = weights
         .iter()
-        .map(|row| row.iter().zip(&consensus).map(|(w, c)| (*w).min(*c)).collect())
+        .map(|row| {
+            row.iter()
+                .zip(&consensus)
+                .map(|(w, c)| (*w).min(*c))
+                .collect()
+        })
         .collect();
     let validator_trust: Vec<I32F32> = clipped.iter().map(|row| sum(row)).collect();
     let mut incentive = matmul(&clipped, active_stake, n);
@@ -53,7 +58,11 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
         .iter()
         .zip(&clipped)
         .map(|(w_row, c_row)| {
-            w_row.iter().zip(c_row).map(|(w, c)| w.saturating_add(beta.saturating_mul(c.saturating_sub(*w)))).collect()
+            w_row
+                .iter()
+                .zip(c_row)
+                .map(|(w, c)| w.saturating_add(beta.saturating_mul(c.saturating_sub(*w))))
+                .collect()
         })
         .collect();
     let mut bonds = densify(&checked.bonds, n);
@@ -66,7 +75,8 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     }
 
     let (dividends, stored) = if params.yuma3 {
-        let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO)).then(|| LiquidAlpha::new(params));
+        let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO))
+            .then(|| LiquidAlpha::new(params));
         let fixed_alpha = params.ema_alpha();
         let new_bonds: Matrix = weights_for_bonds
             .iter()
@@ -78,7 +88,10 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
                     .zip(&consensus)
                     .map(|((w, b), c)| {
                         let alpha = liquid.map_or(fixed_alpha, |la| la.alpha(*w, *b, *c));
-                        ONE.saturating_sub(alpha).saturating_mul(*b).saturating_add(alpha.saturating_mul(*w).max(ZERO)).min(ONE)
+                        ONE.saturating_sub(alpha)
+                            .saturating_mul(*b)
+                            .saturating_add(alpha.saturating_mul(*w).max(ZERO))
+                            .min(ONE)
                     })
                     .collect()
             })
@@ -106,13 +119,27 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
             .iter()
             .zip(&bonds)
             .map(|(d_row, b_row)| {
-                d_row.iter().zip(b_row).map(|(d, b)| alpha.saturating_mul(*d).saturating_add(keep.saturating_mul(*b))).collect()
+                d_row
+                    .iter()
+                    .zip(b_row)
+                    .map(|(d, b)| {
+                        alpha
+                            .saturating_mul(*d)
+                            .saturating_add(keep.saturating_mul(*b))
+                    })
+                    .collect()
             })
             .collect();
         col_normalize(&mut ema, n);
         let mut dividends: Vec<I32F32> = ema.iter().map(|row| dot(row, &incentive)).collect();
         normalize_plain(&mut dividends);
-        let maxima: Vec<I32F32> = (0..n).map(|j| ema.iter().filter_map(|row| row.get(j)).fold(ZERO, |m, v| m.max(*v))).collect();
+        let maxima: Vec<I32F32> = (0..n)
+            .map(|j| {
+                ema.iter()
+                    .filter_map(|row| row.get(j))
+                    .fold(ZERO, |m, v| m.max(*v))
+            })
+            .collect();
         for row in &mut ema {
             for (v, max) in row.iter_mut().zip(&maxima) {
                 if *max != ZERO {
@@ -123,7 +150,15 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
         (dividends, to_stored(&ema))
     };
 
-    Ok(common::finish(input, prelude, consensus, incentive, dividends, validator_trust, stored))
+    Ok(common::finish(
+        input,
+        prelude,
+        consensus,
+        incentive,
+        dividends,
+        validator_trust,
+        stored,
+    ))
 }
 
 fn densify(rows: &[Vec<(u16, I32F32)>], n: usize) -> Matrix {
@@ -148,7 +183,9 @@ fn normalize_plain(values: &mut [I32F32]) {
 }
 
 fn dot(a: &[I32F32], b: &[I32F32]) -> I32F32 {
-    a.iter().zip(b).fold(ZERO, |acc, (x, y)| acc.saturating_add(x.saturating_mul(*y)))
+    a.iter()
+        .zip(b)
+        .fold(ZERO, |acc, (x, y)| acc.saturating_add(x.saturating_mul(*y)))
 }
 
 /// `result_j = Σ_i vector_i · matrix_ij`.
@@ -163,8 +200,14 @@ fn matmul(matrix: &Matrix, vector: &[I32F32], n: usize) -> Vec<I32F32> {
 }
 
 fn col_normalize(matrix: &mut Matrix, n: usize) {
-    let totals: Vec<I32F32> =
-        (0..n).map(|j| matrix.iter().filter_map(|row| row.get(j)).fold(ZERO, |acc, v| acc.saturating_add(*v))).collect();
+    let totals: Vec<I32F32> = (0..n)
+        .map(|j| {
+            matrix
+                .iter()
+                .filter_map(|row| row.get(j))
+                .fold(ZERO, |acc, v| acc.saturating_add(*v))
+        })
+        .collect();
     for row in matrix.iter_mut() {
         for (v, total) in row.iter_mut().zip(&totals) {
             if *total != ZERO {
@@ -176,8 +219,12 @@ fn col_normalize(matrix: &mut Matrix, n: usize) {
 
 /// Consensus per column over validators with positive active stake (renormalised).
 fn column_quantiles(active_stake: &[I32F32], weights: &Matrix, kappa: I32F32) -> Vec<I32F32> {
-    let voters: Vec<(I32F32, &Vec<I32F32>)> =
-        active_stake.iter().zip(weights).filter(|(s, _)| **s > ZERO).map(|(s, row)| (*s, row)).collect();
+    let voters: Vec<(I32F32, &Vec<I32F32>)> = active_stake
+        .iter()
+        .zip(weights)
+        .filter(|(s, _)| **s > ZERO)
+        .map(|(s, row)| (*s, row))
+        .collect();
     let mut stakes: Vec<I32F32> = voters.iter().map(|(s, _)| *s).collect();
     normalize_plain(&mut stakes);
     let minority = sum(&stakes).saturating_sub(kappa);
@@ -202,7 +249,11 @@ fn to_stored(matrix: &Matrix) -> Vec<Vec<(u16, u16)>> {
             row.iter()
                 .enumerate()
                 .filter(|(_, v)| **v > ZERO)
-                .filter_map(|(j, v)| u16::try_from(j).ok().map(|j| (j, fixed_proportion_to_u16(*v))))
+                .filter_map(|(j, v)| {
+                    u16::try_from(j)
+                        .ok()
+                        .map(|j| (j, fixed_proportion_to_u16(*v)))
+                })
                 .collect()
         })
         .collect()

@@ -263,7 +263,10 @@ impl EpochInput {
     pub(crate) fn check(&self) -> Result<Checked<'_>, YumaError> {
         let n = self.n();
         if n > MAX_NEURONS {
-            return Err(YumaError::TooManyNeurons { n, max: MAX_NEURONS });
+            return Err(YumaError::TooManyNeurons {
+                n,
+                max: MAX_NEURONS,
+            });
         }
         self.params.validate()?;
         let lengths = [
@@ -278,9 +281,13 @@ impl EpochInput {
             ),
         ];
         if let Some(&(field, actual)) = lengths.iter().find(|(_, len)| *len != n) {
-            return Err(YumaError::LengthMismatch { field, expected: n, actual });
+            return Err(YumaError::LengthMismatch {
+                field,
+                expected: n,
+                actual,
+            });
         }
-        let weights = checked_rows("weights", &self.weights, n, |v| I32F32::from_num(v))?;
+        let weights = checked_rows("weights", &self.weights, n, I32F32::from_num)?;
         let per_65535 = FastDiv::new(I32F32::from_num(u16::MAX));
         let bonds = checked_rows("bonds", &self.bonds, n, |v| {
             if self.params.yuma3 {
@@ -290,7 +297,12 @@ impl EpochInput {
                 I32F32::from_num(v)
             }
         })?;
-        Ok(Checked { input: self, n, weights, bonds })
+        Ok(Checked {
+            input: self,
+            n,
+            weights,
+            bonds,
+        })
     }
 }
 
@@ -305,7 +317,12 @@ fn checked_rows(
         .enumerate()
         .map(|(row, entries)| {
             if entries.len() > n {
-                return Err(YumaError::RowTooLong { field, row, len: entries.len(), n });
+                return Err(YumaError::RowTooLong {
+                    field,
+                    row,
+                    len: entries.len(),
+                    n,
+                });
             }
             let mut sorted: Vec<(u16, I32F32)> = Vec::with_capacity(entries.len());
             for &(uid, value) in entries {

@@ -52,25 +52,52 @@ mod tests {
 
     #[test]
     fn alpha_stays_in_bounds_and_rises_with_lead() {
-        let la = LiquidAlpha::new(&EpochParams { alpha_low: 6553, alpha_high: 19660, ..EpochParams::default() });
-        let (low, high) = (u16_proportion_to_fixed(6553), u16_proportion_to_fixed(19660));
+        let la = LiquidAlpha::new(&EpochParams {
+            alpha_low: 6553,
+            alpha_high: 19660,
+            ..EpochParams::default()
+        });
+        let (low, high) = (
+            u16_proportion_to_fixed(6553),
+            u16_proportion_to_fixed(19660),
+        );
         let c = I32F32::from_num(0.2);
         let small = la.alpha(I32F32::from_num(0.25), ZERO, c);
         let large = la.alpha(I32F32::from_num(1), ZERO, c);
-        assert!(low <= small && small < large && large <= high, "{small} {large}");
+        assert!(
+            low <= small && small < large && large <= high,
+            "{small} {large}"
+        );
         // Midpoint: d = 0.5 ⇒ sigmoid = 1/2.
         let mid = la.alpha(I32F32::from_num(0.7), ZERO, c);
         let expected = low + (high - low) / 2;
-        assert!((mid - expected).abs() < I32F32::from_num(1e-6), "{mid} vs {expected}");
+        assert!(
+            (mid - expected).abs() < I32F32::from_num(1e-6),
+            "{mid} vs {expected}"
+        );
     }
 
     #[test]
     fn extreme_steepness_saturates_without_panicking() {
         for steepness in [i16::MIN, -1, 0, 1, i16::MAX] {
-            let la = LiquidAlpha::new(&EpochParams { alpha_sigmoid_steepness: steepness, ..EpochParams::default() });
-            for (w, b, c) in [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 1.0), (0.5, 0.5, 0.5)] {
-                let a = la.alpha(I32F32::from_num(w), I32F32::from_num(b), I32F32::from_num(c));
-                assert!(a >= u16_proportion_to_fixed(45_875) && a <= u16_proportion_to_fixed(58_982));
+            let la = LiquidAlpha::new(&EpochParams {
+                alpha_sigmoid_steepness: steepness,
+                ..EpochParams::default()
+            });
+            for (w, b, c) in [
+                (0.0, 0.0, 0.0),
+                (1.0, 0.0, 0.0),
+                (0.0, 1.0, 1.0),
+                (0.5, 0.5, 0.5),
+            ] {
+                let a = la.alpha(
+                    I32F32::from_num(w),
+                    I32F32::from_num(b),
+                    I32F32::from_num(c),
+                );
+                assert!(
+                    a >= u16_proportion_to_fixed(45_875) && a <= u16_proportion_to_fixed(58_982)
+                );
             }
         }
     }

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let (command, rest) = args.split_first().ok_or_else(|| format!("missing command\n{USAGE}"))?;
+    let (command, rest) = args
+        .split_first()
+        .ok_or("missing command; try `tao-yuma --help`")?;
     match command.as_str() {
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -39,7 +41,9 @@ fn run(args: &[String]) -> Result<(), String> {
             let pretty = rest.iter().any(|a| a == "--pretty");
             let files: Vec<&String> = rest.iter().filter(|a| *a != "--pretty").collect();
             let [file] = files.as_slice() else {
-                return Err(format!("`run` takes exactly one scenario file\n{USAGE}"));
+                return Err(
+                    "`run` takes exactly one scenario file; try `tao-yuma --help`".to_owned(),
+                );
             };
             run_scenario(file, pretty)
         }
@@ -51,9 +55,7 @@ fn run_scenario(path: &str, pretty: bool) -> Result<(), String> {
     let text = read_bounded(path)?;
     let parsed = scenario::parse(&text).map_err(|e| e.to_string())?;
     let outputs = scenario::run(&parsed).map_err(|e| e.to_string())?;
-    let report = scenario::report(&outputs);
-    let json = if pretty { serde_json::to_string_pretty(&report) } else { serde_json::to_string(&report) }
-        .map_err(|e| format!("cannot encode the result: {e}"))?;
+    let json = scenario::report(&outputs).to_json(pretty);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{json}").map_err(|e| format!("cannot write the result: {e}"))
 }
@@ -62,13 +64,18 @@ fn read_bounded(path: &str) -> Result<String, String> {
     let mut text = String::new();
     let limit = MAX_SCENARIO_BYTES.saturating_add(1);
     let read = if path == "-" {
-        std::io::stdin().lock().take(limit).read_to_string(&mut text)
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_string(&mut text)
     } else {
         std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut text))
     };
     read.map_err(|e| format!("cannot read scenario {path}: {e}"))?;
     if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_SCENARIO_BYTES {
-        return Err(format!("scenario {path} is larger than {MAX_SCENARIO_BYTES} bytes"));
+        return Err(format!(
+            "scenario {path} is larger than {MAX_SCENARIO_BYTES} bytes"
+        ));
     }
     Ok(text)
 }

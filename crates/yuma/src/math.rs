@@ -15,6 +15,21 @@ pub(crate) fn sum(values: &[I32F32]) -> I32F32 {
     values.iter().fold(ZERO, |acc, v| acc.saturating_add(*v))
 }
 
+/// `a · b`, bit-identical to `a.saturating_mul(b)`.
+///
+/// `substrate-fixed` multiplies through a 128-bit overflow-checked product (a library call per
+/// product); the exact product of two 64-bit values always fits in 128 bits, so one widening
+/// multiply, a floor shift and a clamp give the same bits several times faster.
+#[inline]
+pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
+    let product = i128::from(a.to_bits()).wrapping_mul(i128::from(b.to_bits())) >> 32;
+    I32F32::from_bits(i64::try_from(product).unwrap_or(if product < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}
+
 /// Whether the vector sums to zero (for the non-negative vectors of an epoch: all zero).
 pub(crate) fn is_zero(values: &[I32F32]) -> bool {
     sum(values) == ZERO
@@ -83,20 +98,23 @@ pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FastDiv {
     divisor: I32F32,
-    /// `⌊2^96 / d⌋`, or 0 when the fast path does not apply (`d ≤ 0`).
-    reciprocal: u128,
+    /// `d` as an unsigned integer, when the fast path applies (`d > 0`).
+    d: u64,
+    /// `⌊2^96 / d⌋ = hi · 2^64 + lo` (`hi < 2^33`); zero when the fast path does not apply.
+    reciprocal_hi: u64,
+    reciprocal_lo: u64,
 }
 
 impl FastDiv {
     /// Prepares division by `divisor`.
     pub(crate) fn new(divisor: I32F32) -> Self {
-        let reciprocal = u128::try_from(divisor.to_bits())
-            .ok()
-            .and_then(|d| (1u128 << 96).checked_div(d))
-            .unwrap_or(0);
+        let d = u64::try_from(divisor.to_bits()).unwrap_or(0);
+        let reciprocal = (1u128 << 96).checked_div(u128::from(d)).unwrap_or(0);
         Self {
             divisor,
-            reciprocal,
+            d,
+            reciprocal_hi: u64::try_from(reciprocal >> 64).unwrap_or(0),
+            reciprocal_lo: reciprocal as u64,
         }
     }
 
@@ -104,31 +122,40 @@ impl FastDiv {
     /// empty columns).
     #[inline]
     pub(crate) fn apply_unless_zero(&self, a: I32F32) -> I32F32 {
-        if self.divisor == ZERO { a } else { self.apply(a) }
+        if self.divisor == ZERO {
+            a
+        } else {
+            self.apply(a)
+        }
     }
 
     /// `a / divisor`, bit-identical to `a.safe_div(divisor)`.
     #[inline]
     pub(crate) fn apply(&self, a: I32F32) -> I32F32 {
-        let (a_bits, d_bits) = (a.to_bits(), self.divisor.to_bits());
-        if self.reciprocal == 0 || a_bits < 0 || a_bits > d_bits {
+        let Ok(a_bits) = u64::try_from(a.to_bits()) else {
+            return a.safe_div(self.divisor);
+        };
+        if self.d == 0 || a_bits > self.d {
             return a.safe_div(self.divisor);
         }
-        // 0 ≤ a ≤ d < 2^63 here, so every product and shift below stays inside u128.
-        let (a, d) = (a_bits.unsigned_abs(), d_bits.unsigned_abs());
-        let numerator = u128::from(a) << 32;
-        let mut quotient = (u128::from(a).wrapping_mul(self.reciprocal)) >> 64;
-        let remainder = numerator.wrapping_sub(quotient.wrapping_mul(u128::from(d)));
-        if remainder >= u128::from(d) {
-            quotient = quotient.wrapping_add(1);
-        }
+        // 0 ≤ a ≤ d < 2^63: the estimate a·r / 2^64 is q or q − 1, and fits in 34 bits.
+        let low = (u128::from(a_bits).wrapping_mul(u128::from(self.reciprocal_lo))) >> 64;
+        let high = u128::from(a_bits).wrapping_mul(u128::from(self.reciprocal_hi));
+        let mut quotient = low.wrapping_add(high);
+        let remainder =
+            (u128::from(a_bits) << 32).wrapping_sub(quotient.wrapping_mul(u128::from(self.d)));
+        quotient = quotient.wrapping_add(u128::from(remainder >= u128::from(self.d)));
         // quotient ≤ 2^32 because a ≤ d, so it always fits an i64.
         I32F32::from_bits(i64::try_from(quotient).unwrap_or(0))
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -149,9 +176,34 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn mul_matches_saturating_mul(a in any::<i64>(), b in any::<i64>()) {
+            let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
+            prop_assert_eq!(mul(a, b), a.saturating_mul(b));
+        }
+    }
+
+    #[test]
+    fn mul_edges() {
+        for a in [i64::MIN, i64::MIN + 1, -1, 0, 1, 1 << 32, i64::MAX] {
+            for b in [i64::MIN, -1, 0, 1, 1 << 31, 1 << 32, 1 << 33, i64::MAX] {
+                let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
+                assert_eq!(mul(a, b), a.saturating_mul(b), "{a:?} * {b:?}");
+            }
+        }
+    }
+
     #[test]
     fn fast_div_edges() {
-        for (a, d) in [(0, 1), (1, 1), (i64::MAX, i64::MAX), (i64::MAX - 1, i64::MAX), (1, 3), (5, 0)] {
+        for (a, d) in [
+            (0, 1),
+            (1, 1),
+            (i64::MAX, i64::MAX),
+            (i64::MAX - 1, i64::MAX),
+            (1, 3),
+            (5, 0),
+        ] {
             let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
             assert_eq!(FastDiv::new(d).apply(a), a.safe_div(d));
         }
@@ -159,9 +211,18 @@ mod tests {
 
     #[test]
     fn topk_keeps_largest_nonzero_and_lower_index_on_ties() {
-        let v: Vec<I32F32> = [0.0, 0.3, 0.3, 0.4, 0.0].iter().map(|x| I32F32::from_num(*x)).collect();
-        assert_eq!(is_topk_nonzero(&v, 2), vec![false, false, true, true, false]);
-        assert_eq!(is_topk_nonzero(&v, 10), vec![false, true, true, true, false]);
+        let v: Vec<I32F32> = [0.0, 0.3, 0.3, 0.4, 0.0]
+            .iter()
+            .map(|x| I32F32::from_num(*x))
+            .collect();
+        assert_eq!(
+            is_topk_nonzero(&v, 2),
+            vec![false, false, true, true, false]
+        );
+        assert_eq!(
+            is_topk_nonzero(&v, 10),
+            vec![false, true, true, true, false]
+        );
         assert_eq!(is_topk_nonzero(&v, 0), vec![false; 5]);
     }
 

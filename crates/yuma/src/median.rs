@@ -16,53 +16,64 @@ pub(crate) type Entry = (I32F32, I32F32);
 
 /// Weighted κ-quantile by in-place quickselect; reorders `entries`.
 ///
-/// `minority` is `Σstake − κ`; entries may carry zero stake.
+/// `minority` is `Σstake − κ`; entries may carry zero stake. Each round first measures the
+/// stake below and at the pivot in a read-only pass, then keeps only the side that holds the
+/// answer by compacting it to the front; both passes are branch-free, since scores of honest
+/// validators are noisy and a branch per comparison would mispredict half the time. The pivot
+/// is the median of the first, middle and last scores; the answer does not depend on it.
 pub(crate) fn weighted_median(entries: &mut [Entry], minority: I32F32) -> I32F32 {
-    // Invariant: `below` is the stake of all discarded entries with a score below every entry
-    // of `part`; the answer is inside `part` unless it is the boundary case handled at the end.
-    let mut part: &mut [Entry] = entries;
+    // Invariant: `below` is the stake of all discarded entries scoring below every entry of
+    // `part`; the answer is a score inside `part`.
+    let mut len = entries.len();
     let mut below = ZERO;
     loop {
-        let len = part.len();
-        let Some(&(pivot, _)) = part.get(len / 2) else {
+        let part = entries.get_mut(..len).unwrap_or_default();
+        let Some(pivot) = pivot_of(part) else {
             return ZERO;
         };
-        let (lower_len, equal_end, lower_stake, equal_stake) = partition3(part, pivot);
+        let (mut lower_len, mut lower_stake, mut equal_len, mut equal_stake) =
+            (0usize, ZERO, 0usize, ZERO);
+        for &(score, stake) in part.iter() {
+            let (lower, equal) = (score < pivot, score == pivot);
+            lower_stake = lower_stake.saturating_add(if lower { stake } else { ZERO });
+            equal_stake = equal_stake.saturating_add(if equal { stake } else { ZERO });
+            lower_len = lower_len.wrapping_add(usize::from(lower));
+            equal_len = equal_len.wrapping_add(usize::from(equal));
+        }
         let with_lower = below.saturating_add(lower_stake);
         let with_equal = with_lower.saturating_add(equal_stake);
         if minority < with_lower && lower_len > 0 {
-            part = &mut part[..lower_len];
-        } else if with_equal <= minority && equal_end < len {
+            len = compact(part, |score| score < pivot);
+        } else if with_equal <= minority && lower_len.wrapping_add(equal_len) < len {
             below = with_equal;
-            part = &mut part[equal_end..];
+            len = compact(part, |score| score > pivot);
         } else {
             return pivot;
         }
     }
 }
 
-/// Three-way partition around `pivot`: `[< pivot | == pivot | > pivot]`.
-/// Returns (end of the lower block, end of the equal block, lower stake, equal stake).
-#[allow(clippy::indexing_slicing)] // every index is < part.len() by the loop bounds
-fn partition3(part: &mut [Entry], pivot: I32F32) -> (usize, usize, I32F32, I32F32) {
-    let (mut lt, mut i, mut gt) = (0usize, 0usize, part.len());
-    let (mut lower_stake, mut equal_stake) = (ZERO, ZERO);
-    while i < gt {
-        let (score, stake) = part[i];
-        if score < pivot {
-            lower_stake = lower_stake.saturating_add(stake);
-            part.swap(lt, i);
-            lt += 1;
-            i += 1;
-        } else if score > pivot {
-            gt -= 1;
-            part.swap(i, gt);
-        } else {
-            equal_stake = equal_stake.saturating_add(stake);
-            i += 1;
+/// Median of the first, middle and last scores, or `None` for an empty slice.
+fn pivot_of(part: &[Entry]) -> Option<I32F32> {
+    let first = part.first()?.0;
+    let middle = part.get(part.len().checked_div(2)?)?.0;
+    let last = part.last()?.0;
+    Some(first.max(middle).min(first.min(middle).max(last)))
+}
+
+/// Moves the entries whose score satisfies `keep` to the front, in order, without branching on
+/// the test; returns how many there are. The rest of the slice is left unspecified.
+fn compact(part: &mut [Entry], keep: impl Fn(I32F32) -> bool) -> usize {
+    let mut kept = 0usize;
+    for i in 0..part.len() {
+        let Some(&entry) = part.get(i) else { break };
+        // kept ≤ i: writing behind the read position never clobbers an unread entry.
+        if let Some(slot) = part.get_mut(kept) {
+            *slot = entry;
         }
+        kept = kept.wrapping_add(usize::from(keep(entry.0)));
     }
-    (lt, gt, lower_stake, equal_stake)
+    kept
 }
 
 /// Weighted κ-quantile straight from its definition (sort, then scan cumulative stake).
@@ -78,7 +89,7 @@ pub(crate) fn weighted_median_by_sort(entries: &[Entry], minority: I32F32) -> I3
                 break;
             }
             cumulative = cumulative.saturating_add(stake);
-            index += 1;
+            index = index.wrapping_add(1);
         }
         if cumulative > minority {
             return score;
@@ -88,7 +99,11 @@ pub(crate) fn weighted_median_by_sort(entries: &[Entry], minority: I32F32) -> I3
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -98,7 +113,11 @@ mod tests {
     }
 
     fn median(stake: &[f64], score: &[f64], majority: f64) -> I32F32 {
-        let mut entries: Vec<Entry> = score.iter().zip(stake).map(|(s, w)| (fx(*s), fx(*w))).collect();
+        let mut entries: Vec<Entry> = score
+            .iter()
+            .zip(stake)
+            .map(|(s, w)| (fx(*s), fx(*w)))
+            .collect();
         let total = entries.iter().fold(ZERO, |a, e| a + e.1);
         let minority = total - fx(majority);
         let by_sort = weighted_median_by_sort(&entries, minority);

@@ -19,6 +19,9 @@ use tao_primitives::{I32F32, I64F64, fixed_proportion_to_u16};
 /// Largest scenario file accepted, in bytes.
 pub const MAX_SCENARIO_BYTES: u64 = 256 * 1024 * 1024;
 
+/// One `set_weights` submission per uid: `(destination uid, raw u16 value)` pairs.
+pub type WeightRows = Vec<Vec<(u16, u16)>>;
+
 /// A scenario after parsing and validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -29,7 +32,7 @@ pub struct Scenario {
     /// Stake per uid.
     pub stake: Vec<I64F64>,
     /// Per epoch: `Some(rows)` replaces the weight matrix, `None` keeps it.
-    pub epochs: Vec<Option<Vec<Vec<(u16, u16)>>>>,
+    pub epochs: Vec<Option<WeightRows>>,
 }
 
 /// Why a scenario was rejected; `field` is a JSON path such as `epochs[1].weights[2]`.
@@ -44,7 +47,10 @@ pub struct ScenarioError {
 
 impl ScenarioError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -100,7 +106,7 @@ pub const DEFAULT_EMISSION: u64 = 1_000_000_000;
 #[serde(deny_unknown_fields)]
 struct RawEpoch {
     #[serde(default)]
-    weights: Option<Vec<Vec<(u16, u16)>>>,
+    weights: Option<WeightRows>,
 }
 
 /// Parses and validates a scenario document.
@@ -108,24 +114,52 @@ struct RawEpoch {
 /// # Errors
 /// [`ScenarioError`] naming the first offending field.
 pub fn parse(json: &str) -> Result<Scenario, ScenarioError> {
+    // serde accepts a struct written as a list; a scenario is always an object.
+    if json.trim_start().starts_with('[') {
+        return Err(ScenarioError::new(
+            "scenario",
+            "must be a JSON object {\"n\": ..., \"stake\": ..., \"epochs\": ...}",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    let raw: RawScenario = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let located = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
-        let field = if path == "." { "scenario".to_owned() } else { path };
+        let field = if path == "." || path == "?" {
+            "scenario".to_owned()
+        } else {
+            path
+        };
         ScenarioError::new(field, e.into_inner().to_string())
+    };
+    let raw: RawScenario = serde_path_to_error::deserialize(&mut deserializer).map_err(located)?;
+    deserializer.end().map_err(|e| {
+        ScenarioError::new(
+            "scenario",
+            format!("unexpected text after the scenario object ({e})"),
+        )
     })?;
     let n = raw.n;
     if n > crate::input::MAX_NEURONS {
-        return Err(ScenarioError::new("n", format!("{n} exceeds the maximum of {}", crate::input::MAX_NEURONS)));
+        return Err(ScenarioError::new(
+            "n",
+            format!("{n} exceeds the maximum of {}", crate::input::MAX_NEURONS),
+        ));
     }
     if raw.stake.len() != n {
-        return Err(ScenarioError::new("stake", format!("has {} entries, expected n = {n}", raw.stake.len())));
+        return Err(ScenarioError::new(
+            "stake",
+            format!("has {} entries, expected n = {n}", raw.stake.len()),
+        ));
     }
     let stake = raw
         .stake
         .iter()
         .enumerate()
-        .map(|(i, s)| parse_stake(s).ok_or_else(|| ScenarioError::new(format!("stake[{i}]"), "must be a non-negative number")))
+        .map(|(i, s)| {
+            parse_stake(s).ok_or_else(|| {
+                ScenarioError::new(format!("stake[{i}]"), "must be a non-negative number")
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let params = raw.params.into_params()?;
     let epochs = raw
@@ -139,7 +173,12 @@ pub fn parse(json: &str) -> Result<Scenario, ScenarioError> {
             Ok(epoch.weights)
         })
         .collect::<Result<Vec<_>, ScenarioError>>()?;
-    Ok(Scenario { emission: params.1, params: params.0, stake, epochs })
+    Ok(Scenario {
+        emission: params.1,
+        params: params.0,
+        stake,
+        epochs,
+    })
 }
 
 fn parse_stake(number: &serde_json::Number) -> Option<I64F64> {
@@ -168,7 +207,9 @@ impl RawParams {
             stake_threshold: 0,
         };
         params.validate().map_err(|e| match e {
-            YumaError::InvalidParam { name, reason } => ScenarioError::new(format!("params.{name}"), reason),
+            YumaError::InvalidParam { name, reason } => {
+                ScenarioError::new(format!("params.{name}"), reason)
+            }
             other => ScenarioError::new("params", other.to_string()),
         })?;
         Ok((params, self.emission))
@@ -178,7 +219,10 @@ impl RawParams {
 /// A proportion in `[0, 1]` as the chain stores it: `floor(x · 65535)` in fixed point.
 fn proportion_to_u16(field: &str, x: f64) -> Result<u16, ScenarioError> {
     if !(0.0..=1.0).contains(&x) {
-        return Err(ScenarioError::new(field, format!("{x} is not a proportion in 0..1")));
+        return Err(ScenarioError::new(
+            field,
+            format!("{x} is not a proportion in 0..1"),
+        ));
     }
     Ok(fixed_proportion_to_u16(I32F32::saturating_from_num(x)))
 }
@@ -195,8 +239,18 @@ fn check_weights(epoch: usize, rows: &[Vec<(u16, u16)>], n: usize) -> Result<(),
         let mut seen = vec![false; n];
         for &(uid, _) in row {
             match seen.get_mut(usize::from(uid)) {
-                None => return Err(ScenarioError::new(field(), format!("uid {uid} is out of range (n = {n})"))),
-                Some(true) => return Err(ScenarioError::new(field(), format!("uid {uid} appears more than once"))),
+                None => {
+                    return Err(ScenarioError::new(
+                        field(),
+                        format!("uid {uid} is out of range (n = {n})"),
+                    ));
+                }
+                Some(true) => {
+                    return Err(ScenarioError::new(
+                        field(),
+                        format!("uid {uid} appears more than once"),
+                    ));
+                }
                 Some(flag) => *flag = true,
             }
         }
@@ -254,7 +308,12 @@ pub fn run(scenario: &Scenario) -> Result<Vec<EpochOutput>, YumaError> {
         input.current_block = block;
         input.last_epoch_block = block.saturating_sub(1);
         if let Some(rows) = epoch {
-            for ((stored, updated), submitted) in input.weights.iter_mut().zip(&mut input.last_update).zip(rows) {
+            for ((stored, updated), submitted) in input
+                .weights
+                .iter_mut()
+                .zip(&mut input.last_update)
+                .zip(rows)
+            {
                 let (uids, values): (Vec<u16>, Vec<u16>) = submitted.iter().copied().unzip();
                 *stored = weight_row(&uids, &values);
                 if !submitted.is_empty() {
@@ -273,7 +332,10 @@ pub fn run(scenario: &Scenario) -> Result<Vec<EpochOutput>, YumaError> {
 /// Formats raw outputs as the scenario report.
 pub fn report(outputs: &[EpochOutput]) -> ScenarioReport {
     let fractions = |values: &[I32F32]| -> Vec<f64> {
-        values.iter().map(|v| u16_to_proportion(fixed_proportion_to_u16(*v))).collect()
+        values
+            .iter()
+            .map(|v| u16_to_proportion(fixed_proportion_to_u16(*v)))
+            .collect()
     };
     ScenarioReport {
         epochs: outputs
@@ -294,6 +356,40 @@ pub fn report(outputs: &[EpochOutput]) -> ScenarioReport {
             })
             .collect(),
     }
+}
+
+impl ScenarioReport {
+    /// The report as JSON: one line, or with `pretty` one line per field (and per bond row)
+    /// so that vectors of a few dozen uids stay readable.
+    pub fn to_json(&self, pretty: bool) -> String {
+        if !pretty {
+            return compact(self);
+        }
+        let epochs: Vec<String> = self
+            .epochs
+            .iter()
+            .map(|e| {
+                let bonds: Vec<String> = e.bonds.iter().map(compact).collect();
+                let fields = [
+                    format!("\"consensus\": {}", compact(&e.consensus)),
+                    format!("\"incentive\": {}", compact(&e.incentive)),
+                    format!("\"dividends\": {}", compact(&e.dividends)),
+                    format!("\"validator_trust\": {}", compact(&e.validator_trust)),
+                    format!("\"validator_permit\": {}", compact(&e.validator_permit)),
+                    format!("\"bonds\": [\n      {}\n    ]", bonds.join(",\n      ")),
+                    format!("\"server_emission\": {}", compact(&e.server_emission)),
+                    format!("\"validator_emission\": {}", compact(&e.validator_emission)),
+                ];
+                format!("  {{\n    {}\n  }}", fields.join(",\n    "))
+            })
+            .collect();
+        format!("{{\"epochs\": [\n{}\n]}}", epochs.join(",\n"))
+    }
+}
+
+/// Compact JSON of a value; serialising numbers, booleans and vectors of them cannot fail.
+fn compact<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// A stored u16 as its fraction of 65 535, for display.

@@ -1,10 +1,10 @@
 //! The production epoch over sparse rows: `O(nnz(W) + nnz(B) + n log n)`.
 
+use crate::common::{self, Prelude};
 use crate::input::{EpochInput, EpochOutput, SparseMatrix, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
-use crate::math::{FastDiv, ONE, ZERO, normalize, sum};
+use crate::math::{FastDiv, ONE, ZERO, mul, normalize, sum};
 use crate::median::{Entry, weighted_median};
-use crate::common::{self, Prelude};
 use tao_primitives::{I32F32, fixed_proportion_to_u16};
 
 /// Runs one Yuma Consensus epoch (sparse implementation).
@@ -38,9 +38,22 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     let beta = params.bonds_penalty_fixed();
     let raw_weights = (beta != ONE).then(|| weights.clone());
     let mut clipped = weights;
-    clip(&mut clipped, &consensus);
-    let validator_trust: Vec<I32F32> = clipped.iter().map(|row| row_sum(row)).collect();
-    let mut incentive = col_weighted_sum(&clipped, &prelude.active_stake, n);
+    let mut validator_trust = vec![ZERO; n];
+    let mut incentive = vec![ZERO; n];
+    // One sweep per row while it is in cache: clip it, sum it, add its stake-weighted votes.
+    for ((row, trust), stake) in clipped
+        .iter_mut()
+        .zip(&mut validator_trust)
+        .zip(&prelude.active_stake)
+    {
+        clip_row(row, &consensus);
+        *trust = row_sum(row);
+        for &(j, w) in row.iter() {
+            if let Some(rank) = incentive.get_mut(usize::from(j)) {
+                *rank = rank.saturating_add(mul(*stake, w));
+            }
+        }
+    }
     normalize(&mut incentive);
     let weights_for_bonds = match raw_weights {
         Some(raw) => interpolate(raw, &clipped, beta),
@@ -48,11 +61,28 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     };
 
     let mut bonds = checked.bonds;
-    bonds.iter_mut().for_each(|row| row.retain(|&(j, _)| prelude.keeps_bond_to(usize::from(j))));
+    bonds
+        .iter_mut()
+        .for_each(|row| row.retain(|&(j, _)| prelude.keeps_bond_to(usize::from(j))));
     let (dividends, new_bonds) = if params.yuma3 {
-        yuma3_bonds(input, &prelude, &weights_for_bonds, &bonds, &consensus, &incentive, n)
+        yuma3_bonds(
+            input,
+            &prelude,
+            &weights_for_bonds,
+            &bonds,
+            &consensus,
+            &incentive,
+            n,
+        )
     } else {
-        original_bonds(&prelude, &weights_for_bonds, bonds, &incentive, n, params.ema_alpha())
+        original_bonds(
+            &prelude,
+            &weights_for_bonds,
+            bonds,
+            &incentive,
+            n,
+            params.ema_alpha(),
+        )
     };
 
     Ok(common::finish(
@@ -80,21 +110,12 @@ fn normalize_row(row: &mut [(u16, I32F32)]) {
     }
 }
 
-/// `result_j = Σ_i vector_i · matrix_ij`.
-fn col_weighted_sum(matrix: &SparseMatrix, vector: &[I32F32], n: usize) -> Vec<I32F32> {
-    let mut result = vec![ZERO; n];
-    for (row, scale) in matrix.iter().zip(vector) {
-        for &(j, v) in row {
-            if let Some(cell) = result.get_mut(usize::from(j)) {
-                *cell = cell.saturating_add(scale.saturating_mul(v));
-            }
-        }
-    }
-    result
-}
-
 /// One divisor per column, folded over the column's entries with `fold` from 0.
-fn column_divisors(matrix: &SparseMatrix, n: usize, fold: impl Fn(I32F32, I32F32) -> I32F32) -> Vec<FastDiv> {
+fn column_divisors(
+    matrix: &SparseMatrix,
+    n: usize,
+    fold: impl Fn(I32F32, I32F32) -> I32F32,
+) -> Vec<FastDiv> {
     let mut totals = vec![ZERO; n];
     for &(j, v) in matrix.iter().flatten() {
         if let Some(total) = totals.get_mut(usize::from(j)) {
@@ -131,7 +152,12 @@ const CONSENSUS_BLOCK_COLUMNS: usize = 64;
 
 /// Consensus per column: the stake-weighted κ-quantile over validators with active stake,
 /// missing entries counting as 0.
-fn consensus(active_stake: &[I32F32], weights: &SparseMatrix, n: usize, kappa: I32F32) -> Vec<I32F32> {
+fn consensus(
+    active_stake: &[I32F32],
+    weights: &SparseMatrix,
+    n: usize,
+    kappa: I32F32,
+) -> Vec<I32F32> {
     let mut voter_stake: Vec<I32F32> = active_stake.iter().copied().filter(|s| *s > ZERO).collect();
     normalize(&mut voter_stake);
     let total_stake = sum(&voter_stake);
@@ -149,8 +175,9 @@ fn consensus(active_stake: &[I32F32], weights: &SparseMatrix, n: usize, kappa: I
     }
     // Rows are sorted by uid, so one cursor per voter walks its row block by block.
     let mut cursors = vec![0usize; voters.len()];
-    let mut columns: Vec<Vec<Entry>> =
-        (0..CONSENSUS_BLOCK_COLUMNS).map(|_| Vec::with_capacity(voters.len().saturating_add(1))).collect();
+    let mut columns: Vec<Vec<Entry>> = (0..CONSENSUS_BLOCK_COLUMNS)
+        .map(|_| Vec::with_capacity(voters.len().saturating_add(1)))
+        .collect();
     for (block, out) in result.chunks_mut(CONSENSUS_BLOCK_COLUMNS).enumerate() {
         let first = block.saturating_mul(CONSENSUS_BLOCK_COLUMNS);
         columns.iter_mut().for_each(Vec::clear);
@@ -158,7 +185,8 @@ fn consensus(active_stake: &[I32F32], weights: &SparseMatrix, n: usize, kappa: I
         for ((row, stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
             while let Some(&(j, w)) = row.get(*cursor) {
                 let offset = usize::from(j).wrapping_sub(first);
-                let (Some(column), Some(total)) = (columns.get_mut(offset), given.get_mut(offset)) else {
+                let (Some(column), Some(total)) = (columns.get_mut(offset), given.get_mut(offset))
+                else {
                     break;
                 };
                 column.push((w, *stake));
@@ -177,19 +205,17 @@ fn consensus(active_stake: &[I32F32], weights: &SparseMatrix, n: usize, kappa: I
     result
 }
 
-/// `W̄_ij = min(W_ij, C_j)` in place; entries clipped to 0 are dropped.
-fn clip(weights: &mut SparseMatrix, consensus: &[I32F32]) {
-    for row in weights.iter_mut() {
-        row.retain_mut(|(j, w)| {
-            let c = consensus.get(usize::from(*j)).copied().unwrap_or(ZERO);
-            if c < *w {
-                *w = c;
-                c > ZERO
-            } else {
-                true
-            }
-        });
-    }
+/// `W̄_ij = min(W_ij, C_j)` in place for one row; entries clipped to 0 are dropped.
+fn clip_row(row: &mut Vec<(u16, I32F32)>, consensus: &[I32F32]) {
+    row.retain_mut(|(j, w)| {
+        let c = consensus.get(usize::from(*j)).copied().unwrap_or(ZERO);
+        if c < *w {
+            *w = c;
+            c > ZERO
+        } else {
+            true
+        }
+    });
 }
 
 /// `W + β·(W̄ − W)` for `β` strictly between 0 and 1 (or 0), keeping positive entries.
@@ -200,7 +226,9 @@ fn interpolate(raw: SparseMatrix, clipped: &SparseMatrix, ratio: I32F32) -> Spar
     raw.iter()
         .zip(clipped)
         .map(|(raw_row, clipped_row)| {
-            merge_rows(raw_row, clipped_row, |_, w, c| Some(w.saturating_add(ratio.saturating_mul(c.saturating_sub(w)))))
+            merge_rows(raw_row, clipped_row, |_, w, c| {
+                w.saturating_add(mul(ratio, c.saturating_sub(w)))
+            })
         })
         .collect()
 }
@@ -210,22 +238,42 @@ fn interpolate(raw: SparseMatrix, clipped: &SparseMatrix, ratio: I32F32) -> Spar
 fn merge_rows(
     new: &[(u16, I32F32)],
     old: &[(u16, I32F32)],
-    mut f: impl FnMut(u16, I32F32, I32F32) -> Option<I32F32>,
+    mut f: impl FnMut(u16, I32F32, I32F32) -> I32F32,
 ) -> Vec<(u16, I32F32)> {
     let mut out = Vec::with_capacity(new.len().max(old.len()));
-    let (mut a, mut b) = (new.iter().peekable(), old.iter().peekable());
-    while let Some((j, x, y)) = match (a.peek().copied(), b.peek().copied()) {
-        (Some(&(ja, va)), Some(&(jb, vb))) => match ja.cmp(&jb) {
-            core::cmp::Ordering::Less => a.next().map(|_| (ja, va, ZERO)),
-            core::cmp::Ordering::Equal => a.next().and(b.next()).map(|_| (ja, va, vb)),
-            core::cmp::Ordering::Greater => b.next().map(|_| (jb, ZERO, vb)),
-        },
-        (Some(&(ja, va)), None) => a.next().map(|_| (ja, va, ZERO)),
-        (None, Some(&(jb, vb))) => b.next().map(|_| (jb, ZERO, vb)),
-        (None, None) => None,
-    } {
-        if let Some(value) = f(j, x, y).filter(|v| *v > ZERO) {
+    let mut emit = |j: u16, x: I32F32, y: I32F32| {
+        let value = f(j, x, y);
+        if value > ZERO {
             out.push((j, value));
+        }
+    };
+    // Steady state: a validator weights the miners it is bonded to, so the uids coincide.
+    if new.len() == old.len() && new.iter().zip(old).all(|(a, b)| a.0 == b.0) {
+        new.iter()
+            .zip(old)
+            .for_each(|(&(j, x), &(_, y))| emit(j, x, y));
+        return out;
+    }
+    let (mut a, mut b) = (0usize, 0usize);
+    loop {
+        match (new.get(a), old.get(b)) {
+            (Some(&(ja, x)), Some(&(jb, y))) if ja == jb => {
+                emit(ja, x, y);
+                (a, b) = (a.wrapping_add(1), b.wrapping_add(1));
+            }
+            (Some(&(ja, x)), Some(&(jb, _))) if ja < jb => {
+                emit(ja, x, ZERO);
+                a = a.wrapping_add(1);
+            }
+            (Some(&(ja, x)), None) => {
+                emit(ja, x, ZERO);
+                a = a.wrapping_add(1);
+            }
+            (_, Some(&(jb, y))) => {
+                emit(jb, ZERO, y);
+                b = b.wrapping_add(1);
+            }
+            (None, None) => break,
         }
     }
     out
@@ -245,7 +293,8 @@ fn yuma3_bonds(
     n: usize,
 ) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
     let params = &input.params;
-    let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO)).then(|| LiquidAlpha::new(params));
+    let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO))
+        .then(|| LiquidAlpha::new(params));
     let fixed_alpha = params.ema_alpha();
     let new_bonds: SparseMatrix = weights_for_bonds
         .iter()
@@ -253,12 +302,14 @@ fn yuma3_bonds(
         .map(|(w_row, b_row)| {
             merge_rows(w_row, b_row, |j, w, b| {
                 let alpha = match &liquid {
-                    Some(la) => la.alpha(w, b, consensus.get(usize::from(j)).copied().unwrap_or(ZERO)),
+                    Some(la) => {
+                        la.alpha(w, b, consensus.get(usize::from(j)).copied().unwrap_or(ZERO))
+                    }
                     None => fixed_alpha,
                 };
-                let decayed = ONE.saturating_sub(alpha).saturating_mul(b);
-                let gained = alpha.saturating_mul(w).max(ZERO);
-                Some(decayed.saturating_add(gained).min(ONE))
+                let decayed = mul(ONE.saturating_sub(alpha), b);
+                let gained = mul(alpha, w).max(ZERO);
+                decayed.saturating_add(gained).min(ONE)
             })
         })
         .collect();
@@ -271,9 +322,9 @@ fn yuma3_bonds(
             let bonded = row.iter().fold(ZERO, |acc, &(j, b)| {
                 let j = usize::from(j);
                 let share = columns.get(j).map_or(b, |div| div.apply_unless_zero(b));
-                acc.saturating_add(share.saturating_mul(incentive.get(j).copied().unwrap_or(ZERO)))
+                acc.saturating_add(mul(share, incentive.get(j).copied().unwrap_or(ZERO)))
             });
-            bonded.saturating_mul(*a)
+            mul(bonded, *a)
         })
         .collect();
     normalize(&mut dividends);
@@ -293,7 +344,7 @@ fn original_bonds(
     let mut delta: SparseMatrix = weights_for_bonds
         .iter()
         .zip(&prelude.active_stake)
-        .map(|(row, a)| row.iter().map(|&(j, w)| (j, w.saturating_mul(*a))).collect())
+        .map(|(row, a)| row.iter().map(|&(j, w)| (j, mul(w, *a))).collect())
         .collect();
     col_normalize(&mut delta, n);
     let keep = ONE.saturating_sub(alpha);
@@ -302,7 +353,7 @@ fn original_bonds(
         .zip(&bonds)
         .map(|(d_row, b_row)| {
             merge_rows(d_row, b_row, |_, d, b| {
-                Some(alpha.saturating_mul(d).saturating_add(keep.saturating_mul(b)))
+                mul(alpha, d).saturating_add(mul(keep, b))
             })
         })
         .collect();
@@ -311,7 +362,10 @@ fn original_bonds(
         .iter()
         .map(|row| {
             row.iter().fold(ZERO, |acc, &(j, b)| {
-                acc.saturating_add(incentive.get(usize::from(j)).copied().unwrap_or(ZERO).saturating_mul(b))
+                acc.saturating_add(mul(
+                    incentive.get(usize::from(j)).copied().unwrap_or(ZERO),
+                    b,
+                ))
             })
         })
         .collect();
@@ -324,6 +378,10 @@ fn original_bonds(
 fn to_stored(bonds: &SparseMatrix) -> Vec<Vec<(u16, u16)>> {
     bonds
         .iter()
-        .map(|row| row.iter().map(|&(j, b)| (j, fixed_proportion_to_u16(b))).collect())
+        .map(|row| {
+            row.iter()
+                .map(|&(j, b)| (j, fixed_proportion_to_u16(b)))
+                .collect()
+        })
         .collect()
 }

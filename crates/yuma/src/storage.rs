@@ -25,7 +25,11 @@ pub fn max_upscale_u16(values: &[u16]) -> Vec<u16> {
         .iter()
         .map(|v| {
             let v = I32F32::from_num(*v);
-            let scaled = if large { v.saturating_mul(scale) } else { v.saturating_mul(u16_max).safe_div(max) };
+            let scaled = if large {
+                v.saturating_mul(scale)
+            } else {
+                v.saturating_mul(u16_max).safe_div(max)
+            };
             scaled.round().saturating_to_num::<u16>()
         })
         .collect()
@@ -43,8 +47,14 @@ mod tests {
     #[test]
     fn max_upscale_matches_live_examples() {
         // Vector A's weights: 65535·[1/4, 1/2, 3/4, 1] submitted as integers.
-        assert_eq!(max_upscale_u16(&[16383, 32767, 49149, 65535]), vec![16383, 32767, 49149, 65535]);
-        assert_eq!(max_upscale_u16(&[1, 2, 3, 4]), vec![16384, 32768, 49151, 65535]);
+        assert_eq!(
+            max_upscale_u16(&[16383, 32767, 49149, 65535]),
+            vec![16383, 32767, 49149, 65535]
+        );
+        assert_eq!(
+            max_upscale_u16(&[1, 2, 3, 4]),
+            vec![16384, 32768, 49151, 65535]
+        );
         assert_eq!(max_upscale_u16(&[0, 0]), vec![0, 0]);
         assert_eq!(max_upscale_u16(&[]), Vec::<u16>::new());
         assert_eq!(max_upscale_u16(&[7]), vec![65535]);

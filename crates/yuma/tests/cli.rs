@@ -518,7 +518,6 @@ fn missing_arguments_are_rejected() {
 /// The full contract for argument errors: ONE stderr line. Today `main.rs` appends the usage
 /// text to the error, so stderr has eight lines.
 #[test]
-#[ignore = "known bug: argument errors print the usage text after the error line"]
 fn missing_arguments_give_one_line() {
     assert_rejected(&tao_yuma(&[], None), "missing command", "");
     assert_rejected(
@@ -530,7 +529,6 @@ fn missing_arguments_give_one_line() {
 
 /// Text after the scenario document must be rejected, not ignored.
 #[test]
-#[ignore = "known bug: scenario::parse never calls Deserializer::end, so trailing text is accepted"]
 fn trailing_text_is_rejected() {
     let output = run_text(r#"{"n": 1, "stake": [1], "epochs": [{}]} trailing"#);
     assert_rejected(&output, "scenario", "trailing");

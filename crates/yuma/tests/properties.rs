@@ -10,57 +10,105 @@ use tao_yuma::{EpochInput, EpochOutput, EpochParams, YumaError, epoch, epoch_den
 fn valid_input(max_n: usize) -> impl Strategy<Value = EpochInput> {
     (0..=max_n).prop_flat_map(|n| {
         let uid = 0..n.max(1) as u16;
-        let row = proptest::collection::btree_map(uid, prop_oneof![Just(0u16), any::<u16>()], 0..=n);
-        let rows = proptest::collection::vec(row.prop_map(|m| m.into_iter().collect::<Vec<_>>()), n);
-        let stake = proptest::collection::vec(prop_oneof![Just(0u64), 0u64..10, 0u64..1_000_000_000_000], n);
+        let row =
+            proptest::collection::btree_map(uid, prop_oneof![Just(0u16), any::<u16>()], 0..=n);
+        let rows =
+            proptest::collection::vec(row.prop_map(|m| m.into_iter().collect::<Vec<_>>()), n);
+        let stake = proptest::collection::vec(
+            prop_oneof![Just(0u64), 0u64..10, 0u64..1_000_000_000_000],
+            n,
+        );
         let blocks = proptest::collection::vec(0u64..20, n);
         (
             params(),
-            (10u64..40, 0u64..40, prop_oneof![Just(0u64), Just(1_000_000_000u64), any::<u64>()]),
-            (stake, blocks.clone(), blocks.clone(), proptest::collection::vec(any::<bool>(), n)),
+            (
+                10u64..40,
+                0u64..40,
+                prop_oneof![Just(0u64), Just(1_000_000_000u64), any::<u64>()],
+            ),
+            (
+                stake,
+                blocks.clone(),
+                blocks.clone(),
+                proptest::collection::vec(any::<bool>(), n),
+            ),
             (rows.clone(), rows),
-            (proptest::option::of(0..n.max(1) as u16), proptest::option::of(proptest::collection::vec(prop_oneof![Just(u64::MAX), 0u64..20], n))),
+            (
+                proptest::option::of(0..n.max(1) as u16),
+                proptest::option::of(proptest::collection::vec(
+                    prop_oneof![Just(u64::MAX), 0u64..20],
+                    n,
+                )),
+            ),
         )
-            .prop_map(move |(params, (current_block, last_epoch_block, emission), (stake, last_update, registered, permits), (weights, bonds), (owner, commits))| {
-                EpochInput {
+            .prop_map(
+                move |(
                     params,
-                    current_block,
-                    last_epoch_block,
-                    emission,
-                    owner_uid: owner.filter(|o| usize::from(*o) < n),
-                    stake: stake.into_iter().map(I64F64::from_num).collect(),
-                    last_update,
-                    block_at_registration: registered,
-                    validator_permit: permits,
-                    weights,
-                    bonds,
-                    weight_commit_blocks: commits,
-                }
-            })
+                    (current_block, last_epoch_block, emission),
+                    (stake, last_update, registered, permits),
+                    (weights, bonds),
+                    (owner, commits),
+                )| {
+                    EpochInput {
+                        params,
+                        current_block,
+                        last_epoch_block,
+                        emission,
+                        owner_uid: owner.filter(|o| usize::from(*o) < n),
+                        stake: stake.into_iter().map(I64F64::from_num).collect(),
+                        last_update,
+                        block_at_registration: registered,
+                        validator_permit: permits,
+                        weights,
+                        bonds,
+                        weight_commit_blocks: commits,
+                    }
+                },
+            )
     })
 }
 
 fn params() -> impl Strategy<Value = EpochParams> {
     (
-        (any::<u16>(), prop_oneof![Just(0u16), Just(u16::MAX), any::<u16>()], 0u64..=1_000_000),
-        (any::<bool>(), any::<bool>(), any::<u16>(), any::<u16>(), any::<i16>()),
-        (0u16..20, prop_oneof![Just(5_000u64), 0u64..30], prop_oneof![Just(0u64), 0u64..100]),
+        (
+            any::<u16>(),
+            prop_oneof![Just(0u16), Just(u16::MAX), any::<u16>()],
+            0u64..=1_000_000,
+        ),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<i16>(),
+        ),
+        (
+            0u16..20,
+            prop_oneof![Just(5_000u64), 0u64..30],
+            prop_oneof![Just(0u64), 0u64..100],
+        ),
     )
-        .prop_map(|((kappa, bonds_penalty, bma), (yuma3, liquid_alpha, a, b, steepness), (max_validators, cutoff, threshold))| {
-            EpochParams {
-                kappa,
-                bonds_penalty,
-                bonds_moving_average: bma,
-                yuma3,
-                liquid_alpha,
-                alpha_low: a.min(b),
-                alpha_high: a.max(b),
-                alpha_sigmoid_steepness: steepness,
-                max_allowed_validators: max_validators,
-                activity_cutoff: cutoff,
-                stake_threshold: threshold,
-            }
-        })
+        .prop_map(
+            |(
+                (kappa, bonds_penalty, bma),
+                (yuma3, liquid_alpha, a, b, steepness),
+                (max_validators, cutoff, threshold),
+            )| {
+                EpochParams {
+                    kappa,
+                    bonds_penalty,
+                    bonds_moving_average: bma,
+                    yuma3,
+                    liquid_alpha,
+                    alpha_low: a.min(b),
+                    alpha_high: a.max(b),
+                    alpha_sigmoid_steepness: steepness,
+                    max_allowed_validators: max_validators,
+                    activity_cutoff: cutoff,
+                    stake_threshold: threshold,
+                }
+            },
+        )
 }
 
 fn total(values: &[I32F32]) -> I32F32 {
@@ -72,7 +120,8 @@ fn assert_sums_to_one_or_zero(values: &[I32F32], what: &str) -> Result<(), TestC
     let sum = total(values);
     let slack = I32F32::from_bits(values.len() as i64);
     prop_assert!(
-        sum == I32F32::from_num(0) || (sum <= I32F32::from_num(1) && sum >= I32F32::from_num(1) - slack),
+        sum == I32F32::from_num(0)
+            || (sum <= I32F32::from_num(1) && sum >= I32F32::from_num(1) - slack),
         "{what} sums to {sum}: {values:?}"
     );
     Ok(())
@@ -168,22 +217,42 @@ proptest! {
 #[test]
 fn omitted_miner_bond_decays_like_explicit_zero() {
     let base = EpochInput {
-        params: EpochParams { max_allowed_validators: 2, ..EpochParams::default() },
+        params: EpochParams {
+            max_allowed_validators: 2,
+            ..EpochParams::default()
+        },
         current_block: 10,
         last_epoch_block: 9,
         emission: 1_000_000_000,
-        stake: vec![I64F64::from_num(3), I64F64::from_num(1), I64F64::from_num(0), I64F64::from_num(0)],
+        stake: vec![
+            I64F64::from_num(3),
+            I64F64::from_num(1),
+            I64F64::from_num(0),
+            I64F64::from_num(0),
+        ],
         last_update: vec![10, 10, 0, 0],
         block_at_registration: vec![0; 4],
         validator_permit: vec![true, true, false, false],
         weights: vec![vec![(2, 65535), (3, 0)], vec![(2, 65535)], vec![], vec![]],
-        bonds: vec![vec![(2, 30000), (3, 20000)], vec![(2, 30000), (3, 20000)], vec![], vec![]],
+        bonds: vec![
+            vec![(2, 30000), (3, 20000)],
+            vec![(2, 30000), (3, 20000)],
+            vec![],
+            vec![],
+        ],
         ..EpochInput::default()
     };
     let out = epoch(&base).unwrap();
     let bonds = out.bonds_dense();
-    assert_eq!(bonds[0][3], bonds[1][3], "omitted and explicit-zero bonds must decay alike");
-    assert!(bonds[1][3] > 0 && bonds[1][3] < 20000, "bond decays, not dropped: {}", bonds[1][3]);
+    assert_eq!(
+        bonds[0][3], bonds[1][3],
+        "omitted and explicit-zero bonds must decay alike"
+    );
+    assert!(
+        bonds[1][3] > 0 && bonds[1][3] < 20000,
+        "bond decays, not dropped: {}",
+        bonds[1][3]
+    );
     assert_eq!(out, epoch_dense(&base).unwrap());
 }
 
@@ -225,21 +294,81 @@ fn invalid_inputs_name_the_problem() {
         assert_eq!(epoch(&input), Err(expected.clone()));
         assert_eq!(epoch_dense(&input), Err(expected));
     };
-    check(&|i| i.last_update.push(0), YumaError::LengthMismatch { field: "last_update", expected: 3, actual: 4 });
-    check(&|i| i.bonds.pop().map(drop).unwrap_or(()), YumaError::LengthMismatch { field: "bonds", expected: 3, actual: 2 });
-    check(&|i| i.weights[1] = vec![(3, 1)], YumaError::UidOutOfRange { field: "weights", row: 1, uid: 3, n: 3 });
-    check(&|i| i.bonds[2] = vec![(1, 1), (1, 2)], YumaError::DuplicateUid { field: "bonds", row: 2, uid: 1 });
-    check(&|i| i.weights[0] = vec![(0, 1), (1, 1), (2, 1), (0, 1)], YumaError::RowTooLong { field: "weights", row: 0, len: 4, n: 3 });
-    check(&|i| i.weight_commit_blocks = Some(vec![]), YumaError::LengthMismatch { field: "weight_commit_blocks", expected: 3, actual: 0 });
-    check(&|i| i.params.bonds_moving_average = 1_000_001, YumaError::InvalidParam { name: "bonds_moving_average", reason: "must be at most 1000000 (a proportion in millionths)" });
-    check(&|i| (i.params.alpha_low, i.params.alpha_high) = (2, 1), YumaError::InvalidParam { name: "alpha_low", reason: "must not exceed alpha_high" });
+    check(
+        &|i| i.last_update.push(0),
+        YumaError::LengthMismatch {
+            field: "last_update",
+            expected: 3,
+            actual: 4,
+        },
+    );
+    check(
+        &|i| i.bonds.pop().map(drop).unwrap_or(()),
+        YumaError::LengthMismatch {
+            field: "bonds",
+            expected: 3,
+            actual: 2,
+        },
+    );
+    check(
+        &|i| i.weights[1] = vec![(3, 1)],
+        YumaError::UidOutOfRange {
+            field: "weights",
+            row: 1,
+            uid: 3,
+            n: 3,
+        },
+    );
+    check(
+        &|i| i.bonds[2] = vec![(1, 1), (1, 2)],
+        YumaError::DuplicateUid {
+            field: "bonds",
+            row: 2,
+            uid: 1,
+        },
+    );
+    check(
+        &|i| i.weights[0] = vec![(0, 1), (1, 1), (2, 1), (0, 1)],
+        YumaError::RowTooLong {
+            field: "weights",
+            row: 0,
+            len: 4,
+            n: 3,
+        },
+    );
+    check(
+        &|i| i.weight_commit_blocks = Some(vec![]),
+        YumaError::LengthMismatch {
+            field: "weight_commit_blocks",
+            expected: 3,
+            actual: 0,
+        },
+    );
+    check(
+        &|i| i.params.bonds_moving_average = 1_000_001,
+        YumaError::InvalidParam {
+            name: "bonds_moving_average",
+            reason: "must be at most 1000000 (a proportion in millionths)",
+        },
+    );
+    check(
+        &|i| (i.params.alpha_low, i.params.alpha_high) = (2, 1),
+        YumaError::InvalidParam {
+            name: "alpha_low",
+            reason: "must not exceed alpha_high",
+        },
+    );
 }
 
 /// A busy subnet: every neuron active and permitted, most weights set, bonds everywhere.
 fn busy_input() -> impl Strategy<Value = EpochInput> {
     (4usize..40, params(), any::<u64>()).prop_flat_map(|(n, params, seed)| {
         let row = proptest::collection::vec(any::<u16>(), n);
-        (proptest::collection::vec(row.clone(), n), proptest::collection::vec(row, n), proptest::collection::vec(1u64..1000, n))
+        (
+            proptest::collection::vec(row.clone(), n),
+            proptest::collection::vec(row, n),
+            proptest::collection::vec(1u64..1000, n),
+        )
             .prop_map(move |(w, b, stake)| {
                 let sparse = |m: Vec<Vec<u16>>, skip: u64| -> Vec<Vec<(u16, u16)>> {
                     m.into_iter()
@@ -254,7 +383,10 @@ fn busy_input() -> impl Strategy<Value = EpochInput> {
                         .collect()
                 };
                 EpochInput {
-                    params: EpochParams { max_allowed_validators: n as u16, ..params.clone() },
+                    params: EpochParams {
+                        max_allowed_validators: n as u16,
+                        ..params.clone()
+                    },
                     current_block: 5,
                     last_epoch_block: 4,
                     emission: 1_000_000_000,

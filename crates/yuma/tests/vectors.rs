@@ -15,13 +15,19 @@ fn as_f64(values: &[tao_primitives::I32F32]) -> Vec<f64> {
 fn assert_close(actual: &[f64], expected: &[f64], tolerance: f64, what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: length");
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert!((a - e).abs() <= tolerance, "{what}[{i}]: got {a}, expected {e} (±{tolerance})\n  all: {actual:?}");
+        assert!(
+            (a - e).abs() <= tolerance,
+            "{what}[{i}]: got {a}, expected {e} (±{tolerance})\n  all: {actual:?}"
+        );
     }
 }
 
 fn assert_rao(actual: &[u64], expected: &[u64], what: &str) {
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert!(a.abs_diff(*e) <= 1, "{what}[{i}]: got {a}, expected {e} (±1 rao)\n  all: {actual:?}");
+        assert!(
+            a.abs_diff(*e) <= 1,
+            "{what}[{i}]: got {a}, expected {e} (±1 rao)\n  all: {actual:?}"
+        );
     }
 }
 
@@ -35,10 +41,26 @@ fn vector_a_original_yuma_bonds() {
         // Warm-up epoch: grants the permits the first weighted epoch uses.
         "{}".to_owned(),
         format!(r#"{{"weights": [{miners}, {miners}, {miners}, {miners}, [], [], [], []]}}"#),
-        format!(r#"{{"weights": [{}, {miners}, {miners}, {miners}, [], [], [], []]}}"#, self_weight(0)),
-        format!(r#"{{"weights": [{}, {}, {miners}, {miners}, [], [], [], []]}}"#, self_weight(0), self_weight(1)),
-        format!(r#"{{"weights": [{}, {}, {}, {miners}, [], [], [], []]}}"#, self_weight(0), self_weight(1), self_weight(2)),
-        format!(r#"{{"weights": [{}, {}, [[7, 65535]], {miners}, [], [], [], []]}}"#, self_weight(0), self_weight(1)),
+        format!(
+            r#"{{"weights": [{}, {miners}, {miners}, {miners}, [], [], [], []]}}"#,
+            self_weight(0)
+        ),
+        format!(
+            r#"{{"weights": [{}, {}, {miners}, {miners}, [], [], [], []]}}"#,
+            self_weight(0),
+            self_weight(1)
+        ),
+        format!(
+            r#"{{"weights": [{}, {}, {}, {miners}, [], [], [], []]}}"#,
+            self_weight(0),
+            self_weight(1),
+            self_weight(2)
+        ),
+        format!(
+            r#"{{"weights": [{}, {}, [[7, 65535]], {miners}, [], [], [], []]}}"#,
+            self_weight(0),
+            self_weight(1)
+        ),
         "{}".to_owned(),
         "{}".to_owned(),
     ];
@@ -52,22 +74,57 @@ fn vector_a_original_yuma_bonds() {
     let out = run(&json);
 
     let step1 = &out[1];
-    assert_close(&as_f64(&step1.stake), &[0.1, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0], 1e-9, "S");
+    assert_close(
+        &as_f64(&step1.stake),
+        &[0.1, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0],
+        1e-9,
+        "S",
+    );
     let w = [0.0999975584, 0.2000012207, 0.2999926754, 0.400008545];
-    assert_close(&as_f64(&step1.consensus), &[0.0, 0.0, 0.0, 0.0, w[0], w[1], w[2], w[3]], 1e-9, "C");
-    assert_close(&as_f64(&step1.validator_trust), &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0], 1e-9, "Tv");
+    assert_close(
+        &as_f64(&step1.consensus),
+        &[0.0, 0.0, 0.0, 0.0, w[0], w[1], w[2], w[3]],
+        1e-9,
+        "C",
+    );
+    assert_close(
+        &as_f64(&step1.validator_trust),
+        &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        1e-9,
+        "Tv",
+    );
     assert_close(
         &as_f64(&step1.incentive),
-        &[0.0, 0.0, 0.0, 0.0, 0.0999975582, 0.2000012207, 0.2999926752, 0.4000085455],
+        &[
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0999975582,
+            0.2000012207,
+            0.2999926752,
+            0.4000085455,
+        ],
         1e-9,
         "I",
     );
-    assert_close(&as_f64(&step1.dividends), &[0.1, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0], 1e-8, "D");
+    assert_close(
+        &as_f64(&step1.dividends),
+        &[0.1, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0],
+        1e-8,
+        "D",
+    );
 
     let expected_emission: [[u64; 8]; 7] = [
-        [49999998, 99999999, 150000000, 200000001, 49998779, 100000610, 149996337, 200004272],
-        [44998351, 101110561, 151667215, 202223870, 49998779, 100000610, 149996337, 200004272],
-        [40496805, 90999783, 157929636, 210573773, 49998779, 100000610, 149996337, 200004272],
+        [
+            49999998, 99999999, 150000000, 200000001, 49998779, 100000610, 149996337, 200004272,
+        ],
+        [
+            44998351, 101110561, 151667215, 202223870, 49998779, 100000610, 149996337, 200004272,
+        ],
+        [
+            40496805, 90999783, 157929636, 210573773, 49998779, 100000610, 149996337, 200004272,
+        ],
         [99999999, 199999999, 299999999, 399999999, 0, 0, 0, 0],
         [36443733, 81898628, 163565493, 218092144, 0, 0, 0, 500000000],
         [32799427, 73706612, 168638129, 224855830, 0, 0, 0, 500000000],
@@ -83,22 +140,58 @@ fn vector_a_original_yuma_bonds() {
         (7, [9559, 21482, 49150, 65535]),
         (7, [8376, 18824, 49150, 65535]),
     ];
-    for (step, (emission, (miner, bonds))) in expected_emission.iter().zip(&expected_bonds).enumerate() {
+    for (step, (emission, (miner, bonds))) in
+        expected_emission.iter().zip(&expected_bonds).enumerate()
+    {
         let epoch = &out[step + 1];
-        assert_rao(&epoch.combined_emission, emission, &format!("step {} E", step + 1));
-        let paid: Vec<u64> = epoch.server_emission.iter().zip(&epoch.validator_emission).map(|(s, v)| s + v).collect();
-        assert_rao(&paid, emission, &format!("step {} server+validator", step + 1));
+        assert_rao(
+            &epoch.combined_emission,
+            emission,
+            &format!("step {} E", step + 1),
+        );
+        let paid: Vec<u64> = epoch
+            .server_emission
+            .iter()
+            .zip(&epoch.validator_emission)
+            .map(|(s, v)| s + v)
+            .collect();
+        assert_rao(
+            &paid,
+            emission,
+            &format!("step {} server+validator", step + 1),
+        );
         let stored = epoch.bonds_dense();
         let column: Vec<u16> = (0..4).map(|i| stored[i][*miner]).collect();
         assert_eq!(column, bonds, "step {} bonds[0..4][{miner}]", step + 1);
     }
 
     let d = |step: usize| as_f64(&out[step].dividends)[..4].to_vec();
-    assert_close(&d(2), &[0.0899967032, 0.2022211233, 0.303334432, 0.404447741], 1e-8, "step 2 D");
-    assert_close(&d(3), &[0.0809936118, 0.1819995677, 0.3158592721, 0.421147548], 1e-8, "step 3 D");
-    assert_close(&d(5), &[0.0728874663, 0.1637972582, 0.3271309866, 0.4361842885], 1e-8, "step 5 D");
+    assert_close(
+        &d(2),
+        &[0.0899967032, 0.2022211233, 0.303334432, 0.404447741],
+        1e-8,
+        "step 2 D",
+    );
+    assert_close(
+        &d(3),
+        &[0.0809936118, 0.1819995677, 0.3158592721, 0.421147548],
+        1e-8,
+        "step 3 D",
+    );
+    assert_close(
+        &d(5),
+        &[0.0728874663, 0.1637972582, 0.3271309866, 0.4361842885],
+        1e-8,
+        "step 5 D",
+    );
     // Step 4: only validator 3 (stake 0.4 < κ) weights miners, so consensus is zero everywhere.
-    assert!(out[4].consensus.iter().chain(&out[4].incentive).all(|v| *v == 0));
+    assert!(
+        out[4]
+            .consensus
+            .iter()
+            .chain(&out[4].incentive)
+            .all(|v| *v == 0)
+    );
     assert_eq!(to_u16_proportions(&out[5].consensus)[7], 26214); // floor(0.400008545 · 65535)
 }
 
@@ -126,20 +219,51 @@ fn vector_b_yuma3_kappa_moves_first() {
     );
     let out = run(&json);
     let table: [([(f64, f64); 3], [f64; 5]); 6] = [
-        ([(0.1013, 0.0), (0.1013, 0.0), (0.1013, 0.0)], [0.8, 0.1, 0.1, 0.0, 0.0]),
-        ([(0.0908, 0.1013), (0.3697, 0.0), (0.3697, 0.0)], [1.0, 0.0, 0.0, 0.0, 0.0]),
-        ([(0.0815, 0.1924), (0.3170, 0.1013), (0.5580, 0.0)], [0.9382, 0.0618, 0.0, 0.0, 0.0]),
-        ([(0.0731, 0.2742), (0.2765, 0.1924), (0.4306, 0.1013)], [0.8819, 0.0773, 0.0407, 0.0, 0.0]),
-        ([(0.0656, 0.3478), (0.2435, 0.2742), (0.3589, 0.1924)], [0.8564, 0.0844, 0.0592, 0.0, 0.0]),
-        ([(0.0588, 0.4139), (0.2157, 0.3478), (0.3089, 0.2742)], [0.8418, 0.0884, 0.0697, 0.0, 0.0]),
+        (
+            [(0.1013, 0.0), (0.1013, 0.0), (0.1013, 0.0)],
+            [0.8, 0.1, 0.1, 0.0, 0.0],
+        ),
+        (
+            [(0.0908, 0.1013), (0.3697, 0.0), (0.3697, 0.0)],
+            [1.0, 0.0, 0.0, 0.0, 0.0],
+        ),
+        (
+            [(0.0815, 0.1924), (0.3170, 0.1013), (0.5580, 0.0)],
+            [0.9382, 0.0618, 0.0, 0.0, 0.0],
+        ),
+        (
+            [(0.0731, 0.2742), (0.2765, 0.1924), (0.4306, 0.1013)],
+            [0.8819, 0.0773, 0.0407, 0.0, 0.0],
+        ),
+        (
+            [(0.0656, 0.3478), (0.2435, 0.2742), (0.3589, 0.1924)],
+            [0.8564, 0.0844, 0.0592, 0.0, 0.0],
+        ),
+        (
+            [(0.0588, 0.4139), (0.2157, 0.3478), (0.3089, 0.2742)],
+            [0.8418, 0.0884, 0.0697, 0.0, 0.0],
+        ),
     ];
     for (e, (bonds, dividends)) in table.iter().enumerate() {
         let epoch = &out[e + 1];
-        assert_close(&as_f64(&epoch.dividends), dividends, 1e-3, &format!("epoch {e} dividends"));
+        assert_close(
+            &as_f64(&epoch.dividends),
+            dividends,
+            1e-3,
+            &format!("epoch {e} dividends"),
+        );
         let stored = epoch.bonds_dense();
         for (v, (b3, b4)) in bonds.iter().enumerate() {
-            let got = [f64::from(stored[v][3]) / 65535.0, f64::from(stored[v][4]) / 65535.0];
-            assert_close(&got, &[*b3, *b4], 1e-3, &format!("epoch {e} bonds of validator {v}"));
+            let got = [
+                f64::from(stored[v][3]) / 65535.0,
+                f64::from(stored[v][4]) / 65535.0,
+            ];
+            assert_close(
+                &got,
+                &[*b3, *b4],
+                1e-3,
+                &format!("epoch {e} bonds of validator {v}"),
+            );
         }
     }
 }
