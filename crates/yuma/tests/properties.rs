@@ -153,7 +153,7 @@ proptest! {
         prop_assert!(paid <= emission, "paid {paid} > emission {emission}");
         if out.stake.iter().any(|s| *s > 0) {
             // One rao of flooring per neuron, plus the 2^-32 flooring of each normalised share.
-            let bound = n + (emission * n >> 32) + 1;
+            let bound = n + ((emission * n) >> 32) + 1;
             prop_assert!(emission - paid <= bound, "paid {paid} of {emission}, shortfall over {bound}");
         }
     }

@@ -218,7 +218,9 @@ fn vector_b_yuma3_kappa_moves_first() {
         epochs.join(",")
     );
     let out = run(&json);
-    let table: [([(f64, f64); 3], [f64; 5]); 6] = [
+    // Per epoch: bonds (to S3, S4) of validators A, B, C, then dividends of uids 0..4.
+    type Row = ([(f64, f64); 3], [f64; 5]);
+    let table: [Row; 6] = [
         (
             [(0.1013, 0.0), (0.1013, 0.0), (0.1013, 0.0)],
             [0.8, 0.1, 0.1, 0.0, 0.0],
