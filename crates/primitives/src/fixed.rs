@@ -26,6 +26,12 @@ impl SafeDiv for I64F64 {
 }
 
 /// `floor(x · 65535)`, saturated into `u16`: how proportions in `[0, 1]` are stored on chain.
+///
+/// ```
+/// use tao_primitives::{I32F32, fixed_proportion_to_u16};
+/// assert_eq!(fixed_proportion_to_u16(I32F32::from_num(0.5)), 32767);
+/// assert_eq!(fixed_proportion_to_u16(I32F32::from_num(3)), u16::MAX);
+/// ```
 #[inline]
 pub fn fixed_proportion_to_u16(x: I32F32) -> u16 {
     x.saturating_mul(I32F32::from_num(u16::MAX))

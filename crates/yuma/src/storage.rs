@@ -9,6 +9,10 @@ use tao_primitives::{I32F32, SafeDiv};
 
 /// Scales `values` so the largest becomes 65 535, rounding to nearest (ties away from zero),
 /// bit-identical to the live chain's `vec_u16_max_upscale_to_u16`. All-zero input stays zero.
+///
+/// ```
+/// assert_eq!(tao_yuma::storage::max_upscale_u16(&[1, 2, 4]), vec![16384, 32768, 65535]);
+/// ```
 pub fn max_upscale_u16(values: &[u16]) -> Vec<u16> {
     let u16_max = I32F32::from_num(u16::MAX);
     let Some(max) = values.iter().max().map(|m| I32F32::from_num(*m)) else {
