@@ -5,7 +5,7 @@
 //! `dense == sparse` checks the production code against a direct reading of the algorithm.
 
 use crate::common::{self, Prelude};
-use crate::input::{EpochInput, EpochOutput, YumaError};
+use crate::input::{CanonicalRow, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{ONE, ZERO, sum};
 use crate::median::{Entry, weighted_median_by_sort};
@@ -24,7 +24,7 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     let params = &input.params;
     let prelude = Prelude::new(&checked);
 
-    let mut weights = densify(&checked.weights, n);
+    let mut weights = densify(&checked.weights, n, I32F32::from_num);
     for (i, row) in weights.iter_mut().enumerate() {
         let keeps = prelude.weight_filter(i);
         for (j, w) in row.iter_mut().enumerate() {
@@ -65,7 +65,7 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
                 .collect()
         })
         .collect();
-    let mut bonds = densify(&checked.bonds, n);
+    let mut bonds = densify(&checked.bonds, n, checked.bond_reader());
     for row in &mut bonds {
         for (j, b) in row.iter_mut().enumerate() {
             if !prelude.keeps_bond_to(j) {
@@ -161,13 +161,13 @@ pub fn epoch_dense(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     ))
 }
 
-fn densify(rows: &[Vec<(u16, I32F32)>], n: usize) -> Matrix {
+fn densify(rows: &[CanonicalRow<'_>], n: usize, read: impl Fn(u16) -> I32F32) -> Matrix {
     rows.iter()
         .map(|row| {
             let mut dense = vec![ZERO; n];
-            for &(j, v) in row {
+            for &(j, v) in row.iter() {
                 if let Some(cell) = dense.get_mut(usize::from(j)) {
-                    *cell = v;
+                    *cell = read(v);
                 }
             }
             dense

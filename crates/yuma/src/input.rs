@@ -1,6 +1,7 @@
 //! Inputs, outputs, parameters and errors of one epoch.
 
 use crate::math::FastDiv;
+use std::borrow::Cow;
 use tao_primitives::{I32F32, I64F64, SafeDiv, fixed_proportion_to_u16};
 
 /// Largest subnet size the epoch accepts: uids are `u16`.
@@ -206,15 +207,34 @@ pub enum YumaError {
     },
 }
 
-/// Sparse fixed-point rows: `(uid, value)` sorted by uid.
-pub(crate) type SparseMatrix = Vec<Vec<(u16, I32F32)>>;
+/// A validated stored row, sorted by uid: borrowed from the input when it already was.
+pub(crate) type CanonicalRow<'a> = Cow<'a, [(u16, u16)]>;
 
-/// An input that passed validation, with rows sorted and converted to fixed point.
+/// An input that passed validation, with its sparse rows sorted by uid.
 pub(crate) struct Checked<'a> {
     pub input: &'a EpochInput,
     pub n: usize,
-    pub weights: SparseMatrix,
-    pub bonds: SparseMatrix,
+    /// Stored weight rows, sorted.
+    pub weights: Vec<CanonicalRow<'a>>,
+    /// Stored bond rows, sorted.
+    pub bonds: Vec<CanonicalRow<'a>>,
+}
+
+impl Checked<'_> {
+    /// How a stored bond value reads as fixed point: a proportion of 65 535 for Yuma 3, the raw
+    /// column max-upscaled value for original Yuma.
+    pub(crate) fn bond_reader(&self) -> impl Fn(u16) -> I32F32 + use<> {
+        let yuma3 = self.input.params.yuma3;
+        let per_65535 = FastDiv::new(I32F32::from_num(u16::MAX));
+        // = u16_proportion_to_fixed(v), without a 128-bit division per bond.
+        move |v| {
+            if yuma3 {
+                per_65535.apply(I32F32::from_num(v))
+            } else {
+                I32F32::from_num(v)
+            }
+        }
+    }
 }
 
 impl EpochParams {
@@ -287,32 +307,22 @@ impl EpochInput {
                 actual,
             });
         }
-        let weights = checked_rows("weights", &self.weights, n, I32F32::from_num)?;
-        let per_65535 = FastDiv::new(I32F32::from_num(u16::MAX));
-        let bonds = checked_rows("bonds", &self.bonds, n, |v| {
-            if self.params.yuma3 {
-                // = u16_proportion_to_fixed(v), without a 128-bit division per bond.
-                per_65535.apply(I32F32::from_num(v))
-            } else {
-                I32F32::from_num(v)
-            }
-        })?;
         Ok(Checked {
             input: self,
             n,
-            weights,
-            bonds,
+            weights: canonical_rows("weights", &self.weights, n)?,
+            bonds: canonical_rows("bonds", &self.bonds, n)?,
         })
     }
 }
 
-/// Validates sparse u16 rows and converts them to sorted fixed-point rows.
-fn checked_rows(
+/// Validates sparse u16 rows (length ≤ n, uids < n, no duplicates) and returns them sorted by
+/// uid: rows already in order are borrowed, only the others are copied.
+fn canonical_rows<'a>(
     field: &'static str,
-    rows: &[Vec<(u16, u16)>],
+    rows: &'a [Vec<(u16, u16)>],
     n: usize,
-    convert: impl Fn(u16) -> I32F32,
-) -> Result<SparseMatrix, YumaError> {
+) -> Result<Vec<CanonicalRow<'a>>, YumaError> {
     rows.iter()
         .enumerate()
         .map(|(row, entries)| {
@@ -324,24 +334,22 @@ fn checked_rows(
                     n,
                 });
             }
-            let mut sorted: Vec<(u16, I32F32)> = Vec::with_capacity(entries.len());
-            for &(uid, value) in entries {
-                if usize::from(uid) >= n {
-                    return Err(YumaError::UidOutOfRange { field, row, uid, n });
-                }
-                sorted.push((uid, convert(value)));
+            if let Some(&(uid, _)) = entries.iter().find(|(uid, _)| usize::from(*uid) >= n) {
+                return Err(YumaError::UidOutOfRange { field, row, uid, n });
             }
-            if !sorted.is_sorted_by(|a, b| a.0 < b.0) {
-                sorted.sort_unstable_by_key(|(uid, _)| *uid);
-                let mut previous = None;
-                for &(uid, _) in &sorted {
-                    if previous == Some(uid) {
-                        return Err(YumaError::DuplicateUid { field, row, uid });
-                    }
-                    previous = Some(uid);
-                }
+            if entries.is_sorted_by(|a, b| a.0 < b.0) {
+                return Ok(Cow::Borrowed(entries.as_slice()));
             }
-            Ok(sorted)
+            let mut sorted = entries.clone();
+            sorted.sort_unstable_by_key(|(uid, _)| *uid);
+            let mut previous = None;
+            for &(uid, _) in &sorted {
+                if previous == Some(uid) {
+                    return Err(YumaError::DuplicateUid { field, row, uid });
+                }
+                previous = Some(uid);
+            }
+            Ok(Cow::Owned(sorted))
         })
         .collect()
 }

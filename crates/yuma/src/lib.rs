@@ -45,6 +45,7 @@
 )]
 
 mod common;
+mod csr;
 mod dense;
 mod input;
 mod liquid_alpha;

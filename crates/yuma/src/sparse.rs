@@ -1,7 +1,8 @@
-//! The production epoch over sparse rows: `O(nnz(W) + nnz(B) + n log n)`.
+//! The production epoch over compressed sparse rows: `O(nnz(W) + nnz(B) + n log n)`.
 
 use crate::common::{self, Prelude};
-use crate::input::{EpochInput, EpochOutput, SparseMatrix, YumaError};
+use crate::csr::{Csr, CsrRow};
+use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{FastDiv, ONE, ZERO, mul, normalize, sum};
 use crate::median::{Entry, weighted_median};
@@ -17,53 +18,19 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     let params = &input.params;
     let prelude = Prelude::new(&checked);
 
-    // Weights: drop rows of non-permitted validators, self-weights (except the owner's), weights
-    // set before the miner registered (and, with commit-reveal, committed before it), normalise.
-    let mut weights: SparseMatrix = checked
-        .weights
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut row)| {
-            match prelude.weight_filter(i) {
-                Some(keeps) => row.retain(|&(j, _)| keeps(usize::from(j))),
-                None => row.clear(),
-            }
-            row
-        })
-        .collect();
-    weights.iter_mut().for_each(|row| normalize_row(row));
-
+    let mut weights = masked_weights(&checked, &prelude, n);
     let consensus = consensus(&prelude.active_stake, &weights, n, params.kappa_fixed());
     // Bonds follow W + β·(W̄ − W); with the default β = 1 that is W̄ and W is not kept.
     let beta = params.bonds_penalty_fixed();
     let raw_weights = (beta != ONE).then(|| weights.clone());
-    let mut clipped = weights;
-    let mut validator_trust = vec![ZERO; n];
-    let mut incentive = vec![ZERO; n];
-    // One sweep per row while it is in cache: clip it, sum it, add its stake-weighted votes.
-    for ((row, trust), stake) in clipped
-        .iter_mut()
-        .zip(&mut validator_trust)
-        .zip(&prelude.active_stake)
-    {
-        clip_row(row, &consensus);
-        *trust = row_sum(row);
-        for &(j, w) in row.iter() {
-            if let Some(rank) = incentive.get_mut(usize::from(j)) {
-                *rank = rank.saturating_add(mul(*stake, w));
-            }
-        }
-    }
-    normalize(&mut incentive);
+    let (validator_trust, incentive) =
+        clip_and_rank(&mut weights, &consensus, &prelude.active_stake, n);
     let weights_for_bonds = match raw_weights {
-        Some(raw) => interpolate(raw, &clipped, beta),
-        None => clipped,
+        Some(raw) => interpolate(&raw, &weights, beta, n),
+        None => weights,
     };
 
-    let mut bonds = checked.bonds;
-    bonds
-        .iter_mut()
-        .for_each(|row| row.retain(|&(j, _)| prelude.keeps_bond_to(usize::from(j))));
+    let bonds = BondRows::new(&checked, &prelude, n);
     let (dividends, new_bonds) = if params.yuma3 {
         yuma3_bonds(
             input,
@@ -77,8 +44,8 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     } else {
         original_bonds(
             &prelude,
-            &weights_for_bonds,
-            bonds,
+            weights_for_bonds,
+            &bonds,
             &incentive,
             n,
             params.ema_alpha(),
@@ -96,54 +63,155 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
     ))
 }
 
-/// Sum of one sparse row.
-fn row_sum(row: &[(u16, I32F32)]) -> I32F32 {
-    row.iter().fold(ZERO, |acc, (_, v)| acc.saturating_add(*v))
-}
-
-/// Scales a row to sum to 1 when its sum is positive.
-fn normalize_row(row: &mut [(u16, I32F32)]) {
-    let total = row_sum(row);
-    if total > ZERO {
-        let div = FastDiv::new(total);
-        row.iter_mut().for_each(|(_, v)| *v = div.apply(*v));
+/// Weights of permitted validators after masking, each row normalised to sum to 1.
+fn masked_weights(checked: &Checked<'_>, prelude: &Prelude<'_>, n: usize) -> Csr {
+    let nnz = checked
+        .weights
+        .iter()
+        .map(|row| row.len())
+        .fold(0usize, usize::saturating_add);
+    let mut weights = Csr::with_capacity(n, nnz);
+    for (i, row) in checked.weights.iter().enumerate() {
+        if let Some(keeps) = prelude.weight_filter(i) {
+            for &(j, w) in row.iter() {
+                if keeps(usize::from(j)) {
+                    weights.push(j, I32F32::from_num(w));
+                }
+            }
+            let values = weights.open_row_mut();
+            let total = sum(values);
+            if total > ZERO {
+                let div = FastDiv::new(total);
+                values.iter_mut().for_each(|v| *v = div.apply(*v));
+            }
+        }
+        weights.end_row();
     }
+    weights
 }
 
-/// One divisor per column, folded over the column's entries with `fold` from 0.
-fn column_divisors(
-    matrix: &SparseMatrix,
+/// Clips the weights to consensus in place (entries clipped to 0 are dropped) and returns
+/// validator trust (each row's clipped sum) and incentive (normalised stake-weighted ranks).
+fn clip_and_rank(
+    weights: &mut Csr,
+    consensus: &[I32F32],
+    active_stake: &[I32F32],
     n: usize,
-    fold: impl Fn(I32F32, I32F32) -> I32F32,
-) -> Vec<FastDiv> {
-    let mut totals = vec![ZERO; n];
-    for &(j, v) in matrix.iter().flatten() {
-        if let Some(total) = totals.get_mut(usize::from(j)) {
-            *total = fold(*total, v);
+) -> (Vec<I32F32>, Vec<I32F32>) {
+    let mut trust = vec![ZERO; n];
+    let mut ranks = vec![ZERO; n];
+    weights.retain(|i, j, w| {
+        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+        if c < *w {
+            *w = c;
+            if c <= ZERO {
+                return false;
+            }
+        }
+        if let (Some(t), Some(r)) = (trust.get_mut(i), ranks.get_mut(usize::from(j))) {
+            *t = t.saturating_add(*w);
+            *r = r.saturating_add(mul(active_stake.get(i).copied().unwrap_or(ZERO), *w));
+        }
+        true
+    });
+    normalize(&mut ranks);
+    (trust, ranks)
+}
+
+/// `W + β·(W̄ − W)` for `0 ≤ β < 1`, keeping positive entries.
+fn interpolate(raw: &Csr, clipped: &Csr, ratio: I32F32, n: usize) -> Csr {
+    if ratio == ZERO {
+        return raw.clone();
+    }
+    let mut out = Csr::with_capacity(n, raw.nnz());
+    for ((w_cols, w_vals), (c_cols, c_vals)) in raw.rows().zip(clipped.rows()) {
+        let clipped_row = c_cols.iter().copied().zip(c_vals.iter().copied());
+        merge(
+            w_cols.iter().copied().zip(w_vals.iter().copied()),
+            clipped_row,
+            |j, w, c| {
+                let value = w.saturating_add(mul(ratio, c.saturating_sub(w)));
+                if value > ZERO {
+                    out.push(j, value);
+                }
+            },
+        );
+        out.end_row();
+    }
+    out
+}
+
+/// Stored bond rows as the epoch reads them: converted to fixed point, with bonds to neurons
+/// registered since the previous epoch dropped.
+struct BondRows<'c, 'a> {
+    rows: &'c [CanonicalRow<'a>],
+    carries: Vec<bool>,
+    read: Box<dyn Fn(u16) -> I32F32>,
+}
+
+impl<'c, 'a> BondRows<'c, 'a> {
+    fn new(checked: &'c Checked<'a>, prelude: &Prelude<'_>, n: usize) -> Self {
+        Self {
+            rows: &checked.bonds,
+            carries: (0..n).map(|j| prelude.keeps_bond_to(j)).collect(),
+            read: Box::new(checked.bond_reader()),
         }
     }
-    totals.into_iter().map(FastDiv::new).collect()
-}
 
-/// Divides each entry of column `j` by `divisors[j]` unless that divisor is 0.
-fn divide_columns(matrix: &mut SparseMatrix, divisors: &[FastDiv]) {
-    for (j, v) in matrix.iter_mut().flatten() {
-        if let Some(div) = divisors.get(usize::from(*j)) {
-            *v = div.apply_unless_zero(*v);
+    /// Row `i` as sorted `(uid, value)` pairs.
+    fn row(&self, i: usize) -> impl Iterator<Item = (u16, I32F32)> + '_ {
+        self.rows
+            .get(i)
+            .map_or(&[] as &[(u16, u16)], |row| row.as_ref())
+            .iter()
+            .filter(|(j, _)| self.carries.get(usize::from(*j)).copied().unwrap_or(false))
+            .map(|&(j, b)| (j, (self.read)(b)))
+    }
+
+    /// Column sums of all rows.
+    fn column_sums(&self, n: usize) -> Vec<I32F32> {
+        let mut totals = vec![ZERO; n];
+        for i in 0..self.rows.len() {
+            for (j, b) in self.row(i) {
+                if let Some(total) = totals.get_mut(usize::from(j)) {
+                    *total = total.saturating_add(b);
+                }
+            }
         }
+        totals
     }
 }
 
-/// Divides every entry by its column's sum (columns summing to 0 are left alone).
-fn col_normalize(matrix: &mut SparseMatrix, n: usize) {
-    let divisors = column_divisors(matrix, n, |total, v| total.saturating_add(v));
-    divide_columns(matrix, &divisors);
-}
-
-/// Divides every entry by its column's maximum, so each column's largest entry becomes 1.
-fn col_max_upscale(matrix: &mut SparseMatrix, n: usize) {
-    let divisors = column_divisors(matrix, n, |max, v| max.max(v));
-    divide_columns(matrix, &divisors);
+/// Walks two uid-sorted rows together: `f(uid, new, old)` for every uid in either, the side
+/// without it counting as 0.
+fn merge(
+    new: impl Iterator<Item = (u16, I32F32)>,
+    old: impl Iterator<Item = (u16, I32F32)>,
+    mut f: impl FnMut(u16, I32F32, I32F32),
+) {
+    let (mut new, mut old) = (new.peekable(), old.peekable());
+    loop {
+        match (new.peek().copied(), old.peek().copied()) {
+            (Some((ja, x)), Some((jb, y))) if ja == jb => {
+                f(ja, x, y);
+                new.next();
+                old.next();
+            }
+            (Some((ja, x)), Some((jb, _))) if ja < jb => {
+                f(ja, x, ZERO);
+                new.next();
+            }
+            (Some((ja, x)), None) => {
+                f(ja, x, ZERO);
+                new.next();
+            }
+            (_, Some((jb, y))) => {
+                f(jb, ZERO, y);
+                old.next();
+            }
+            (None, None) => break,
+        }
+    }
 }
 
 /// Columns transposed at a time by [`consensus`]: 64 columns of a 1 024-validator subnet are
@@ -152,21 +220,16 @@ const CONSENSUS_BLOCK_COLUMNS: usize = 64;
 
 /// Consensus per column: the stake-weighted κ-quantile over validators with active stake,
 /// missing entries counting as 0.
-fn consensus(
-    active_stake: &[I32F32],
-    weights: &SparseMatrix,
-    n: usize,
-    kappa: I32F32,
-) -> Vec<I32F32> {
+fn consensus(active_stake: &[I32F32], weights: &Csr, n: usize, kappa: I32F32) -> Vec<I32F32> {
     let mut voter_stake: Vec<I32F32> = active_stake.iter().copied().filter(|s| *s > ZERO).collect();
     normalize(&mut voter_stake);
     let total_stake = sum(&voter_stake);
     let minority = total_stake.saturating_sub(kappa);
-    let voters: Vec<(&[(u16, I32F32)], I32F32)> = active_stake
+    let voters: Vec<(CsrRow<'_>, I32F32)> = active_stake
         .iter()
-        .zip(weights)
+        .zip(weights.rows())
         .filter(|(s, _)| **s > ZERO)
-        .map(|(_, row)| row.as_slice())
+        .map(|(_, row)| row)
         .zip(voter_stake.iter().copied())
         .collect();
     let mut result = vec![ZERO; n];
@@ -182,8 +245,8 @@ fn consensus(
         let first = block.saturating_mul(CONSENSUS_BLOCK_COLUMNS);
         columns.iter_mut().for_each(Vec::clear);
         let mut given = [ZERO; CONSENSUS_BLOCK_COLUMNS];
-        for ((row, stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
-            while let Some(&(j, w)) = row.get(*cursor) {
+        for (((cols, vals), stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
+            while let (Some(&j), Some(&w)) = (cols.get(*cursor), vals.get(*cursor)) {
                 let offset = usize::from(j).wrapping_sub(first);
                 let (Some(column), Some(total)) = (columns.get_mut(offset), given.get_mut(offset))
                 else {
@@ -205,78 +268,16 @@ fn consensus(
     result
 }
 
-/// `W̄_ij = min(W_ij, C_j)` in place for one row; entries clipped to 0 are dropped.
-fn clip_row(row: &mut Vec<(u16, I32F32)>, consensus: &[I32F32]) {
-    row.retain_mut(|(j, w)| {
-        let c = consensus.get(usize::from(*j)).copied().unwrap_or(ZERO);
-        if c < *w {
-            *w = c;
-            c > ZERO
-        } else {
-            true
-        }
-    });
+/// One divisor per column.
+fn divisors(totals: Vec<I32F32>) -> Vec<FastDiv> {
+    totals.into_iter().map(FastDiv::new).collect()
 }
 
-/// `W + β·(W̄ − W)` for `β` strictly between 0 and 1 (or 0), keeping positive entries.
-fn interpolate(raw: SparseMatrix, clipped: &SparseMatrix, ratio: I32F32) -> SparseMatrix {
-    if ratio == ZERO {
-        return raw;
-    }
-    raw.iter()
-        .zip(clipped)
-        .map(|(raw_row, clipped_row)| {
-            merge_rows(raw_row, clipped_row, |_, w, c| {
-                w.saturating_add(mul(ratio, c.saturating_sub(w)))
-            })
-        })
-        .collect()
-}
-
-/// Merges two sorted sparse rows entry by entry: `f(j, new, old)` for every uid in either (the
-/// other side counting as 0); keeps positive results.
-fn merge_rows(
-    new: &[(u16, I32F32)],
-    old: &[(u16, I32F32)],
-    mut f: impl FnMut(u16, I32F32, I32F32) -> I32F32,
-) -> Vec<(u16, I32F32)> {
-    let mut out = Vec::with_capacity(new.len().max(old.len()));
-    let mut emit = |j: u16, x: I32F32, y: I32F32| {
-        let value = f(j, x, y);
-        if value > ZERO {
-            out.push((j, value));
-        }
-    };
-    // Steady state: a validator weights the miners it is bonded to, so the uids coincide.
-    if new.len() == old.len() && new.iter().zip(old).all(|(a, b)| a.0 == b.0) {
-        new.iter()
-            .zip(old)
-            .for_each(|(&(j, x), &(_, y))| emit(j, x, y));
-        return out;
-    }
-    let (mut a, mut b) = (0usize, 0usize);
-    loop {
-        match (new.get(a), old.get(b)) {
-            (Some(&(ja, x)), Some(&(jb, y))) if ja == jb => {
-                emit(ja, x, y);
-                (a, b) = (a.wrapping_add(1), b.wrapping_add(1));
-            }
-            (Some(&(ja, x)), Some(&(jb, _))) if ja < jb => {
-                emit(ja, x, ZERO);
-                a = a.wrapping_add(1);
-            }
-            (Some(&(ja, x)), None) => {
-                emit(ja, x, ZERO);
-                a = a.wrapping_add(1);
-            }
-            (_, Some(&(jb, y))) => {
-                emit(jb, ZERO, y);
-                b = b.wrapping_add(1);
-            }
-            (None, None) => break,
-        }
-    }
-    out
+/// `value / divisors[j]`, or `value` when that column's divisor is 0.
+fn divide(divisors: &[FastDiv], j: u16, value: I32F32) -> I32F32 {
+    divisors
+        .get(usize::from(j))
+        .map_or(value, |div| div.apply_unless_zero(value))
 }
 
 /// Yuma 3: per-element EMA of absolute bonds, dividends from column-normalised bonds.
@@ -286,8 +287,8 @@ fn merge_rows(
 fn yuma3_bonds(
     input: &EpochInput,
     prelude: &Prelude<'_>,
-    weights_for_bonds: &SparseMatrix,
-    bonds: &SparseMatrix,
+    weights_for_bonds: &Csr,
+    bonds: &BondRows<'_, '_>,
     consensus: &[I32F32],
     incentive: &[I32F32],
     n: usize,
@@ -296,11 +297,14 @@ fn yuma3_bonds(
     let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO))
         .then(|| LiquidAlpha::new(params));
     let fixed_alpha = params.ema_alpha();
-    let new_bonds: SparseMatrix = weights_for_bonds
-        .iter()
-        .zip(bonds)
-        .map(|(w_row, b_row)| {
-            merge_rows(w_row, b_row, |j, w, b| {
+    let mut new_bonds = Csr::with_capacity(n, weights_for_bonds.nnz());
+    let mut stored = Vec::with_capacity(n);
+    for (i, (w_cols, w_vals)) in weights_for_bonds.rows().enumerate() {
+        let mut stored_row = Vec::with_capacity(w_cols.len());
+        merge(
+            w_cols.iter().copied().zip(w_vals.iter().copied()),
+            bonds.row(i),
+            |j, w, b| {
                 let alpha = match &liquid {
                     Some(la) => {
                         la.alpha(w, b, consensus.get(usize::from(j)).copied().unwrap_or(ZERO))
@@ -309,59 +313,73 @@ fn yuma3_bonds(
                 };
                 let decayed = mul(ONE.saturating_sub(alpha), b);
                 let gained = mul(alpha, w).max(ZERO);
-                decayed.saturating_add(gained).min(ONE)
-            })
-        })
-        .collect();
+                let value = decayed.saturating_add(gained).min(ONE);
+                if value > ZERO {
+                    new_bonds.push(j, value);
+                    stored_row.push((j, fixed_proportion_to_u16(value)));
+                }
+            },
+        );
+        new_bonds.end_row();
+        stored.push(stored_row);
+    }
     // Dividends read the column-normalised bonds; normalise on the fly instead of copying.
-    let columns = column_divisors(&new_bonds, n, |total, b| total.saturating_add(b));
+    let columns = divisors(new_bonds.column_fold(n, I32F32::saturating_add));
     let mut dividends: Vec<I32F32> = new_bonds
-        .iter()
+        .rows()
         .zip(&prelude.active_stake)
-        .map(|(row, a)| {
-            let bonded = row.iter().fold(ZERO, |acc, &(j, b)| {
-                let j = usize::from(j);
-                let share = columns.get(j).map_or(b, |div| div.apply_unless_zero(b));
-                acc.saturating_add(mul(share, incentive.get(j).copied().unwrap_or(ZERO)))
+        .map(|((cols, vals), a)| {
+            let bonded = cols.iter().zip(vals).fold(ZERO, |acc, (&j, &b)| {
+                let share = divide(&columns, j, b);
+                acc.saturating_add(mul(
+                    share,
+                    incentive.get(usize::from(j)).copied().unwrap_or(ZERO),
+                ))
             });
             mul(bonded, *a)
         })
         .collect();
     normalize(&mut dividends);
-    (dividends, to_stored(&new_bonds))
+    (dividends, stored)
 }
 
 /// Original Yuma: column-normalised bond EMA with a fixed α, stored column max-upscaled.
 fn original_bonds(
-    prelude: &Prelude,
-    weights_for_bonds: &SparseMatrix,
-    mut bonds: SparseMatrix,
+    prelude: &Prelude<'_>,
+    weights_for_bonds: Csr,
+    bonds: &BondRows<'_, '_>,
     incentive: &[I32F32],
     n: usize,
     alpha: I32F32,
 ) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
-    col_normalize(&mut bonds, n);
-    let mut delta: SparseMatrix = weights_for_bonds
-        .iter()
-        .zip(&prelude.active_stake)
-        .map(|(row, a)| row.iter().map(|&(j, w)| (j, mul(w, *a))).collect())
-        .collect();
-    col_normalize(&mut delta, n);
+    let bond_columns = divisors(bonds.column_sums(n));
+    // ΔB = W_b ∘ A, column-normalised.
+    let mut delta = weights_for_bonds;
+    delta.retain(|i, _, w| {
+        *w = mul(*w, prelude.active_stake.get(i).copied().unwrap_or(ZERO));
+        true
+    });
+    let delta_columns = divisors(delta.column_fold(n, I32F32::saturating_add));
     let keep = ONE.saturating_sub(alpha);
-    let mut ema: SparseMatrix = delta
-        .iter()
-        .zip(&bonds)
-        .map(|(d_row, b_row)| {
-            merge_rows(d_row, b_row, |_, d, b| {
-                mul(alpha, d).saturating_add(mul(keep, b))
-            })
-        })
-        .collect();
-    col_normalize(&mut ema, n);
+    let mut ema = Csr::with_capacity(n, delta.nnz());
+    for (i, (d_cols, d_vals)) in delta.rows().enumerate() {
+        let delta_row = d_cols.iter().copied().zip(d_vals.iter().copied());
+        merge(delta_row, bonds.row(i), |j, d, b| {
+            let d = divide(&delta_columns, j, d);
+            let b = divide(&bond_columns, j, b);
+            let value = mul(alpha, d).saturating_add(mul(keep, b));
+            if value > ZERO {
+                ema.push(j, value);
+            }
+        });
+        ema.end_row();
+    }
+    let ema_columns = divisors(ema.column_fold(n, I32F32::saturating_add));
+    ema.map_values(|j, b| divide(&ema_columns, j, b));
     let mut dividends: Vec<I32F32> = ema
-        .iter()
-        .map(|row| {
-            row.iter().fold(ZERO, |acc, &(j, b)| {
+        .rows()
+        .map(|(cols, vals)| {
+            cols.iter().zip(vals).fold(ZERO, |acc, (&j, &b)| {
                 acc.saturating_add(mul(
                     incentive.get(usize::from(j)).copied().unwrap_or(ZERO),
                     b,
@@ -370,18 +388,15 @@ fn original_bonds(
         })
         .collect();
     normalize(&mut dividends);
-    col_max_upscale(&mut ema, n);
-    (dividends, to_stored(&ema))
-}
-
-/// Stored form of bond proportions: `floor(b · 65535)` per entry.
-fn to_stored(bonds: &SparseMatrix) -> Vec<Vec<(u16, u16)>> {
-    bonds
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|&(j, b)| (j, fixed_proportion_to_u16(b)))
+    let maxima = divisors(ema.column_fold(n, I32F32::max));
+    let stored = ema
+        .rows()
+        .map(|(cols, vals)| {
+            cols.iter()
+                .zip(vals)
+                .map(|(&j, &b)| (j, fixed_proportion_to_u16(divide(&maxima, j, b))))
                 .collect()
         })
-        .collect()
+        .collect();
+    (dividends, stored)
 }
