@@ -112,7 +112,7 @@ impl<'a> Prelude<'a> {
         self.input
             .block_at_registration
             .get(j)
-            .is_none_or(|registered| self.input.last_epoch_block > *registered)
+            .is_none_or(|registered| self.input.last_tempo_block > *registered)
     }
 }
 

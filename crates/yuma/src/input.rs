@@ -60,8 +60,10 @@ pub struct EpochInput {
     pub params: EpochParams,
     /// The block the epoch runs at.
     pub current_block: u64,
-    /// The block of the previous epoch: bonds to neurons registered at or after it are dropped.
-    pub last_epoch_block: u64,
+    /// The first block after the previous epoch (the live chain's `last_tempo`:
+    /// `LastMechanismStepBlock + 1`, or `current_block − tempo` before any epoch). Bonds to
+    /// neurons registered at or after it are dropped: they belong to the uid's previous owner.
+    pub last_tempo_block: u64,
     /// Alpha (rao) to distribute this epoch.
     pub emission: u64,
     /// The subnet owner's uid, if the owner hotkey is registered: it keeps a permit and its

@@ -19,7 +19,7 @@
 //! // Validators 0 and 1 (stake 3 : 1, permitted by the previous epoch) both weight miner 2.
 //! let input = EpochInput {
 //!     current_block: 2,
-//!     last_epoch_block: 1,
+//!     last_tempo_block: 1,
 //!     emission: 1_000_000_000,
 //!     stake: [3, 1, 0].map(I64F64::from_num).to_vec(),
 //!     last_update: vec![2, 2, 0],

@@ -306,7 +306,9 @@ pub fn run(scenario: &Scenario) -> Result<Vec<EpochOutput>, YumaError> {
     let mut outputs = Vec::with_capacity(scenario.epochs.len());
     for (block, epoch) in (1u64..).zip(&scenario.epochs) {
         input.current_block = block;
-        input.last_epoch_block = block.saturating_sub(1);
+        // Epoch k − 1 ran at block k, so the live `last_tempo` is k + 1 = this block; before the
+        // first epoch it is `current_block − tempo` = 0.
+        input.last_tempo_block = if block == 1 { 0 } else { block };
         if let Some(rows) = epoch {
             for ((stored, updated), submitted) in input
                 .weights

@@ -44,7 +44,7 @@ fn valid_input(max_n: usize) -> impl Strategy<Value = EpochInput> {
             .prop_map(
                 move |(
                     params,
-                    (current_block, last_epoch_block, emission),
+                    (current_block, last_tempo_block, emission),
                     (stake, last_update, registered, permits),
                     (weights, bonds),
                     (owner, commits),
@@ -52,7 +52,7 @@ fn valid_input(max_n: usize) -> impl Strategy<Value = EpochInput> {
                     EpochInput {
                         params,
                         current_block,
-                        last_epoch_block,
+                        last_tempo_block,
                         emission,
                         owner_uid: owner.filter(|o| usize::from(*o) < n),
                         stake: stake.into_iter().map(I64F64::from_num).collect(),
@@ -222,7 +222,7 @@ fn omitted_miner_bond_decays_like_explicit_zero() {
             ..EpochParams::default()
         },
         current_block: 10,
-        last_epoch_block: 9,
+        last_tempo_block: 9,
         emission: 1_000_000_000,
         stake: vec![
             I64F64::from_num(3),
@@ -388,7 +388,7 @@ fn busy_input() -> impl Strategy<Value = EpochInput> {
                         ..params.clone()
                     },
                     current_block: 5,
-                    last_epoch_block: 4,
+                    last_tempo_block: 4,
                     emission: 1_000_000_000,
                     owner_uid: None,
                     stake: stake.into_iter().map(I64F64::from_num).collect(),
