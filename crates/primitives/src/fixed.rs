@@ -39,9 +39,15 @@ pub fn fixed_proportion_to_u16(x: I32F32) -> u16 {
 }
 
 /// `x / 65535` as fixed point: the inverse of [`fixed_proportion_to_u16`] up to flooring.
+///
+/// Bit-identical to `I32F32::from_num(x).safe_div(I32F32::from_num(65535))` (the live chain's
+/// conversion) without a 128-bit division: `x · 2^32 = x · (65535 · 65537 + 1)`, so the floored
+/// quotient is `x · 65537`, plus one when `x = 65535`.
 #[inline]
 pub fn u16_proportion_to_fixed(x: u16) -> I32F32 {
-    I32F32::from_num(x).safe_div(I32F32::from_num(u16::MAX))
+    let x = u64::from(x);
+    let bits = x.wrapping_mul(65_537).wrapping_add(u64::from(x == 65_535));
+    I32F32::from_bits(i64::try_from(bits).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -61,6 +67,14 @@ mod tests {
             I64F64::from_num(3).safe_div(I64F64::from_num(0)),
             I64F64::from_num(0)
         );
+    }
+
+    #[test]
+    fn u16_proportion_matches_the_live_division_for_every_value() {
+        for x in 0..=u16::MAX {
+            let live = I32F32::from_num(x).safe_div(I32F32::from_num(u16::MAX));
+            assert_eq!(u16_proportion_to_fixed(x), live, "x = {x}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Epoch benchmarks: `cargo bench -p tao-yuma --bench epoch`.
 //!
 //! Subnets of n neurons where every validator weights every miner, with the steady-state bonds
-//! of a previous epoch, for both bond models and liquid alpha off and on. Targets (one core,
-//! liquid alpha off): ≤ 1 ms for n = 256, ≤ 50 ms for n = 4096.
+//! of a previous epoch, for both bond models and liquid alpha off and on; `,reused` runs keep a
+//! [`Workspace`] between epochs as a node does. Targets (one core, liquid alpha off): ≤ 1 ms
+//! for n = 256, ≤ 50 ms for n = 4096.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented `benches` function
 
@@ -10,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use tao_primitives::I64F64;
-use tao_yuma::{EpochInput, EpochParams, epoch};
+use tao_yuma::{EpochInput, EpochParams, Workspace, epoch};
 
 /// Deterministic pseudo-random u16 for cell (i, j) (SplitMix64 finaliser).
 fn cell(i: usize, j: usize) -> u16 {
@@ -40,7 +41,7 @@ fn subnet(n: usize, validators: usize, yuma3: bool, liquid_alpha: bool) -> Epoch
             ..EpochParams::default()
         },
         current_block: 1_000,
-        last_epoch_block: 640,
+        last_tempo_block: 640,
         emission: 1_000_000_000,
         owner_uid: None,
         stake: (0..n)
@@ -87,9 +88,24 @@ fn bench_epoch(c: &mut Criterion) {
                         .sample_size(30)
                         .measurement_time(Duration::from_secs(5));
                 }
-                group.bench_with_input(BenchmarkId::from_parameter(id), &input, |b, input| {
+                group.bench_with_input(BenchmarkId::from_parameter(&id), &input, |b, input| {
                     b.iter(|| epoch(black_box(input)).expect("valid benchmark input"))
                 });
+                if !liquid_alpha {
+                    // What a node does: keep one workspace across epochs.
+                    let mut workspace = Workspace::default();
+                    group.bench_with_input(
+                        BenchmarkId::from_parameter(format!("{id},reused")),
+                        &input,
+                        |b, input| {
+                            b.iter(|| {
+                                workspace
+                                    .epoch(black_box(input))
+                                    .expect("valid benchmark input")
+                            })
+                        },
+                    );
+                }
             }
         }
     }

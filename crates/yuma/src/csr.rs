@@ -10,23 +10,38 @@ use tao_primitives::I32F32;
 pub(crate) type CsrRow<'m> = (&'m [u16], &'m [I32F32]);
 
 /// A sparse fixed-point matrix in compressed-row form.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Csr {
     starts: Vec<usize>,
     cols: Vec<u16>,
     vals: Vec<I32F32>,
 }
 
-impl Csr {
-    /// An empty matrix with room for `rows` rows and `nnz` entries.
-    pub(crate) fn with_capacity(rows: usize, nnz: usize) -> Self {
-        let mut starts = Vec::with_capacity(rows.saturating_add(1));
-        starts.push(0);
+impl Default for Csr {
+    /// An empty matrix with no rows.
+    fn default() -> Self {
         Self {
-            starts,
-            cols: Vec::with_capacity(nnz),
-            vals: Vec::with_capacity(nnz),
+            starts: vec![0],
+            cols: Vec::new(),
+            vals: Vec::new(),
         }
+    }
+}
+
+impl Csr {
+    /// Makes room for `rows` more rows and `nnz` more entries.
+    pub(crate) fn reserve(&mut self, rows: usize, nnz: usize) {
+        self.starts.reserve(rows);
+        self.cols.reserve(nnz);
+        self.vals.reserve(nnz);
+    }
+
+    /// Empties the matrix, keeping its memory for the next epoch.
+    pub(crate) fn clear(&mut self) {
+        self.starts.clear();
+        self.starts.push(0);
+        self.cols.clear();
+        self.vals.clear();
     }
 
     /// Appends an entry to the row being built.
@@ -50,6 +65,16 @@ impl Csr {
     /// Number of stored entries.
     pub(crate) fn nnz(&self) -> usize {
         self.cols.len()
+    }
+
+    /// Row `i` as `(uids, values)`; empty past the last row.
+    pub(crate) fn row(&self, i: usize) -> CsrRow<'_> {
+        let start = self.starts.get(i).copied().unwrap_or(0);
+        let end = self.starts.get(i.wrapping_add(1)).copied().unwrap_or(start);
+        (
+            self.cols.get(start..end).unwrap_or_default(),
+            self.vals.get(start..end).unwrap_or_default(),
+        )
     }
 
     /// The rows, in order, as `(uids, values)`.
@@ -124,7 +149,8 @@ mod tests {
 
     #[test]
     fn build_iterate_retain() {
-        let mut m = Csr::with_capacity(3, 4);
+        let mut m = Csr::default();
+        m.reserve(3, 4);
         m.push(0, fx(1));
         m.push(2, fx(2));
         m.end_row();

@@ -1,6 +1,5 @@
 //! Inputs, outputs, parameters and errors of one epoch.
 
-use crate::math::FastDiv;
 use std::borrow::Cow;
 use tao_primitives::{I32F32, I64F64, SafeDiv, fixed_proportion_to_u16};
 
@@ -225,16 +224,11 @@ pub(crate) struct Checked<'a> {
 impl Checked<'_> {
     /// How a stored bond value reads as fixed point: a proportion of 65 535 for Yuma 3, the raw
     /// column max-upscaled value for original Yuma.
-    pub(crate) fn bond_reader(&self) -> impl Fn(u16) -> I32F32 + use<> {
-        let yuma3 = self.input.params.yuma3;
-        let per_65535 = FastDiv::new(I32F32::from_num(u16::MAX));
-        // = u16_proportion_to_fixed(v), without a 128-bit division per bond.
-        move |v| {
-            if yuma3 {
-                per_65535.apply(I32F32::from_num(v))
-            } else {
-                I32F32::from_num(v)
-            }
+    pub(crate) fn bond_reader(&self) -> fn(u16) -> I32F32 {
+        if self.input.params.yuma3 {
+            tao_primitives::u16_proportion_to_fixed
+        } else {
+            I32F32::from_num
         }
     }
 }

@@ -58,4 +58,4 @@ pub mod storage;
 
 pub use dense::epoch_dense;
 pub use input::{EpochInput, EpochOutput, EpochParams, MAX_NEURONS, YumaError, to_u16_proportions};
-pub use sparse::epoch;
+pub use sparse::{Workspace, epoch};

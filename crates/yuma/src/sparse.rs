@@ -10,67 +10,96 @@ use tao_primitives::{I32F32, fixed_proportion_to_u16};
 
 /// Runs one Yuma Consensus epoch (sparse implementation).
 ///
+/// Allocates its working matrices afresh; a caller running many epochs should keep a
+/// [`Workspace`] instead.
+///
 /// # Errors
 /// [`YumaError`] when the input's shapes, uids or parameters are invalid; nothing is computed.
 pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
-    let checked = input.check()?;
-    let n = checked.n;
-    let params = &input.params;
-    let prelude = Prelude::new(&checked);
+    Workspace::default().epoch(input)
+}
 
-    let mut weights = masked_weights(&checked, &prelude, n);
-    let consensus = consensus(&prelude.active_stake, &weights, n, params.kappa_fixed());
-    // Bonds follow W + β·(W̄ − W); with the default β = 1 that is W̄ and W is not kept.
-    let beta = params.bonds_penalty_fixed();
-    let raw_weights = (beta != ONE).then(|| weights.clone());
-    let (validator_trust, incentive) =
-        clip_and_rank(&mut weights, &consensus, &prelude.active_stake, n);
-    let weights_for_bonds = match raw_weights {
-        Some(raw) => interpolate(&raw, &weights, beta, n),
-        None => weights,
-    };
+/// Reusable memory for [`epoch`]: the working matrices of one epoch, kept between epochs so
+/// that the next one does not pay for fresh pages (on a 4 096-neuron subnet they are ~100 MB).
+#[derive(Debug, Default)]
+pub struct Workspace {
+    weights: Csr,
+    raw_weights: Csr,
+    bonds: Csr,
+    scratch: Csr,
+    columns: Vec<Vec<Entry>>,
+}
 
-    let bonds = BondRows::new(&checked, &prelude, n);
-    let (dividends, new_bonds) = if params.yuma3 {
-        yuma3_bonds(
+impl Workspace {
+    /// Runs one epoch, reusing this workspace's memory. Same result as [`epoch`].
+    ///
+    /// # Errors
+    /// [`YumaError`] when the input's shapes, uids or parameters are invalid.
+    pub fn epoch(&mut self, input: &EpochInput) -> Result<EpochOutput, YumaError> {
+        let checked = input.check()?;
+        let n = checked.n;
+        let params = &input.params;
+        let prelude = Prelude::new(&checked);
+
+        masked_weights(&mut self.weights, &checked, &prelude, n);
+        let consensus = consensus(
+            &mut self.columns,
+            &prelude.active_stake,
+            &self.weights,
+            n,
+            params.kappa_fixed(),
+        );
+        // Bonds follow W + β·(W̄ − W); with the default β = 1 that is W̄ and W is not kept.
+        let beta = params.bonds_penalty_fixed();
+        if beta != ONE {
+            self.raw_weights.clone_from(&self.weights);
+        }
+        let (validator_trust, incentive) =
+            clip_and_rank(&mut self.weights, &consensus, &prelude.active_stake, n);
+        if beta != ONE {
+            interpolate(&mut self.scratch, &self.raw_weights, &self.weights, beta);
+            core::mem::swap(&mut self.weights, &mut self.scratch);
+        }
+        stored_bonds(&mut self.bonds, &checked, &prelude);
+
+        let (dividends, new_bonds) = if params.yuma3 {
+            yuma3_bonds(
+                &mut self.scratch,
+                input,
+                &prelude,
+                &self.weights,
+                &self.bonds,
+                &consensus,
+                &incentive,
+                n,
+            )
+        } else {
+            original_bonds(
+                &mut self.scratch,
+                &prelude,
+                &mut self.weights,
+                &self.bonds,
+                &incentive,
+                n,
+                params.ema_alpha(),
+            )
+        };
+        Ok(common::finish(
             input,
-            &prelude,
-            &weights_for_bonds,
-            &bonds,
-            &consensus,
-            &incentive,
-            n,
-        )
-    } else {
-        original_bonds(
-            &prelude,
-            weights_for_bonds,
-            &bonds,
-            &incentive,
-            n,
-            params.ema_alpha(),
-        )
-    };
-
-    Ok(common::finish(
-        input,
-        prelude,
-        consensus,
-        incentive,
-        dividends,
-        validator_trust,
-        new_bonds,
-    ))
+            prelude,
+            consensus,
+            incentive,
+            dividends,
+            validator_trust,
+            new_bonds,
+        ))
+    }
 }
 
 /// Weights of permitted validators after masking, each row normalised to sum to 1.
-fn masked_weights(checked: &Checked<'_>, prelude: &Prelude<'_>, n: usize) -> Csr {
-    let nnz = checked
-        .weights
-        .iter()
-        .map(|row| row.len())
-        .fold(0usize, usize::saturating_add);
-    let mut weights = Csr::with_capacity(n, nnz);
+fn masked_weights(weights: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_>, n: usize) {
+    weights.clear();
+    weights.reserve(n, total_len(&checked.weights));
     for (i, row) in checked.weights.iter().enumerate() {
         if let Some(keeps) = prelude.weight_filter(i) {
             for &(j, w) in row.iter() {
@@ -87,7 +116,13 @@ fn masked_weights(checked: &Checked<'_>, prelude: &Prelude<'_>, n: usize) -> Csr
         }
         weights.end_row();
     }
-    weights
+}
+
+/// Entries in all rows together.
+fn total_len(rows: &[CanonicalRow<'_>]) -> usize {
+    rows.iter()
+        .map(|row| row.len())
+        .fold(0, usize::saturating_add)
 }
 
 /// Clips the weights to consensus in place (entries clipped to 0 are dropped) and returns
@@ -118,100 +153,74 @@ fn clip_and_rank(
     (trust, ranks)
 }
 
-/// `W + β·(W̄ − W)` for `0 ≤ β < 1`, keeping positive entries.
-fn interpolate(raw: &Csr, clipped: &Csr, ratio: I32F32, n: usize) -> Csr {
-    if ratio == ZERO {
-        return raw.clone();
-    }
-    let mut out = Csr::with_capacity(n, raw.nnz());
-    for ((w_cols, w_vals), (c_cols, c_vals)) in raw.rows().zip(clipped.rows()) {
-        let clipped_row = c_cols.iter().copied().zip(c_vals.iter().copied());
-        merge(
-            w_cols.iter().copied().zip(w_vals.iter().copied()),
-            clipped_row,
-            |j, w, c| {
-                let value = w.saturating_add(mul(ratio, c.saturating_sub(w)));
-                if value > ZERO {
-                    out.push(j, value);
-                }
-            },
-        );
+/// `out = W + β·(W̄ − W)` for `0 ≤ β < 1`, keeping positive entries.
+fn interpolate(out: &mut Csr, raw: &Csr, clipped: &Csr, ratio: I32F32) {
+    out.clear();
+    for (raw_row, clipped_row) in raw.rows().zip(clipped.rows()) {
+        merge(raw_row, clipped_row, |j, w, c| {
+            let value = w.saturating_add(mul(ratio, c.saturating_sub(w)));
+            if value > ZERO {
+                out.push(j, value);
+            }
+        });
         out.end_row();
     }
-    out
 }
 
-/// Stored bond rows as the epoch reads them: converted to fixed point, with bonds to neurons
+/// The stored bonds as the epoch reads them: converted to fixed point, with bonds to neurons
 /// registered since the previous epoch dropped.
-struct BondRows<'c, 'a> {
-    rows: &'c [CanonicalRow<'a>],
-    carries: Vec<bool>,
-    read: Box<dyn Fn(u16) -> I32F32>,
-}
-
-impl<'c, 'a> BondRows<'c, 'a> {
-    fn new(checked: &'c Checked<'a>, prelude: &Prelude<'_>, n: usize) -> Self {
-        Self {
-            rows: &checked.bonds,
-            carries: (0..n).map(|j| prelude.keeps_bond_to(j)).collect(),
-            read: Box::new(checked.bond_reader()),
-        }
-    }
-
-    /// Row `i` as sorted `(uid, value)` pairs.
-    fn row(&self, i: usize) -> impl Iterator<Item = (u16, I32F32)> + '_ {
-        self.rows
-            .get(i)
-            .map_or(&[] as &[(u16, u16)], |row| row.as_ref())
-            .iter()
-            .filter(|(j, _)| self.carries.get(usize::from(*j)).copied().unwrap_or(false))
-            .map(|&(j, b)| (j, (self.read)(b)))
-    }
-
-    /// Column sums of all rows.
-    fn column_sums(&self, n: usize) -> Vec<I32F32> {
-        let mut totals = vec![ZERO; n];
-        for i in 0..self.rows.len() {
-            for (j, b) in self.row(i) {
-                if let Some(total) = totals.get_mut(usize::from(j)) {
-                    *total = total.saturating_add(b);
-                }
+fn stored_bonds(bonds: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_>) {
+    let carries: Vec<bool> = (0..checked.n).map(|j| prelude.keeps_bond_to(j)).collect();
+    let read = checked.bond_reader();
+    bonds.clear();
+    bonds.reserve(checked.n, total_len(&checked.bonds));
+    for row in &checked.bonds {
+        for &(j, b) in row.iter() {
+            if carries.get(usize::from(j)).copied().unwrap_or(false) {
+                bonds.push(j, read(b));
             }
         }
-        totals
+        bonds.end_row();
     }
 }
 
 /// Walks two uid-sorted rows together: `f(uid, new, old)` for every uid in either, the side
 /// without it counting as 0.
-fn merge(
-    new: impl Iterator<Item = (u16, I32F32)>,
-    old: impl Iterator<Item = (u16, I32F32)>,
-    mut f: impl FnMut(u16, I32F32, I32F32),
-) {
-    let (mut new, mut old) = (new.peekable(), old.peekable());
+fn merge(new: CsrRow<'_>, old: CsrRow<'_>, mut f: impl FnMut(u16, I32F32, I32F32)) {
+    let ((new_cols, new_vals), (old_cols, old_vals)) = (new, old);
+    // Steady state: a validator weights the miners it is bonded to, so the uids coincide.
+    if new_cols == old_cols {
+        for ((&j, &x), &y) in new_cols.iter().zip(new_vals).zip(old_vals) {
+            f(j, x, y);
+        }
+        return;
+    }
+    let (mut a, mut b) = (0usize, 0usize);
     loop {
-        match (new.peek().copied(), old.peek().copied()) {
-            (Some((ja, x)), Some((jb, y))) if ja == jb => {
-                f(ja, x, y);
-                new.next();
-                old.next();
+        match (new_cols.get(a), old_cols.get(b)) {
+            (Some(&ja), Some(&jb)) if ja == jb => {
+                f(ja, value_at(new_vals, a), value_at(old_vals, b));
+                (a, b) = (a.wrapping_add(1), b.wrapping_add(1));
             }
-            (Some((ja, x)), Some((jb, _))) if ja < jb => {
-                f(ja, x, ZERO);
-                new.next();
+            (Some(&ja), Some(&jb)) if ja < jb => {
+                f(ja, value_at(new_vals, a), ZERO);
+                a = a.wrapping_add(1);
             }
-            (Some((ja, x)), None) => {
-                f(ja, x, ZERO);
-                new.next();
+            (Some(&ja), None) => {
+                f(ja, value_at(new_vals, a), ZERO);
+                a = a.wrapping_add(1);
             }
-            (_, Some((jb, y))) => {
-                f(jb, ZERO, y);
-                old.next();
+            (_, Some(&jb)) => {
+                f(jb, ZERO, value_at(old_vals, b));
+                b = b.wrapping_add(1);
             }
             (None, None) => break,
         }
     }
+}
+
+fn value_at(values: &[I32F32], k: usize) -> I32F32 {
+    values.get(k).copied().unwrap_or(ZERO)
 }
 
 /// Columns transposed at a time by [`consensus`]: 64 columns of a 1 024-validator subnet are
@@ -220,7 +229,13 @@ const CONSENSUS_BLOCK_COLUMNS: usize = 64;
 
 /// Consensus per column: the stake-weighted κ-quantile over validators with active stake,
 /// missing entries counting as 0.
-fn consensus(active_stake: &[I32F32], weights: &Csr, n: usize, kappa: I32F32) -> Vec<I32F32> {
+fn consensus(
+    columns: &mut Vec<Vec<Entry>>,
+    active_stake: &[I32F32],
+    weights: &Csr,
+    n: usize,
+    kappa: I32F32,
+) -> Vec<I32F32> {
     let mut voter_stake: Vec<I32F32> = active_stake.iter().copied().filter(|s| *s > ZERO).collect();
     normalize(&mut voter_stake);
     let total_stake = sum(&voter_stake);
@@ -238,9 +253,7 @@ fn consensus(active_stake: &[I32F32], weights: &Csr, n: usize, kappa: I32F32) ->
     }
     // Rows are sorted by uid, so one cursor per voter walks its row block by block.
     let mut cursors = vec![0usize; voters.len()];
-    let mut columns: Vec<Vec<Entry>> = (0..CONSENSUS_BLOCK_COLUMNS)
-        .map(|_| Vec::with_capacity(voters.len().saturating_add(1)))
-        .collect();
+    columns.resize_with(CONSENSUS_BLOCK_COLUMNS, Vec::new);
     for (block, out) in result.chunks_mut(CONSENSUS_BLOCK_COLUMNS).enumerate() {
         let first = block.saturating_mul(CONSENSUS_BLOCK_COLUMNS);
         columns.iter_mut().for_each(Vec::clear);
@@ -284,11 +297,13 @@ fn divide(divisors: &[FastDiv], j: u16, value: I32F32) -> I32F32 {
 ///
 /// A bond to a miner that the validator omits decays exactly like one to a miner it weights 0
 /// (docs/adr/002-yuma3-omitted-bonds-decay.md).
+#[allow(clippy::too_many_arguments)] // the epoch's intermediate vectors, passed by reference
 fn yuma3_bonds(
+    new_bonds: &mut Csr,
     input: &EpochInput,
     prelude: &Prelude<'_>,
     weights_for_bonds: &Csr,
-    bonds: &BondRows<'_, '_>,
+    bonds: &Csr,
     consensus: &[I32F32],
     incentive: &[I32F32],
     n: usize,
@@ -297,29 +312,24 @@ fn yuma3_bonds(
     let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO))
         .then(|| LiquidAlpha::new(params));
     let fixed_alpha = params.ema_alpha();
-    let mut new_bonds = Csr::with_capacity(n, weights_for_bonds.nnz());
+    new_bonds.clear();
+    new_bonds.reserve(n, weights_for_bonds.nnz());
     let mut stored = Vec::with_capacity(n);
-    for (i, (w_cols, w_vals)) in weights_for_bonds.rows().enumerate() {
-        let mut stored_row = Vec::with_capacity(w_cols.len());
-        merge(
-            w_cols.iter().copied().zip(w_vals.iter().copied()),
-            bonds.row(i),
-            |j, w, b| {
-                let alpha = match &liquid {
-                    Some(la) => {
-                        la.alpha(w, b, consensus.get(usize::from(j)).copied().unwrap_or(ZERO))
-                    }
-                    None => fixed_alpha,
-                };
-                let decayed = mul(ONE.saturating_sub(alpha), b);
-                let gained = mul(alpha, w).max(ZERO);
-                let value = decayed.saturating_add(gained).min(ONE);
-                if value > ZERO {
-                    new_bonds.push(j, value);
-                    stored_row.push((j, fixed_proportion_to_u16(value)));
-                }
-            },
-        );
+    for (i, w_row) in weights_for_bonds.rows().enumerate() {
+        let mut stored_row = Vec::with_capacity(w_row.0.len());
+        merge(w_row, bonds.row(i), |j, w, b| {
+            let alpha = match &liquid {
+                Some(la) => la.alpha(w, b, consensus.get(usize::from(j)).copied().unwrap_or(ZERO)),
+                None => fixed_alpha,
+            };
+            let decayed = mul(ONE.saturating_sub(alpha), b);
+            let gained = mul(alpha, w).max(ZERO);
+            let value = decayed.saturating_add(gained).min(ONE);
+            if value > ZERO {
+                new_bonds.push(j, value);
+                stored_row.push((j, fixed_proportion_to_u16(value)));
+            }
+        });
         new_bonds.end_row();
         stored.push(stored_row);
     }
@@ -344,26 +354,28 @@ fn yuma3_bonds(
 }
 
 /// Original Yuma: column-normalised bond EMA with a fixed α, stored column max-upscaled.
+/// `weights_for_bonds` is consumed (scaled into ΔB in place).
 fn original_bonds(
+    ema: &mut Csr,
     prelude: &Prelude<'_>,
-    weights_for_bonds: Csr,
-    bonds: &BondRows<'_, '_>,
+    weights_for_bonds: &mut Csr,
+    bonds: &Csr,
     incentive: &[I32F32],
     n: usize,
     alpha: I32F32,
 ) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
-    let bond_columns = divisors(bonds.column_sums(n));
+    let bond_columns = divisors(bonds.column_fold(n, I32F32::saturating_add));
     // ΔB = W_b ∘ A, column-normalised.
-    let mut delta = weights_for_bonds;
+    let delta = weights_for_bonds;
     delta.retain(|i, _, w| {
         *w = mul(*w, prelude.active_stake.get(i).copied().unwrap_or(ZERO));
         true
     });
     let delta_columns = divisors(delta.column_fold(n, I32F32::saturating_add));
     let keep = ONE.saturating_sub(alpha);
-    let mut ema = Csr::with_capacity(n, delta.nnz());
-    for (i, (d_cols, d_vals)) in delta.rows().enumerate() {
-        let delta_row = d_cols.iter().copied().zip(d_vals.iter().copied());
+    ema.clear();
+    ema.reserve(n, delta.nnz());
+    for (i, delta_row) in delta.rows().enumerate() {
         merge(delta_row, bonds.row(i), |j, d, b| {
             let d = divide(&delta_columns, j, d);
             let b = divide(&bond_columns, j, b);

@@ -8,7 +8,10 @@ use tao_yuma::{EpochInput, EpochOutput, EpochParams, epoch, epoch_dense};
 /// Validators 0 (stake 3) and 1 (stake 1) weight miners 2 and 3 equally; all permitted.
 fn subnet() -> EpochInput {
     EpochInput {
-        params: EpochParams { max_allowed_validators: 2, ..EpochParams::default() },
+        params: EpochParams {
+            max_allowed_validators: 2,
+            ..EpochParams::default()
+        },
         current_block: 100,
         last_tempo_block: 91,
         emission: 1_000_000,
@@ -16,15 +19,29 @@ fn subnet() -> EpochInput {
         last_update: vec![100, 100, 0, 0],
         block_at_registration: vec![0; 4],
         validator_permit: vec![true, true, false, false],
-        weights: vec![vec![(2, 65535), (3, 65535)], vec![(2, 65535), (3, 65535)], vec![], vec![]],
-        bonds: vec![vec![(2, 30000), (3, 30000)], vec![(2, 30000), (3, 30000)], vec![], vec![]],
+        weights: vec![
+            vec![(2, 65535), (3, 65535)],
+            vec![(2, 65535), (3, 65535)],
+            vec![],
+            vec![],
+        ],
+        bonds: vec![
+            vec![(2, 30000), (3, 30000)],
+            vec![(2, 30000), (3, 30000)],
+            vec![],
+            vec![],
+        ],
         ..EpochInput::default()
     }
 }
 
 fn run(input: &EpochInput) -> EpochOutput {
     let out = epoch(input).expect("valid input");
-    assert_eq!(Ok(&out), epoch_dense(input).as_ref(), "sparse and dense disagree");
+    assert_eq!(
+        Ok(&out),
+        epoch_dense(input).as_ref(),
+        "sparse and dense disagree"
+    );
     out
 }
 
@@ -57,7 +74,12 @@ fn bonds_to_a_newly_registered_miner_are_dropped() {
     let fresh = run(&input).bonds_dense();
     input.block_at_registration[3] = 90; // one block earlier: the old bonds carry over
     let carried = run(&input).bonds_dense();
-    assert!(fresh[0][3] < carried[0][3], "{} !< {}", fresh[0][3], carried[0][3]);
+    assert!(
+        fresh[0][3] < carried[0][3],
+        "{} !< {}",
+        fresh[0][3],
+        carried[0][3]
+    );
     assert_eq!(fresh[0][2], carried[0][2]);
 }
 
@@ -71,7 +93,10 @@ fn commit_older_than_the_miner_masks_its_weights() {
     // weight on uid 3 counts, which is less than κ, so consensus on uid 3 is 0.
     assert_eq!(out.consensus[3], 0);
     input.weight_commit_blocks = Some(vec![50, u64::MAX, u64::MAX, u64::MAX]);
-    assert!(run(&input).consensus[3] > 0, "a commit in the registration block still counts");
+    assert!(
+        run(&input).consensus[3] > 0,
+        "a commit in the registration block still counts"
+    );
 }
 
 #[test]

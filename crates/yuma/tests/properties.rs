@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use tao_primitives::{I32F32, I64F64};
-use tao_yuma::{EpochInput, EpochOutput, EpochParams, YumaError, epoch, epoch_dense};
+use tao_yuma::{EpochInput, EpochOutput, EpochParams, Workspace, YumaError, epoch, epoch_dense};
 
 /// A random but valid subnet of `n` neurons, with zeros, ties, stale weights and odd params.
 fn valid_input(max_n: usize) -> impl Strategy<Value = EpochInput> {
@@ -133,6 +133,15 @@ proptest! {
     #[test]
     fn sparse_equals_dense(input in valid_input(12)) {
         prop_assert_eq!(epoch(&input), epoch_dense(&input));
+    }
+
+    /// A reused workspace carries nothing from one epoch into the next.
+    #[test]
+    fn reused_workspace_equals_fresh_epochs(inputs in proptest::collection::vec(valid_input(12), 1..6)) {
+        let mut workspace = Workspace::default();
+        for input in &inputs {
+            prop_assert_eq!(workspace.epoch(input), epoch(input));
+        }
     }
 
     #[test]
