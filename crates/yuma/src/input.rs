@@ -198,6 +198,12 @@ pub enum YumaError {
         /// `n`.
         n: usize,
     },
+    /// A neuron's stake is negative.
+    #[error("stake[{uid}] is negative")]
+    NegativeStake {
+        /// The neuron.
+        uid: usize,
+    },
     /// A hyperparameter is outside its valid range.
     #[error("params.{name}: {reason}")]
     InvalidParam {
@@ -296,6 +302,9 @@ impl EpochInput {
                 self.weight_commit_blocks.as_ref().map_or(n, Vec::len),
             ),
         ];
+        if let Some(uid) = self.stake.iter().position(|s| *s < 0) {
+            return Err(YumaError::NegativeStake { uid });
+        }
         if let Some(&(field, actual)) = lengths.iter().find(|(_, len)| *len != n) {
             return Err(YumaError::LengthMismatch {
                 field,

@@ -60,7 +60,7 @@ impl Workspace {
             interpolate(&mut self.scratch, &self.raw_weights, &self.weights, beta);
             core::mem::swap(&mut self.weights, &mut self.scratch);
         }
-        stored_bonds(&mut self.bonds, &checked, &prelude);
+        carried_bonds(&mut self.bonds, &checked, &prelude);
 
         let (dividends, new_bonds) = if params.yuma3 {
             yuma3_bonds(
@@ -107,12 +107,8 @@ fn masked_weights(weights: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_
                     weights.push(j, I32F32::from_num(w));
                 }
             }
-            let values = weights.open_row_mut();
-            let total = sum(values);
-            if total > ZERO {
-                let div = FastDiv::new(total);
-                values.iter_mut().for_each(|v| *v = div.apply(*v));
-            }
+            // Non-negative values: `sum > 0` (the live row test) is `sum != 0` (`normalize`'s).
+            normalize(weights.open_row_mut());
         }
         weights.end_row();
     }
@@ -169,7 +165,7 @@ fn interpolate(out: &mut Csr, raw: &Csr, clipped: &Csr, ratio: I32F32) {
 
 /// The stored bonds as the epoch reads them: converted to fixed point, with bonds to neurons
 /// registered since the previous epoch dropped.
-fn stored_bonds(bonds: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_>) {
+fn carried_bonds(bonds: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_>) {
     let carries: Vec<bool> = (0..checked.n).map(|j| prelude.keeps_bond_to(j)).collect();
     let read = checked.bond_reader();
     bonds.clear();
