@@ -37,7 +37,7 @@ impl LiquidAlpha {
             .slope
             .saturating_mul(distance.saturating_sub(I32F32::from_bits(1 << 31)));
         // The live chain treats an exp that overflows as 0 (sigmoid → 1).
-        let e: I32F32 = exp(exponent).unwrap_or(ZERO);
+        let e = fast_exp(exponent).unwrap_or(ZERO);
         let sigmoid = ONE.saturating_div(ONE.saturating_add(e));
         let alpha = self
             .low
@@ -46,9 +46,87 @@ impl LiquidAlpha {
     }
 }
 
+/// `substrate_fixed::transcendental::exp` for `I32F32`, bit for bit, several times faster.
+///
+/// The live chain's series: `1 + x + Σ_{i=2}^{31} tᵢ` with `tᵢ = ⌊tᵢ₋₁ · x⌋ / i` (each step
+/// floored, failing on overflow), inverted for negative `x`. The library does every step with
+/// an overflow-checked 128-bit multiply and a 128-bit division; here the multiply is one
+/// widening product and the division by the integer `i` a 64-bit one, which give the same
+/// bits because `(t · 2^32) / (i · 2^32) = t / i` exactly. `None` where the library fails.
+fn fast_exp(x: I32F32) -> Option<I32F32> {
+    if x == ZERO || x == ONE {
+        return exp(x).ok(); // 1, and e from the library's own constant
+    }
+    let negative = x < ZERO;
+    let operand = if negative { x.checked_neg()? } else { x }.to_bits();
+    let mut result = operand.checked_add(ONE.to_bits())?;
+    let mut term = operand;
+    // Unrolled so that each division is by a literal, which compiles to a multiply. Once a
+    // term floors to 0 every later one is 0 too, so the series can stop there.
+    macro_rules! terms {
+        ($series:lifetime: $($i:literal)*) => {$(
+            if term == 0 {
+                break $series;
+            }
+            let product = i128::from(term).checked_mul(i128::from(operand))? >> 32;
+            term = i64::try_from(product).ok()?.checked_div($i)?;
+            result = result.checked_add(term)?;
+        )*};
+    }
+    'series: {
+        terms!('series: 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    let result = I32F32::from_bits(result);
+    if negative {
+        ONE.checked_div(result)
+    } else {
+        Some(result)
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn fast_exp_matches_the_library_in_the_sigmoid_range(bits in -(400i64 << 32)..(400i64 << 32)) {
+            let x = I32F32::from_bits(bits);
+            prop_assert_eq!(fast_exp(x), exp::<I32F32, I32F32>(x).ok());
+        }
+
+        #[test]
+        fn fast_exp_matches_the_library_everywhere(bits in any::<i64>()) {
+            let x = I32F32::from_bits(bits);
+            prop_assert_eq!(fast_exp(x), exp::<I32F32, I32F32>(x).ok());
+        }
+    }
+
+    #[test]
+    fn fast_exp_edges() {
+        for bits in [
+            0,
+            1,
+            -1,
+            1 << 32,
+            -(1 << 32),
+            1 << 31,
+            -(1 << 31),
+            21 << 32,
+            22 << 32,
+            -(22 << 32),
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let x = I32F32::from_bits(bits);
+            assert_eq!(fast_exp(x), exp::<I32F32, I32F32>(x).ok(), "exp({x})");
+        }
+    }
 
     #[test]
     fn alpha_stays_in_bounds_and_rises_with_lead() {
