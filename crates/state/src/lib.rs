@@ -1,0 +1,14 @@
+//! The Tao state transition function.
+//!
+//! Everything the chain *means*, independent of how blocks are agreed on: balances, subnets,
+//! registration, dynamic-TAO staking pools, weights, the coinbase and Yuma epochs
+//! (`../shared/DESIGN.md` §4). Pure and deterministic: no I/O, clock, randomness or hash-map
+//! iteration; block height and time come from the header.
+
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::float_arithmetic
+)]
