@@ -21,4 +21,4 @@ mod ids;
 pub use fixed::{
     I32F32, I64F64, I96F32, SafeDiv, fixed_proportion_to_u16, u16_proportion_to_fixed,
 };
-pub use ids::{NetUid, Uid};
+pub use ids::{AccountId, Hash256, NetUid, Uid};

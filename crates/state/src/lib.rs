@@ -12,3 +12,11 @@
     clippy::expect_used,
     clippy::float_arithmetic
 )]
+
+pub mod error;
+pub mod overlay;
+pub mod params;
+pub mod root;
+pub mod schema;
+pub mod store;
+pub mod tx;

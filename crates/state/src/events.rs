@@ -1,0 +1,149 @@
+//! Events: what happened in a block, for receipts, the explorer and wallets.
+
+use parity_scale_codec::{Decode, Encode};
+use tao_primitives::{AccountId, NetUid};
+
+/// Something that happened while executing a block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Event {
+    /// Free balance moved.
+    Transfer {
+        /// Sender.
+        from: AccountId,
+        /// Receiver.
+        to: AccountId,
+        /// Amount, rao.
+        amount_rao: u64,
+    },
+    /// A fee was paid to the block author (or recycled without one).
+    FeePaid {
+        /// Payer.
+        who: AccountId,
+        /// Amount, rao.
+        amount_rao: u64,
+    },
+    /// A subnet was created.
+    NetworkAdded {
+        /// Its id.
+        netuid: NetUid,
+        /// Owner coldkey.
+        owner: AccountId,
+        /// Lock paid, rao.
+        lock_rao: u64,
+    },
+    /// A subnet was dissolved (by sudo or to make room).
+    NetworkRemoved {
+        /// Its id.
+        netuid: NetUid,
+    },
+    /// A subnet's owner started emissions.
+    FirstEmissionBlockNumberSet {
+        /// The subnet.
+        netuid: NetUid,
+        /// First emitting block.
+        block: u64,
+    },
+    /// A hyperparameter changed.
+    HyperparamSet {
+        /// The subnet.
+        netuid: NetUid,
+        /// The parameter's name.
+        name: Vec<u8>,
+    },
+    /// Chain-wide parameters changed.
+    GlobalsSet,
+    /// A neuron registered (possibly replacing another).
+    NeuronRegistered {
+        /// The subnet.
+        netuid: NetUid,
+        /// Its uid.
+        uid: u16,
+        /// Its hotkey.
+        hotkey: AccountId,
+        /// Burn paid, rao.
+        burn_rao: u64,
+    },
+    /// An axon or Prometheus endpoint was published.
+    Served {
+        /// The subnet.
+        netuid: NetUid,
+        /// The hotkey.
+        hotkey: AccountId,
+    },
+    /// TAO was staked.
+    StakeAdded {
+        /// Coldkey.
+        coldkey: AccountId,
+        /// Hotkey.
+        hotkey: AccountId,
+        /// Subnet.
+        netuid: NetUid,
+        /// TAO spent (after fee), rao.
+        tao_rao: u64,
+        /// Alpha received.
+        alpha: u64,
+    },
+    /// Stake was sold for TAO.
+    StakeRemoved {
+        /// Coldkey.
+        coldkey: AccountId,
+        /// Hotkey.
+        hotkey: AccountId,
+        /// Subnet.
+        netuid: NetUid,
+        /// Alpha sold.
+        alpha: u64,
+        /// TAO received (after fee), rao.
+        tao_rao: u64,
+    },
+    /// Stake moved between hotkeys, subnets or coldkeys.
+    StakeMoved {
+        /// Old owner.
+        from_coldkey: AccountId,
+        /// New owner.
+        to_coldkey: AccountId,
+        /// Old hotkey.
+        from_hotkey: AccountId,
+        /// New hotkey.
+        to_hotkey: AccountId,
+        /// Old subnet.
+        from_netuid: NetUid,
+        /// New subnet.
+        to_netuid: NetUid,
+        /// Alpha taken from the origin.
+        alpha: u64,
+    },
+    /// A delegate's take changed.
+    TakeSet {
+        /// Hotkey.
+        hotkey: AccountId,
+        /// New take.
+        take: u16,
+    },
+    /// Weights were set or revealed.
+    WeightsSet {
+        /// Subnet.
+        netuid: NetUid,
+        /// Uid of the setter.
+        uid: u16,
+    },
+    /// Weights were committed.
+    WeightsCommitted {
+        /// Subnet.
+        netuid: NetUid,
+        /// Hotkey.
+        hotkey: AccountId,
+    },
+    /// An epoch ran and its emission was paid.
+    EpochRun {
+        /// Subnet.
+        netuid: NetUid,
+        /// Alpha paid out (miners + validators + owner).
+        emitted: u64,
+    },
+    /// An epoch was deferred by the per-block cap.
+    EpochDeferred {
+        /// Subnet.
+        netuid: NetUid,
+    },
+}

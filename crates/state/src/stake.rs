@@ -1,0 +1,140 @@
+//! Stake accounting: each hotkey has a share pool of alpha per subnet; its nominators
+//! (coldkeys) own shares. Dividends raise the pool's alpha, so every nominator gains pro rata
+//! without touching their records.
+
+use tao_primitives::{AccountId, NetUid};
+
+use crate::error::TxError;
+use crate::overlay::Overlay;
+use crate::schema::{HotkeyPools, SharePool, StakeIndex, StakeShares};
+
+/// Shares issued per alpha unit to the first depositor, so later pro-rata issues keep
+/// precision even when the pool's alpha has grown a lot.
+const SHARES_PER_ALPHA_AT_START: u128 = 1 << 32;
+
+/// Alpha a coldkey holds through a hotkey on a subnet.
+pub fn alpha_of(state: &Overlay<'_>, netuid: NetUid, hotkey: &AccountId, coldkey: &AccountId) -> Result<u64, TxError> {
+    let shares = state.get_or_default::<StakeShares>(&(netuid, *hotkey, *coldkey))?;
+    let pool = state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?;
+    Ok(value_of(shares, &pool))
+}
+
+/// Total alpha staked to a hotkey on a subnet.
+pub fn hotkey_alpha(state: &Overlay<'_>, netuid: NetUid, hotkey: &AccountId) -> Result<u64, TxError> {
+    Ok(state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?.alpha)
+}
+
+/// Credits `alpha` to a coldkey's position in a hotkey's pool.
+pub fn deposit(
+    state: &mut Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+    alpha: u64,
+) -> Result<(), TxError> {
+    if alpha == 0 {
+        return Ok(());
+    }
+    let mut pool = state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?;
+    let new_shares = if pool.alpha == 0 || pool.total_shares == 0 {
+        u128::from(alpha).saturating_mul(SHARES_PER_ALPHA_AT_START)
+    } else {
+        mul_div_floor(u128::from(alpha), pool.total_shares, u128::from(pool.alpha)).ok_or(TxError::Overflow)?
+    };
+    pool.alpha = pool.alpha.checked_add(alpha).ok_or(TxError::Overflow)?;
+    pool.total_shares = pool.total_shares.checked_add(new_shares).ok_or(TxError::Overflow)?;
+    let key = (netuid, *hotkey, *coldkey);
+    let shares = state.get_or_default::<StakeShares>(&key)?.checked_add(new_shares).ok_or(TxError::Overflow)?;
+    state.put::<HotkeyPools>(&(netuid, *hotkey), &pool);
+    state.put::<StakeShares>(&key, &shares);
+    state.put::<StakeIndex>(&(*coldkey, *hotkey, netuid), &());
+    Ok(())
+}
+
+/// Debits `alpha` from a coldkey's position; fails without change if it holds less.
+pub fn withdraw(
+    state: &mut Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+    alpha: u64,
+) -> Result<(), TxError> {
+    let key = (netuid, *hotkey, *coldkey);
+    let shares = state.get_or_default::<StakeShares>(&key)?;
+    let mut pool = state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?;
+    let value = value_of(shares, &pool);
+    if alpha > value {
+        return Err(TxError::NotEnoughStakeToWithdraw);
+    }
+    // Burn shares rounded up so a withdrawal never takes value from other nominators; taking
+    // everything burns every share of the position.
+    let burned = if alpha == value {
+        shares
+    } else {
+        mul_div_ceil(u128::from(alpha), pool.total_shares, u128::from(pool.alpha)).ok_or(TxError::Overflow)?.min(shares)
+    };
+    pool.alpha = pool.alpha.checked_sub(alpha).ok_or(TxError::Overflow)?;
+    pool.total_shares = pool.total_shares.checked_sub(burned).ok_or(TxError::Overflow)?;
+    let remaining = shares.checked_sub(burned).ok_or(TxError::Overflow)?;
+    if remaining == 0 {
+        state.remove::<StakeShares>(&key);
+        state.remove::<StakeIndex>(&(*coldkey, *hotkey, netuid));
+    } else {
+        state.put::<StakeShares>(&key, &remaining);
+    }
+    if pool == SharePool::default() {
+        state.remove::<HotkeyPools>(&(netuid, *hotkey));
+    } else {
+        state.put::<HotkeyPools>(&(netuid, *hotkey), &pool);
+    }
+    Ok(())
+}
+
+/// Adds `alpha` to a hotkey's pool for all its nominators. A pool without shares has no
+/// nominators: the alpha goes to `owner` as a new position instead.
+pub fn distribute(
+    state: &mut Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    owner: &AccountId,
+    alpha: u64,
+) -> Result<(), TxError> {
+    let mut pool = state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?;
+    if pool.total_shares == 0 || pool.alpha == 0 {
+        return deposit(state, netuid, hotkey, owner, alpha);
+    }
+    pool.alpha = pool.alpha.checked_add(alpha).ok_or(TxError::Overflow)?;
+    state.put::<HotkeyPools>(&(netuid, *hotkey), &pool);
+    Ok(())
+}
+
+/// Alpha worth of `shares` in `pool` (floor).
+pub fn value_of(shares: u128, pool: &SharePool) -> u64 {
+    mul_div_floor(shares, u128::from(pool.alpha), pool.total_shares)
+        .and_then(|value| u64::try_from(value).ok())
+        .unwrap_or(0)
+}
+
+/// `a · b / c` rounded down, without intermediate overflow for the magnitudes used here
+/// (`None` when `c` is 0 or the result does not fit).
+pub fn mul_div_floor(a: u128, b: u128, c: u128) -> Option<u128> {
+    if c == 0 {
+        return None;
+    }
+    match a.checked_mul(b) {
+        Some(product) => product.checked_div(c),
+        // a·b overflows: split a = q·c + r, then a·b/c = q·b + r·b/c.
+        None => {
+            let quotient = a.checked_div(c)?;
+            let remainder = a.checked_rem(c)?;
+            quotient.checked_mul(b)?.checked_add(remainder.checked_mul(b)?.checked_div(c)?)
+        }
+    }
+}
+
+/// `a · b / c` rounded up.
+pub fn mul_div_ceil(a: u128, b: u128, c: u128) -> Option<u128> {
+    let floor = mul_div_floor(a, b, c)?;
+    let exact = floor.checked_mul(c).is_some_and(|back| Some(back) == a.checked_mul(b));
+    if exact { Some(floor) } else { floor.checked_add(1) }
+}

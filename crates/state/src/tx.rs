@@ -1,0 +1,383 @@
+//! Transactions: calls, signing payloads, mortality and fees.
+
+use parity_scale_codec::{Decode, DecodeLimit, Encode};
+use tao_primitives::{AccountId, Hash256, NetUid};
+
+use crate::error::InvalidTx;
+use crate::schema::SubnetIdentity;
+
+/// Largest encoded transaction, bytes (a full 256-uid weight row is ≈ 1 KiB).
+pub const MAX_TX_BYTES: usize = 16 * 1024;
+/// Longest mortality period, blocks.
+pub const MAX_MORTALITY_BLOCKS: u64 = 4_096;
+/// Nesting limit for decoding untrusted transaction bytes.
+const DECODE_DEPTH_LIMIT: u32 = 8;
+/// Domain separator of the signing payload.
+const SIGNING_DOMAIN: &[u8] = b"tao/tx/v1";
+
+/// The blocks a transaction is valid in: `birth .. birth + period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Mortality {
+    /// First block it may be included in (usually the current height).
+    pub birth: u64,
+    /// How many blocks it stays valid, `1..=MAX_MORTALITY_BLOCKS`.
+    pub period: u64,
+}
+
+impl Mortality {
+    /// Checks that a block at `height` may include the transaction.
+    pub fn check(&self, height: u64) -> Result<(), InvalidTx> {
+        if self.period == 0 || self.period > MAX_MORTALITY_BLOCKS {
+            return Err(InvalidTx::BadMortality {
+                max: MAX_MORTALITY_BLOCKS,
+            });
+        }
+        let end = self.birth.saturating_add(self.period);
+        if height < self.birth || height >= end {
+            return Err(InvalidTx::OutsideMortality {
+                birth: self.birth,
+                end,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A hyperparameter and its new value (one variant per settable field of
+/// [`crate::params::Hyperparams`]).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[allow(missing_docs)] // each variant is the field of the same name
+pub enum HyperparamValue {
+    Tempo(u16),
+    Kappa(u16),
+    BondsPenalty(u16),
+    BondsMovingAverage(u64),
+    Yuma3(bool),
+    LiquidAlpha(bool),
+    AlphaValues(u16, u16),
+    AlphaSigmoidSteepness(i16),
+    MaxAllowedUids(u16),
+    MaxAllowedValidators(u16),
+    MinAllowedWeights(u16),
+    MaxWeightLimit(u16),
+    ImmunityPeriod(u16),
+    ActivityCutoff(u16),
+    WeightsRateLimit(u64),
+    WeightsVersionKey(u64),
+    CommitRevealEnabled(bool),
+    RevealPeriodEpochs(u64),
+    MinBurn(u64),
+    MaxBurn(u64),
+    BurnHalfLife(u16),
+    BurnIncreaseMultMilli(u64),
+    ServingRateLimit(u64),
+    RegistrationAllowed(bool),
+    TransfersEnabled(bool),
+    ImmuneOwnerUids(u16),
+    MinNonImmuneUids(u16),
+    SwapFeeRate(u16),
+    MinValidatorStake(u64),
+    QueryPrice(u64),
+}
+
+/// What a transaction asks the chain to do. The signer is the origin: a coldkey for money
+/// and ownership calls, a hotkey for weights and serving.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Call {
+    /// Send free balance.
+    #[codec(index = 0)]
+    Transfer {
+        /// Receiver.
+        dest: AccountId,
+        /// Amount, rao.
+        amount_rao: u64,
+    },
+    /// Send all free balance minus the fee.
+    #[codec(index = 1)]
+    TransferAll {
+        /// Receiver.
+        dest: AccountId,
+    },
+    /// Create a subnet, paying the lock cost; `hotkey` becomes its owner hotkey (uid 0).
+    #[codec(index = 10)]
+    RegisterNetwork {
+        /// Owner hotkey.
+        hotkey: AccountId,
+        /// Optional identity.
+        identity: Option<SubnetIdentity>,
+    },
+    /// Owner starts emissions on a subnet.
+    #[codec(index = 11)]
+    StartCall {
+        /// The subnet.
+        netuid: NetUid,
+    },
+    /// Owner (or sudo) sets a hyperparameter.
+    #[codec(index = 12)]
+    SetHyperparam {
+        /// The subnet.
+        netuid: NetUid,
+        /// Parameter and value.
+        value: HyperparamValue,
+    },
+    /// Sudo dissolves a subnet, paying its TAO out to stakers.
+    #[codec(index = 13)]
+    SudoDissolveNetwork {
+        /// The subnet.
+        netuid: NetUid,
+    },
+    /// Sudo replaces the chain-wide parameters.
+    #[codec(index = 14)]
+    SudoSetGlobals {
+        /// New parameters.
+        params: crate::params::GlobalParams,
+    },
+    /// Register a hotkey on a subnet by burning the registration price.
+    #[codec(index = 20)]
+    BurnedRegister {
+        /// The subnet.
+        netuid: NetUid,
+        /// The hotkey to register (owned by the signer).
+        hotkey: AccountId,
+        /// Highest burn the signer accepts, rao (`u64::MAX`: any).
+        limit_rao: u64,
+    },
+    /// Publish an axon endpoint (signed by the hotkey).
+    #[codec(index = 21)]
+    ServeAxon {
+        /// The subnet.
+        netuid: NetUid,
+        /// Software version.
+        version: u32,
+        /// Address.
+        ip: u128,
+        /// Port.
+        port: u16,
+        /// 4 or 6.
+        ip_type: u8,
+        /// Protocol tag.
+        protocol: u8,
+    },
+    /// Publish a Prometheus endpoint (signed by the hotkey).
+    #[codec(index = 22)]
+    ServePrometheus {
+        /// The subnet.
+        netuid: NetUid,
+        /// Software version.
+        version: u32,
+        /// Address.
+        ip: u128,
+        /// Port.
+        port: u16,
+        /// 4 or 6.
+        ip_type: u8,
+    },
+    /// Stake TAO to a hotkey on a subnet (bought as alpha through the pool).
+    #[codec(index = 30)]
+    AddStake {
+        /// Validator hotkey.
+        hotkey: AccountId,
+        /// The subnet.
+        netuid: NetUid,
+        /// TAO to stake, rao.
+        amount_rao: u64,
+        /// Optional price protection.
+        limit: Option<PriceLimit>,
+    },
+    /// Unstake alpha from a hotkey on a subnet (sold for TAO through the pool).
+    #[codec(index = 31)]
+    RemoveStake {
+        /// Validator hotkey.
+        hotkey: AccountId,
+        /// The subnet.
+        netuid: NetUid,
+        /// Alpha to unstake.
+        alpha: u64,
+        /// Optional price protection.
+        limit: Option<PriceLimit>,
+    },
+    /// Move stake to another hotkey and/or subnet, keeping the coldkey.
+    #[codec(index = 32)]
+    MoveStake {
+        /// Current hotkey.
+        origin_hotkey: AccountId,
+        /// New hotkey.
+        dest_hotkey: AccountId,
+        /// Current subnet.
+        origin_netuid: NetUid,
+        /// New subnet.
+        dest_netuid: NetUid,
+        /// Alpha to move.
+        alpha: u64,
+    },
+    /// Swap stake of one hotkey from one subnet to another.
+    #[codec(index = 33)]
+    SwapStake {
+        /// The hotkey.
+        hotkey: AccountId,
+        /// Current subnet.
+        origin_netuid: NetUid,
+        /// New subnet.
+        dest_netuid: NetUid,
+        /// Alpha to swap.
+        alpha: u64,
+        /// Optional protection on the combined price (origin price / destination price).
+        limit: Option<PriceLimit>,
+    },
+    /// Give stake to another coldkey (same hotkey), possibly on another subnet.
+    #[codec(index = 34)]
+    TransferStake {
+        /// New owner.
+        dest_coldkey: AccountId,
+        /// The hotkey.
+        hotkey: AccountId,
+        /// Current subnet.
+        origin_netuid: NetUid,
+        /// New subnet.
+        dest_netuid: NetUid,
+        /// Alpha to transfer.
+        alpha: u64,
+    },
+    /// Unstake everything the signer has on a hotkey, on every subnet.
+    #[codec(index = 35)]
+    UnstakeAll {
+        /// The hotkey.
+        hotkey: AccountId,
+    },
+    /// Raise a delegate's take (rate-limited).
+    #[codec(index = 40)]
+    IncreaseTake {
+        /// The hotkey (owned by the signer).
+        hotkey: AccountId,
+        /// New take, u16 proportion.
+        take: u16,
+    },
+    /// Lower a delegate's take.
+    #[codec(index = 41)]
+    DecreaseTake {
+        /// The hotkey (owned by the signer).
+        hotkey: AccountId,
+        /// New take, u16 proportion.
+        take: u16,
+    },
+    /// Set a weight row (signed by the hotkey).
+    #[codec(index = 50)]
+    SetWeights {
+        /// The subnet.
+        netuid: NetUid,
+        /// Destination uids.
+        uids: Vec<u16>,
+        /// Raw weights, any scale.
+        values: Vec<u16>,
+        /// Version key of the validator software.
+        version_key: u64,
+    },
+    /// Commit to a weight row by its hash.
+    #[codec(index = 51)]
+    CommitWeights {
+        /// The subnet.
+        netuid: NetUid,
+        /// `commit_hash` of the later reveal.
+        hash: Hash256,
+    },
+    /// Reveal a committed weight row.
+    #[codec(index = 52)]
+    RevealWeights {
+        /// The subnet.
+        netuid: NetUid,
+        /// Destination uids.
+        uids: Vec<u16>,
+        /// Raw weights.
+        values: Vec<u16>,
+        /// Salt used in the commit.
+        salt: Vec<u16>,
+        /// Version key.
+        version_key: u64,
+    },
+}
+
+/// Price protection of a stake operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PriceLimit {
+    /// Worst acceptable price, rao of TAO per whole alpha (10⁹ alpha units).
+    pub price_rao: u64,
+    /// Execute the part that fits under the limit instead of failing.
+    pub allow_partial: bool,
+}
+
+impl Call {
+    /// Weights and serving calls pay no fee (they are rate-limited instead).
+    pub fn is_free(&self) -> bool {
+        matches!(
+            self,
+            Call::SetWeights { .. }
+                | Call::CommitWeights { .. }
+                | Call::RevealWeights { .. }
+                | Call::ServeAxon { .. }
+                | Call::ServePrometheus { .. }
+        )
+    }
+}
+
+/// The signed part of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct UnsignedTx {
+    /// Who signs (and pays).
+    pub signer: AccountId,
+    /// The signer's next nonce.
+    pub nonce: u64,
+    /// Blocks it is valid in.
+    pub mortality: Mortality,
+    /// What to do.
+    pub call: Call,
+}
+
+/// A transaction as submitted and included in blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedTx {
+    /// The signed content.
+    pub tx: UnsignedTx,
+    /// sr25519 signature of [`UnsignedTx::signing_payload`] by the signer.
+    pub signature: [u8; 64],
+}
+
+impl UnsignedTx {
+    /// The bytes the signer signs: a domain tag, the chain's genesis hash and the transaction,
+    /// so a signature is valid on one chain, for one nonce, within its mortality only.
+    pub fn signing_payload(&self, genesis_hash: &Hash256) -> Vec<u8> {
+        let mut payload = SIGNING_DOMAIN.to_vec();
+        genesis_hash.encode_to(&mut payload);
+        self.encode_to(&mut payload);
+        payload
+    }
+}
+
+impl SignedTx {
+    /// Decodes untrusted bytes: bounded size and nesting, no trailing bytes.
+    pub fn decode_bounded(bytes: &[u8]) -> Result<SignedTx, InvalidTx> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(InvalidTx::TooLarge {
+                size: len_u64(bytes.len()),
+                max: len_u64(MAX_TX_BYTES),
+            });
+        }
+        let mut input = bytes;
+        let tx = SignedTx::decode_with_depth_limit(DECODE_DEPTH_LIMIT, &mut input)
+            .map_err(|_| InvalidTx::Malformed)?;
+        if input.is_empty() {
+            Ok(tx)
+        } else {
+            Err(InvalidTx::Malformed)
+        }
+    }
+
+    /// The transaction's hash (blake2b-256 of its encoding).
+    pub fn hash(&self) -> Hash256 {
+        Hash256::blake2(&self.encode())
+    }
+}
+
+/// `usize` to `u64` (saturating; sizes here are small).
+pub(crate) fn len_u64(len: usize) -> u64 {
+    u64::try_from(len).unwrap_or(u64::MAX)
+}
