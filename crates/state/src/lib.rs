@@ -12,3 +12,6 @@
     clippy::expect_used,
     clippy::float_arithmetic
 )]
+
+pub mod economics;
+pub mod pool;
