@@ -290,9 +290,11 @@ pub struct DividendSplit {
 /// use tao_state::economics::coinbase::{split_dividends_by_stake_mix, HotkeyDividend};
 /// let hk = |alpha_stake, root_stake_rao, d: u64| HotkeyDividend {
 ///     alpha_stake, root_stake_rao, dividend: I96F32::from_num(d) };
-/// // tao_weight 1: the first hotkey is all alpha, the second half and half.
-/// let out = split_dividends_by_stake_mix(300, 100, I96F32::from_num(1), &[hk(10, 0, 10), hk(5, 5, 10)]);
-/// assert_eq!((out[0].alpha, out[0].root, out[1].alpha, out[1].root), (200, 0, 100, 100));
+/// // tao_weight 1: the first hotkey is all alpha, the second half and half, so their alpha
+/// // parts are 5 and 5 and the second takes the whole root pool.
+/// let out = split_dividends_by_stake_mix(
+///     300, 100, I96F32::from_num(1), &[hk(10, 0, 5), hk(5, 5, 10)]);
+/// assert_eq!((out[0].alpha, out[0].root, out[1].alpha, out[1].root), (150, 0, 150, 100));
 /// ```
 pub fn split_dividends_by_stake_mix(
     validator_pool: u64,
