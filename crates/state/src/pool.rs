@@ -558,11 +558,11 @@ mod tests {
 
         #[test]
         fn round_trip_never_profits(pool in pool_strategy(), tao in any::<u64>(), fee in any::<u16>()) {
-            if let Ok(b) = pool.buy(tao, fee) {
-                if let Ok(s) = b.pool_after.sell(b.amount_out, fee) {
-                    prop_assert!(s.amount_out <= tao);
-                    prop_assert!(s.amount_out + s.fee_rao + b.fee_rao <= tao);
-                }
+            if let Ok(b) = pool.buy(tao, fee)
+                && let Ok(s) = b.pool_after.sell(b.amount_out, fee)
+            {
+                prop_assert!(s.amount_out <= tao);
+                prop_assert!(s.amount_out + s.fee_rao + b.fee_rao <= tao);
             }
         }
 

@@ -98,8 +98,8 @@ pub fn split_tao_by_price(block_emission_rao: u64, moving_prices: &[I96F32]) -> 
         .map(|p| u128::try_from(p.to_bits()).unwrap_or(0))
         .collect();
     let max = weights.iter().copied().max().unwrap_or(0);
-    // Shift so that every weight, and hence their sum, fits below 2^64 · … : with each weight
-    // below 2^(64 − log2 n) the sum stays below 2^64 and emission · weight below 2^128.
+    // Shift every weight below 2^(64 − ceil(log2 n)): then their sum stays below 2^64 and
+    // `emission · weight` below 2^128. Realistic prices (< 2^32 TAO per alpha) need no shift.
     let count_bits = u32::try_from(weights.len())
         .unwrap_or(u32::MAX)
         .checked_next_power_of_two()

@@ -53,7 +53,7 @@ pub fn block_emission_rao(issuance_rao: u64) -> u64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::arithmetic_side_effects)]
+#[allow(clippy::arithmetic_side_effects, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
