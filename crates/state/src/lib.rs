@@ -13,9 +13,11 @@
     clippy::float_arithmetic
 )]
 
+pub mod economics;
 pub mod error;
 pub mod overlay;
 pub mod params;
+pub mod pool;
 pub mod root;
 pub mod schema;
 pub mod store;
