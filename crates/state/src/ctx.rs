@@ -7,7 +7,9 @@ use crate::error::{StateError, TxError};
 use crate::events::Event;
 use crate::overlay::{Checkpoint, Overlay};
 use crate::params::{GlobalParams, Hyperparams};
-use crate::schema::{Accounts, Chain, ChainInfo, Economy, Hparams, SubnetEconomy, SubnetInfo, Subnets};
+use crate::schema::{
+    Accounts, Chain, ChainInfo, Economy, Hparams, SubnetEconomy, SubnetInfo, Subnets,
+};
 
 /// State plus the block being executed.
 pub struct Ctx<'a> {
@@ -31,8 +33,19 @@ pub struct Savepoint {
 
 impl<'a> Ctx<'a> {
     /// A context for the block at `height`.
-    pub fn new(state: Overlay<'a>, height: u64, author: Option<AccountId>, globals: GlobalParams) -> Self {
-        Ctx { state, height, author, globals, events: Vec::new() }
+    pub fn new(
+        state: Overlay<'a>,
+        height: u64,
+        author: Option<AccountId>,
+        globals: GlobalParams,
+    ) -> Self {
+        Ctx {
+            state,
+            height,
+            author,
+            globals,
+            events: Vec::new(),
+        }
     }
 
     /// Records an event.
@@ -42,7 +55,10 @@ impl<'a> Ctx<'a> {
 
     /// Events since `from` (an index returned by [`Ctx::event_count`]).
     pub fn events_since(&self, from: usize) -> Vec<Event> {
-        self.events.get(from..).map(<[Event]>::to_vec).unwrap_or_default()
+        self.events
+            .get(from..)
+            .map(<[Event]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// Number of events so far.
@@ -57,7 +73,10 @@ impl<'a> Ctx<'a> {
 
     /// Marks the current writes and events.
     pub fn savepoint(&self) -> Savepoint {
-        Savepoint { state: self.state.checkpoint(), events: self.events.len() }
+        Savepoint {
+            state: self.state.checkpoint(),
+            events: self.events.len(),
+        }
     }
 
     /// Undoes writes and events since `savepoint`.
@@ -68,7 +87,9 @@ impl<'a> Ctx<'a> {
 
     /// Chain-wide counters.
     pub fn chain(&self) -> Result<ChainInfo, StateError> {
-        self.state.get::<Chain>(&())?.ok_or(StateError::Missing("chain info"))
+        self.state
+            .get::<Chain>(&())?
+            .ok_or(StateError::Missing("chain info"))
     }
 
     /// Free balance of `who`, rao.
@@ -79,7 +100,10 @@ impl<'a> Ctx<'a> {
     /// Adds to a free balance.
     pub fn credit(&mut self, who: &AccountId, amount_rao: u64) -> Result<(), TxError> {
         let mut account = self.state.get_or_default::<Accounts>(who)?;
-        account.free_rao = account.free_rao.checked_add(amount_rao).ok_or(TxError::Overflow)?;
+        account.free_rao = account
+            .free_rao
+            .checked_add(amount_rao)
+            .ok_or(TxError::Overflow)?;
         self.state.put::<Accounts>(who, &account);
         Ok(())
     }
@@ -87,8 +111,10 @@ impl<'a> Ctx<'a> {
     /// Takes from a free balance; fails without change if it is too low.
     pub fn debit(&mut self, who: &AccountId, amount_rao: u64) -> Result<(), TxError> {
         let mut account = self.state.get_or_default::<Accounts>(who)?;
-        account.free_rao =
-            account.free_rao.checked_sub(amount_rao).ok_or(TxError::InsufficientBalance)?;
+        account.free_rao = account
+            .free_rao
+            .checked_sub(amount_rao)
+            .ok_or(TxError::InsufficientBalance)?;
         self.state.put::<Accounts>(who, &account);
         Ok(())
     }
@@ -107,16 +133,22 @@ impl<'a> Ctx<'a> {
 
     /// A subnet's record.
     pub fn subnet(&self, netuid: NetUid) -> Result<SubnetInfo, TxError> {
-        self.state.get::<Subnets>(&netuid)?.ok_or(TxError::SubnetNotExists)
+        self.state
+            .get::<Subnets>(&netuid)?
+            .ok_or(TxError::SubnetNotExists)
     }
 
     /// A subnet's hyperparameters.
     pub fn hparams(&self, netuid: NetUid) -> Result<Hyperparams, TxError> {
-        self.state.get::<Hparams>(&netuid)?.ok_or(TxError::SubnetNotExists)
+        self.state
+            .get::<Hparams>(&netuid)?
+            .ok_or(TxError::SubnetNotExists)
     }
 
     /// A subnet's pool and emission record.
     pub fn economy(&self, netuid: NetUid) -> Result<Economy, TxError> {
-        self.state.get::<SubnetEconomy>(&netuid)?.ok_or(TxError::SubnetNotExists)
+        self.state
+            .get::<SubnetEconomy>(&netuid)?
+            .ok_or(TxError::SubnetNotExists)
     }
 }

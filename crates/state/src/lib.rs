@@ -13,12 +13,16 @@
     clippy::float_arithmetic
 )]
 
+pub mod calls;
+pub mod ctx;
 pub mod economics;
 pub mod error;
+pub mod events;
 pub mod overlay;
 pub mod params;
 pub mod pool;
 pub mod root;
 pub mod schema;
+pub mod stake;
 pub mod store;
 pub mod tx;

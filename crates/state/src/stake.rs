@@ -13,15 +13,26 @@ use crate::schema::{HotkeyPools, SharePool, StakeIndex, StakeShares};
 const SHARES_PER_ALPHA_AT_START: u128 = 1 << 32;
 
 /// Alpha a coldkey holds through a hotkey on a subnet.
-pub fn alpha_of(state: &Overlay<'_>, netuid: NetUid, hotkey: &AccountId, coldkey: &AccountId) -> Result<u64, TxError> {
+pub fn alpha_of(
+    state: &Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+) -> Result<u64, TxError> {
     let shares = state.get_or_default::<StakeShares>(&(netuid, *hotkey, *coldkey))?;
     let pool = state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?;
     Ok(value_of(shares, &pool))
 }
 
 /// Total alpha staked to a hotkey on a subnet.
-pub fn hotkey_alpha(state: &Overlay<'_>, netuid: NetUid, hotkey: &AccountId) -> Result<u64, TxError> {
-    Ok(state.get_or_default::<HotkeyPools>(&(netuid, *hotkey))?.alpha)
+pub fn hotkey_alpha(
+    state: &Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+) -> Result<u64, TxError> {
+    Ok(state
+        .get_or_default::<HotkeyPools>(&(netuid, *hotkey))?
+        .alpha)
 }
 
 /// Credits `alpha` to a coldkey's position in a hotkey's pool.
@@ -39,12 +50,19 @@ pub fn deposit(
     let new_shares = if pool.alpha == 0 || pool.total_shares == 0 {
         u128::from(alpha).saturating_mul(SHARES_PER_ALPHA_AT_START)
     } else {
-        mul_div_floor(u128::from(alpha), pool.total_shares, u128::from(pool.alpha)).ok_or(TxError::Overflow)?
+        mul_div_floor(u128::from(alpha), pool.total_shares, u128::from(pool.alpha))
+            .ok_or(TxError::Overflow)?
     };
     pool.alpha = pool.alpha.checked_add(alpha).ok_or(TxError::Overflow)?;
-    pool.total_shares = pool.total_shares.checked_add(new_shares).ok_or(TxError::Overflow)?;
+    pool.total_shares = pool
+        .total_shares
+        .checked_add(new_shares)
+        .ok_or(TxError::Overflow)?;
     let key = (netuid, *hotkey, *coldkey);
-    let shares = state.get_or_default::<StakeShares>(&key)?.checked_add(new_shares).ok_or(TxError::Overflow)?;
+    let shares = state
+        .get_or_default::<StakeShares>(&key)?
+        .checked_add(new_shares)
+        .ok_or(TxError::Overflow)?;
     state.put::<HotkeyPools>(&(netuid, *hotkey), &pool);
     state.put::<StakeShares>(&key, &shares);
     state.put::<StakeIndex>(&(*coldkey, *hotkey, netuid), &());
@@ -71,10 +89,15 @@ pub fn withdraw(
     let burned = if alpha == value {
         shares
     } else {
-        mul_div_ceil(u128::from(alpha), pool.total_shares, u128::from(pool.alpha)).ok_or(TxError::Overflow)?.min(shares)
+        mul_div_ceil(u128::from(alpha), pool.total_shares, u128::from(pool.alpha))
+            .ok_or(TxError::Overflow)?
+            .min(shares)
     };
     pool.alpha = pool.alpha.checked_sub(alpha).ok_or(TxError::Overflow)?;
-    pool.total_shares = pool.total_shares.checked_sub(burned).ok_or(TxError::Overflow)?;
+    pool.total_shares = pool
+        .total_shares
+        .checked_sub(burned)
+        .ok_or(TxError::Overflow)?;
     let remaining = shares.checked_sub(burned).ok_or(TxError::Overflow)?;
     if remaining == 0 {
         state.remove::<StakeShares>(&key);
@@ -127,7 +150,9 @@ pub fn mul_div_floor(a: u128, b: u128, c: u128) -> Option<u128> {
         None => {
             let quotient = a.checked_div(c)?;
             let remainder = a.checked_rem(c)?;
-            quotient.checked_mul(b)?.checked_add(remainder.checked_mul(b)?.checked_div(c)?)
+            quotient
+                .checked_mul(b)?
+                .checked_add(remainder.checked_mul(b)?.checked_div(c)?)
         }
     }
 }
@@ -135,6 +160,34 @@ pub fn mul_div_floor(a: u128, b: u128, c: u128) -> Option<u128> {
 /// `a · b / c` rounded up.
 pub fn mul_div_ceil(a: u128, b: u128, c: u128) -> Option<u128> {
     let floor = mul_div_floor(a, b, c)?;
-    let exact = floor.checked_mul(c).is_some_and(|back| Some(back) == a.checked_mul(b));
-    if exact { Some(floor) } else { floor.checked_add(1) }
+    let exact = floor
+        .checked_mul(c)
+        .is_some_and(|back| Some(back) == a.checked_mul(b));
+    if exact {
+        Some(floor)
+    } else {
+        floor.checked_add(1)
+    }
+}
+
+/// A hotkey's stake weight on a subnet: its alpha there plus its root stake scaled by
+/// `tao_weight` (a fraction of `u64::MAX`), as validator permits and thresholds use it.
+pub fn weighted_stake(
+    state: &Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    tao_weight: u64,
+) -> Result<u64, TxError> {
+    let alpha = hotkey_alpha(state, netuid, hotkey)?;
+    if netuid == NetUid::ROOT {
+        return Ok(alpha);
+    }
+    let root = hotkey_alpha(state, NetUid::ROOT, hotkey)?;
+    let scaled = mul_div_floor(
+        u128::from(root),
+        u128::from(tao_weight),
+        u128::from(u64::MAX),
+    )
+    .unwrap_or(0);
+    Ok(alpha.saturating_add(u64::try_from(scaled).unwrap_or(u64::MAX)))
 }

@@ -44,16 +44,27 @@ pub fn set_hyperparam(
     apply(&mut params, value, info.n)?;
     ctx.state.put::<Hparams>(&netuid, &params);
     if origin == Origin::Owner {
-        ctx.state.put::<HparamLastSet>(&(netuid, name.as_bytes().to_vec()), &ctx.height);
+        ctx.state
+            .put::<HparamLastSet>(&(netuid, name.as_bytes().to_vec()), &ctx.height);
     }
-    ctx.emit(Event::HyperparamSet { netuid, name: name.as_bytes().to_vec() });
+    ctx.emit(Event::HyperparamSet {
+        netuid,
+        name: name.as_bytes().to_vec(),
+    });
     Ok(())
 }
 
 /// Sudo replaces the chain-wide parameters (takes effect from the next block).
-pub fn sudo_set_globals(ctx: &mut Ctx<'_>, signer: &AccountId, params: &GlobalParams) -> Result<(), TxError> {
+pub fn sudo_set_globals(
+    ctx: &mut Ctx<'_>,
+    signer: &AccountId,
+    params: &GlobalParams,
+) -> Result<(), TxError> {
     ensure_sudo(ctx, signer)?;
-    if params.min_take > params.max_take || params.subnet_limit == 0 || params.max_epochs_per_block == 0 {
+    if params.min_take > params.max_take
+        || params.subnet_limit == 0
+        || params.max_epochs_per_block == 0
+    {
         return Err(TxError::InvalidValue);
     }
     ctx.state.put::<Globals>(&(), params);
@@ -72,13 +83,27 @@ pub fn sudo_dissolve(ctx: &mut Ctx<'_>, signer: &AccountId, netuid: NetUid) -> R
 }
 
 fn ensure_sudo(ctx: &Ctx<'_>, signer: &AccountId) -> Result<(), TxError> {
-    if ctx.globals.sudo == Some(*signer) { Ok(()) } else { Err(TxError::BadOrigin) }
+    if ctx.globals.sudo == Some(*signer) {
+        Ok(())
+    } else {
+        Err(TxError::BadOrigin)
+    }
 }
 
-fn check_owner_window(ctx: &Ctx<'_>, netuid: NetUid, params: &Hyperparams, name: &str) -> Result<(), TxError> {
+fn check_owner_window(
+    ctx: &Ctx<'_>,
+    netuid: NetUid,
+    params: &Hyperparams,
+    name: &str,
+) -> Result<(), TxError> {
     let tempo = u64::from(params.tempo);
-    let last = ctx.state.get::<HparamLastSet>(&(netuid, name.as_bytes().to_vec()))?;
-    let limit = ctx.globals.owner_hparam_rate_limit_tempos.saturating_mul(tempo);
+    let last = ctx
+        .state
+        .get::<HparamLastSet>(&(netuid, name.as_bytes().to_vec()))?;
+    let limit = ctx
+        .globals
+        .owner_hparam_rate_limit_tempos
+        .saturating_mul(tempo);
     if last.is_some_and(|block| ctx.height.saturating_sub(block) < limit) {
         return Err(TxError::TxRateLimitExceeded);
     }
@@ -95,12 +120,19 @@ fn owner_settable(value: &HyperparamValue) -> bool {
     use HyperparamValue as V;
     !matches!(
         value,
-        V::MaxAllowedValidators(_) | V::WeightsRateLimit(_) | V::ActivityCutoff(_) | V::MaxWeightLimit(_)
+        V::MaxAllowedValidators(_)
+            | V::WeightsRateLimit(_)
+            | V::ActivityCutoff(_)
+            | V::MaxWeightLimit(_)
     )
 }
 
 fn bounded<T: PartialOrd>(value: T, low: T, high: T) -> Result<T, TxError> {
-    if value < low || value > high { Err(TxError::InvalidValue) } else { Ok(value) }
+    if value < low || value > high {
+        Err(TxError::InvalidValue)
+    } else {
+        Ok(value)
+    }
 }
 
 /// Writes `value` into `params` after checking its bounds; `n` is the subnet's size.
@@ -121,7 +153,9 @@ fn apply(params: &mut Hyperparams, value: &HyperparamValue, n: u16) -> Result<()
         }
         V::AlphaSigmoidSteepness(v) => params.alpha_sigmoid_steepness = bounded(v, 0, i16::MAX)?,
         V::MaxAllowedUids(v) => params.max_allowed_uids = bounded(v, n.max(1), 4_096)?,
-        V::MaxAllowedValidators(v) => params.max_allowed_validators = bounded(v, 1, params.max_allowed_uids)?,
+        V::MaxAllowedValidators(v) => {
+            params.max_allowed_validators = bounded(v, 1, params.max_allowed_uids)?
+        }
         V::MinAllowedWeights(v) => params.min_allowed_weights = v,
         V::MaxWeightLimit(v) => params.max_weight_limit = v,
         V::ImmunityPeriod(v) => params.immunity_period = v,
@@ -133,7 +167,9 @@ fn apply(params: &mut Hyperparams, value: &HyperparamValue, n: u16) -> Result<()
         V::MinBurn(v) => params.min_burn_rao = bounded(v, 0, params.max_burn_rao)?,
         V::MaxBurn(v) => params.max_burn_rao = bounded(v, params.min_burn_rao, u64::MAX)?,
         V::BurnHalfLife(v) => params.burn_half_life = bounded(v, 1, u16::MAX)?,
-        V::BurnIncreaseMultMilli(v) => params.burn_increase_mult_milli = bounded(v, 1_000, 100_000)?,
+        V::BurnIncreaseMultMilli(v) => {
+            params.burn_increase_mult_milli = bounded(v, 1_000, 100_000)?
+        }
         V::ServingRateLimit(v) => params.serving_rate_limit = v,
         V::RegistrationAllowed(v) => params.registration_allowed = v,
         V::TransfersEnabled(v) => params.transfers_enabled = v,

@@ -8,7 +8,12 @@ use crate::events::Event;
 use crate::schema::Accounts;
 
 /// Sends `amount_rao` of free balance from `from` to `dest`.
-pub fn transfer(ctx: &mut Ctx<'_>, from: &AccountId, dest: &AccountId, amount_rao: u64) -> Result<(), TxError> {
+pub fn transfer(
+    ctx: &mut Ctx<'_>,
+    from: &AccountId,
+    dest: &AccountId,
+    amount_rao: u64,
+) -> Result<(), TxError> {
     if amount_rao == 0 {
         return Err(TxError::AmountTooLow);
     }
@@ -22,7 +27,11 @@ pub fn transfer(ctx: &mut Ctx<'_>, from: &AccountId, dest: &AccountId, amount_ra
     }
     ctx.debit(from, amount_rao)?;
     ctx.credit(dest, amount_rao)?;
-    ctx.emit(Event::Transfer { from: *from, to: *dest, amount_rao });
+    ctx.emit(Event::Transfer {
+        from: *from,
+        to: *dest,
+        amount_rao,
+    });
     Ok(())
 }
 

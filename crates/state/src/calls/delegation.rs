@@ -9,14 +9,19 @@ use crate::schema::{Delegate, Delegates, HotkeyOwner};
 
 /// The hotkey's delegate record (the default take if it never set one).
 pub fn delegate(ctx: &Ctx<'_>, hotkey: &AccountId) -> Result<Delegate, TxError> {
-    Ok(ctx
-        .state
-        .get::<Delegates>(hotkey)?
-        .unwrap_or(Delegate { take: ctx.globals.default_take, last_increase_block: 0 }))
+    Ok(ctx.state.get::<Delegates>(hotkey)?.unwrap_or(Delegate {
+        take: ctx.globals.default_take,
+        last_increase_block: 0,
+    }))
 }
 
 /// Raises the take: above the current one, at most `max_take`, rate-limited.
-pub fn increase_take(ctx: &mut Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId, take: u16) -> Result<(), TxError> {
+pub fn increase_take(
+    ctx: &mut Ctx<'_>,
+    coldkey: &AccountId,
+    hotkey: &AccountId,
+    take: u16,
+) -> Result<(), TxError> {
     let mut record = owned_delegate(ctx, coldkey, hotkey)?;
     if take <= record.take {
         return Err(TxError::DelegateTakeTooLow);
@@ -32,12 +37,20 @@ pub fn increase_take(ctx: &mut Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId,
     record.take = take;
     record.last_increase_block = ctx.height;
     ctx.state.put::<Delegates>(hotkey, &record);
-    ctx.emit(Event::TakeSet { hotkey: *hotkey, take });
+    ctx.emit(Event::TakeSet {
+        hotkey: *hotkey,
+        take,
+    });
     Ok(())
 }
 
 /// Lowers the take: below the current one, at least `min_take`.
-pub fn decrease_take(ctx: &mut Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId, take: u16) -> Result<(), TxError> {
+pub fn decrease_take(
+    ctx: &mut Ctx<'_>,
+    coldkey: &AccountId,
+    hotkey: &AccountId,
+    take: u16,
+) -> Result<(), TxError> {
     let mut record = owned_delegate(ctx, coldkey, hotkey)?;
     if take >= record.take {
         return Err(TxError::DelegateTakeTooHigh);
@@ -47,11 +60,18 @@ pub fn decrease_take(ctx: &mut Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId,
     }
     record.take = take;
     ctx.state.put::<Delegates>(hotkey, &record);
-    ctx.emit(Event::TakeSet { hotkey: *hotkey, take });
+    ctx.emit(Event::TakeSet {
+        hotkey: *hotkey,
+        take,
+    });
     Ok(())
 }
 
-fn owned_delegate(ctx: &Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId) -> Result<Delegate, TxError> {
+fn owned_delegate(
+    ctx: &Ctx<'_>,
+    coldkey: &AccountId,
+    hotkey: &AccountId,
+) -> Result<Delegate, TxError> {
     match ctx.state.get::<HotkeyOwner>(hotkey)? {
         None => Err(TxError::HotKeyAccountNotExists),
         Some(owner) if owner != *coldkey => Err(TxError::NonAssociatedColdKey),

@@ -29,48 +29,122 @@ pub fn dispatch(ctx: &mut Ctx<'_>, signer: &AccountId, call: &Call) -> Result<()
         Call::SetHyperparam { netuid, value } => admin::set_hyperparam(ctx, signer, *netuid, value),
         Call::SudoDissolveNetwork { netuid } => admin::sudo_dissolve(ctx, signer, *netuid),
         Call::SudoSetGlobals { params } => admin::sudo_set_globals(ctx, signer, params),
-        Call::BurnedRegister { netuid, hotkey, limit_rao } => {
-            registration::burned_register(ctx, signer, *netuid, hotkey, *limit_rao)
-        }
-        Call::ServeAxon { netuid, version, ip, port, ip_type, protocol } => {
+        Call::BurnedRegister {
+            netuid,
+            hotkey,
+            limit_rao,
+        } => registration::burned_register(ctx, signer, *netuid, hotkey, *limit_rao),
+        Call::ServeAxon {
+            netuid,
+            version,
+            ip,
+            port,
+            ip_type,
+            protocol,
+        } => {
             let endpoint = serving::endpoint(*version, *ip, *port, *ip_type, *protocol);
             serving::serve(ctx, signer, *netuid, endpoint, serving::Kind::Axon)
         }
-        Call::ServePrometheus { netuid, version, ip, port, ip_type } => {
+        Call::ServePrometheus {
+            netuid,
+            version,
+            ip,
+            port,
+            ip_type,
+        } => {
             let endpoint = serving::endpoint(*version, *ip, *port, *ip_type, 0);
             serving::serve(ctx, signer, *netuid, endpoint, serving::Kind::Prometheus)
         }
-        Call::AddStake { hotkey, netuid, amount_rao, limit } => {
-            staking::add_stake(ctx, signer, hotkey, *netuid, *amount_rao, *limit)
-        }
-        Call::RemoveStake { hotkey, netuid, alpha, limit } => {
-            staking::remove_stake(ctx, signer, hotkey, *netuid, *alpha, *limit)
-        }
-        Call::MoveStake { origin_hotkey, dest_hotkey, origin_netuid, dest_netuid, alpha } => {
-            let from = staking::Position { coldkey: *signer, hotkey: *origin_hotkey, netuid: *origin_netuid };
-            let to = staking::Position { coldkey: *signer, hotkey: *dest_hotkey, netuid: *dest_netuid };
+        Call::AddStake {
+            hotkey,
+            netuid,
+            amount_rao,
+            limit,
+        } => staking::add_stake(ctx, signer, hotkey, *netuid, *amount_rao, *limit),
+        Call::RemoveStake {
+            hotkey,
+            netuid,
+            alpha,
+            limit,
+        } => staking::remove_stake(ctx, signer, hotkey, *netuid, *alpha, *limit),
+        Call::MoveStake {
+            origin_hotkey,
+            dest_hotkey,
+            origin_netuid,
+            dest_netuid,
+            alpha,
+        } => {
+            let from = staking::Position {
+                coldkey: *signer,
+                hotkey: *origin_hotkey,
+                netuid: *origin_netuid,
+            };
+            let to = staking::Position {
+                coldkey: *signer,
+                hotkey: *dest_hotkey,
+                netuid: *dest_netuid,
+            };
             staking::move_position(ctx, from, to, *alpha, None)
         }
-        Call::SwapStake { hotkey, origin_netuid, dest_netuid, alpha, limit } => {
+        Call::SwapStake {
+            hotkey,
+            origin_netuid,
+            dest_netuid,
+            alpha,
+            limit,
+        } => {
             if origin_netuid == dest_netuid {
                 return Err(TxError::SameNetuid);
             }
-            let from = staking::Position { coldkey: *signer, hotkey: *hotkey, netuid: *origin_netuid };
-            let to = staking::Position { coldkey: *signer, hotkey: *hotkey, netuid: *dest_netuid };
+            let from = staking::Position {
+                coldkey: *signer,
+                hotkey: *hotkey,
+                netuid: *origin_netuid,
+            };
+            let to = staking::Position {
+                coldkey: *signer,
+                hotkey: *hotkey,
+                netuid: *dest_netuid,
+            };
             staking::move_position(ctx, from, to, *alpha, *limit)
         }
-        Call::TransferStake { dest_coldkey, hotkey, origin_netuid, dest_netuid, alpha } => {
-            staking::transfer_stake(ctx, signer, dest_coldkey, hotkey, *origin_netuid, *dest_netuid, *alpha)
-        }
+        Call::TransferStake {
+            dest_coldkey,
+            hotkey,
+            origin_netuid,
+            dest_netuid,
+            alpha,
+        } => staking::transfer_stake(
+            ctx,
+            signer,
+            dest_coldkey,
+            hotkey,
+            *origin_netuid,
+            *dest_netuid,
+            *alpha,
+        ),
         Call::UnstakeAll { hotkey } => staking::unstake_all(ctx, signer, hotkey),
-        Call::IncreaseTake { hotkey, take } => delegation::increase_take(ctx, signer, hotkey, *take),
-        Call::DecreaseTake { hotkey, take } => delegation::decrease_take(ctx, signer, hotkey, *take),
-        Call::SetWeights { netuid, uids, values, version_key } => {
-            weights::set_weights(ctx, signer, *netuid, uids, values, *version_key)
+        Call::IncreaseTake { hotkey, take } => {
+            delegation::increase_take(ctx, signer, hotkey, *take)
         }
-        Call::CommitWeights { netuid, hash } => weights::commit_weights(ctx, signer, *netuid, *hash),
-        Call::RevealWeights { netuid, uids, values, salt, version_key } => {
-            weights::reveal_weights(ctx, signer, *netuid, uids, values, salt, *version_key)
+        Call::DecreaseTake { hotkey, take } => {
+            delegation::decrease_take(ctx, signer, hotkey, *take)
         }
+        Call::SetWeights {
+            netuid,
+            uids,
+            values,
+            version_key,
+        } => weights::set_weights(ctx, signer, *netuid, uids, values, *version_key),
+        Call::CommitWeights { netuid, hash } => {
+            weights::commit_weights(ctx, signer, *netuid, *hash)
+        }
+        Call::RevealWeights {
+            netuid,
+            uids,
+            values,
+            salt,
+            version_key,
+        } => weights::reveal_weights(ctx, signer, *netuid, uids, values, salt, *version_key),
     }
 }

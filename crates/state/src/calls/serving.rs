@@ -18,7 +18,14 @@ pub enum Kind {
 
 /// An endpoint as the call describes it (the block is filled in when stored).
 pub fn endpoint(version: u32, ip: u128, port: u16, ip_type: u8, protocol: u8) -> Endpoint {
-    Endpoint { block: 0, version, ip, port, ip_type, protocol }
+    Endpoint {
+        block: 0,
+        version,
+        ip,
+        port,
+        ip_type,
+        protocol,
+    }
 }
 
 /// Publishes an endpoint for the signing hotkey's neuron on `netuid`.
@@ -29,18 +36,31 @@ pub fn serve(
     mut endpoint: Endpoint,
     kind: Kind,
 ) -> Result<(), TxError> {
-    let uid = ctx.state.get::<UidOf>(&(netuid, *hotkey))?.ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
-    check_address(endpoint.ip_type, endpoint.ip, ctx.globals.allow_local_endpoints)?;
+    let uid = ctx
+        .state
+        .get::<UidOf>(&(netuid, *hotkey))?
+        .ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
+    check_address(
+        endpoint.ip_type,
+        endpoint.ip,
+        ctx.globals.allow_local_endpoints,
+    )?;
     if endpoint.port == 0 {
         return Err(TxError::InvalidPort);
     }
-    let mut neuron = ctx.state.get::<Neurons>(&(netuid, uid))?.ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
+    let mut neuron = ctx
+        .state
+        .get::<Neurons>(&(netuid, uid))?
+        .ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
     let previous = match kind {
         Kind::Axon => &neuron.axon,
         Kind::Prometheus => &neuron.prometheus,
     };
     let limit = ctx.hparams(netuid)?.serving_rate_limit;
-    if previous.as_ref().is_some_and(|last| ctx.height.saturating_sub(last.block) < limit) {
+    if previous
+        .as_ref()
+        .is_some_and(|last| ctx.height.saturating_sub(last.block) < limit)
+    {
         return Err(TxError::ServingRateLimitExceeded);
     }
     endpoint.block = ctx.height;
@@ -49,7 +69,10 @@ pub fn serve(
         Kind::Prometheus => neuron.prometheus = Some(endpoint),
     }
     ctx.state.put::<Neurons>(&(netuid, uid), &neuron);
-    ctx.emit(Event::Served { netuid, hotkey: *hotkey });
+    ctx.emit(Event::Served {
+        netuid,
+        hotkey: *hotkey,
+    });
     Ok(())
 }
 
@@ -71,7 +94,11 @@ fn check_address(ip_type: u8, ip: u128, allow_local: bool) -> Result<(), TxError
         }
         _ => return Err(TxError::InvalidIpType),
     };
-    if loopback && !allow_local { Err(TxError::InvalidIpAddress) } else { Ok(()) }
+    if loopback && !allow_local {
+        Err(TxError::InvalidIpAddress)
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -82,11 +109,20 @@ mod tests {
     fn address_rules() {
         assert_eq!(check_address(5, 1, true), Err(TxError::InvalidIpType));
         assert_eq!(check_address(4, 0, true), Err(TxError::InvalidIpAddress));
-        assert_eq!(check_address(4, u128::from(u32::MAX), true), Err(TxError::InvalidIpAddress));
-        assert_eq!(check_address(4, 0x7f00_0001, false), Err(TxError::InvalidIpAddress));
+        assert_eq!(
+            check_address(4, u128::from(u32::MAX), true),
+            Err(TxError::InvalidIpAddress)
+        );
+        assert_eq!(
+            check_address(4, 0x7f00_0001, false),
+            Err(TxError::InvalidIpAddress)
+        );
         assert_eq!(check_address(4, 0x7f00_0001, true), Ok(()));
         assert_eq!(check_address(4, 0x0808_0808, false), Ok(()));
         assert_eq!(check_address(6, 1, false), Err(TxError::InvalidIpAddress));
-        assert_eq!(check_address(6, u128::MAX, true), Err(TxError::InvalidIpAddress));
+        assert_eq!(
+            check_address(6, u128::MAX, true),
+            Err(TxError::InvalidIpAddress)
+        );
     }
 }

@@ -9,9 +9,9 @@ use crate::events::Event;
 use crate::overlay::Overlay;
 use crate::params::{Hyperparams, RAO_PER_TAO};
 use crate::schema::{
-    Bonds, Chain, Economy, HotkeyOwner, HotkeyPools, Hparams, HparamLastSet, Neurons,
-    OwnedHotkeys, StakeIndex, StakeShares, SubnetEconomy, SubnetIdentity, SubnetInfo, Subnets,
-    UidOf, WeightCommits, Weights,
+    Bonds, Chain, Economy, HotkeyOwner, HotkeyPools, HparamLastSet, Hparams, Neurons, OwnedHotkeys,
+    StakeIndex, StakeShares, SubnetEconomy, SubnetIdentity, SubnetInfo, Subnets, UidOf,
+    WeightCommits, Weights,
 };
 use crate::stake;
 
@@ -57,17 +57,34 @@ pub fn register_network(
     }
     let netuid = free_netuid(ctx)?;
     ctx.debit(coldkey, lock_rao)?;
-    let hparams = Hyperparams { tempo: ctx.globals.default_tempo, ..Hyperparams::default() };
+    let hparams = Hyperparams {
+        tempo: ctx.globals.default_tempo,
+        ..Hyperparams::default()
+    };
     let alpha_reserve = seed_alpha(&ctx.state, lock_rao)?;
     let economy = Economy {
         tao_reserve_rao: lock_rao,
         alpha_reserve,
-        last_epoch_block: ctx.height.saturating_sub(u64::from(netuid.0).checked_rem(u64::from(hparams.tempo)).unwrap_or(0)),
-        burn_rao: INITIAL_BURN_RAO.clamp(hparams.min_burn_rao, hparams.max_burn_rao.max(hparams.min_burn_rao)),
+        last_epoch_block: ctx.height.saturating_sub(
+            u64::from(netuid.0)
+                .checked_rem(u64::from(hparams.tempo))
+                .unwrap_or(0),
+        ),
+        burn_rao: INITIAL_BURN_RAO.clamp(
+            hparams.min_burn_rao,
+            hparams.max_burn_rao.max(hparams.min_burn_rao),
+        ),
         moving_price_bits: 0,
         ..Economy::default()
     };
-    let symbol = SYMBOLS.get(usize::from(netuid.0).checked_rem(SYMBOLS.len()).unwrap_or(0)).copied().unwrap_or("α");
+    let symbol = SYMBOLS
+        .get(
+            usize::from(netuid.0)
+                .checked_rem(SYMBOLS.len())
+                .unwrap_or(0),
+        )
+        .copied()
+        .unwrap_or("α");
     let info = SubnetInfo {
         owner_coldkey: *coldkey,
         owner_hotkey: *hotkey,
@@ -85,7 +102,11 @@ pub fn register_network(
     chain.last_lock_rao = lock_rao;
     chain.last_lock_block = ctx.height;
     ctx.state.put::<Chain>(&(), &chain);
-    ctx.emit(Event::NetworkAdded { netuid, owner: *coldkey, lock_rao });
+    ctx.emit(Event::NetworkAdded {
+        netuid,
+        owner: *coldkey,
+        lock_rao,
+    });
     Ok(())
 }
 
@@ -98,7 +119,11 @@ pub fn start_call(ctx: &mut Ctx<'_>, signer: &AccountId, netuid: NetUid) -> Resu
     if info.first_emission_block.is_some() {
         return Err(TxError::FirstEmissionBlockNumberAlreadySet);
     }
-    if ctx.height < info.registered_at.saturating_add(ctx.globals.start_call_delay) {
+    if ctx.height
+        < info
+            .registered_at
+            .saturating_add(ctx.globals.start_call_delay)
+    {
         return Err(TxError::NeedWaitingMoreBlocksToStarCall);
     }
     let block = ctx.height.saturating_add(1);
@@ -109,7 +134,11 @@ pub fn start_call(ctx: &mut Ctx<'_>, signer: &AccountId, netuid: NetUid) -> Resu
 }
 
 /// Fails unless `hotkey` is unowned or owned by `coldkey`.
-pub fn ensure_owns_or_free(ctx: &Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId) -> Result<(), TxError> {
+pub fn ensure_owns_or_free(
+    ctx: &Ctx<'_>,
+    coldkey: &AccountId,
+    hotkey: &AccountId,
+) -> Result<(), TxError> {
     match ctx.state.get::<HotkeyOwner>(hotkey)? {
         Some(owner) if owner != *coldkey => Err(TxError::NonAssociatedColdKey),
         _ => Ok(()),
@@ -117,7 +146,11 @@ pub fn ensure_owns_or_free(ctx: &Ctx<'_>, coldkey: &AccountId, hotkey: &AccountI
 }
 
 /// Records `coldkey` as the owner of `hotkey` if it has none yet.
-pub fn claim_hotkey(ctx: &mut Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId) -> Result<(), TxError> {
+pub fn claim_hotkey(
+    ctx: &mut Ctx<'_>,
+    coldkey: &AccountId,
+    hotkey: &AccountId,
+) -> Result<(), TxError> {
     ensure_owns_or_free(ctx, coldkey, hotkey)?;
     ctx.state.put::<HotkeyOwner>(hotkey, coldkey);
     ctx.state.put::<OwnedHotkeys>(&(*coldkey, *hotkey), &());
@@ -127,21 +160,34 @@ pub fn claim_hotkey(ctx: &mut Ctx<'_>, coldkey: &AccountId, hotkey: &AccountId) 
 /// The netuid for a new subnet: the lowest free one, or the one freed by pruning.
 fn free_netuid(ctx: &mut Ctx<'_>) -> Result<NetUid, TxError> {
     let subnets = ctx.state.scan::<Subnets>(&())?;
-    let count = subnets.iter().filter(|(netuid, _)| *netuid != NetUid::ROOT).count();
+    let count = subnets
+        .iter()
+        .filter(|(netuid, _)| *netuid != NetUid::ROOT)
+        .count();
     if count >= usize::from(ctx.globals.subnet_limit) {
         let victim = prune_candidate(ctx, &subnets)?.ok_or(TxError::SubnetLimitReached)?;
         remove_subnet(ctx, victim)?;
         return Ok(victim);
     }
-    let taken: std::collections::BTreeSet<u16> = subnets.iter().map(|(netuid, _)| netuid.0).collect();
-    (1..=u16::MAX).find(|id| !taken.contains(id)).map(NetUid).ok_or(TxError::SubnetLimitReached)
+    let taken: std::collections::BTreeSet<u16> =
+        subnets.iter().map(|(netuid, _)| netuid.0).collect();
+    (1..=u16::MAX)
+        .find(|id| !taken.contains(id))
+        .map(NetUid)
+        .ok_or(TxError::SubnetLimitReached)
 }
 
 /// The non-immune subnet with the lowest moving price (ties: registered earliest).
-fn prune_candidate(ctx: &Ctx<'_>, subnets: &[(NetUid, SubnetInfo)]) -> Result<Option<NetUid>, TxError> {
+fn prune_candidate(
+    ctx: &Ctx<'_>,
+    subnets: &[(NetUid, SubnetInfo)],
+) -> Result<Option<NetUid>, TxError> {
     let mut best: Option<(i128, u64, NetUid)> = None;
     for (netuid, info) in subnets {
-        let immune = ctx.height < info.registered_at.saturating_add(ctx.globals.network_immunity_period);
+        let immune = ctx.height
+            < info
+                .registered_at
+                .saturating_add(ctx.globals.network_immunity_period);
         if *netuid == NetUid::ROOT || immune {
             continue;
         }
@@ -165,8 +211,13 @@ fn seed_alpha(state: &Overlay<'_>, tao_rao: u64) -> Result<u64, TxError> {
         .filter(|price| *price > I96F32::from_num(0))
         .collect();
     prices.sort();
-    let median = prices.get(prices.len().checked_div(2).unwrap_or(0)).copied().unwrap_or(I96F32::from_num(1));
-    let alpha = I96F32::from_num(tao_rao).checked_div(median).unwrap_or(I96F32::from_num(tao_rao));
+    let median = prices
+        .get(prices.len().checked_div(2).unwrap_or(0))
+        .copied()
+        .unwrap_or(I96F32::from_num(1));
+    let alpha = I96F32::from_num(tao_rao)
+        .checked_div(median)
+        .unwrap_or(I96F32::from_num(tao_rao));
     Ok(alpha.checked_to_num::<u64>().unwrap_or(u64::MAX))
 }
 
@@ -224,10 +275,16 @@ pub fn largest_remainder(total: u64, weights: &[(AccountId, u64)]) -> Vec<(Accou
         .map(|(who, weight)| {
             let exact = u128::from(total).saturating_mul(u128::from(*weight));
             let floor = exact.checked_div(sum).unwrap_or(0);
-            (*who, u64::try_from(floor).unwrap_or(u64::MAX), exact.checked_rem(sum).unwrap_or(0))
+            (
+                *who,
+                u64::try_from(floor).unwrap_or(u64::MAX),
+                exact.checked_rem(sum).unwrap_or(0),
+            )
         })
         .collect();
-    let paid: u64 = shares.iter().fold(0u64, |acc, (_, amount, _)| acc.saturating_add(*amount));
+    let paid: u64 = shares
+        .iter()
+        .fold(0u64, |acc, (_, amount, _)| acc.saturating_add(*amount));
     let mut left = total.saturating_sub(paid);
     let mut order: Vec<usize> = (0..shares.len()).collect();
     order.sort_by(|a, b| {
@@ -244,5 +301,8 @@ pub fn largest_remainder(total: u64, weights: &[(AccountId, u64)]) -> Vec<(Accou
             left = left.saturating_sub(1);
         }
     }
-    shares.into_iter().map(|(who, amount, _)| (who, amount)).collect()
+    shares
+        .into_iter()
+        .map(|(who, amount, _)| (who, amount))
+        .collect()
 }

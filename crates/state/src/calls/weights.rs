@@ -73,16 +73,24 @@ fn store_weights(
     if uids.len() > usize::from(info.n) {
         return Err(TxError::UidsLengthExceedUidsInSubNet);
     }
-    let uid = ctx.state.get::<UidOf>(&(netuid, *hotkey))?.ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
+    let uid = ctx
+        .state
+        .get::<UidOf>(&(netuid, *hotkey))?
+        .ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
     let is_owner = info.owner_hotkey == *hotkey;
     let threshold = ctx.globals.stake_threshold;
-    if !is_owner && stake::weighted_stake(&ctx.state, netuid, hotkey, ctx.globals.tao_weight)? < threshold {
+    if !is_owner
+        && stake::weighted_stake(&ctx.state, netuid, hotkey, ctx.globals.tao_weight)? < threshold
+    {
         return Err(TxError::NotEnoughStakeToSetWeights);
     }
     if params.weights_version_key != 0 && version_key < params.weights_version_key {
         return Err(TxError::IncorrectWeightVersionKey);
     }
-    let mut neuron = ctx.state.get::<Neurons>(&(netuid, uid))?.ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
+    let mut neuron = ctx
+        .state
+        .get::<Neurons>(&(netuid, uid))?
+        .ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
     let too_fast = ctx.height.saturating_sub(neuron.last_update) < params.weights_rate_limit
         && neuron.last_update != neuron.registered_at;
     if path == Path::Direct && too_fast {
@@ -125,7 +133,12 @@ fn check_max_weight(row: &[(u16, u16)], limit: u16) -> Result<(), TxError> {
 }
 
 /// Commits to a weight row by its [`commit_hash`].
-pub fn commit_weights(ctx: &mut Ctx<'_>, hotkey: &AccountId, netuid: NetUid, hash: Hash256) -> Result<(), TxError> {
+pub fn commit_weights(
+    ctx: &mut Ctx<'_>,
+    hotkey: &AccountId,
+    netuid: NetUid,
+    hash: Hash256,
+) -> Result<(), TxError> {
     if netuid == NetUid::ROOT {
         return Err(TxError::CanNotSetRootNetworkWeights);
     }
@@ -133,18 +146,30 @@ pub fn commit_weights(ctx: &mut Ctx<'_>, hotkey: &AccountId, netuid: NetUid, has
     if !params.commit_reveal_enabled {
         return Err(TxError::CommitRevealDisabled);
     }
-    ctx.state.get::<UidOf>(&(netuid, *hotkey))?.ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
+    ctx.state
+        .get::<UidOf>(&(netuid, *hotkey))?
+        .ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
     let epoch = ctx.economy(netuid)?.epoch_index;
     let mut commits = live_commits(ctx, netuid, hotkey, epoch, params.reveal_period_epochs)?;
-    if commits.last().is_some_and(|last| ctx.height.saturating_sub(last.block) < params.weights_rate_limit) {
+    if commits
+        .last()
+        .is_some_and(|last| ctx.height.saturating_sub(last.block) < params.weights_rate_limit)
+    {
         return Err(TxError::CommittingWeightsTooFast);
     }
     if commits.len() >= MAX_UNREVEALED_COMMITS {
         return Err(TxError::TooManyUnrevealedCommits);
     }
-    commits.push(WeightCommit { hash, block: ctx.height, epoch });
+    commits.push(WeightCommit {
+        hash,
+        block: ctx.height,
+        epoch,
+    });
     ctx.state.put::<WeightCommits>(&(netuid, *hotkey), &commits);
-    ctx.emit(Event::WeightsCommitted { netuid, hotkey: *hotkey });
+    ctx.emit(Event::WeightsCommitted {
+        netuid,
+        hotkey: *hotkey,
+    });
     Ok(())
 }
 
@@ -165,13 +190,21 @@ pub fn reveal_weights(
         return Err(TxError::CommitRevealDisabled);
     }
     let epoch = ctx.economy(netuid)?.epoch_index;
-    let stored = ctx.state.get_or_default::<WeightCommits>(&(netuid, *hotkey))?;
+    let stored = ctx
+        .state
+        .get_or_default::<WeightCommits>(&(netuid, *hotkey))?;
     if stored.is_empty() {
         return Err(TxError::NoWeightsCommitFound);
     }
     let hash = commit_hash(hotkey, netuid, uids, values, salt, version_key);
-    let position = stored.iter().position(|commit| commit.hash == hash).ok_or(TxError::InvalidRevealCommitHashNotMatch)?;
-    let commit = stored.get(position).cloned().ok_or(TxError::InvalidRevealCommitHashNotMatch)?;
+    let position = stored
+        .iter()
+        .position(|commit| commit.hash == hash)
+        .ok_or(TxError::InvalidRevealCommitHashNotMatch)?;
+    let commit = stored
+        .get(position)
+        .cloned()
+        .ok_or(TxError::InvalidRevealCommitHashNotMatch)?;
     let reveal_epoch = commit.epoch.saturating_add(params.reveal_period_epochs);
     if epoch < reveal_epoch {
         return Err(TxError::RevealTooEarly);
@@ -181,11 +214,15 @@ pub fn reveal_weights(
     }
     store_weights(ctx, hotkey, netuid, uids, values, version_key, Path::Reveal)?;
     // The revealed commit and every older one are done.
-    let remaining: Vec<WeightCommit> = stored.into_iter().skip(position.saturating_add(1)).collect();
+    let remaining: Vec<WeightCommit> = stored
+        .into_iter()
+        .skip(position.saturating_add(1))
+        .collect();
     if remaining.is_empty() {
         ctx.state.remove::<WeightCommits>(&(netuid, *hotkey));
     } else {
-        ctx.state.put::<WeightCommits>(&(netuid, *hotkey), &remaining);
+        ctx.state
+            .put::<WeightCommits>(&(netuid, *hotkey), &remaining);
     }
     Ok(())
 }
@@ -198,8 +235,13 @@ fn live_commits(
     epoch: u64,
     reveal_period: u64,
 ) -> Result<Vec<WeightCommit>, TxError> {
-    let commits = ctx.state.get_or_default::<WeightCommits>(&(netuid, *hotkey))?;
-    Ok(commits.into_iter().filter(|c| c.epoch.saturating_add(reveal_period) >= epoch).collect())
+    let commits = ctx
+        .state
+        .get_or_default::<WeightCommits>(&(netuid, *hotkey))?;
+    Ok(commits
+        .into_iter()
+        .filter(|c| c.epoch.saturating_add(reveal_period) >= epoch)
+        .collect())
 }
 
 /// The uid of a registered hotkey, for other modules.
