@@ -66,6 +66,10 @@ pub enum InvalidTx {
     /// The bytes are not a transaction.
     #[error("malformed transaction")]
     Malformed,
+    /// A free call (weights, serving) failed: it is not included, so failures cost nothing
+    /// and spam nothing.
+    #[error("free call failed: {0}")]
+    FreeCallFailed(TxError),
 }
 
 /// Why an included transaction's call failed; it paid its fee and changed nothing else.

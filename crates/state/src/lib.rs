@@ -13,16 +13,20 @@
     clippy::float_arithmetic
 )]
 
+pub mod block;
 pub mod calls;
+pub mod coinbase;
 pub mod ctx;
 pub mod economics;
 pub mod error;
 pub mod events;
+pub mod invariants;
 pub mod overlay;
 pub mod params;
 pub mod pool;
 pub mod root;
 pub mod schema;
+pub mod spec;
 pub mod stake;
 pub mod store;
 pub mod tx;

@@ -59,8 +59,6 @@ pub struct GlobalParams {
     pub ema_price_halving_blocks: u64,
     /// Stake (rao of alpha) a hotkey needs to set weights (`StakeThreshold`).
     pub stake_threshold: u64,
-    /// Tempo given to new subnets.
-    pub default_tempo: u16,
     /// Accept loopback and private endpoints in `serve_axon` (local networks only).
     pub allow_local_endpoints: bool,
 }
@@ -91,7 +89,6 @@ impl Default for GlobalParams {
             subnet_moving_alpha: 55_340_232_221_129,
             ema_price_halving_blocks: 201_600,
             stake_threshold: 0,
-            default_tempo: 360,
             allow_local_endpoints: false,
         }
     }

@@ -28,6 +28,8 @@ items! {
     Chain: b"chain/", () => ChainInfo;
     /// Chain-wide parameters.
     Globals: b"glob/", () => GlobalParams;
+    /// Hyperparameters given to newly registered subnets (from the chain spec).
+    DefaultHparams: b"dhp/", () => Hyperparams;
     /// A subnet's identity, owner and life cycle.
     Subnets: b"sn/", NetUid => SubnetInfo;
     /// A subnet's hyperparameters.

@@ -7,11 +7,11 @@ use crate::economics::lock::network_lock_cost_rao;
 use crate::error::TxError;
 use crate::events::Event;
 use crate::overlay::Overlay;
-use crate::params::{Hyperparams, RAO_PER_TAO};
+use crate::params::RAO_PER_TAO;
 use crate::schema::{
-    Bonds, Chain, Economy, HotkeyOwner, HotkeyPools, HparamLastSet, Hparams, Neurons, OwnedHotkeys,
-    StakeIndex, StakeShares, SubnetEconomy, SubnetIdentity, SubnetInfo, Subnets, UidOf,
-    WeightCommits, Weights,
+    Bonds, Chain, DefaultHparams, Economy, HotkeyOwner, HotkeyPools, HparamLastSet, Hparams,
+    Neurons, OwnedHotkeys, StakeIndex, StakeShares, SubnetEconomy, SubnetIdentity, SubnetInfo,
+    Subnets, UidOf, WeightCommits, Weights,
 };
 use crate::stake;
 
@@ -57,10 +57,7 @@ pub fn register_network(
     }
     let netuid = free_netuid(ctx)?;
     ctx.debit(coldkey, lock_rao)?;
-    let hparams = Hyperparams {
-        tempo: ctx.globals.default_tempo,
-        ..Hyperparams::default()
-    };
+    let hparams = ctx.state.get::<DefaultHparams>(&())?.unwrap_or_default();
     let alpha_reserve = seed_alpha(&ctx.state, lock_rao)?;
     let economy = Economy {
         tao_reserve_rao: lock_rao,

@@ -1,0 +1,170 @@
+//! Transfers, fees, nonces, mortality and signatures.
+
+mod common;
+
+use common::{TAO, TestChain, id, key};
+use tao_primitives::Hash256;
+use tao_state::block::{BlockBuilder, Header, execute_block};
+use tao_state::error::{BlockError, InvalidTx, TxError};
+use tao_state::tx::{Call, Mortality, SignedTx};
+
+fn transfer(to: &str, amount_rao: u64) -> Call {
+    Call::Transfer {
+        dest: id(to),
+        amount_rao,
+    }
+}
+
+#[test]
+fn transfer_moves_balance_and_pays_the_fee_to_the_author() {
+    let mut chain = TestChain::local();
+    let (alice, bob, ferdie) = (
+        chain.free("//Alice"),
+        chain.free("//Bob"),
+        chain.free("//Ferdie"),
+    );
+    let receipt = chain.ok("//Alice", transfer("//Bob", 5 * TAO));
+    assert!(receipt.fee_rao > 0);
+    assert_eq!(chain.free("//Alice"), alice - 5 * TAO - receipt.fee_rao);
+    assert_eq!(chain.free("//Bob"), bob + 5 * TAO);
+    assert_eq!(chain.free("//Ferdie"), ferdie + receipt.fee_rao);
+}
+
+#[test]
+fn a_failing_transfer_pays_its_fee_and_changes_nothing_else() {
+    let mut chain = TestChain::local();
+    let alice = chain.free("//Alice");
+    let receipt = chain.submit("//Alice", transfer("//Bob", alice + 1));
+    assert_eq!(receipt.result, Err(TxError::InsufficientBalance));
+    assert_eq!(chain.free("//Alice"), alice - receipt.fee_rao);
+    assert_eq!(chain.nonce(&id("//Alice")), 1);
+    assert_eq!(
+        chain.err("//Alice", transfer("//Bob", 0)),
+        TxError::AmountTooLow
+    );
+    assert_eq!(
+        chain.err("//Alice", transfer("//Nobody", 1)),
+        TxError::ExistentialDeposit
+    );
+    assert!(
+        receipt
+            .events
+            .iter()
+            .all(|e| matches!(e, tao_state::events::Event::FeePaid { .. }))
+    );
+}
+
+#[test]
+fn transfer_all_empties_the_account() {
+    let mut chain = TestChain::local();
+    chain.ok("//Eve", Call::TransferAll { dest: id("//Bob") });
+    assert_eq!(chain.free("//Eve"), 0);
+}
+
+fn header(chain: &TestChain) -> Header {
+    Header {
+        height: chain.height + 1,
+        timestamp_ms: (chain.height + 1) * 1000,
+        author: None,
+    }
+}
+
+#[test]
+fn replays_gaps_expired_and_foreign_transactions_are_invalid() {
+    let mut chain = TestChain::local();
+    let tx = chain.sign("//Alice", transfer("//Bob", TAO));
+    chain.block(std::slice::from_ref(&tx));
+    let mut builder = BlockBuilder::begin(&chain.store, &header(&chain)).unwrap();
+    assert_eq!(
+        builder.apply(&tx).unwrap_err(),
+        InvalidTx::StaleNonce { expected: 1 }
+    );
+    let gap = chain.sign_with("//Alice", transfer("//Bob", TAO), 1);
+    assert_eq!(
+        builder.apply(&gap).unwrap_err(),
+        InvalidTx::FutureNonce { expected: 1 }
+    );
+    let mut expired = chain.sign("//Alice", transfer("//Bob", TAO));
+    expired.tx.mortality = Mortality {
+        birth: 0,
+        period: 1,
+    };
+    let pair = key("//Alice");
+    expired.signature = pair
+        .sign(&expired.tx.signing_payload(&chain.genesis_hash))
+        .to_bytes();
+    assert_eq!(
+        builder.apply(&expired).unwrap_err(),
+        InvalidTx::OutsideMortality { birth: 0, end: 1 }
+    );
+    let mut foreign = chain.sign("//Alice", transfer("//Bob", TAO));
+    foreign.signature = pair
+        .sign(&foreign.tx.signing_payload(&Hash256([7; 32])))
+        .to_bytes();
+    assert_eq!(
+        builder.apply(&foreign).unwrap_err(),
+        InvalidTx::BadSignature
+    );
+    assert!(builder.receipts().is_empty());
+}
+
+#[test]
+fn a_block_with_a_bad_signature_is_rejected_at_its_index() {
+    let chain = TestChain::local();
+    let good = chain.sign("//Alice", transfer("//Bob", TAO));
+    let mut bad = chain.sign("//Bob", transfer("//Alice", TAO));
+    bad.signature[0] ^= 1;
+    let error = execute_block(&chain.store, &header(&chain), &[good, bad]).unwrap_err();
+    assert_eq!(
+        error,
+        BlockError::InvalidTransaction {
+            index: 1,
+            error: InvalidTx::BadSignature
+        }
+    );
+}
+
+#[test]
+fn blocks_must_follow_their_parent() {
+    let chain = TestChain::local();
+    let skip = Header {
+        height: 2,
+        timestamp_ms: 0,
+        author: None,
+    };
+    assert!(matches!(
+        execute_block(&chain.store, &skip, &[]),
+        Err(BlockError::BadHeight { parent: 0, got: 2 })
+    ));
+}
+
+#[test]
+fn hostile_bytes_decode_to_errors() {
+    assert_eq!(SignedTx::decode_bounded(&[]), Err(InvalidTx::Malformed));
+    assert_eq!(
+        SignedTx::decode_bounded(&[0xff; 100]),
+        Err(InvalidTx::Malformed)
+    );
+    assert!(matches!(
+        SignedTx::decode_bounded(&vec![0; 20_000]),
+        Err(InvalidTx::TooLarge { .. })
+    ));
+    let chain = TestChain::local();
+    let tx = chain.sign("//Alice", transfer("//Bob", TAO));
+    let mut bytes = parity_scale_codec::Encode::encode(&tx);
+    assert_eq!(SignedTx::decode_bounded(&bytes), Ok(tx));
+    bytes.push(0);
+    assert_eq!(SignedTx::decode_bounded(&bytes), Err(InvalidTx::Malformed));
+}
+
+#[test]
+fn the_same_blocks_give_the_same_root() {
+    let run = || {
+        let mut chain = TestChain::local();
+        let tx = chain.sign("//Alice", transfer("//Bob", TAO));
+        chain.block(&[tx]);
+        chain.empty_blocks(12);
+        chain.root()
+    };
+    assert_eq!(run(), run());
+}
