@@ -135,6 +135,25 @@ impl TestChain {
         }
     }
 
+    /// A builder for the next block, to try transactions one by one.
+    pub fn builder(&self) -> tao_state::block::BlockBuilder<'_> {
+        let header = Header {
+            height: self.height + 1,
+            timestamp_ms: (self.height + 1) * 1000,
+            author: self.author,
+        };
+        tao_state::block::BlockBuilder::begin(&self.store, &header).expect("next block")
+    }
+
+    /// Why a free call (weights, serving) would not be included.
+    pub fn free_call_error(&self, uri: &str, call: Call) -> TxError {
+        let tx = self.sign(uri, call);
+        match self.builder().apply(&tx) {
+            Err(tao_state::error::InvalidTx::FreeCallFailed(error)) => error,
+            other => panic!("expected a failing free call, got {other:?}"),
+        }
+    }
+
     pub fn root(&self) -> Hash256 {
         self.last
             .as_ref()
