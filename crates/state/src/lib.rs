@@ -18,6 +18,7 @@ pub mod error;
 pub mod overlay;
 pub mod params;
 pub mod pool;
+pub mod read;
 pub mod root;
 pub mod schema;
 pub mod store;
