@@ -87,8 +87,8 @@ fn add_neuron(
             dividends: uid.wrapping_mul(3),
             validator_trust: uid.wrapping_mul(4),
             emission: u64::from(uid) * 1_000,
-            active: uid % 2 == 0,
-            validator_permit: uid % 2 == 1,
+            active: uid.is_multiple_of(2),
+            validator_permit: !uid.is_multiple_of(2),
             ..Neuron::default()
         },
     );
@@ -640,7 +640,7 @@ fn metagraph_of_256_uids_matches_the_neurons() {
                     total_shares: u128::from(u64::from(uid) * TAO) * SHARES_PER_ALPHA,
                 },
             );
-            if uid % 3 == 0 {
+            if uid.is_multiple_of(3) {
                 let mut neuron = state.get::<Neurons>(&(netuid, Uid(uid))).unwrap().unwrap();
                 neuron.axon = Some(Endpoint {
                     ip: u128::from(0x0a00_0000u32 + u32::from(uid)),
