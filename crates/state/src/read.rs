@@ -42,8 +42,6 @@ use crate::store::Store;
 /// Use with `#[serde(with = "serde_account")]`, or `serde_account::vec` for `Vec<AccountId>`.
 /// The only place the read API decides how accounts look on the wire.
 pub mod serde_account {
-    use core::fmt::Write as _;
-
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
     use tao_primitives::AccountId;
@@ -53,8 +51,9 @@ pub mod serde_account {
         let mut text = String::with_capacity(66);
         text.push_str("0x");
         for byte in account.0 {
-            // Writing to a String cannot fail.
-            let _ = write!(text, "{byte:02x}");
+            for nibble in [byte.wrapping_shr(4), byte & 0x0f] {
+                text.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
         }
         text
     }
