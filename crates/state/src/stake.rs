@@ -138,37 +138,7 @@ pub fn value_of(shares: u128, pool: &SharePool) -> u64 {
         .unwrap_or(0)
 }
 
-/// `a · b / c` rounded down, without intermediate overflow for the magnitudes used here
-/// (`None` when `c` is 0 or the result does not fit).
-pub fn mul_div_floor(a: u128, b: u128, c: u128) -> Option<u128> {
-    if c == 0 {
-        return None;
-    }
-    match a.checked_mul(b) {
-        Some(product) => product.checked_div(c),
-        // a·b overflows: split a = q·c + r, then a·b/c = q·b + r·b/c.
-        None => {
-            let quotient = a.checked_div(c)?;
-            let remainder = a.checked_rem(c)?;
-            quotient
-                .checked_mul(b)?
-                .checked_add(remainder.checked_mul(b)?.checked_div(c)?)
-        }
-    }
-}
-
-/// `a · b / c` rounded up.
-pub fn mul_div_ceil(a: u128, b: u128, c: u128) -> Option<u128> {
-    let floor = mul_div_floor(a, b, c)?;
-    let exact = floor
-        .checked_mul(c)
-        .is_some_and(|back| Some(back) == a.checked_mul(b));
-    if exact {
-        Some(floor)
-    } else {
-        floor.checked_add(1)
-    }
-}
+pub use crate::muldiv::{mul_div_ceil, mul_div_floor};
 
 /// A hotkey's stake weight on a subnet: its alpha there plus its root stake scaled by
 /// `tao_weight` (a fraction of `u64::MAX`), as validator permits and thresholds use it.

@@ -199,7 +199,6 @@ fn serving_checks_registration_addresses_and_rate_limit() {
 #[test]
 fn stake_round_trip_through_the_pool_pays_fees_and_keeps_invariants() {
     let mut chain = TestChain::local();
-    let before = chain.free("//Charlie");
     chain.ok("//Charlie", add_stake("//Alice//hot", SN1, 10 * TAO));
     let pool = chain
         .get::<HotkeyPools>(&(SN1, id("//Alice//hot")))
