@@ -31,6 +31,9 @@ pub enum KeyError {
     /// 64 bytes that are not an sr25519 secret key (the scalar is not canonical).
     #[error("not a valid sr25519 secret key")]
     BadSecretKey,
+    /// 32 bytes that are not an sr25519 public key (not a valid Ristretto point).
+    #[error("not a valid sr25519 public key")]
+    BadPublicKey,
     /// A derivation path in a secret URI is malformed (for example an empty junction `//`).
     #[error("bad derivation path: {0}")]
     BadDerivationPath(String),
