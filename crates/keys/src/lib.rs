@@ -10,6 +10,17 @@
 //!   [`VerifyingKey`] and [`verify_batch_prepared`] skip decompressing keys a caller has cached.
 //!
 //! Nothing here panics on input; every parser returns [`KeyError`].
+//!
+//! ```
+//! use tao_keys::{Keypair, PublicKey, verify};
+//!
+//! let alice = Keypair::from_uri("//Alice")?;
+//! assert_eq!(alice.public().to_ss58(), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+//! let signature = alice.sign(b"hello");
+//! let address: PublicKey = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".parse()?;
+//! assert!(verify(&address, b"hello", &signature));
+//! # Ok::<(), tao_keys::KeyError>(())
+//! ```
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

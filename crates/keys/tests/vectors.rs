@@ -241,7 +241,10 @@ fn bad_uris_and_phrases() {
         Keypair::from_uri("/"),
         Err(KeyError::BadDerivationPath(_))
     ));
-    assert!(Keypair::from_entropy(&[0; 17], None).is_err());
+    assert_eq!(
+        Keypair::from_entropy(&[0; 17], None).unwrap_err(),
+        KeyError::BadEntropyLength(17)
+    );
 }
 
 #[test]
