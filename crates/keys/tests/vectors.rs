@@ -89,6 +89,10 @@ fn sdk_keyfile_private_key() {
     let loaded = Keypair::from_secret_key_bytes(&bytes).unwrap();
     assert_eq!(loaded.public(), pair.public());
     assert_eq!(loaded.mini_secret(), None);
+    assert_eq!(
+        Keypair::from_secret_key_bytes(&[0xff; 64]).unwrap_err(),
+        KeyError::BadSecretKey
+    );
     let sig = loaded.sign(b"keyfile");
     assert!(verify(&pair.public(), b"keyfile", &sig));
 }
