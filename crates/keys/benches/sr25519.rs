@@ -7,7 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tao_keys::{Keypair, PublicKey, Signature, verify, verify_batch};
+use tao_keys::{
+    Keypair, PublicKey, Signature, VerifyingKey, verify, verify_batch, verify_batch_prepared,
+};
 
 /// A 128-byte message, about the size of a signed transaction payload.
 fn message(i: u8) -> Vec<u8> {
@@ -36,9 +38,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("verify", |b| {
         b.iter(|| verify(black_box(&public), black_box(msg), black_box(&sig)))
     });
+    let Ok(prepared_key) = VerifyingKey::new(&public) else {
+        return;
+    };
+    group.bench_function("verify_prepared", |b| {
+        b.iter(|| black_box(&prepared_key).verify(black_box(msg), black_box(&sig)))
+    });
+    let prepared: Vec<(VerifyingKey, &[u8], Signature)> = signed
+        .iter()
+        .filter_map(|(public, msg, sig)| Some((VerifyingKey::new(public).ok()?, *msg, *sig)))
+        .collect();
     group.throughput(Throughput::Elements(64));
     group.bench_function("verify_batch_64", |b| {
         b.iter(|| verify_batch(black_box(&signed)))
+    });
+    group.bench_function("verify_batch_64_prepared", |b| {
+        b.iter(|| verify_batch_prepared(black_box(&prepared)))
     });
     group.bench_function("verify_64_one_by_one", |b| {
         b.iter(|| {

@@ -15,6 +15,9 @@ pub enum KeyError {
     /// The words of a mnemonic phrase are all known, but its checksum does not match.
     #[error("the mnemonic's checksum does not match (a mistyped word?)")]
     MnemonicChecksum,
+    /// BIP39 entropy that is not 16, 20, 24, 28 or 32 bytes.
+    #[error("BIP39 entropy is 16, 20, 24, 28 or 32 bytes, not {0}")]
+    BadEntropyLength(usize),
     /// Text that should be hexadecimal is not (odd length or a non-hex digit).
     #[error("not valid hexadecimal: {0}")]
     BadHex(String),
@@ -31,6 +34,9 @@ pub enum KeyError {
     /// 64 bytes that are not an sr25519 secret key (the scalar is not canonical).
     #[error("not a valid sr25519 secret key")]
     BadSecretKey,
+    /// 32 bytes that are not an sr25519 public key (not a valid Ristretto point).
+    #[error("not a valid sr25519 public key")]
+    BadPublicKey,
     /// A derivation path in a secret URI is malformed (for example an empty junction `//`).
     #[error("bad derivation path: {0}")]
     BadDerivationPath(String),

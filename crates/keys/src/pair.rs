@@ -112,21 +112,16 @@ fn entropy_len(words: usize) -> Result<usize, KeyError> {
         .ok_or(KeyError::MnemonicWordCount(words))
 }
 
-/// Map the `bip39` crate's error for a phrase or entropy onto ours.
+/// Map the `bip39` crate's error for a phrase of `words` words onto ours.
 fn mnemonic_error(e: bip39::Error, words: usize) -> KeyError {
     match e {
         bip39::Error::UnknownWord(index) => KeyError::MnemonicUnknownWord { index },
         bip39::Error::InvalidChecksum => KeyError::MnemonicChecksum,
-        bip39::Error::BadEntropyBitCount(bits) => KeyError::BadLength {
-            what: "entropy",
-            expected: entropy_len(words).unwrap_or(16),
-            actual: bits / 8,
-        },
-        // English only is asked for, so the language cannot be ambiguous; a bad count is a bad
-        // count.
-        bip39::Error::BadWordCount(_) | bip39::Error::AmbiguousLanguages(_) => {
-            KeyError::MnemonicWordCount(words)
-        }
+        // Only English is parsed, so the language is never ambiguous; entropy lengths are checked
+        // before `bip39` sees them. What is left is a bad word count.
+        bip39::Error::BadWordCount(_)
+        | bip39::Error::BadEntropyBitCount(_)
+        | bip39::Error::AmbiguousLanguages(_) => KeyError::MnemonicWordCount(words),
     }
 }
 
@@ -168,14 +163,10 @@ impl Keypair {
     /// phrase as in standard BIP39).
     ///
     /// # Errors
-    /// [`KeyError::BadLength`] unless the entropy is 16, 20, 24, 28 or 32 bytes.
+    /// [`KeyError::BadEntropyLength`] unless the entropy is 16, 20, 24, 28 or 32 bytes.
     pub fn from_entropy(entropy: &[u8], password: Option<&str>) -> Result<Self, KeyError> {
         if !WORD_COUNTS.iter().any(|(_, len)| *len == entropy.len()) {
-            return Err(KeyError::BadLength {
-                what: "entropy",
-                expected: 16,
-                actual: entropy.len(),
-            });
+            return Err(KeyError::BadEntropyLength(entropy.len()));
         }
         let salt = Zeroizing::new(format!("mnemonic{}", password.unwrap_or("")));
         let mut seed = Zeroizing::new([0u8; 64]);

@@ -2,7 +2,10 @@
 //! sp-core sr25519 tests (dev accounts, soft derivation, seed vectors).
 
 use proptest::prelude::*;
-use tao_keys::{DEV_PHRASE, KeyError, Keypair, PublicKey, Signature, verify, verify_batch};
+use tao_keys::{
+    DEV_PHRASE, KeyError, Keypair, PublicKey, Signature, VerifyingKey, verify, verify_batch,
+    verify_batch_prepared,
+};
 
 fn hex32(text: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -86,6 +89,10 @@ fn sdk_keyfile_private_key() {
     let loaded = Keypair::from_secret_key_bytes(&bytes).unwrap();
     assert_eq!(loaded.public(), pair.public());
     assert_eq!(loaded.mini_secret(), None);
+    assert_eq!(
+        Keypair::from_secret_key_bytes(&[0xff; 64]).unwrap_err(),
+        KeyError::BadSecretKey
+    );
     let sig = loaded.sign(b"keyfile");
     assert!(verify(&pair.public(), b"keyfile", &sig));
 }
@@ -238,7 +245,10 @@ fn bad_uris_and_phrases() {
         Keypair::from_uri("/"),
         Err(KeyError::BadDerivationPath(_))
     ));
-    assert!(Keypair::from_entropy(&[0; 17], None).is_err());
+    assert_eq!(
+        Keypair::from_entropy(&[0; 17], None).unwrap_err(),
+        KeyError::BadEntropyLength(17)
+    );
 }
 
 #[test]
@@ -426,4 +436,28 @@ proptest! {
         prop_assert!(!verify(&PublicKey::from_bytes(key), b"m", &sig));
         prop_assert!(!verify_batch(&[(PublicKey::from_bytes(key), b"m".as_slice(), sig)]));
     }
+}
+
+#[test]
+fn prepared_keys() {
+    let pairs: Vec<Keypair> = (0u8..8)
+        .map(|i| Keypair::from_mini_secret([i; 32]))
+        .collect();
+    let mut batch: Vec<(VerifyingKey, &[u8], Signature)> = pairs
+        .iter()
+        .map(|pair| {
+            let key = VerifyingKey::new(&pair.public()).unwrap();
+            assert_eq!(key.public(), pair.public());
+            (key, b"prepared".as_slice(), pair.sign(b"prepared"))
+        })
+        .collect();
+    assert!(batch.iter().all(|(key, m, sig)| key.verify(m, sig)));
+    assert!(verify_batch_prepared(&batch));
+    assert!(!batch[0].0.verify(b"other", &batch[0].2));
+    batch[3].2 = batch[4].2;
+    assert!(!verify_batch_prepared(&batch));
+    assert_eq!(
+        VerifyingKey::new(&PublicKey::from_bytes([0xff; 32])),
+        Err(KeyError::BadPublicKey)
+    );
 }
