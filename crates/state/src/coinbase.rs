@@ -108,7 +108,14 @@ fn emit(ctx: &mut Ctx<'_>, subnets: &[(NetUid, SubnetInfo)]) -> Result<(), State
     } else {
         prices
     };
-    let shares = split_tao_by_price(block_emission, &weights);
+    let mut shares = split_tao_by_price(block_emission, &weights);
+    // The rao lost to flooring go to the largest share, so every block mints exactly its
+    // emission while any subnet emits.
+    let unassigned =
+        block_emission.saturating_sub(shares.iter().fold(0u64, |sum, s| sum.saturating_add(*s)));
+    if let Some(largest) = shares.iter_mut().max_by_key(|share| **share) {
+        *largest = largest.saturating_add(unassigned);
+    }
     let root_tao = ctx
         .state
         .get::<SubnetEconomy>(&NetUid::ROOT)?
