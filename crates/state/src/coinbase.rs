@@ -2,6 +2,8 @@
 //! the TAO split across subnets, pool injection, the alpha split, moving prices, and the
 //! epochs that pay out what accumulated.
 
+use std::collections::BTreeMap;
+
 use tao_primitives::{AccountId, I64F64, I96F32, NetUid, Uid};
 use tao_yuma::{EpochInput, EpochOutput, EpochParams, to_u16_proportions};
 
@@ -20,8 +22,8 @@ use crate::error::{StateError, TxError};
 use crate::events::Event;
 use crate::params::Hyperparams;
 use crate::schema::{
-    Bonds, Chain, Economy, HotkeyOwner, Neurons, StakeShares, SubnetEconomy, SubnetInfo, Subnets,
-    UidOf, Weights,
+    Bonds, Chain, Economy, HotkeyOwner, HotkeyPools, Neurons, StakeShares, SubnetEconomy,
+    SubnetInfo, Subnets, UidOf, Weights,
 };
 use crate::stake;
 
@@ -238,7 +240,6 @@ fn run_due_epochs(ctx: &mut Ctx<'_>, subnets: &[(NetUid, SubnetInfo)]) -> Result
 struct Member {
     uid: Uid,
     hotkey: AccountId,
-    coldkey: AccountId,
     neuron: crate::schema::Neuron,
 }
 
@@ -256,8 +257,9 @@ fn run_epoch(
         .saturating_add(economy.pending_validator)
         .saturating_add(economy.pending_root);
     let input = epoch_input(ctx, netuid, info, &economy, params, &members, pending)?;
+    let had_bonds: Vec<bool> = input.bonds.iter().map(|row| !row.is_empty()).collect();
     let output = tao_yuma::epoch(&input).map_err(|error| TxError::Internal(error.to_string()))?;
-    store_terms(ctx, netuid, &members, &output)?;
+    store_terms(ctx, netuid, &members, &had_bonds, &output)?;
     let mut minted = pay_miners(ctx, netuid, info, &members, &output)?;
     minted = minted.saturating_add(pay_validators(ctx, netuid, &members, &output)?);
     if economy.pending_owner_cut > 0 {
@@ -290,22 +292,24 @@ fn run_epoch(
 }
 
 fn members(ctx: &Ctx<'_>, netuid: NetUid) -> Result<Vec<Member>, TxError> {
-    ctx.state
+    Ok(ctx
+        .state
         .scan::<Neurons>(&netuid)?
         .into_iter()
-        .map(|((_, uid), neuron)| {
-            let coldkey = ctx
-                .state
-                .get::<HotkeyOwner>(&neuron.hotkey)?
-                .unwrap_or_default();
-            Ok(Member {
-                uid,
-                hotkey: neuron.hotkey,
-                coldkey,
-                neuron,
-            })
+        .map(|((_, uid), neuron)| Member {
+            uid,
+            hotkey: neuron.hotkey,
+            neuron,
         })
-        .collect()
+        .collect())
+}
+
+/// The coldkey owning a member's hotkey (looked up only for members who are paid).
+fn coldkey_of(ctx: &Ctx<'_>, member: &Member) -> Result<AccountId, TxError> {
+    Ok(ctx
+        .state
+        .get::<HotkeyOwner>(&member.hotkey)?
+        .unwrap_or_default())
 }
 
 fn epoch_input(
@@ -318,35 +322,21 @@ fn epoch_input(
     emission: u64,
 ) -> Result<EpochInput, TxError> {
     let n = members.len();
-    let mut weights = vec![Vec::new(); n];
-    for ((_, uid), row) in ctx.state.scan::<Weights>(&netuid)? {
-        if let Some(slot) = weights.get_mut(uid.index()) {
-            *slot = row
-                .into_iter()
-                .filter(|(dest, _)| usize::from(*dest) < n)
-                .collect();
+    let rows = |rows: crate::overlay::Entries<Weights>| {
+        let mut dense = vec![Vec::new(); n];
+        for ((_, uid), row) in rows {
+            if let Some(slot) = dense.get_mut(uid.index()) {
+                *slot = row
+                    .into_iter()
+                    .filter(|(dest, _)| usize::from(*dest) < n)
+                    .collect();
+            }
         }
-    }
-    let mut bonds = vec![Vec::new(); n];
-    for ((_, uid), row) in ctx.state.scan::<Bonds>(&netuid)? {
-        if let Some(slot) = bonds.get_mut(uid.index()) {
-            *slot = row
-                .into_iter()
-                .filter(|(dest, _)| usize::from(*dest) < n)
-                .collect();
-        }
-    }
-    let stake = members
-        .iter()
-        .map(|m| {
-            Ok(I64F64::from_num(stake::weighted_stake(
-                &ctx.state,
-                netuid,
-                &m.hotkey,
-                ctx.globals.tao_weight,
-            )?))
-        })
-        .collect::<Result<Vec<_>, TxError>>()?;
+        dense
+    };
+    let weights = rows(ctx.state.scan::<Weights>(&netuid)?);
+    let bonds = rows(ctx.state.scan::<Bonds>(&netuid)?);
+    let stake = stake_weights(ctx, netuid, members)?;
     Ok(EpochInput {
         params: EpochParams {
             kappa: params.kappa,
@@ -378,11 +368,45 @@ fn epoch_input(
     })
 }
 
-/// Writes the epoch's terms, permits and bonds back to the neurons.
+/// Every member's stake weight (alpha here plus root stake × `tao_weight`), from one scan of
+/// the subnet's hotkey pools and one of the root's.
+fn stake_weights(
+    ctx: &Ctx<'_>,
+    netuid: NetUid,
+    members: &[Member],
+) -> Result<Vec<I64F64>, TxError> {
+    let pools = |netuid: NetUid| -> Result<BTreeMap<AccountId, u64>, TxError> {
+        Ok(ctx
+            .state
+            .scan::<HotkeyPools>(&netuid)?
+            .into_iter()
+            .map(|((_, hotkey), pool)| (hotkey, pool.alpha))
+            .collect())
+    };
+    let (alpha, root) = (pools(netuid)?, pools(NetUid::ROOT)?);
+    Ok(members
+        .iter()
+        .map(|m| {
+            let own = alpha.get(&m.hotkey).copied().unwrap_or(0);
+            let root = root.get(&m.hotkey).copied().unwrap_or(0);
+            let scaled = stake::mul_div_floor(
+                u128::from(root),
+                u128::from(ctx.globals.tao_weight),
+                u128::from(u64::MAX),
+            )
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0);
+            I64F64::from_num(own.saturating_add(scaled))
+        })
+        .collect())
+}
+
+/// Writes the epoch's terms, permits and bonds back to the neurons (only what changed).
 fn store_terms(
     ctx: &mut Ctx<'_>,
     netuid: NetUid,
     members: &[Member],
+    had_bonds: &[bool],
     out: &EpochOutput,
 ) -> Result<(), TxError> {
     let consensus = to_u16_proportions(&out.consensus);
@@ -398,10 +422,15 @@ fn store_terms(
         neuron.validator_permit = out.validator_permit.get(index).copied().unwrap_or(false);
         neuron.active = out.active.get(index).copied().unwrap_or(false);
         neuron.emission = out.combined_emission.get(index).copied().unwrap_or(0);
-        ctx.state.put::<Neurons>(&(netuid, member.uid), &neuron);
+        if neuron != member.neuron {
+            ctx.state.put::<Neurons>(&(netuid, member.uid), &neuron);
+        }
         match out.bonds.get(index) {
             Some(row) if !row.is_empty() => ctx.state.put::<Bonds>(&(netuid, member.uid), row),
-            _ => ctx.state.remove::<Bonds>(&(netuid, member.uid)),
+            _ if had_bonds.get(index).copied().unwrap_or(false) => {
+                ctx.state.remove::<Bonds>(&(netuid, member.uid))
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -418,16 +447,14 @@ fn pay_miners(
 ) -> Result<u64, TxError> {
     let mut minted: u64 = 0;
     for (member, amount) in members.iter().zip(&out.server_emission) {
-        if *amount == 0 || member.coldkey == info.owner_coldkey {
+        if *amount == 0 {
             continue;
         }
-        stake::deposit(
-            &mut ctx.state,
-            netuid,
-            &member.hotkey,
-            &member.coldkey,
-            *amount,
-        )?;
+        let coldkey = coldkey_of(ctx, member)?;
+        if coldkey == info.owner_coldkey {
+            continue;
+        }
+        stake::deposit(&mut ctx.state, netuid, &member.hotkey, &coldkey, *amount)?;
         minted = minted.saturating_add(*amount);
     }
     Ok(minted)
@@ -442,22 +469,28 @@ fn pay_validators(
     members: &[Member],
     out: &EpochOutput,
 ) -> Result<u64, TxError> {
-    let total: u64 = out
+    let tao_weight = tao_weight_from_stored(ctx.globals.tao_weight);
+    let mut paid: Vec<(&Member, HotkeyDividend)> = Vec::new();
+    for (member, amount) in members.iter().zip(&out.validator_emission) {
+        if *amount == 0 {
+            continue;
+        }
+        paid.push((
+            member,
+            HotkeyDividend {
+                alpha_stake: stake::hotkey_alpha(&ctx.state, netuid, &member.hotkey)?,
+                root_stake_rao: stake::hotkey_alpha(&ctx.state, NetUid::ROOT, &member.hotkey)?,
+                dividend: I96F32::from_num(*amount),
+            },
+        ));
+    }
+    let total = out
         .validator_emission
         .iter()
         .fold(0u64, |acc, v| acc.saturating_add(*v));
-    let tao_weight = tao_weight_from_stored(ctx.globals.tao_weight);
-    let mut mixes = Vec::with_capacity(members.len());
-    for (member, amount) in members.iter().zip(&out.validator_emission) {
-        mixes.push(HotkeyDividend {
-            alpha_stake: stake::hotkey_alpha(&ctx.state, netuid, &member.hotkey)?,
-            root_stake_rao: stake::hotkey_alpha(&ctx.state, NetUid::ROOT, &member.hotkey)?,
-            dividend: I96F32::from_num(*amount),
-        });
-    }
-    let root_total: u64 = mixes
+    let root_total = paid
         .iter()
-        .map(|m| {
+        .map(|(_, m)| {
             let root = I96F32::from_num(m.root_stake_rao).saturating_mul(tao_weight);
             let share = root
                 .checked_div(root.saturating_add(I96F32::from_num(m.alpha_stake)))
@@ -465,6 +498,7 @@ fn pay_validators(
             m.dividend.saturating_mul(share).saturating_to_num::<u64>()
         })
         .fold(0u64, u64::saturating_add);
+    let mixes: Vec<HotkeyDividend> = paid.iter().map(|(_, mix)| *mix).collect();
     let splits = split_dividends_by_stake_mix(
         total.saturating_sub(root_total),
         root_total,
@@ -472,17 +506,21 @@ fn pay_validators(
         &mixes,
     );
     let mut minted: u64 = 0;
-    for (member, split) in members.iter().zip(splits) {
+    for ((member, _), split) in paid.into_iter().zip(splits) {
         let take = delegation::delegate(ctx, &member.hotkey)?.take;
+        let owner = coldkey_of(ctx, member)?;
         minted = minted.saturating_add(pay_with_take(
             ctx,
             netuid,
             member,
+            &owner,
             split.alpha,
             take,
             false,
         )?);
-        minted = minted.saturating_add(pay_with_take(ctx, netuid, member, split.root, take, true)?);
+        minted = minted.saturating_add(pay_with_take(
+            ctx, netuid, member, &owner, split.root, take, true,
+        )?);
     }
     Ok(minted)
 }
@@ -493,6 +531,7 @@ fn pay_with_take(
     ctx: &mut Ctx<'_>,
     netuid: NetUid,
     member: &Member,
+    owner: &AccountId,
     amount: u64,
     take: u16,
     root: bool,
@@ -505,26 +544,14 @@ fn pay_with_take(
             .and_then(|value| u64::try_from(value).ok())
             .unwrap_or(0);
     let rest = amount.saturating_sub(take_amount);
-    stake::deposit(
-        &mut ctx.state,
-        netuid,
-        &member.hotkey,
-        &member.coldkey,
-        take_amount,
-    )?;
+    stake::deposit(&mut ctx.state, netuid, &member.hotkey, owner, take_amount)?;
     if !root {
-        stake::distribute(
-            &mut ctx.state,
-            netuid,
-            &member.hotkey,
-            &member.coldkey,
-            rest,
-        )?;
+        stake::distribute(&mut ctx.state, netuid, &member.hotkey, owner, rest)?;
         return Ok(amount);
     }
     let pool = ctx
         .state
-        .get_or_default::<crate::schema::HotkeyPools>(&(NetUid::ROOT, member.hotkey))?;
+        .get_or_default::<HotkeyPools>(&(NetUid::ROOT, member.hotkey))?;
     let holders: Vec<(AccountId, u64)> = ctx
         .state
         .scan::<StakeShares>(&(NetUid::ROOT, member.hotkey))?
@@ -533,13 +560,7 @@ fn pay_with_take(
         .collect();
     let payouts = largest_remainder(rest, &holders);
     if payouts.is_empty() {
-        stake::deposit(
-            &mut ctx.state,
-            netuid,
-            &member.hotkey,
-            &member.coldkey,
-            rest,
-        )?;
+        stake::deposit(&mut ctx.state, netuid, &member.hotkey, owner, rest)?;
     }
     for (coldkey, payout) in payouts {
         stake::deposit(&mut ctx.state, netuid, &member.hotkey, &coldkey, payout)?;

@@ -105,23 +105,46 @@ impl<S: Store + ?Sized> Store for Layered<'_, S> {
     }
 }
 
-/// `base` entries under `prefix` with `changes` applied, in key order.
+/// `base` entries under `prefix` with `changes` applied, in key order: one linear merge of
+/// two sorted sequences (most scans have no pending change under their prefix at all).
 pub(crate) fn merge_prefix(
     base: Vec<(Vec<u8>, Vec<u8>)>,
     changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     prefix: &[u8],
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
-    let changed = changes
+    let mut changed = changes
         .range(prefix.to_vec()..)
-        .take_while(|(key, _)| key.starts_with(prefix));
-    for (key, value) in changed {
-        match value {
-            Some(value) => merged.insert(key.clone(), value.clone()),
-            None => merged.remove(key),
-        };
+        .take_while(|(key, _)| key.starts_with(prefix))
+        .peekable();
+    if changed.peek().is_none() {
+        return base;
     }
-    merged.into_iter().collect()
+    let mut merged = Vec::with_capacity(base.len());
+    let mut base = base.into_iter().peekable();
+    loop {
+        let take_change = match (base.peek(), changed.peek()) {
+            (None, None) => break,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some((base_key, _)), Some((change_key, _))) => {
+                change_key.as_slice() <= base_key.as_slice()
+            }
+        };
+        if take_change {
+            let Some((key, value)) = changed.next() else {
+                break;
+            };
+            if base.peek().is_some_and(|(base_key, _)| base_key == key) {
+                base.next();
+            }
+            if let Some(value) = value {
+                merged.push((key.clone(), value.clone()));
+            }
+        } else if let Some(entry) = base.next() {
+            merged.push(entry);
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
