@@ -8,8 +8,8 @@
 //!   decimals). Epoch terms (consensus, incentive, ...) are `u16` proportions as on the live API.
 //! * Prices are `u64` rao per whole alpha (10⁹ alpha units), i.e. `floor(price · 10⁹)`; see
 //!   [`DynamicView::price_rao_per_alpha`].
-//! * Accounts serialize as `0x`-prefixed lowercase hex of the 32-byte public key
-//!   ([`serde_account`], the one place to switch to SS58).
+//! * Accounts serialize as SS58 addresses (prefix 42) and parse from SS58 or `0x`-hex
+//!   ([`serde_account`]).
 //! * Netuids and uids are plain `u16`.
 //! * "Not found" is `Ok(None)` (unknown subnet or uid) or an empty vector; `Err` means storage
 //!   that does not decode or a subnet whose companion records are missing.
@@ -39,7 +39,7 @@ use crate::schema::{
 use crate::stake::value_of;
 use crate::store::Store;
 
-/// Serde for [`AccountId`] as `0x` followed by 64 lowercase hex digits.
+/// Serde for [`AccountId`] as an SS58 address (and from `0x`-hex too).
 ///
 /// Use with `#[serde(with = "serde_account")]`, or `serde_account::vec` for `Vec<AccountId>`.
 /// The only place the read API decides how accounts look on the wire.
@@ -48,41 +48,32 @@ pub mod serde_account {
     use serde::{Deserialize, Deserializer, Serializer};
     use tao_primitives::AccountId;
 
-    /// `0x`-hex text of an account.
+    /// The account's SS58 address (prefix 42), as the bittensor tools print it.
     pub fn to_text(account: &AccountId) -> String {
-        let mut text = String::with_capacity(66);
-        text.push_str("0x");
-        for byte in account.0 {
-            for nibble in [byte.wrapping_shr(4), byte & 0x0f] {
-                text.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-            }
-        }
-        text
+        tao_keys::PublicKey::from_bytes(account.0).to_ss58()
     }
 
-    /// Parses `0x`-hex text (either case) of exactly 32 bytes.
+    /// Parses an SS58 address (prefix 42) or `0x` followed by 64 hex digits.
     pub fn from_text(text: &str) -> Option<AccountId> {
-        let digits = text.strip_prefix("0x")?.as_bytes();
-        if digits.len() != 64 {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        for (slot, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
-            let pair = core::str::from_utf8(pair).ok()?;
-            *slot = u8::from_str_radix(pair, 16).ok()?;
-        }
-        Some(AccountId(bytes))
+        let public = if text.starts_with("0x") {
+            tao_keys::PublicKey::from_hex(text).ok()?
+        } else {
+            tao_keys::PublicKey::from_ss58(text).ok()?
+        };
+        Some(AccountId(public.to_bytes()))
     }
 
-    /// Serializes an account as `0x`-hex.
+    /// Serializes an account as its SS58 address.
     pub fn serialize<S: Serializer>(account: &AccountId, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&to_text(account))
     }
 
-    /// Deserializes an account from `0x`-hex.
+    /// Deserializes an account from SS58 or `0x`-hex.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AccountId, D::Error> {
         let text = String::deserialize(deserializer)?;
-        from_text(&text).ok_or_else(|| D::Error::custom("expected 0x followed by 64 hex digits"))
+        from_text(&text).ok_or_else(|| {
+            D::Error::custom("expected an SS58 address or 0x followed by 64 hex digits")
+        })
     }
 
     /// The same for a list of accounts.
@@ -92,7 +83,7 @@ pub mod serde_account {
         use serde::{Deserialize, Deserializer, Serializer};
         use tao_primitives::AccountId;
 
-        /// Serializes accounts as a list of `0x`-hex strings.
+        /// Serializes accounts as a list of SS58 addresses.
         pub fn serialize<S: Serializer>(
             accounts: &[AccountId],
             serializer: S,
@@ -104,15 +95,16 @@ pub mod serde_account {
             seq.end()
         }
 
-        /// Deserializes a list of `0x`-hex strings.
+        /// Deserializes a list of SS58 or `0x`-hex strings.
         pub fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Vec<AccountId>, D::Error> {
             Vec::<String>::deserialize(deserializer)?
                 .iter()
                 .map(|text| {
-                    super::from_text(text)
-                        .ok_or_else(|| D::Error::custom("expected 0x followed by 64 hex digits"))
+                    super::from_text(text).ok_or_else(|| {
+                        D::Error::custom("expected an SS58 address or 0x followed by 64 hex digits")
+                    })
                 })
                 .collect()
         }
@@ -916,18 +908,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn account_hex_round_trips_and_rejects_bad_text() {
-        let account = AccountId([0xab; 32]);
-        let text = serde_account::to_text(&account);
-        assert_eq!(text.len(), 66);
-        assert!(text.starts_with("0xabab"));
-        assert_eq!(serde_account::from_text(&text), Some(account));
-        assert_eq!(
-            serde_account::from_text(&text.to_uppercase().replacen("0X", "0x", 1)),
-            Some(account)
-        );
+    fn accounts_are_ss58_and_parse_from_ss58_or_hex() {
+        // //Alice's well-known key.
+        let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+        let account = serde_account::from_text(alice).unwrap_or_default();
+        assert_eq!(serde_account::to_text(&account), alice);
+        let hex = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+        assert_eq!(serde_account::from_text(hex), Some(account));
         assert_eq!(serde_account::from_text("abab"), None);
-        assert_eq!(serde_account::from_text(&text[..64]), None);
+        assert_eq!(serde_account::from_text(&hex[..64]), None);
+        assert_eq!(serde_account::from_text(&alice[..40]), None);
         assert_eq!(
             serde_account::from_text(&format!("0x{}", "zz".repeat(32))),
             None

@@ -706,15 +706,13 @@ fn uids_above_255_sort_numerically() {
 }
 
 #[test]
-fn views_round_trip_through_json_with_hex_accounts() {
+fn views_round_trip_through_json_with_ss58_accounts() {
     let store = fixture();
     let neuron = read::neuron(&store, NetUid(1), Uid(1)).unwrap().unwrap();
     let json = serde_json::to_value(&neuron).unwrap();
-    assert_eq!(json["hotkey"], format!("0x{}", "0b".repeat(32)));
-    assert_eq!(
-        json["nominators"][1]["coldkey"],
-        format!("0x{}", "02".repeat(32))
-    );
+    let ss58 = |byte: u8| tao_keys::PublicKey::from_bytes([byte; 32]).to_ss58();
+    assert_eq!(json["hotkey"], ss58(0x0b));
+    assert_eq!(json["nominators"][1]["coldkey"], ss58(0x02));
     assert_eq!(json["axon"]["ip"], "127.0.0.1");
     assert_eq!(json["weights"][1], serde_json::json!([2, 100]));
     assert_eq!(
@@ -729,7 +727,7 @@ fn views_round_trip_through_json_with_hex_accounts() {
         graph
     );
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(json["coldkeys"][0], format!("0x{}", "01".repeat(32)));
+    assert_eq!(json["coldkeys"][0], ss58(0x01));
     assert_eq!(json["dynamic"]["price_rao_per_alpha"], 250_000_000);
     assert_eq!(json["hyperparams"]["tempo"], 100);
 
@@ -753,6 +751,6 @@ fn views_round_trip_through_json_with_hex_accounts() {
         subnets
     );
 
-    let bad = text.replacen("0x01", "0xzz", 1);
+    let bad = text.replacen(&ss58(0x01), "5NotAnAddress", 1);
     assert!(serde_json::from_str::<Vec<read::SubnetView>>(&bad).is_err());
 }
