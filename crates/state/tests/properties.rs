@@ -21,7 +21,7 @@ use parity_scale_codec::{Decode, Encode};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tao_primitives::{AccountId, Hash256, NetUid};
-use tao_state::block::{BlockBuilder, BlockOutcome, Header, execute_block};
+use tao_state::block::{BlockBuilder, BlockOutcome, Header, execute_block, validate_transaction};
 use tao_state::calls::weights::commit_hash;
 use tao_state::error::InvalidTx;
 use tao_state::events::Event;
@@ -92,7 +92,7 @@ fn genesis() -> (MemoryStore, Hash256) {
 
 /// Genesis plus one block with stake (Charlie and Dave on subnets 1 and 2, Dave also on
 /// root) and more neurons (Charlie//hot and Dave//hot on subnet 1, Dave//hot and Eve//m1 on
-/// subnet 2) and commit-reveal on subnet 2, so that random calls find positions to remove and move, and failing calls can
+/// subnet 2), epochs every few blocks on subnet 1 and commit-reveal on subnet 2, so that random calls find positions to remove and move, and failing calls can
 /// fail after partial writes (withdrawn stake, swaps, swap fees).
 fn seeded() -> (MemoryStore, Hash256, u64) {
     static SEEDED: OnceLock<MemoryStore> = OnceLock::new();
@@ -127,6 +127,13 @@ fn seeded() -> (MemoryStore, Hash256, u64) {
                 Call::SetHyperparam {
                     netuid: NetUid(2),
                     value: HyperparamValue::CommitRevealEnabled(true),
+                },
+            ),
+            (
+                "//Alice",
+                Call::SetHyperparam {
+                    netuid: NetUid(1),
+                    value: HyperparamValue::Tempo(2),
                 },
             ),
         ];
@@ -800,6 +807,8 @@ fn play(
                     .entry(signer)
                     .or_insert_with(|| account(&store, &signer).nonce);
                 let tx = build_tx(&store, action, next, height, &genesis_hash);
+                // What a mempool runs at submission must not panic either.
+                let _ = validate_transaction(&store, &tx);
                 let result = builder.apply(&tx).map(|_| ());
                 match (&result, action.tamper) {
                     (Ok(()), Tamper::None) => {
@@ -858,13 +867,13 @@ fn replay(played: &[Played], seeded_state: bool) -> Result<MemoryStore, TestCase
 }
 
 proptest! {
-    #![proptest_config(cases(48))]
+    #![proptest_config(cases(128))]
 
     /// Properties 1 and 2: random blocks never panic, keep the invariants, and execute the
     /// same way when replayed and when verified.
     #[test]
     fn random_blocks_keep_invariants_and_replay_identically(
-        blocks in prop::collection::vec(block_spec(), 1..=6),
+        blocks in prop::collection::vec(block_spec(), 1..=8),
         seeded_state in prop::bool::weighted(0.75),
     ) {
         let (played, store) = play(&blocks, seeded_state)?;
@@ -1042,7 +1051,7 @@ fn decode_account(bytes: Option<Vec<u8>>) -> AccountInfo {
 }
 
 proptest! {
-    #![proptest_config(cases(64))]
+    #![proptest_config(cases(128))]
 
     /// Property 3: the block with one failing call differs from the empty block only in the
     /// signer's account (nonce + 1, balance − fee) and the author's balance (+ fee).
@@ -1192,7 +1201,7 @@ fn root_case() -> impl Strategy<
 }
 
 proptest! {
-    #![proptest_config(cases(128))]
+    #![proptest_config(cases(256))]
 
     /// Property 4: the same final writes, in key order, shuffled with junk overwritten and
     /// rolled back, or split across two blocks, give the same root, the same store, and the
@@ -1283,7 +1292,7 @@ fn any_tx() -> BoxedStrategy<SignedTx> {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// Property 5a: arbitrary bytes (and valid encodings with arbitrary tails) never panic,
     /// and whatever decodes re-encodes to the same bytes.
