@@ -7,9 +7,9 @@
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::WireError;
 use crate::pyrepr::py_float;
 use crate::synapse::{Envelope, Synapse, TerminalInfo, input_obj_placeholder};
-use crate::WireError;
 
 /// Prefix of the server terminal's headers.
 pub const AXON_PREFIX: &str = "bt_header_axon_";
@@ -108,7 +108,13 @@ impl RequestHeaders {
 /// Replace characters a header value cannot carry (controls, non-ASCII) with `?`.
 pub fn header_safe(text: &str) -> String {
     text.chars()
-        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -186,10 +192,16 @@ mod tests {
             ("timeout", "12.0"),
             ("bt_header_axon_ip", "127.0.0.1"),
             ("bt_header_axon_port", "8911"),
-            ("bt_header_axon_hotkey", "5EHgWw2Af1pnoc7f1A8bfmM97W3DAYW8xr82RfhLL9oAabAe"),
+            (
+                "bt_header_axon_hotkey",
+                "5EHgWw2Af1pnoc7f1A8bfmM97W3DAYW8xr82RfhLL9oAabAe",
+            ),
             ("bt_header_dendrite_version", "10005000"),
             ("bt_header_dendrite_nonce", "1795608528163740329"),
-            ("BT_HEADER_DENDRITE_UUID", "f845f842-e8c8-11f1-85c1-02fc00000001"),
+            (
+                "BT_HEADER_DENDRITE_UUID",
+                "f845f842-e8c8-11f1-85c1-02fc00000001",
+            ),
             ("bt_header_input_obj_dummy_input", "MA=="),
             ("computed_body_hash", "9245"),
             ("user-agent", "x"),

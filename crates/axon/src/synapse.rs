@@ -240,7 +240,10 @@ mod tests {
         assert_eq!(env.axon.port, Some(8911));
         let json = String::from_utf8(env.to_json().unwrap()).unwrap();
         assert!(json.starts_with(r#"{"name":"Dummy","timeout":12.0,"total_size":2981,"header_size":0,"dendrite":{"status_code":null"#), "{json}");
-        assert!(json.ends_with(r#""computed_body_hash":"","dummy_input":21,"dummy_output":null}"#), "{json}");
+        assert!(
+            json.ends_with(r#""computed_body_hash":"","dummy_input":21,"dummy_output":null}"#),
+            "{json}"
+        );
         assert!(Envelope::<Dummy>::from_json(br#"{"dummy_input": "x"}"#).is_err());
         assert!(Envelope::<Dummy>::from_json(br#"{"name": null, "dummy_input": 1}"#).is_ok());
     }

@@ -1,0 +1,851 @@
+//! The axon: an HTTP/1.1 server (hyper) answering synapse requests like the SDK's axon, with the
+//! protections a miner on a real network needs.
+//!
+//! Pipeline per request (ADR 007): size limit → route → headers → nonce and signature (then the
+//! optional `verify` hook) → allow-list / stake view → `blacklist` hook → per-hotkey rate limit
+//! → priority queue (by the `priority` hook, else the caller's stake) → body (size-limited) →
+//! body hash → handler → response. The synapse timeout (capped by
+//! [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's answer.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tao_keys::{Keypair, PublicKey, VerifyingKey};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::body::AxonBody;
+use crate::headers::{
+    AXON_PREFIX, DENDRITE_PREFIX, RequestHeaders, push_terminal, synapse_headers,
+};
+use crate::limits::{GateError, PriorityGate, RateLimiter};
+use crate::metrics::Metrics;
+use crate::nonce::NonceGuard;
+use crate::pyrepr::py_float;
+use crate::signing::{SDK_VERSION, now_ns, parse_signature, signing_message, verify_message};
+use crate::synapse::{Envelope, Synapse, TerminalInfo, body_hash_of_value};
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Who is calling, established before the handler runs. `hotkey` and `nonce` are verified
+/// (signature and replay checks passed) by the time any hook sees a `Caller`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The caller's hotkey (verified).
+    pub hotkey: PublicKey,
+    /// The same, as the SS58 text the caller sent.
+    pub hotkey_ss58: String,
+    /// The caller's client uuid.
+    pub uuid: String,
+    /// The request nonce (ns).
+    pub nonce: u64,
+    /// The caller's SDK version, if sent.
+    pub version: Option<u64>,
+    /// TCP peer address.
+    pub peer: SocketAddr,
+    /// The caller's stake according to the axon's [`StakeView`], if it has one.
+    pub stake: Option<f64>,
+    /// The synapse name (route).
+    pub synapse: String,
+    /// The effective timeout in seconds.
+    pub timeout: f64,
+}
+
+/// The axon's view of the network: which hotkeys may call and with what stake. `tao-sdk` feeds
+/// it from the metagraph.
+pub trait StakeView: Send + Sync + 'static {
+    /// The stake of `hotkey`, or `None` when it is not registered (such callers get 403).
+    fn stake(&self, hotkey: &PublicKey) -> Option<f64>;
+}
+
+/// A fixed allow-list: registered hotkeys and their stake.
+#[derive(Debug, Clone, Default)]
+pub struct AllowList(pub HashMap<PublicKey, f64>);
+
+impl StakeView for AllowList {
+    fn stake(&self, hotkey: &PublicKey) -> Option<f64> {
+        self.0.get(hotkey).copied()
+    }
+}
+
+/// Axon settings. The defaults protect a miner: 8 MiB bodies, timeouts capped at 60 s, 256
+/// handlers at once with 1024 waiting, 100 requests/s (burst 200) per hotkey.
+#[derive(Debug, Clone)]
+pub struct AxonConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// The IP announced to callers and in responses (`--external-ip`); defaults to the bind IP.
+    /// Never looked up on the internet.
+    pub external_ip: Option<String>,
+    /// The port announced (`--external-port`); defaults to the bound port.
+    pub external_port: Option<u16>,
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Cap on the synapse timeout used server-side and in the nonce window, in seconds.
+    pub max_timeout_s: f64,
+    /// Handlers running at once.
+    pub max_concurrent: usize,
+    /// Requests waiting for a handler slot (503 beyond).
+    pub max_queue: usize,
+    /// Per-hotkey rate limit `(requests per second, burst)`; `None` disables it (429 beyond).
+    pub rate_limit: Option<(f64, f64)>,
+    /// Maximum number of (hotkey, uuid) clients in the nonce table.
+    pub max_clients: usize,
+    /// With a stake view: callers with less stake get 403.
+    pub min_stake: Option<f64>,
+}
+
+impl Default for AxonConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], 8091)),
+            external_ip: None,
+            external_port: None,
+            max_body_bytes: 8 << 20,
+            max_timeout_s: 60.0,
+            max_concurrent: 256,
+            max_queue: 1024,
+            rate_limit: Some((100.0, 200.0)),
+            max_clients: 100_000,
+            min_stake: None,
+        }
+    }
+}
+
+/// A streaming handler's output channel: each chunk is sent to the client as it comes.
+#[derive(Debug, Clone)]
+pub struct ChunkSender(mpsc::Sender<Bytes>);
+
+impl ChunkSender {
+    /// Send one chunk. `Err` when the client has gone away (stop producing).
+    ///
+    /// # Errors
+    /// The client disconnected or the stream's deadline passed.
+    pub async fn send(&self, chunk: impl Into<Bytes>) -> Result<(), StreamClosed> {
+        self.0.send(chunk.into()).await.map_err(|_| StreamClosed)
+    }
+}
+
+/// The stream's receiver is gone (client disconnected or deadline passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the stream's receiver is gone")]
+pub struct StreamClosed;
+
+type PlainFn<S> = dyn Fn(S, Caller) -> BoxFuture<Result<S, String>> + Send + Sync;
+type StreamFn<S> = dyn Fn(S, Caller, ChunkSender) -> BoxFuture<Result<(), String>> + Send + Sync;
+type CheckFn = dyn Fn(&Caller) -> Result<(), String> + Send + Sync;
+type PriorityFn = dyn Fn(&Caller) -> f64 + Send + Sync;
+
+enum Forward<S> {
+    Plain(Arc<PlainFn<S>>),
+    Stream(Arc<StreamFn<S>>),
+}
+
+/// The functions serving one synapse type: `forward` (required) and the optional `blacklist`,
+/// `priority` and `verify` hooks of the SDK.
+pub struct Handler<S: Synapse> {
+    forward: Forward<S>,
+    blacklist: Option<Arc<CheckFn>>,
+    priority: Option<Arc<PriorityFn>>,
+    verify: Option<Arc<CheckFn>>,
+}
+
+impl<S: Synapse> Handler<S> {
+    /// Serve `S` with `forward`, which returns the filled-in synapse (`Err` → 500).
+    pub fn forward<F, Fut>(forward: F) -> Self
+    where
+        F: Fn(S, Caller) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S, String>> + Send + 'static,
+    {
+        Self::with(Forward::Plain(Arc::new(move |s, c| {
+            Box::pin(forward(s, c))
+        })))
+    }
+
+    /// Serve `S` as a streaming synapse: headers (200) go out at once, then every chunk the
+    /// handler sends, as a chunked `text/event-stream` body.
+    pub fn streaming<F, Fut>(forward: F) -> Self
+    where
+        F: Fn(S, Caller, ChunkSender) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Self::with(Forward::Stream(Arc::new(move |s, c, tx| {
+            Box::pin(forward(s, c, tx))
+        })))
+    }
+
+    fn with(forward: Forward<S>) -> Self {
+        Self {
+            forward,
+            blacklist: None,
+            priority: None,
+            verify: None,
+        }
+    }
+
+    /// Refuse callers (403 `Forbidden. Key is blacklisted: {reason}.`) when `f` returns
+    /// `Err(reason)`. Runs after the signature check, so the hotkey is proven.
+    pub fn blacklist(
+        mut self,
+        f: impl Fn(&Caller) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.blacklist = Some(Arc::new(f));
+        self
+    }
+
+    /// The request's priority in the queue (default: the caller's stake, or 0).
+    pub fn priority(mut self, f: impl Fn(&Caller) -> f64 + Send + Sync + 'static) -> Self {
+        self.priority = Some(Arc::new(f));
+        self
+    }
+
+    /// An extra check after the signature and nonce checks (which always run); `Err(msg)` →
+    /// 401 `Not Verified with error: {msg}`.
+    pub fn verify(
+        mut self,
+        f: impl Fn(&Caller) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.verify = Some(Arc::new(f));
+        self
+    }
+}
+
+/// A refusal: HTTP status and the SDK's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reject {
+    status: u16,
+    message: String,
+}
+
+fn reject(status: u16, message: impl Into<String>) -> Reject {
+    Reject {
+        status,
+        message: message.into(),
+    }
+}
+
+/// What a route needs besides the body.
+struct Ctx {
+    started: Instant,
+    deadline: Instant,
+    header_hash: String,
+    axon_terminal: TerminalInfo,
+}
+
+trait Route: Send + Sync {
+    fn blacklist(&self, caller: &Caller) -> Result<(), String>;
+    fn priority(&self, caller: &Caller) -> Option<f64>;
+    fn verify(&self, caller: &Caller) -> Result<(), String>;
+    fn run(
+        &self,
+        ctx: Ctx,
+        body: Bytes,
+        caller: Caller,
+    ) -> BoxFuture<Result<Response<AxonBody>, Reject>>;
+}
+
+impl<S: Synapse> Route for Handler<S> {
+    fn blacklist(&self, caller: &Caller) -> Result<(), String> {
+        self.blacklist.as_ref().map_or(Ok(()), |f| f(caller))
+    }
+
+    fn priority(&self, caller: &Caller) -> Option<f64> {
+        self.priority.as_ref().map(|f| f(caller))
+    }
+
+    fn verify(&self, caller: &Caller) -> Result<(), String> {
+        self.verify.as_ref().map_or(Ok(()), |f| f(caller))
+    }
+
+    fn run(
+        &self,
+        ctx: Ctx,
+        body: Bytes,
+        caller: Caller,
+    ) -> BoxFuture<Result<Response<AxonBody>, Reject>> {
+        let forward = match &self.forward {
+            Forward::Plain(f) => Forward::Plain(f.clone()),
+            Forward::Stream(f) => Forward::Stream(f.clone()),
+        };
+        Box::pin(run_route::<S>(forward, ctx, body, caller))
+    }
+}
+
+async fn run_route<S: Synapse>(
+    forward: Forward<S>,
+    ctx: Ctx,
+    body: Bytes,
+    caller: Caller,
+) -> Result<Response<AxonBody>, Reject> {
+    let mut env = Envelope::<S>::from_json(&body).map_err(|e| reject(422, e.to_string()))?;
+    let fields = serde_json::to_value(&env.synapse).map_err(|e| reject(500, e.to_string()))?;
+    let hash = body_hash_of_value(&fields, S::HASH_FIELDS);
+    if hash != ctx.header_hash {
+        return Err(reject(
+            500,
+            format!(
+                "Internal Server Error: hash mismatch between header body hash {} and parsed body hash {hash}",
+                ctx.header_hash
+            ),
+        ));
+    }
+    fill_axon(&mut env.axon, &ctx.axon_terminal);
+    match forward {
+        Forward::Plain(f) => {
+            let out = f(env.synapse, caller)
+                .await
+                .map_err(|e| reject(500, format!("Internal Server Error: {e}")))?;
+            env.synapse = out;
+            env.axon.status_code = Some(200);
+            env.axon.status_message = Some("Success".into());
+            env.axon.process_time = Some(ctx.started.elapsed().as_secs_f64());
+            let fields =
+                serde_json::to_value(&env.synapse).map_err(|e| reject(500, e.to_string()))?;
+            let json = env.to_json().map_err(|e| reject(500, e.to_string()))?;
+            let hash = body_hash_of_value(&fields, S::HASH_FIELDS);
+            let headers = synapse_headers(&env, &fields, &hash, json.len());
+            Ok(build(
+                200,
+                "application/json",
+                headers,
+                AxonBody::full(json),
+            ))
+        }
+        Forward::Stream(f) => {
+            env.axon.status_code = Some(200);
+            env.axon.status_message = Some("Success".into());
+            env.axon.process_time = Some(ctx.started.elapsed().as_secs_f64());
+            let headers = synapse_headers(&env, &fields, &hash, body.len());
+            let (tx, rx) = mpsc::channel(16);
+            let deadline = tokio::time::Instant::from_std(ctx.deadline);
+            tokio::spawn(async move {
+                // The stream ends at the deadline or when the handler returns; errors after the
+                // headers went out can only end the stream.
+                let _ = tokio::time::timeout_at(deadline, f(env.synapse, caller, ChunkSender(tx)))
+                    .await;
+            });
+            Ok(build(
+                200,
+                "text/event-stream",
+                headers,
+                AxonBody::Stream(rx),
+            ))
+        }
+    }
+}
+
+/// Fill the axon terminal fields the client left empty (ip, port, hotkey).
+fn fill_axon(axon: &mut TerminalInfo, ours: &TerminalInfo) {
+    if axon.ip.is_none() {
+        axon.ip.clone_from(&ours.ip);
+    }
+    if axon.port.is_none() {
+        axon.port = ours.port;
+    }
+    if axon.hotkey.is_none() {
+        axon.hotkey.clone_from(&ours.hotkey);
+    }
+}
+
+fn build(
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(String, String)>,
+    body: AxonBody,
+) -> Response<AxonBody> {
+    let mut response = Response::new(body);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let map = response.headers_mut();
+    map.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            map.insert(name, value);
+        }
+    }
+    response
+}
+
+/// The built-in `Synapse` route (the SDK's ping): the base synapse with no fields of its own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Ping {}
+
+impl Synapse for Ping {
+    const NAME: &'static str = "Synapse";
+}
+
+/// State shared by every connection.
+struct Shared {
+    hotkey_ss58: String,
+    config: AxonConfig,
+    routes: HashMap<String, Arc<dyn Route>>,
+    stake_view: Option<Arc<dyn StakeView>>,
+    nonces: NonceGuard,
+    rate: Option<RateLimiter>,
+    gate: PriorityGate,
+    keys: Mutex<HashMap<String, VerifyingKey>>,
+    axon_uuid: String,
+    terminal: TerminalInfo,
+    metrics: Metrics,
+}
+
+/// Decompressed keys cached at most (then the cache starts over).
+const KEY_CACHE: usize = 65_536;
+
+/// An axon being configured: attach handlers, then [`serve`](Axon::serve).
+pub struct Axon {
+    keypair: Keypair,
+    config: AxonConfig,
+    routes: HashMap<String, Arc<dyn Route>>,
+    stake_view: Option<Arc<dyn StakeView>>,
+}
+
+impl Axon {
+    /// An axon answering as `keypair`'s hotkey, with the built-in `Synapse` ping route.
+    pub fn new(keypair: Keypair, config: AxonConfig) -> Self {
+        let mut axon = Self {
+            keypair,
+            config,
+            routes: HashMap::new(),
+            stake_view: None,
+        };
+        axon.attach(Handler::<Ping>::forward(|s, _| async move { Ok(s) }));
+        axon
+    }
+
+    /// Serve synapse `S` (route `/{S::NAME}`) with `handler`; replaces an earlier one.
+    pub fn attach<S: Synapse>(&mut self, handler: Handler<S>) -> &mut Self {
+        self.routes.insert(S::NAME.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Admit only hotkeys `view` knows (and with at least [`AxonConfig::min_stake`]); queue by
+    /// their stake.
+    pub fn stake_view(&mut self, view: Arc<dyn StakeView>) -> &mut Self {
+        self.stake_view = Some(view);
+        self
+    }
+
+    /// Bind and start serving in the background.
+    ///
+    /// # Errors
+    /// The listening socket could not be bound.
+    pub async fn serve(self) -> std::io::Result<AxonHandle> {
+        let listener = TcpListener::bind(self.config.bind).await?;
+        let local = listener.local_addr()?;
+        let external_ip = self
+            .config
+            .external_ip
+            .clone()
+            .unwrap_or_else(|| local.ip().to_string());
+        let external_port = self.config.external_port.unwrap_or(local.port());
+        let hotkey_ss58 = self.keypair.public().to_ss58();
+        let shared = Arc::new(Shared {
+            nonces: NonceGuard::new(self.config.max_clients, self.config.max_timeout_s),
+            rate: self.config.rate_limit.map(|(per_second, burst)| {
+                RateLimiter::new(per_second, burst, self.config.max_clients)
+            }),
+            gate: PriorityGate::new(self.config.max_concurrent, self.config.max_queue),
+            keys: Mutex::new(HashMap::new()),
+            axon_uuid: crate::signing::new_uuid(),
+            terminal: TerminalInfo {
+                ip: Some(external_ip.clone()),
+                port: Some(u64::from(external_port)),
+                hotkey: Some(hotkey_ss58.clone()),
+                ..TerminalInfo::default()
+            },
+            metrics: Metrics::default(),
+            hotkey_ss58,
+            config: self.config,
+            routes: self.routes,
+            stake_view: self.stake_view,
+        });
+        let task = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(AxonHandle {
+            local,
+            external_ip,
+            external_port,
+            shared,
+            task,
+        })
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = tokio::task::JoinSet::new();
+    let mut prune = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else {
+                    // Out of file descriptors and the like: back off briefly.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            _ = prune.tick() => shared.nonces.prune(now_ns()),
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A running axon. Dropping it (or [`shutdown`](AxonHandle::shutdown)) stops the server and
+/// every open connection.
+pub struct AxonHandle {
+    local: SocketAddr,
+    external_ip: String,
+    external_port: u16,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl AxonHandle {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The announced endpoint (external ip/port and hotkey), as a dendrite target.
+    pub fn target(&self) -> crate::AxonTarget {
+        crate::AxonTarget {
+            ip: self.external_ip.clone(),
+            port: self.external_port,
+            hotkey: self.shared.hotkey_ss58.clone(),
+        }
+    }
+
+    /// Requests waiting for a handler slot.
+    pub fn queue_depth(&self) -> usize {
+        self.shared.gate.queue_depth()
+    }
+
+    /// Prometheus text exposition of the axon's metrics.
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.render(self.shared.gate.queue_depth())
+    }
+
+    /// Stop serving.
+    pub fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for AxonHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Header-derived terminal info for error responses.
+struct ErrCtx<'a> {
+    started: Instant,
+    headers: Option<&'a RequestHeaders>,
+    peer: SocketAddr,
+    name: &'a str,
+}
+
+fn error_response(shared: &Shared, ctx: &ErrCtx<'_>, r: &Reject) -> Response<AxonBody> {
+    let mut axon = shared.terminal.clone();
+    axon.status_code = Some(i64::from(r.status));
+    axon.status_message = Some(r.message.clone());
+    axon.process_time = Some(ctx.started.elapsed().as_secs_f64());
+    axon.version = Some(SDK_VERSION);
+    axon.nonce = Some(now_ns());
+    axon.uuid = Some(shared.axon_uuid.clone());
+    let mut dendrite = ctx.headers.map(|h| h.dendrite.clone()).unwrap_or_default();
+    dendrite.ip = Some(ctx.peer.ip().to_string());
+    dendrite.port = Some(u64::from(ctx.peer.port()));
+    let mut headers = vec![
+        ("name".to_owned(), crate::headers::header_safe(ctx.name)),
+        (
+            "timeout".to_owned(),
+            py_float(
+                ctx.headers
+                    .and_then(|h| h.timeout)
+                    .unwrap_or(crate::DEFAULT_TIMEOUT),
+            ),
+        ),
+    ];
+    push_terminal(&mut headers, AXON_PREFIX, &axon);
+    push_terminal(&mut headers, DENDRITE_PREFIX, &dendrite);
+    let body = serde_json::json!({ "message": r.message }).to_string();
+    build(r.status, "application/json", headers, AxonBody::full(body))
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<AxonBody> {
+    let started = Instant::now();
+    let name = req
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let parsed = RequestHeaders::parse(req.headers());
+    let ctx = ErrCtx {
+        started,
+        headers: parsed.as_ref().ok(),
+        peer,
+        name: &name,
+    };
+    let response = match pipeline(&shared, peer, &name, req, started).await {
+        Ok(response) => response,
+        Err(r) => error_response(&shared, &ctx, &r),
+    };
+    shared
+        .metrics
+        .observe(&name, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn pipeline(
+    shared: &Shared,
+    peer: SocketAddr,
+    name: &str,
+    req: Request<Incoming>,
+    started: Instant,
+) -> Result<Response<AxonBody>, Reject> {
+    let config = &shared.config;
+    // 1. Size limit, by the declared length (the body is limited again while read).
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
+        return Err(reject(
+            413,
+            format!(
+                "Payload Too Large: the limit is {} bytes",
+                config.max_body_bytes
+            ),
+        ));
+    }
+    // 2. Route and headers.
+    let Some(route) = shared.routes.get(name).cloned() else {
+        let mut names: Vec<&str> = shared.routes.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        return Err(reject(
+            404,
+            format!("Synapse name '{name}' not found. Available synapses {names:?}"),
+        ));
+    };
+    let headers = RequestHeaders::parse(req.headers()).map_err(|e| reject(500, e.to_string()))?;
+    let timeout = match headers.timeout {
+        Some(t) if t.is_finite() && t > 0.0 => t.min(config.max_timeout_s),
+        _ => crate::DEFAULT_TIMEOUT.min(config.max_timeout_s),
+    };
+    let deadline = started + Duration::from_secs_f64(timeout);
+    // 3. Nonce and signature.
+    let caller = verify(shared, &headers, peer, name, timeout)?;
+    route
+        .verify(&caller)
+        .map_err(|e| reject(401, format!("Not Verified with error: {e}")))?;
+    // 4. Allow-list and blacklist.
+    if shared.stake_view.is_some() {
+        match caller.stake {
+            None => {
+                return Err(reject(
+                    403,
+                    "Forbidden. Key is blacklisted: hotkey not registered.",
+                ));
+            }
+            Some(stake) if config.min_stake.is_some_and(|min| stake < min) => {
+                return Err(reject(
+                    403,
+                    format!(
+                        "Forbidden. Key is blacklisted: stake {stake} below the minimum {}.",
+                        config.min_stake.unwrap_or(0.0)
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    route
+        .blacklist(&caller)
+        .map_err(|reason| reject(403, format!("Forbidden. Key is blacklisted: {reason}.")))?;
+    if let Some(rate) = &shared.rate
+        && !rate.allow(&caller.hotkey, Instant::now())
+    {
+        return Err(reject(
+            429,
+            format!("Too Many Requests from {}", caller.hotkey_ss58),
+        ));
+    }
+    // 5. Priority queue.
+    let priority = route
+        .priority(&caller)
+        .unwrap_or(caller.stake.unwrap_or(0.0));
+    let timeout_reject = || {
+        reject(
+            408,
+            format!("Response timeout after: {}s", py_float(timeout)),
+        )
+    };
+    let permit = shared
+        .gate
+        .acquire(priority, deadline.saturating_duration_since(Instant::now()))
+        .await
+        .map_err(|e| match e {
+            GateError::Full => reject(503, e.to_string()),
+            GateError::Timeout => timeout_reject(),
+        })?;
+    // 6. Body, hash, handler: all within the deadline.
+    let limit = config.max_body_bytes;
+    let work = async move {
+        let body = Limited::new(req.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    reject(
+                        413,
+                        format!("Payload Too Large: the limit is {limit} bytes"),
+                    )
+                } else {
+                    reject(400, format!("Bad request body: {e}"))
+                }
+            })?
+            .to_bytes();
+        let ctx = Ctx {
+            started,
+            deadline,
+            header_hash: headers.computed_body_hash.clone().unwrap_or_default(),
+            axon_terminal: shared.terminal.clone(),
+        };
+        route.run(ctx, body, caller).await
+    };
+    let result = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
+        .await
+        .map_err(|_| timeout_reject())?;
+    drop(permit);
+    result
+}
+
+/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`].
+fn verify(
+    shared: &Shared,
+    headers: &RequestHeaders,
+    peer: SocketAddr,
+    name: &str,
+    timeout: f64,
+) -> Result<Caller, Reject> {
+    let fail = |msg: String| reject(401, format!("Not Verified with error: {msg}"));
+    let d = &headers.dendrite;
+    let Some(hotkey_ss58) = d.hotkey.as_deref() else {
+        return Err(fail(
+            "No SS58 formatted address or public key provided.".into(),
+        ));
+    };
+    let key = verifying_key(shared, hotkey_ss58)
+        .ok_or_else(|| fail(format!("Invalid SS58 address {hotkey_ss58}")))?;
+    let Some(nonce) = d.nonce else {
+        return Err(fail("Missing Nonce".into()));
+    };
+    let uuid = d.uuid.as_deref().unwrap_or("None");
+    let endpoint_key = format!("{hotkey_ss58}:{uuid}");
+    let now = now_ns();
+    shared
+        .nonces
+        .check(&endpoint_key, nonce, timeout, now)
+        .map_err(|e| fail(e.to_string()))?;
+    let Some(signature_text) = d.signature.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(fail("Missing Signature".into()));
+    };
+    let signature = parse_signature(signature_text).map_err(|e| fail(e.to_string()))?;
+    let body_hash = headers.computed_body_hash.as_deref().unwrap_or("");
+    let message = signing_message(nonce, hotkey_ss58, &shared.hotkey_ss58, uuid, body_hash);
+    if !verify_message(&key, message.as_bytes(), &signature) {
+        return Err(fail(format!(
+            "Signature mismatch with {message} and {signature_text}"
+        )));
+    }
+    shared
+        .nonces
+        .commit(&endpoint_key, nonce, now)
+        .map_err(|e| fail(e.to_string()))?;
+    let hotkey = key.public();
+    Ok(Caller {
+        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
+        hotkey,
+        hotkey_ss58: hotkey_ss58.to_owned(),
+        uuid: uuid.to_owned(),
+        nonce,
+        version: d.version,
+        peer,
+        synapse: name.to_owned(),
+        timeout,
+    })
+}
+
+fn verifying_key(shared: &Shared, ss58: &str) -> Option<VerifyingKey> {
+    if let Some(key) = shared
+        .keys
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(ss58)
+    {
+        return Some(*key);
+    }
+    let key = VerifyingKey::new(&PublicKey::from_ss58(ss58).ok()?).ok()?;
+    let mut cache = shared.keys.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= KEY_CACHE {
+        cache.clear();
+    }
+    cache.insert(ss58.to_owned(), key);
+    Some(key)
+}
+
+impl std::fmt::Debug for Axon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Axon")
+            .field("hotkey", &self.keypair.public())
+            .field("config", &self.config)
+            .field("routes", &self.routes.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for AxonHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AxonHandle")
+            .field("local", &self.local)
+            .field("hotkey", &self.shared.hotkey_ss58)
+            .finish_non_exhaustive()
+    }
+}
