@@ -227,7 +227,7 @@ impl Dendrite {
         let draft = serde_json::to_vec(&env).map_err(bad)?;
         env.total_size = draft.len() as u64;
         let body = serde_json::to_vec(&env).map_err(bad)?;
-        let mut headers = synapse_headers(&env, &fields, &hash, body.len());
+        let mut headers = synapse_headers(&env, &fields, &hash, draft.len());
         headers.push(("content-type".into(), "application/json".into()));
         Ok(PreparedRequest {
             url: target.url(S::NAME),
