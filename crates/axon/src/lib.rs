@@ -50,6 +50,7 @@
 
 mod body;
 mod client;
+pub mod demo;
 mod error;
 pub mod headers;
 pub mod limits;
@@ -59,6 +60,7 @@ pub mod pyrepr;
 mod server;
 pub mod signing;
 mod synapse;
+pub mod wallet;
 
 pub use body::AxonBody;
 pub use client::{

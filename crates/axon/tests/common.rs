@@ -1,7 +1,7 @@
 //! Shared fixtures of the integration tests: the SDK test wallets, the template's `Dummy`
 //! synapse, a raw HTTP sender for tampered requests.
 
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use std::time::Duration;
 
