@@ -2,9 +2,10 @@
 //! many axons at once. Every call ends within its timeout; failures map onto the SDK's
 //! dendrite-side codes (503 unreachable, 408 timeout, 422 unreadable reply).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -127,6 +128,58 @@ struct Inner {
     external_ip: String,
     nonces: NonceSource,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Free uuid lanes per axon endpoint (see [`Lane`]).
+    lanes: Mutex<HashMap<String, Vec<String>>>,
+}
+
+/// Endpoints whose free lanes are remembered at most (then the table starts over).
+const MAX_LANE_ENDPOINTS: usize = 16_384;
+
+/// A client uuid held for one in-flight request to one axon.
+///
+/// The SDK's axon demands strictly increasing nonces per (hotkey, uuid), so concurrent requests
+/// with one uuid that arrive out of order are refused (401). Each in-flight request to an
+/// endpoint therefore holds its own uuid: the dendrite's main uuid first, then extra ones, reused
+/// once free, so an axon sees as many uuids as the peak concurrency towards it and, per uuid,
+/// one request at a time with increasing nonces.
+struct Lane<'a> {
+    inner: &'a Inner,
+    endpoint: String,
+    uuid: Option<String>,
+}
+
+impl<'a> Lane<'a> {
+    fn take(inner: &'a Inner, endpoint: String) -> Self {
+        let mut lanes = inner.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        if !lanes.contains_key(&endpoint) && lanes.len() >= MAX_LANE_ENDPOINTS {
+            lanes.clear();
+        }
+        let free = lanes
+            .entry(endpoint.clone())
+            .or_insert_with(|| vec![inner.uuid.clone()]);
+        let uuid = free.pop().unwrap_or_else(new_uuid);
+        Self {
+            inner,
+            endpoint,
+            uuid: Some(uuid),
+        }
+    }
+
+    fn uuid(&self) -> &str {
+        self.uuid.as_deref().unwrap_or_default()
+    }
+}
+
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        if let Some(uuid) = self.uuid.take() {
+            let mut lanes = self.inner.lanes.lock().unwrap_or_else(|e| e.into_inner());
+            lanes
+                .entry(std::mem::take(&mut self.endpoint))
+                .or_default()
+                .push(uuid);
+        }
+    }
 }
 
 /// A synapse client. Cheap to clone (one shared connection pool); one uuid per `Dendrite`.
@@ -165,6 +218,7 @@ impl Dendrite {
             external_ip: external_ip.to_owned(),
             nonces: NonceSource::new(),
             client,
+            lanes: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -173,7 +227,8 @@ impl Dendrite {
         &self.0.hotkey
     }
 
-    /// The client uuid sent with every request.
+    /// The client's main uuid (concurrent requests to one axon use extra ones, see
+    /// [`call`](Self::call)).
     pub fn uuid(&self) -> &str {
         &self.0.uuid
     }
@@ -202,17 +257,28 @@ impl Dendrite {
         timeout: f64,
         nonce: u64,
     ) -> Result<PreparedRequest, ClientError> {
+        self.prepare_as(target, synapse, timeout, nonce, &self.0.uuid)
+    }
+
+    fn prepare_as<S: Synapse>(
+        &self,
+        target: &AxonTarget,
+        synapse: &S,
+        timeout: f64,
+        nonce: u64,
+        uuid: &str,
+    ) -> Result<PreparedRequest, ClientError> {
         let bad = |e: serde_json::Error| ClientError::BadRequest(e.to_string());
         let fields = serde_json::to_value(synapse).map_err(bad)?;
         let hash = body_hash_of_value(&fields, S::HASH_FIELDS);
-        let message = signing_message(nonce, &self.0.hotkey, &target.hotkey, &self.0.uuid, &hash);
+        let message = signing_message(nonce, &self.0.hotkey, &target.hotkey, uuid, &hash);
         let mut env = Envelope::new(synapse.clone());
         env.timeout = timeout;
         env.dendrite = TerminalInfo {
             ip: Some(self.0.external_ip.clone()),
             version: Some(SDK_VERSION),
             nonce: Some(nonce),
-            uuid: Some(self.0.uuid.clone()),
+            uuid: Some(uuid.to_owned()),
             hotkey: Some(self.0.hotkey.clone()),
             signature: Some(sign_hex(&self.0.keypair, &message)),
             ..TerminalInfo::default()
@@ -265,7 +331,9 @@ impl Dendrite {
             })
     }
 
-    /// Call one axon; always returns within `timeout` (plus scheduling noise).
+    /// Call one axon; always returns within `timeout` (plus scheduling noise). Concurrent calls
+    /// to one axon sign with distinct uuids so that SDK axons, which demand increasing nonces per
+    /// uuid, accept them in any arrival order.
     pub async fn call<S: Synapse>(
         &self,
         target: &AxonTarget,
@@ -276,7 +344,9 @@ impl Dendrite {
         let secs = timeout.as_secs_f64();
         let where_ = format!("{}:{}/{}", target.ip, target.port, S::NAME);
         let work = async {
-            let prepared = self.prepare(target, &synapse, secs)?;
+            let lane = Lane::take(&self.0, format!("{}:{}", target.ip, target.port));
+            let prepared =
+                self.prepare_as(target, &synapse, secs, self.0.nonces.next(), lane.uuid())?;
             let response = self.send(prepared, &where_).await?;
             let status = response.status().as_u16();
             let headers = RequestHeaders::parse(response.headers()).unwrap_or_default();
@@ -285,6 +355,7 @@ impl Dendrite {
                 .await
                 .map_err(|e| ClientError::BadResponse(e.to_string()))?
                 .to_bytes();
+            drop(lane);
             Ok::<_, ClientError>((status, headers, body))
         };
         let (status, headers, body) = match tokio::time::timeout(timeout, work).await {
@@ -352,10 +423,14 @@ impl Dendrite {
             seconds: py_float(secs),
         };
         let where_ = format!("{}:{}/{}", target.ip, target.port, S::NAME);
-        let prepared = self.prepare(target, synapse, secs)?;
+        // A stream keeps its lane only until the reply headers: an SDK axon checks the nonce
+        // before it answers, so later requests on the lane cannot overtake this one.
+        let lane = Lane::take(&self.0, format!("{}:{}", target.ip, target.port));
+        let prepared = self.prepare_as(target, synapse, secs, self.0.nonces.next(), lane.uuid())?;
         let response = tokio::time::timeout_at(deadline, self.send(prepared, &where_))
             .await
             .map_err(|_| timed_out())??;
+        drop(lane);
         let status = response.status().as_u16();
         let headers = RequestHeaders::parse(response.headers()).unwrap_or_default();
         let mut stream = SynapseStream {
