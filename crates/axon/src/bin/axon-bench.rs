@@ -7,7 +7,10 @@
 //! 2. Fan-out: one dendrite queries `--axons` (256) axons in this process; prints the time of
 //!    the first (cold: new connections) and of later (warm: pooled) fan-outs.
 //!
-//! `cargo run --release -p tao-axon --bin axon-bench -- [--connections 64] [--per-connection 400] [--axons 256]`
+//! With `--target ip:port:hotkey` the throughput phase loads that axon instead (for example a
+//! Python SDK axon, to compare) and the fan-out phase is skipped.
+//!
+//! `cargo run --release -p tao-axon --bin axon-bench -- [--connections 64] [--per-connection 400] [--axons 256] [--target IP:PORT:HOTKEY]`
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -67,12 +70,16 @@ async fn run(args: &Args) -> Result<(), String> {
     let connections: usize = args.parsed("connections", 64)?;
     let per_connection: usize = args.parsed("per-connection", 400)?;
     let axons: usize = args.parsed("axons", 256)?;
+    let external: Option<tao_axon::AxonTarget> = match args.get("target") {
+        Some(t) => Some(
+            t.parse()
+                .map_err(|e: tao_axon::ClientError| e.to_string())?,
+        ),
+        None => None,
+    };
     let miner = Keypair::from_uri("//Miner").map_err(|e| e.to_string())?;
-    let running = dummy_axon(miner.clone())
-        .serve()
-        .await
-        .map_err(|e| e.to_string())?;
-    let target = running.target();
+    let running = dummy_axon(miner).serve().await.map_err(|e| e.to_string())?;
+    let target = external.clone().unwrap_or_else(|| running.target());
 
     // Pre-sign: one dendrite (uuid) per connection; timeout 60 s keeps the nonces fresh.
     let mut batches: Vec<Vec<PreparedRequest>> = Vec::new();
@@ -88,7 +95,12 @@ async fn run(args: &Args) -> Result<(), String> {
         }
         batches.push(batch);
     }
-    let addr = running.local_addr();
+    let addr: std::net::SocketAddr = match &external {
+        Some(t) => format!("{}:{}", t.ip, t.port)
+            .parse()
+            .map_err(|e| format!("{e}"))?,
+        None => running.local_addr(),
+    };
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for batch in batches {
@@ -149,6 +161,9 @@ async fn run(args: &Args) -> Result<(), String> {
         return Err(format!("{} requests failed", total - ok));
     }
     drop(running);
+    if external.is_some() {
+        return Ok(());
+    }
 
     // Fan-out.
     let mut handles = Vec::with_capacity(axons);
