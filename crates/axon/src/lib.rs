@@ -5,6 +5,7 @@
 //!   [`Envelope`]), its `bt_header_*` headers ([`headers`]) and body hash ([`body_hash`], with
 //!   Python's `str()` semantics from [`pyrepr`]).
 //! * [`signing`]: the dot-joined signing message, `0x`-hex sr25519 signatures, nanosecond nonces.
+//! * [`btauth`]: the SDK 11 `btauth/1` signing scheme for plain HTTP requests (sign and verify).
 //! * [`Axon`]: the server. Handlers per synapse ([`Handler`]: `forward` or streaming, with
 //!   `blacklist`, `priority`, `verify` hooks); signature and replay checks, allow-list by
 //!   [`StakeView`], per-hotkey rate limit, bounded priority queue, body limit, server-side timeout,
@@ -49,6 +50,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod body;
+pub mod btauth;
 mod client;
 pub mod demo;
 mod error;
