@@ -3,17 +3,46 @@
 use core::fmt;
 
 use parity_scale_codec::{Decode, Encode, MaxEncodedLen};
+use serde::{Deserialize, Serialize};
 
 /// A subnet's identifier (`netuid`); subnet 0 is the root subnet.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, MaxEncodedLen,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    MaxEncodedLen,
+    Serialize,
+    Deserialize,
 )]
+#[serde(transparent)]
 pub struct NetUid(pub u16);
 
 /// A neuron's slot inside one subnet; valid uids of a subnet of size `n` are `0..n`.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, MaxEncodedLen,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    MaxEncodedLen,
+    Serialize,
+    Deserialize,
 )]
+#[serde(transparent)]
 pub struct Uid(pub u16);
 
 impl NetUid {

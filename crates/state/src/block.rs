@@ -113,7 +113,9 @@ impl<'a> BlockBuilder<'a> {
     fn apply_verified(&mut self, tx: &SignedTx) -> Result<&Receipt, InvalidTx> {
         let receipt = apply_checked(&mut self.ctx, tx)?;
         self.receipts.push(receipt);
-        self.receipts.last().ok_or(InvalidTx::Malformed)
+        self.receipts
+            .last()
+            .ok_or(InvalidTx::Storage("receipt not recorded".into()))
     }
 
     /// Receipts so far.
@@ -155,12 +157,15 @@ pub fn execute_block(
 /// mempool runs at submission.
 pub fn validate_transaction(parent: &dyn Store, tx: &SignedTx) -> Result<Receipt, InvalidTx> {
     let state = Overlay::new(parent);
+    let storage = |error: StateError| InvalidTx::Storage(error.to_string());
     let chain = state
         .get::<Chain>(&())
-        .ok()
-        .flatten()
-        .ok_or(InvalidTx::Malformed)?;
-    let globals = state.get::<Globals>(&()).ok().flatten().unwrap_or_default();
+        .map_err(storage)?
+        .ok_or_else(|| InvalidTx::Storage("no chain info".into()))?;
+    let globals = state
+        .get::<Globals>(&())
+        .map_err(storage)?
+        .unwrap_or_default();
     let payload = tx.tx.signing_payload(&chain.genesis_hash);
     if !tao_keys::verify(
         &PublicKey::from_bytes(tx.tx.signer.0),
@@ -214,7 +219,7 @@ fn apply_checked(ctx: &mut Ctx<'_>, signed: &SignedTx) -> Result<Receipt, Invali
             max: len_u64(MAX_TX_BYTES),
         });
     }
-    let internal = |_: StateError| InvalidTx::Malformed;
+    let internal = |error: StateError| InvalidTx::Storage(error.to_string());
     let mut account = ctx
         .state
         .get_or_default::<Accounts>(&tx.signer)

@@ -66,6 +66,9 @@ pub enum InvalidTx {
     /// The bytes are not a transaction.
     #[error("malformed transaction")]
     Malformed,
+    /// The node's storage is corrupt; the transaction was not judged (see the node's logs).
+    #[error("storage error: {0}")]
+    Storage(String),
     /// A free call (weights, serving) failed: it is not included, so failures cost nothing
     /// and spam nothing.
     #[error("free call failed: {0}")]

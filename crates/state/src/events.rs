@@ -1,16 +1,20 @@
 //! Events: what happened in a block, for receipts, the explorer and wallets.
 
 use parity_scale_codec::{Decode, Encode};
+use serde::{Deserialize, Serialize};
 use tao_primitives::{AccountId, NetUid};
 
 /// Something that happened while executing a block.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+/// JSON: `{"Transfer": {"from": "5…", ...}}` with accounts as SS58 addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub enum Event {
     /// Free balance moved.
     Transfer {
         /// Sender.
+        #[serde(with = "crate::read::serde_account")]
         from: AccountId,
         /// Receiver.
+        #[serde(with = "crate::read::serde_account")]
         to: AccountId,
         /// Amount, rao.
         amount_rao: u64,
@@ -18,6 +22,7 @@ pub enum Event {
     /// A fee was paid to the block author (or recycled without one).
     FeePaid {
         /// Payer.
+        #[serde(with = "crate::read::serde_account")]
         who: AccountId,
         /// Amount, rao.
         amount_rao: u64,
@@ -27,6 +32,7 @@ pub enum Event {
         /// Its id.
         netuid: NetUid,
         /// Owner coldkey.
+        #[serde(with = "crate::read::serde_account")]
         owner: AccountId,
         /// Lock paid, rao.
         lock_rao: u64,
@@ -59,6 +65,7 @@ pub enum Event {
         /// Its uid.
         uid: u16,
         /// Its hotkey.
+        #[serde(with = "crate::read::serde_account")]
         hotkey: AccountId,
         /// Burn paid, rao.
         burn_rao: u64,
@@ -68,13 +75,16 @@ pub enum Event {
         /// The subnet.
         netuid: NetUid,
         /// The hotkey.
+        #[serde(with = "crate::read::serde_account")]
         hotkey: AccountId,
     },
     /// TAO was staked.
     StakeAdded {
         /// Coldkey.
+        #[serde(with = "crate::read::serde_account")]
         coldkey: AccountId,
         /// Hotkey.
+        #[serde(with = "crate::read::serde_account")]
         hotkey: AccountId,
         /// Subnet.
         netuid: NetUid,
@@ -86,8 +96,10 @@ pub enum Event {
     /// Stake was sold for TAO.
     StakeRemoved {
         /// Coldkey.
+        #[serde(with = "crate::read::serde_account")]
         coldkey: AccountId,
         /// Hotkey.
+        #[serde(with = "crate::read::serde_account")]
         hotkey: AccountId,
         /// Subnet.
         netuid: NetUid,
@@ -99,12 +111,16 @@ pub enum Event {
     /// Stake moved between hotkeys, subnets or coldkeys.
     StakeMoved {
         /// Old owner.
+        #[serde(with = "crate::read::serde_account")]
         from_coldkey: AccountId,
         /// New owner.
+        #[serde(with = "crate::read::serde_account")]
         to_coldkey: AccountId,
         /// Old hotkey.
+        #[serde(with = "crate::read::serde_account")]
         from_hotkey: AccountId,
         /// New hotkey.
+        #[serde(with = "crate::read::serde_account")]
         to_hotkey: AccountId,
         /// Old subnet.
         from_netuid: NetUid,
@@ -116,6 +132,7 @@ pub enum Event {
     /// A delegate's take changed.
     TakeSet {
         /// Hotkey.
+        #[serde(with = "crate::read::serde_account")]
         hotkey: AccountId,
         /// New take.
         take: u16,
@@ -132,6 +149,7 @@ pub enum Event {
         /// Subnet.
         netuid: NetUid,
         /// Hotkey.
+        #[serde(with = "crate::read::serde_account")]
         hotkey: AccountId,
     },
     /// An epoch ran and its emission was paid.

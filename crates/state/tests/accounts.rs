@@ -168,3 +168,21 @@ fn the_same_blocks_give_the_same_root() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn events_serialize_with_ss58_accounts() {
+    let event = tao_state::events::Event::Transfer {
+        from: id("//Alice"),
+        to: id("//Bob"),
+        amount_rao: 5,
+    };
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        json["Transfer"]["from"],
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+    );
+    assert_eq!(
+        serde_json::from_value::<tao_state::events::Event>(json).unwrap(),
+        event
+    );
+}

@@ -532,3 +532,94 @@ fn commit_reveal_round_trip() {
         vec![(1, 65535)]
     );
 }
+
+#[test]
+fn sudo_sets_globals_and_a_full_chain_prunes_the_cheapest_subnet() {
+    let mut chain = TestChain::local();
+    let mut globals = chain.get::<tao_state::schema::Globals>(&()).unwrap();
+    globals.subnet_limit = 2;
+    let set = Call::SudoSetGlobals {
+        params: globals.clone(),
+    };
+    assert_eq!(chain.err("//Bob", set.clone()), TxError::BadOrigin);
+    chain.ok("//Alice", set);
+    // Two subnets exist and none is immune on the local chain: the one with the lowest
+    // moving price (ties: registered first) makes room.
+    let prices = |chain: &TestChain| {
+        (
+            economy(chain, SN1).moving_price_bits,
+            economy(chain, NetUid(2)).moving_price_bits,
+        )
+    };
+    let (p1, p2) = prices(&chain);
+    let victim = if p2 < p1 { NetUid(2) } else { SN1 };
+    chain.ok(
+        "//Charlie",
+        Call::RegisterNetwork {
+            hotkey: id("//Charlie//hot"),
+            identity: None,
+        },
+    );
+    let info = chain.get::<Subnets>(&victim).unwrap();
+    assert_eq!(
+        info.owner_coldkey,
+        id("//Charlie"),
+        "netuid {victim} was reused"
+    );
+    globals.network_immunity_period = 1_000_000;
+    chain.ok("//Alice", Call::SudoSetGlobals { params: globals });
+    let refused = Call::RegisterNetwork {
+        hotkey: id("//Dave//hot"),
+        identity: None,
+    };
+    assert_eq!(chain.err("//Dave", refused), TxError::SubnetLimitReached);
+}
+
+#[test]
+fn register_network_with_identity_and_owner_set_validator_minimum_and_query_price() {
+    let mut chain = TestChain::local();
+    let identity = tao_state::schema::SubnetIdentity {
+        name: b"forecast".to_vec(),
+        ..Default::default()
+    };
+    chain.ok(
+        "//Charlie",
+        Call::RegisterNetwork {
+            hotkey: id("//Charlie//hot"),
+            identity: Some(identity.clone()),
+        },
+    );
+    assert_eq!(
+        chain.get::<Subnets>(&NetUid(3)).unwrap().identity,
+        Some(identity)
+    );
+    // A minimum validator stake above everyone's stake leaves only the owner with a permit.
+    chain.ok("//Dave", register(SN1, "//Dave//v"));
+    chain.ok("//Dave", add_stake("//Dave//v", SN1, 5 * TAO));
+    let run_epoch = |chain: &mut TestChain| {
+        let epoch = economy(chain, SN1).epoch_index;
+        while economy(chain, SN1).epoch_index == epoch {
+            chain.empty_blocks(1);
+        }
+    };
+    run_epoch(&mut chain);
+    let uid = chain.get::<UidOf>(&(SN1, id("//Dave//v"))).unwrap();
+    assert!(chain.get::<Neurons>(&(SN1, uid)).unwrap().validator_permit);
+    chain.ok(
+        "//Alice",
+        Call::SetHyperparam {
+            netuid: SN1,
+            value: HyperparamValue::MinValidatorStake(1_000 * TAO),
+        },
+    );
+    chain.ok(
+        "//Alice",
+        Call::SetHyperparam {
+            netuid: SN1,
+            value: HyperparamValue::QueryPrice(1_000),
+        },
+    );
+    assert_eq!(chain.get::<Hparams>(&SN1).unwrap().query_price_rao, 1_000);
+    run_epoch(&mut chain);
+    assert!(!chain.get::<Neurons>(&(SN1, uid)).unwrap().validator_permit);
+}

@@ -1,8 +1,8 @@
 //! `tao-yuma`: run a Yuma Consensus scenario and print each epoch's result as JSON.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
-use tao_yuma::scenario::{self, MAX_SCENARIO_BYTES};
+use tao_yuma::scenario;
 
 const USAGE: &str = "\
 usage: tao-yuma run [--pretty] FILE.json
@@ -52,30 +52,10 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn run_scenario(path: &str, pretty: bool) -> Result<(), String> {
-    let text = read_bounded(path)?;
+    let text = scenario::read_source(path)?;
     let parsed = scenario::parse(&text).map_err(|e| e.to_string())?;
     let outputs = scenario::run(&parsed).map_err(|e| e.to_string())?;
     let json = scenario::report(&outputs).to_json(pretty);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{json}").map_err(|e| format!("cannot write the result: {e}"))
-}
-
-fn read_bounded(path: &str) -> Result<String, String> {
-    let mut text = String::new();
-    let limit = MAX_SCENARIO_BYTES.saturating_add(1);
-    let read = if path == "-" {
-        std::io::stdin()
-            .lock()
-            .take(limit)
-            .read_to_string(&mut text)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut text))
-    };
-    read.map_err(|e| format!("cannot read scenario {path}: {e}"))?;
-    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_SCENARIO_BYTES {
-        return Err(format!(
-            "scenario {path} is larger than {MAX_SCENARIO_BYTES} bytes"
-        ));
-    }
-    Ok(text)
 }

@@ -399,3 +399,26 @@ fn compact<T: Serialize + ?Sized>(value: &T) -> String {
 fn u16_to_proportion(value: u16) -> f64 {
     f64::from(value) / f64::from(u16::MAX)
 }
+
+/// Reads a scenario file (`-` for standard input), refusing more than
+/// [`MAX_SCENARIO_BYTES`]; the error is one line naming the path.
+pub fn read_source(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let mut text = String::new();
+    let limit = MAX_SCENARIO_BYTES.saturating_add(1);
+    let read = if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut text))
+    };
+    read.map_err(|e| format!("cannot read scenario {path}: {e}"))?;
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_SCENARIO_BYTES {
+        return Err(format!(
+            "scenario {path} is larger than {MAX_SCENARIO_BYTES} bytes"
+        ));
+    }
+    Ok(text)
+}

@@ -45,7 +45,7 @@ pub fn register_network(
     identity: Option<SubnetIdentity>,
 ) -> Result<(), TxError> {
     ensure_owns_or_free(ctx, coldkey, hotkey)?;
-    let mut chain = ctx.chain()?;
+    let chain = ctx.chain()?;
     let rate_limited = chain.last_lock_block != 0
         && ctx.height.saturating_sub(chain.last_lock_block) < ctx.globals.network_rate_limit;
     if rate_limited {
@@ -96,6 +96,8 @@ pub fn register_network(
     ctx.state.put::<Hparams>(&netuid, &hparams);
     ctx.state.put::<SubnetEconomy>(&netuid, &economy);
     crate::calls::registration::put_neuron(ctx, netuid, Uid(0), hotkey, coldkey)?;
+    // Re-read: pruning a subnet above recycled TAO and so changed the issuance.
+    let mut chain = ctx.chain()?;
     chain.last_lock_rao = lock_rao;
     chain.last_lock_block = ctx.height;
     ctx.state.put::<Chain>(&(), &chain);

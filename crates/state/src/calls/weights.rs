@@ -91,6 +91,7 @@ fn store_weights(
         .state
         .get::<Neurons>(&(netuid, uid))?
         .ok_or(TxError::HotKeyNotRegisteredInSubNet)?;
+    // A neuron that has not set weights since registering may set them at once.
     let too_fast = ctx.height.saturating_sub(neuron.last_update) < params.weights_rate_limit
         && neuron.last_update != neuron.registered_at;
     if path == Path::Direct && too_fast {

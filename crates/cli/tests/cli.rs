@@ -1,0 +1,153 @@
+//! The `tao` binary as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::process::{Command, Output};
+
+fn tao(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(args)
+        .env_remove("BT_WALLET_PATH")
+        .env_remove("BT_WALLET_NAME")
+        .env_remove("BT_WALLET_HOTKEY")
+        .output()
+        .expect("run tao")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+
+#[test]
+fn create_list_and_regen_wallets() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let created = json(&tao(&[
+        "wallet",
+        "create",
+        "--wallet.path",
+        root,
+        "--wallet.name",
+        "alice",
+        "--no-password",
+        "--json",
+    ]));
+    assert_eq!(created.as_array().unwrap().len(), 2);
+    assert_eq!(
+        created[0]["mnemonic"].as_str().unwrap().split(' ').count(),
+        12
+    );
+    let again = tao(&[
+        "wallet",
+        "create",
+        "--wallet.path",
+        root,
+        "--wallet.name",
+        "alice",
+        "--no-password",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite"));
+
+    let restored = json(&tao(&[
+        "wallet",
+        "regen-coldkey",
+        "--wallet.path",
+        root,
+        "--wallet.name",
+        "bob",
+        "--mnemonic",
+        PHRASE,
+        "--no-password",
+        "--json",
+    ]));
+    assert_eq!(
+        restored[0]["ss58_address"],
+        "5EHgWw2Af1pnoc7f1A8bfmM97W3DAYW8xr82RfhLL9oAabAe"
+    );
+    let listed = json(&tao(&["wallet", "list", "--wallet.path", root, "--json"]));
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert_eq!(
+        listed[1]["coldkey"],
+        "5EHgWw2Af1pnoc7f1A8bfmM97W3DAYW8xr82RfhLL9oAabAe"
+    );
+}
+
+#[test]
+fn an_encrypted_coldkey_needs_a_password_source_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let refused = tao(&["wallet", "new-coldkey", "--wallet.path", root]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--password-env"));
+    let weak = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args([
+            "wallet",
+            "new-coldkey",
+            "--wallet.path",
+            root,
+            "--password-env",
+            "TAO_TEST_PW",
+        ])
+        .env("TAO_TEST_PW", "abc")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("too weak"));
+    assert!(!dir.path().join("default").join("coldkey").exists());
+}
+
+#[test]
+fn bad_input_gives_clear_errors_and_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let bad = tao(&[
+        "wallet",
+        "regen-coldkey",
+        "--wallet.path",
+        root,
+        "--mnemonic",
+        "not a mnemonic",
+        "--no-password",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("mnemonic"));
+    assert_eq!(
+        tao(&["wallet", "create", "--n-words", "13"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(tao(&["no-such-command"]).status.code(), Some(2));
+    let escape = tao(&[
+        "wallet",
+        "new-hotkey",
+        "--wallet.path",
+        root,
+        "--wallet.hotkey",
+        "../x",
+    ]);
+    assert_eq!(escape.status.code(), Some(1));
+}
+
+#[test]
+fn yuma_run_prints_the_scenario_result() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../yuma/examples/clipping.json"
+    );
+    let result = json(&tao(&["yuma", "run", example]));
+    assert!(result["epochs"].as_array().unwrap().len() > 1);
+    let missing = tao(&["yuma", "run", "/nonexistent.json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.json"));
+}
