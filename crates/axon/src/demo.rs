@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use tao_keys::Keypair;
 
 use crate::Synapse;
-use crate::wallet::{default_wallet_path, expand_home, load_hotkey};
 
 /// The subnet template's `Dummy` synapse: the miner answers `dummy_output = dummy_input * 2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,7 +111,9 @@ pub fn keypair_from_args(args: &Args) -> Result<Keypair, String> {
     }
     let root = args
         .get("wallet.path")
-        .map_or_else(default_wallet_path, expand_home);
+        .map_or_else(tao_wallet::default_root, |path| {
+            tao_wallet::expand_home(std::path::Path::new(path))
+        });
     let env = |k: &str| std::env::var(k).unwrap_or_else(|_| "default".into());
     let name = args
         .get("wallet.name")
@@ -120,7 +121,10 @@ pub fn keypair_from_args(args: &Args) -> Result<Keypair, String> {
     let hotkey = args
         .get("wallet.hotkey")
         .map_or_else(|| env("BT_WALLET_HOTKEY"), str::to_owned);
-    load_hotkey(&root, &name, &hotkey).map_err(|e| e.to_string())
+    let no_password = || Err(tao_wallet::WalletError::PasswordRequired);
+    tao_wallet::Wallet::new(root, &name)
+        .and_then(|wallet| wallet.hotkey(&hotkey, no_password))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -62,7 +62,6 @@ pub mod pyrepr;
 mod server;
 pub mod signing;
 mod synapse;
-pub mod wallet;
 
 pub use body::AxonBody;
 pub use client::{
