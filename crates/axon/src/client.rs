@@ -123,6 +123,8 @@ pub struct PreparedRequest {
 
 struct Inner {
     keypair: Keypair,
+    /// Also sign every request with btauth/1 (the axon then verifies that scheme).
+    btauth: bool,
     hotkey: String,
     uuid: String,
     external_ip: String,
@@ -205,6 +207,10 @@ impl Dendrite {
     /// A dendrite with an explicit external IP (informational: sent in `bt_header_dendrite_ip`)
     /// and client uuid.
     pub fn with_identity(keypair: Keypair, external_ip: &str, uuid: String) -> Self {
+        Self::build(keypair, external_ip, uuid, false)
+    }
+
+    fn build(keypair: Keypair, external_ip: &str, uuid: String, btauth: bool) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.enforce_http(true);
@@ -212,6 +218,7 @@ impl Dendrite {
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
         Self(Arc::new(Inner {
+            btauth,
             hotkey: keypair.public().to_ss58(),
             keypair,
             uuid,
@@ -220,6 +227,13 @@ impl Dendrite {
             client,
             lanes: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// A dendrite that signs with btauth/1 (`reference/sdk.md` §2.13) as well: method, path,
+    /// SHA-256 of the exact body, nonce, sender and receiver. Our axon verifies that scheme
+    /// when its headers are present, so the body itself is authenticated.
+    pub fn with_btauth(keypair: Keypair) -> Self {
+        Self::build(keypair, "127.0.0.1", new_uuid(), true)
     }
 
     /// The dendrite's hotkey, SS58.
@@ -295,6 +309,22 @@ impl Dendrite {
         let body = serde_json::to_vec(&env).map_err(bad)?;
         let mut headers = synapse_headers(&env, &fields, &hash, draft.len());
         headers.push(("content-type".into(), "application/json".into()));
+        if self.0.btauth {
+            let path = format!("/{}", S::NAME);
+            let signed = crate::btauth::sign(
+                &self.0.keypair,
+                "POST",
+                &path,
+                &body,
+                Some(&target.hotkey),
+                nonce,
+            );
+            headers.extend(
+                signed
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value)),
+            );
+        }
         Ok(PreparedRequest {
             url: target.url(S::NAME),
             headers,

@@ -240,7 +240,8 @@ fn reject(status: u16, message: impl Into<String>) -> Reject {
 struct Ctx {
     started: Instant,
     deadline: Instant,
-    header_hash: String,
+    /// The SDK body hash to check, or `None` when btauth/1 already authenticated the raw body.
+    header_hash: Option<String>,
     axon_terminal: TerminalInfo,
 }
 
@@ -292,12 +293,13 @@ async fn run_route<S: Synapse>(
     let mut env = Envelope::<S>::from_json(&body).map_err(|e| reject(422, e.to_string()))?;
     let fields = serde_json::to_value(&env.synapse).map_err(|e| reject(500, e.to_string()))?;
     let hash = body_hash_of_value(&fields, S::HASH_FIELDS);
-    if hash != ctx.header_hash {
+    if let Some(header_hash) = &ctx.header_hash
+        && hash != *header_hash
+    {
         return Err(reject(
             500,
             format!(
-                "Internal Server Error: hash mismatch between header body hash {} and parsed body hash {hash}",
-                ctx.header_hash
+                "Internal Server Error: hash mismatch between header body hash {header_hash} and parsed body hash {hash}"
             ),
         ));
     }
@@ -395,6 +397,7 @@ impl Synapse for Ping {
 /// State shared by every connection.
 struct Shared {
     hotkey_ss58: String,
+    btauth: crate::btauth::Verifier,
     config: AxonConfig,
     routes: HashMap<String, Arc<dyn Route>>,
     stake_view: Option<Arc<dyn StakeView>>,
@@ -473,6 +476,7 @@ impl Axon {
                 ..TerminalInfo::default()
             },
             metrics: Metrics::default(),
+            btauth: crate::btauth::Verifier::new(&hotkey_ss58, true),
             hotkey_ss58,
             config: self.config,
             routes: self.routes,
@@ -664,14 +668,46 @@ async fn pipeline(
             format!("Synapse name '{name}' not found. Available synapses {names:?}"),
         ));
     };
-    let headers = RequestHeaders::parse(req.headers()).map_err(|e| reject(500, e.to_string()))?;
+    // A request signed with btauth/1 (`X-Bittensor-Version`) authenticates the raw body, so
+    // its body is read (bounded) before the signature check; SDK requests sign headers only.
+    let btauth = req.headers().contains_key(crate::btauth::H_VERSION);
+    let headers = match RequestHeaders::parse(req.headers()) {
+        Ok(headers) => headers,
+        Err(_) if btauth => RequestHeaders::default(),
+        Err(e) => return Err(reject(500, e.to_string())),
+    };
     let timeout = match headers.timeout {
         Some(t) if t.is_finite() && t > 0.0 => t.min(config.max_timeout_s),
         _ => crate::DEFAULT_TIMEOUT.min(config.max_timeout_s),
     };
     let deadline = started + Duration::from_secs_f64(timeout);
     // 3. Nonce and signature.
-    let caller = verify(shared, &headers, peer, name, timeout)?;
+    let (caller, body) = if btauth {
+        let method = req.method().as_str().to_owned();
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let request_headers = req.headers().clone();
+        let body = read_body(req.into_body(), config.max_body_bytes, deadline, timeout).await?;
+        let caller = verify_btauth(
+            shared,
+            &method,
+            &target,
+            &request_headers,
+            &body,
+            peer,
+            name,
+            timeout,
+        )?;
+        (caller, Body::Read(body))
+    } else {
+        (
+            verify(shared, &headers, peer, name, timeout)?,
+            Body::Pending(req.into_body()),
+        )
+    };
     route
         .verify(&caller)
         .map_err(|e| reject(401, format!("Not Verified with error: {e}")))?;
@@ -728,24 +764,17 @@ async fn pipeline(
     // 6. Body, hash, handler: all within the deadline.
     let limit = config.max_body_bytes;
     let work = async move {
-        let body = Limited::new(req.into_body(), limit)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    reject(
-                        413,
-                        format!("Payload Too Large: the limit is {limit} bytes"),
-                    )
-                } else {
-                    reject(400, format!("Bad request body: {e}"))
-                }
-            })?
-            .to_bytes();
+        let (body, header_hash) = match body {
+            Body::Read(body) => (body, None),
+            Body::Pending(incoming) => (
+                read_body(incoming, limit, deadline, timeout).await?,
+                Some(headers.computed_body_hash.clone().unwrap_or_default()),
+            ),
+        };
         let ctx = Ctx {
             started,
             deadline,
-            header_hash: headers.computed_body_hash.clone().unwrap_or_default(),
+            header_hash,
             axon_terminal: shared.terminal.clone(),
         };
         route.run(ctx, body, caller).await
@@ -755,6 +784,75 @@ async fn pipeline(
         .map_err(|_| timeout_reject())?;
     drop(permit);
     result
+}
+
+/// A request body: already read (btauth/1) or still on the wire.
+enum Body {
+    Read(Bytes),
+    Pending(Incoming),
+}
+
+/// Reads a body of at most `limit` bytes before `deadline`.
+async fn read_body(
+    body: Incoming,
+    limit: usize,
+    deadline: Instant,
+    timeout: f64,
+) -> Result<Bytes, Reject> {
+    let read = Limited::new(body, limit).collect();
+    let collected = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), read)
+        .await
+        .map_err(|_| {
+            reject(
+                408,
+                format!("Response timeout after: {}s", py_float(timeout)),
+            )
+        })?;
+    collected.map(|c| c.to_bytes()).map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            reject(
+                413,
+                format!("Payload Too Large: the limit is {limit} bytes"),
+            )
+        } else {
+            reject(400, format!("Bad request body: {e}"))
+        }
+    })
+}
+
+/// btauth/1 (`reference/sdk.md` §2.13): receiver, freshness, signature over the method, target,
+/// body hash, nonce and keys, then the replay store.
+#[allow(clippy::too_many_arguments)] // the request's parts, passed through
+fn verify_btauth(
+    shared: &Shared,
+    method: &str,
+    target: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    peer: SocketAddr,
+    name: &str,
+    timeout: f64,
+) -> Result<Caller, Reject> {
+    let hotkey = shared
+        .btauth
+        .verify(method, target, headers, body, now_ns())
+        .map_err(|e| reject(e.status_code(), format!("Not Verified with error: {e}")))?;
+    let nonce = headers
+        .get(crate::btauth::H_NONCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(Caller {
+        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
+        hotkey_ss58: hotkey.to_ss58(),
+        hotkey,
+        uuid: "btauth/1".to_owned(),
+        nonce,
+        version: None,
+        peer,
+        synapse: name.to_owned(),
+        timeout,
+    })
 }
 
 /// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`].

@@ -495,3 +495,35 @@ async fn custom_verify_hook_runs_after_the_signature() {
     assert_eq!(r.status_message, "Not Verified with error: too new");
     let _ = Handler::<Dummy>::forward(|s, _| async move { Ok(s) });
 }
+
+/// btauth/1 as the alternative scheme: a dendrite signing with it is served; tampering with the
+/// body, the nonce or the receiver is refused by the btauth checks.
+#[tokio::test]
+async fn btauth_requests_are_verified_over_the_raw_body() {
+    let axon = start(local_config(), |_| {}).await;
+    let d = Dendrite::with_btauth(vali());
+    let r = d.call(&axon.target(), dummy(21), T).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.status_message);
+    assert_eq!(r.synapse.unwrap().dummy_output, Some(42));
+
+    // Any change to the body breaks the btauth signature (even where the SDK hash would pass).
+    let mut p = d.prepare(&axon.target(), &dummy(21), 12.0).unwrap();
+    p.body.push(b' ');
+    let r = send_raw(&p).await;
+    assert_eq!(r.status, 401, "{}", r.message());
+    assert!(r.message().contains("BadSignature"), "{}", r.message());
+
+    // Replays are refused.
+    let p = d.prepare(&axon.target(), &dummy(21), 12.0).unwrap();
+    assert_eq!(send_raw(&p).await.status, 200);
+    assert_eq!(send_raw(&p).await.status, 401);
+
+    // A request for another axon is refused with 403.
+    let other = AxonTarget {
+        hotkey: VALI_SS58.to_owned(),
+        ..axon.target()
+    };
+    let mut p = d.prepare(&other, &dummy(21), 12.0).unwrap();
+    p.url = axon.target().url("Dummy");
+    assert_eq!(send_raw(&p).await.status, 403);
+}
