@@ -139,7 +139,9 @@ enum ParentState {
 }
 
 fn lock<S>(inner: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
-    inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    inner
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl<S: CommitStore> Chain<S> {
@@ -411,12 +413,13 @@ impl<S: CommitStore> Chain<S> {
         let changes = match inner.pending.remove(&block.digest()) {
             Some(pending) => pending.changes,
             None => {
-                let outcome = execute_block(&inner.store, &b.state_header(), &b.txs).map_err(
-                    |error| ChainError::Block {
-                        height: b.height,
-                        reason: error.to_string(),
-                    },
-                )?;
+                let outcome =
+                    execute_block(&inner.store, &b.state_header(), &b.txs).map_err(|error| {
+                        ChainError::Block {
+                            height: b.height,
+                            reason: error.to_string(),
+                        }
+                    })?;
                 if outcome.state_root != b.state_root {
                     return Err(ChainError::Block {
                         height: b.height,
@@ -430,7 +433,9 @@ impl<S: CommitStore> Chain<S> {
         inner.committed_height = b.height;
         inner.committed_digest = block.digest();
         let committed = inner.committed_height;
-        inner.pending.retain(|_, pending| pending.height > committed);
+        inner
+            .pending
+            .retain(|_, pending| pending.height > committed);
         for tx in &b.txs {
             inner.mempool.remove(tx);
         }

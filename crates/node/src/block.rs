@@ -93,7 +93,15 @@ impl Block {
 
     /// The genesis block of a chain whose genesis state has root `state_root`.
     pub fn genesis(state_root: Hash256, proposer: ed25519::PublicKey) -> Block {
-        Block::new(sha256::Digest([0; 32]), 0, 0, proposer, None, state_root, Vec::new())
+        Block::new(
+            sha256::Digest([0; 32]),
+            0,
+            0,
+            proposer,
+            None,
+            state_root,
+            Vec::new(),
+        )
     }
 
     fn write_header(&self, buf: &mut impl BufMut) {
@@ -202,9 +210,20 @@ impl Read for Block {
             }
             txs.push(tx);
         }
-        let block = Block::new(parent, height, timestamp_ms, proposer, author, state_root, txs);
+        let block = Block::new(
+            parent,
+            height,
+            timestamp_ms,
+            proposer,
+            author,
+            state_root,
+            txs,
+        );
         if block.tx_root != tx_root {
-            return Err(CodecError::Invalid("Block", "tx_root does not match transactions"));
+            return Err(CodecError::Invalid(
+                "Block",
+                "tx_root does not match transactions",
+            ));
         }
         Ok(block)
     }
@@ -239,26 +258,36 @@ impl commonware_consensus::BoundedBlock for Block {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use commonware_codec::{DecodeExt, Encode as _};
     use bytes::Bytes;
+    use commonware_codec::{DecodeExt, Encode as _};
     use commonware_cryptography::Signer as _;
     use tao_keys::Keypair;
     use tao_state::tx::{Call, Mortality, UnsignedTx};
 
     fn transfer(nonce: u64) -> SignedTx {
-        let alice = Keypair::from_uri("//Alice").ok().unwrap_or_else(|| unreachable!());
-        let bob = Keypair::from_uri("//Bob").ok().unwrap_or_else(|| unreachable!());
+        let alice = Keypair::from_uri("//Alice")
+            .ok()
+            .unwrap_or_else(|| unreachable!());
+        let bob = Keypair::from_uri("//Bob")
+            .ok()
+            .unwrap_or_else(|| unreachable!());
         let tx = UnsignedTx {
             signer: AccountId(alice.public().to_bytes()),
             nonce,
-            mortality: Mortality { birth: 0, period: 64 },
+            mortality: Mortality {
+                birth: 0,
+                period: 64,
+            },
             call: Call::Transfer {
                 dest: AccountId(bob.public().to_bytes()),
                 amount_rao: 1_000,
             },
         };
         // A fixed signature: the codec does not check signatures, and the bytes stay stable.
-        SignedTx { tx, signature: [7; 64] }
+        SignedTx {
+            tx,
+            signature: [7; 64],
+        }
     }
 
     fn sample() -> Block {
@@ -318,7 +347,12 @@ mod tests {
         let block = sample();
         let bytes = block.encode();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let digest_hex: String = block.digest().0.iter().map(|b| format!("{b:02x}")).collect();
+        let digest_hex: String = block
+            .digest()
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         println!("block {hex}\ndigest {digest_hex}");
         assert_eq!(hex, GOLDEN_BLOCK);
         assert_eq!(digest_hex, GOLDEN_DIGEST);
@@ -337,6 +371,5 @@ mod tests {
         "26aa4794f26a48e803000000000000070707070707070707070707070707070707070707070707070707070707070707",
         "07070707070707070707070707070707070707070707070707070707070707",
     );
-    const GOLDEN_DIGEST: &str =
-        "ea165aab8f8fa3c065d44d452a8a946e7430f450f2bc960095da233ce316bd1c";
+    const GOLDEN_DIGEST: &str = "ea165aab8f8fa3c065d44d452a8a946e7430f450f2bc960095da233ce316bd1c";
 }

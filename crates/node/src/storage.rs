@@ -287,7 +287,10 @@ mod tests {
         {
             let store = RedbStore::open(&path)?;
             assert_eq!(store.finalized(), None);
-            assert_eq!(store.commit(0, [0; 32], &set(&[(b"a", Some(b"1"))]))?, Committed::Applied);
+            assert_eq!(
+                store.commit(0, [0; 32], &set(&[(b"a", Some(b"1"))]))?,
+                Committed::Applied
+            );
             let changes = set(&[(b"a", None), (b"b", Some(b"2"))]);
             assert_eq!(store.commit(1, [1; 32], &changes)?, Committed::Applied);
         }
@@ -296,10 +299,16 @@ mod tests {
         assert_eq!(store.get(b"a"), None);
         assert_eq!(store.get(b"b"), Some(b"2".to_vec()));
         assert_eq!(
-            store.commit(3, [3; 32], &ChangeSet::default()).err().map(|e| e.to_string()),
+            store
+                .commit(3, [3; 32], &ChangeSet::default())
+                .err()
+                .map(|e| e.to_string()),
             Some("storage: height 3 does not follow the finalized height 1".into())
         );
-        assert_eq!(store.commit(2, [2; 32], &set(&[(b"c", Some(b"3"))]))?, Committed::Applied);
+        assert_eq!(
+            store.commit(2, [2; 32], &set(&[(b"c", Some(b"3"))]))?,
+            Committed::Applied
+        );
         assert_eq!(store.finalized(), Some((2, [2; 32])));
         assert!(!store.failed());
         Ok(())
@@ -338,8 +347,15 @@ mod tests {
                 (b"c", Some(b"y")),
             ]),
         )?;
-        let keys: Vec<Vec<u8>> = store.scan_prefix(b"b").into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, vec![b"b".to_vec(), b"b\x01".to_vec(), b"b\x02".to_vec()]);
+        let keys: Vec<Vec<u8>> = store
+            .scan_prefix(b"b")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            keys,
+            vec![b"b".to_vec(), b"b\x01".to_vec(), b"b\x02".to_vec()]
+        );
         assert_eq!(store.scan_prefix(b"d"), Vec::new());
         assert_eq!(store.to_memory()?.len(), 5);
         Ok(())

@@ -3,6 +3,7 @@
 //! transfers submitted to their mempools. Each run is reproducible from its printed seed.
 
 use std::num::NonZeroU64;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use commonware_broadcast::buffered;
@@ -14,8 +15,8 @@ use commonware_consensus::simplex::{
 };
 use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
 use commonware_cryptography::{
-    Digestible, Sha256, Signer as _, certificate::ConstantProvider,
-    certificate::Verifier as _, ed25519,
+    Digestible, Sha256, Signer as _, certificate::ConstantProvider, certificate::Verifier as _,
+    ed25519,
 };
 use commonware_p2p::simulated::{self, Link, Network};
 use commonware_parallel::Sequential;
@@ -26,6 +27,7 @@ use commonware_runtime::{
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU32, NZU64, NZUsize, ordered::Set};
 use tao_node::app::{Chain, ChainConfig, SigningScheme};
+use tao_node::block::Digest;
 use tao_node::storage::RedbStore;
 use tao_primitives::{AccountId, Hash256};
 use tao_state::spec::ChainSpec;
@@ -67,7 +69,10 @@ fn transfer(from: &str, to: &str, nonce: u64, amount_rao: u64, genesis_hash: &Ha
     let tx = UnsignedTx {
         signer: AccountId(signer.public().to_bytes()),
         nonce,
-        mortality: Mortality { birth: 0, period: 4_096 },
+        mortality: Mortality {
+            birth: 0,
+            period: 4_096,
+        },
         call: Call::Transfer {
             dest: AccountId(dest.public().to_bytes()),
             amount_rao,
@@ -75,6 +80,28 @@ fn transfer(from: &str, to: &str, nonce: u64, amount_rao: u64, genesis_hash: &Ha
     };
     let signature = signer.sign(&tx.signing_payload(genesis_hash)).to_bytes();
     SignedTx { tx, signature }
+}
+
+/// Who sends to whom; each sender sends ten transfers (nonces 0..10).
+const SENDERS: [(&str, &str); 3] = [
+    ("//Alice", "//Bob"),
+    ("//Bob", "//Charlie"),
+    ("//Charlie", "//Alice"),
+];
+
+/// The signed transfers, in submission order. sr25519 signatures are randomized, so they are
+/// made once per process: every run of a seed then sees exactly the same bytes.
+fn transfers() -> &'static [SignedTx] {
+    static TXS: OnceLock<Vec<SignedTx>> = OnceLock::new();
+    TXS.get_or_init(|| {
+        let genesis_hash = ChainSpec::local().genesis().expect("genesis").genesis_hash;
+        (0..10u64)
+            .flat_map(|nonce| {
+                SENDERS
+                    .map(|(from, to)| transfer(from, to, nonce, 1_000_000 + nonce, &genesis_hash))
+            })
+            .collect()
+    })
 }
 
 /// Starts one validator (marshal + simplex + application) and returns its application.
@@ -91,7 +118,8 @@ async fn start_validator(
     let context = context.child("validator").with_attribute("key", &me);
     let scheme = SigningScheme::signer(NAMESPACE, participants, key).expect("participant");
     let store = RedbStore::in_memory().expect("redb");
-    let chain = Chain::open(store, spec, genesis_proposer, ChainConfig::default()).expect("genesis");
+    let chain =
+        Chain::open(store, spec, genesis_proposer, ChainConfig::default()).expect("genesis");
     let genesis = chain.genesis();
     let genesis_digest = genesis.digest();
     let epocher = FixedEpocher::new(EPOCH_LENGTH);
@@ -212,16 +240,18 @@ async fn start_validator(
     chain
 }
 
-/// Runs 4 validators until each finalized `TARGET_HEIGHT` blocks; returns the finalized
-/// `(height, state root)` sequence of node 0 and the number of finalized transactions.
-fn run(seed: u64) -> (Vec<(u64, Hash256)>, usize) {
+/// Runs 4 validators until each finalized `TARGET_HEIGHT` blocks and every submitted transfer;
+/// returns node 0's finalized `(height, state root, block digest)` sequence, the number of transfers and the
+/// runtime auditor's digest of the whole run.
+fn run(seed: u64) -> (Vec<(u64, Hash256, Digest)>, usize, String) {
     println!("simulation seed {seed}");
     let config = deterministic::Config::new()
         .with_seed(seed)
         .with_timeout(Some(Duration::from_secs(600)));
     deterministic::Runner::new(config).start(|context| async move {
-        let keys: Vec<ed25519::PrivateKey> =
-            (0..VALIDATORS).map(ed25519::PrivateKey::from_seed).collect();
+        let keys: Vec<ed25519::PrivateKey> = (0..VALIDATORS)
+            .map(ed25519::PrivateKey::from_seed)
+            .collect();
         let publics: Vec<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).collect();
         let participants = Set::try_from(publics.clone()).expect("distinct keys");
         let (network, oracle) = Network::new_with_peers(
@@ -244,26 +274,33 @@ fn run(seed: u64) -> (Vec<(u64, Hash256)>, usize) {
                         jitter: Duration::from_millis(5),
                         success_rate: commonware_utils::probability!(1.0),
                     };
-                    oracle.add_link(a.clone(), b.clone(), link).await.expect("link");
+                    oracle
+                        .add_link(a.clone(), b.clone(), link)
+                        .await
+                        .expect("link");
                 }
             }
         }
         let spec = ChainSpec::local();
-        let genesis_hash = spec.genesis().expect("genesis").genesis_hash;
         let mut chains = Vec::new();
         for key in keys {
             chains.push(
-                start_validator(&context, &oracle, key, participants.clone(), &spec, publics[0].clone())
-                    .await,
+                start_validator(
+                    &context,
+                    &oracle,
+                    key,
+                    participants.clone(),
+                    &spec,
+                    publics[0].clone(),
+                )
+                .await,
             );
         }
 
         // Submit transfers over time, to every validator's mempool (standing in for gossip).
-        let senders = [("//Alice", "//Bob"), ("//Bob", "//Charlie"), ("//Charlie", "//Alice")];
         let mut submitted = 0usize;
-        for round in 0..10u64 {
-            for (from, to) in senders {
-                let tx = transfer(from, to, round, 1_000_000 + round, &genesis_hash);
+        for round in transfers().chunks(SENDERS.len()) {
+            for tx in round {
                 for chain in &chains {
                     chain.submit(tx.clone()).expect("valid transfer");
                 }
@@ -284,36 +321,71 @@ fn run(seed: u64) -> (Vec<(u64, Hash256)>, usize) {
                 break;
             }
             let elapsed = context.current().duration_since(start).unwrap_or_default();
-            assert!(elapsed < deadline, "seed {seed}: no progress to height {TARGET_HEIGHT}");
+            assert!(
+                elapsed < deadline,
+                "seed {seed}: no progress to height {TARGET_HEIGHT}"
+            );
             context.sleep(Duration::from_millis(250)).await;
         }
 
-        let logs: Vec<Vec<(u64, Hash256)>> = chains
+        let logs: Vec<Vec<(u64, Hash256, Digest)>> = chains
             .iter()
-            .map(|chain| chain.finalized().iter().map(|b| (b.height, b.state_root)).collect())
+            .map(|chain| {
+                chain
+                    .finalized()
+                    .iter()
+                    .map(|b| (b.height, b.state_root, b.digest))
+                    .collect()
+            })
             .collect();
         for (node, log) in logs.iter().enumerate() {
             // Finality never reverts: heights 1, 2, 3, ... each exactly once.
-            for (index, (height, _)) in log.iter().enumerate() {
-                assert_eq!(*height, index as u64 + 1, "seed {seed}: node {node} height order");
+            for (index, (height, _, _)) in log.iter().enumerate() {
+                assert_eq!(
+                    *height,
+                    index as u64 + 1,
+                    "seed {seed}: node {node} height order"
+                );
             }
-            // Every node agrees with node 0 on every height both finalized.
-            for ((h0, r0), (h, r)) in logs[0].iter().zip(log) {
-                assert_eq!((h0, r0), (h, r), "seed {seed}: node {node} diverged");
+            // Every node agrees with node 0 on the block and state root of every height both
+            // finalized.
+            for (first, other) in logs[0].iter().zip(log) {
+                assert_eq!(first, other, "seed {seed}: node {node} diverged");
             }
             let (height, _) = chains[node].committed();
-            assert_eq!(height, log.len() as u64, "seed {seed}: node {node} committed height");
+            assert_eq!(
+                height,
+                log.len() as u64,
+                "seed {seed}: node {node} committed height"
+            );
         }
-        let _ = context.child("done").spawn(|_| async {});
-        (logs[0].clone(), submitted)
+        // Every sender's ten transfers landed exactly once on every node.
+        for chain in &chains {
+            for (from, _) in SENDERS {
+                let who = AccountId(
+                    tao_keys::Keypair::from_uri(from)
+                        .expect("dev key")
+                        .public()
+                        .to_bytes(),
+                );
+                let nonce =
+                    chain.read(|store| tao_state::read::account(store, &who).map(|a| a.nonce));
+                assert_eq!(nonce.ok(), Some(10), "seed {seed}: {from} nonce");
+            }
+            assert_eq!(chain.mempool_len(), 0, "seed {seed}: mempool not drained");
+        }
+        (logs[0].clone(), submitted, context.auditor().state())
     })
 }
 
 #[test]
 fn four_validators_finalize_transfers_with_equal_state_roots() {
     for seed in [1, 2, 3] {
-        let (log, txs) = run(seed);
-        println!("seed {seed}: {} blocks, {txs} transfers finalized", log.len());
+        let (log, txs, _) = run(seed);
+        println!(
+            "seed {seed}: {} blocks, {txs} transfers finalized",
+            log.len()
+        );
         assert!(log.len() as u64 >= TARGET_HEIGHT);
     }
 }
@@ -322,6 +394,5 @@ fn four_validators_finalize_transfers_with_equal_state_roots() {
 fn the_same_seed_gives_the_same_chain() {
     let first = run(7);
     let second = run(7);
-    let common = first.0.len().min(second.0.len());
-    assert_eq!(first.0[..common], second.0[..common], "seed 7 is not reproducible");
+    assert_eq!(first, second, "seed 7 is not reproducible");
 }
