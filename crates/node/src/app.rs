@@ -536,3 +536,158 @@ impl<S: CommitStore> Reporter for Chain<S> {
         Feedback::Ok
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::RedbStore;
+    use commonware_cryptography::Signer as _;
+    use tao_state::spec::ChainSpec;
+    use tao_state::tx::{Call, Mortality, UnsignedTx};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn proposer() -> ed25519::PublicKey {
+        ed25519::PrivateKey::from_seed(0).public_key()
+    }
+
+    fn chain() -> Result<Chain<RedbStore>, ChainError> {
+        Chain::open(
+            RedbStore::in_memory()?,
+            &ChainSpec::local(),
+            proposer(),
+            ChainConfig::default(),
+        )
+    }
+
+    fn transfer(nonce: u64) -> Result<SignedTx, Box<dyn std::error::Error>> {
+        let alice = tao_keys::Keypair::from_uri("//Alice")?;
+        let bob = tao_keys::Keypair::from_uri("//Bob")?;
+        let tx = UnsignedTx {
+            signer: AccountId(alice.public().to_bytes()),
+            nonce,
+            mortality: Mortality {
+                birth: 0,
+                period: 64,
+            },
+            call: Call::Transfer {
+                dest: AccountId(bob.public().to_bytes()),
+                amount_rao: 5_000,
+            },
+        };
+        let genesis_hash = ChainSpec::local().genesis()?.genesis_hash;
+        let signature = alice.sign(&tx.signing_payload(&genesis_hash)).to_bytes();
+        Ok(SignedTx { tx, signature })
+    }
+
+    fn digested(block: Block) -> Digested<Block> {
+        let digest = block.digest();
+        Digested::precomputed(block, digest)
+    }
+
+    #[test]
+    fn a_proposed_block_verifies_elsewhere_and_finalizes_idempotently() -> TestResult {
+        let proposer_node = chain()?;
+        let verifier = chain()?;
+        proposer_node.submit(transfer(0)?)?;
+        proposer_node.submit(transfer(1)?)?;
+        let genesis = digested(proposer_node.genesis());
+        let block = proposer_node
+            .build(&genesis, &ChangeSet::default(), 1_000, proposer())
+            .ok_or("no block")?;
+        assert_eq!(block.txs.len(), 2);
+        let block = digested(block);
+        assert!(verifier.check(&block, &ChangeSet::default()));
+
+        verifier.finalize(&block)?;
+        verifier.finalize(&block)?; // redelivery: nothing happens
+        assert_eq!(verifier.committed(), (1, block.digest()));
+        assert_eq!(verifier.finalized().len(), 1);
+        proposer_node.finalize(&block)?;
+        assert_eq!(proposer_node.mempool_len(), 0);
+        let nonce = |node: &Chain<RedbStore>| {
+            node.read(|store| {
+                tao_state::read::account(store, &transfer(0).ok()?.tx.signer)
+                    .ok()
+                    .map(|a| a.nonce)
+            })
+        };
+        assert_eq!(nonce(&verifier), Some(2));
+        assert_eq!(nonce(&proposer_node), Some(2));
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_state_root_or_earlier_timestamp_is_rejected() -> TestResult {
+        let proposer_node = chain()?;
+        let verifier = chain()?;
+        proposer_node.submit(transfer(0)?)?;
+        let genesis = digested(proposer_node.genesis());
+        let good = proposer_node
+            .build(&genesis, &ChangeSet::default(), 1_000, proposer())
+            .ok_or("no block")?;
+        let bad_root = Block::new(
+            good.parent,
+            good.height,
+            good.timestamp_ms,
+            good.proposer.clone(),
+            good.author,
+            Hash256([9; 32]),
+            good.txs.clone(),
+        );
+        assert!(!verifier.check(&digested(bad_root), &ChangeSet::default()));
+        let good = digested(good);
+        assert!(verifier.check(&good, &ChangeSet::default()));
+        // A child whose time is before its parent's cannot execute.
+        let ParentState::Known(parent_changes) =
+            Chain::parent_state(&lock(&verifier.inner), good.digest())
+        else {
+            return Err("parent state unknown".into());
+        };
+        let early = Block::new(
+            good.digest(),
+            2,
+            999,
+            proposer(),
+            None,
+            good.inner().state_root,
+            Vec::new(),
+        );
+        assert!(!verifier.check(&digested(early), &parent_changes));
+        Ok(())
+    }
+
+    #[test]
+    fn finalizing_a_block_that_skips_the_tip_is_an_error() -> TestResult {
+        let node = chain()?;
+        let orphan = Block::new(
+            sha_digest([5; 32]),
+            1,
+            1_000,
+            proposer(),
+            None,
+            Hash256([0; 32]),
+            Vec::new(),
+        );
+        assert!(node.finalize(&digested(orphan)).is_err());
+        assert_eq!(node.committed().0, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn submission_rejects_bad_signatures_and_queues_future_nonces() -> TestResult {
+        let node = chain()?;
+        let mut forged = transfer(0)?;
+        forged.signature[0] ^= 1;
+        assert!(matches!(
+            node.submit(forged),
+            Err(MempoolError::Invalid(
+                tao_state::error::InvalidTx::BadSignature
+            ))
+        ));
+        // A future nonce waits in the pool for its predecessors.
+        node.submit(transfer(3)?)?;
+        assert_eq!(node.mempool_len(), 1);
+        Ok(())
+    }
+}

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tao_state::store::{ChangeSet, MemoryStore, Store};
 
+/// Raw `(key, value)` state entries in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// State entries: `tao-state` keys to values.
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 /// Node metadata: the finalized height and digest.
@@ -155,7 +158,7 @@ impl RedbStore {
         Ok(table.get(key)?.map(|value| value.value().to_vec()))
     }
 
-    fn try_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn try_scan(&self, prefix: &[u8]) -> Result<Entries, StorageError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(STATE)?;
         let mut out = Vec::new();

@@ -21,8 +21,7 @@ use commonware_cryptography::{
 use commonware_p2p::simulated::{self, Link, Network};
 use commonware_parallel::Sequential;
 use commonware_runtime::{
-    Clock, Quota, Runner as _, Spawner as _, Supervisor as _, buffer::paged::CacheRef,
-    deterministic,
+    Clock, Quota, Runner as _, Supervisor as _, buffer::paged::CacheRef, deterministic,
 };
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU32, NZU64, NZUsize, ordered::Set};
