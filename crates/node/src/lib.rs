@@ -9,5 +9,6 @@
 
 pub mod app;
 pub mod block;
+pub mod engine;
 pub mod mempool;
 pub mod storage;

@@ -2,31 +2,16 @@
 //! engines over commonware's simulated network on the deterministic runtime, with signed
 //! transfers submitted to their mempools. Each run is reproducible from its printed seed.
 
-use std::num::NonZeroU64;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use commonware_broadcast::buffered;
-use commonware_consensus::marshal::{self, core::Actor, standard::Inline};
-use commonware_consensus::simplex::{
-    self,
-    config::{ForwardPolicy, SkipBudget, SkipPolicy},
-    elector::RoundRobin,
-};
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
-use commonware_cryptography::{
-    Digestible, Sha256, Signer as _, certificate::ConstantProvider, certificate::Verifier as _,
-    ed25519,
-};
+use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network};
-use commonware_parallel::Sequential;
-use commonware_runtime::{
-    Clock, Quota, Runner as _, Supervisor as _, buffer::paged::CacheRef, deterministic,
-};
-use commonware_storage::archive::immutable;
-use commonware_utils::{NZDuration, NZU16, NZU32, NZU64, NZUsize, ordered::Set};
-use tao_node::app::{Chain, ChainConfig, SigningScheme};
+use commonware_runtime::{Clock, Quota, Runner as _, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, ordered::Set};
+use tao_node::app::{Chain, ChainConfig};
 use tao_node::block::Digest;
+use tao_node::engine::{self, Channels, EngineConfig};
 use tao_node::storage::RedbStore;
 use tao_primitives::{AccountId, Hash256};
 use tao_state::spec::ChainSpec;
@@ -36,31 +21,6 @@ const VALIDATORS: u64 = 4;
 const TARGET_HEIGHT: u64 = 20;
 const NAMESPACE: &[u8] = b"tao-sim";
 const QUOTA: Quota = Quota::per_second(NZU32!(10_000));
-const EPOCH_LENGTH: NonZeroU64 = NZU64!(1 << 40);
-
-fn archive_config<C>(prefix: &str, name: &str, codec_config: C) -> immutable::Config<C> {
-    let page_cache = CacheRef::new(NZU16!(1024), NZUsize!(10));
-    let partition = |part: &str| format!("{prefix}-{name}-{part}");
-    immutable::Config {
-        metadata_partition: partition("metadata"),
-        freezer_table_partition: partition("freezer-table"),
-        freezer_table_initial_size: 64,
-        freezer_table_resize_frequency: 10,
-        freezer_table_resize_chunk_size: 10,
-        freezer_key_partition: partition("freezer-key"),
-        freezer_key_page_cache: page_cache,
-        freezer_value_partition: partition("freezer-value"),
-        freezer_value_target_size: 1024 * 1024,
-        freezer_value_compression: None,
-        ordinal_partition: partition("ordinal"),
-        items_per_section: NZU64!(64),
-        codec_config,
-        replay_buffer: NZUsize!(1024),
-        freezer_key_write_buffer: NZUsize!(1024),
-        freezer_value_write_buffer: NZUsize!(1024),
-        ordinal_write_buffer: NZUsize!(1024),
-    }
-}
 
 fn transfer(from: &str, to: &str, nonce: u64, amount_rao: u64, genesis_hash: &Hash256) -> SignedTx {
     let signer = tao_keys::Keypair::from_uri(from).expect("dev key");
@@ -103,7 +63,7 @@ fn transfers() -> &'static [SignedTx] {
     })
 }
 
-/// Starts one validator (marshal + simplex + application) and returns its application.
+/// Starts one validator on the simulated network and returns its application.
 async fn start_validator(
     context: &deterministic::Context,
     oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
@@ -113,129 +73,31 @@ async fn start_validator(
     genesis_proposer: ed25519::PublicKey,
 ) -> Chain<RedbStore> {
     let me = key.public_key();
-    let prefix = format!("validator-{me}");
     let context = context.child("validator").with_attribute("key", &me);
-    let scheme = SigningScheme::signer(NAMESPACE, participants, key).expect("participant");
     let store = RedbStore::in_memory().expect("redb");
     let chain =
         Chain::open(store, spec, genesis_proposer, ChainConfig::default()).expect("genesis");
-    let genesis = chain.genesis();
-    let genesis_digest = genesis.digest();
-    let epocher = FixedEpocher::new(EPOCH_LENGTH);
-
     let control = oracle.control(me.clone());
-    // Channels: 0 votes, 1 certificates, 2 simplex resolver, 3 marshal backfill, 4 blocks.
-    let votes = control.register(0, QUOTA).await.expect("register");
-    let certificates = control.register(1, QUOTA).await.expect("register");
-    let simplex_resolver = control.register(2, QUOTA).await.expect("register");
-    let backfill = control.register(3, QUOTA).await.expect("register");
-    let blocks = control.register(4, QUOTA).await.expect("register");
-
-    let resolver = marshal::resolver::p2p::init(
-        context.child("resolver"),
-        marshal::resolver::p2p::Config {
-            public_key: me.clone(),
-            peer_provider: oracle.manager(),
-            blocker: oracle.control(me.clone()),
-            mailbox_size: NZUsize!(1024),
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: Duration::from_millis(100),
-            priority_requests: false,
-            priority_responses: false,
-        },
-        backfill,
-    );
-    let (broadcast_engine, buffer) = buffered::Engine::new(
-        context.child("broadcast"),
-        buffered::Config {
-            public_key: me.clone(),
-            mailbox_size: NZUsize!(1024),
-            deque_size: 16,
-            priority: false,
-            codec_config: (),
-            peer_provider: oracle.manager(),
-            strategy: Sequential,
-        },
-    );
-    broadcast_engine.start(blocks);
-
-    let finalizations = immutable::Archive::init(
-        context.child("finalizations"),
-        archive_config(
-            &prefix,
-            "finalizations",
-            SigningScheme::certificate_codec_config_unbounded(),
-        ),
+    let channels = Channels {
+        votes: control.register(0, QUOTA).await.expect("register"),
+        certificates: control.register(1, QUOTA).await.expect("register"),
+        simplex_resolver: control.register(2, QUOTA).await.expect("register"),
+        backfill: control.register(3, QUOTA).await.expect("register"),
+        blocks: control.register(4, QUOTA).await.expect("register"),
+    };
+    let config = EngineConfig::local(NAMESPACE, &format!("validator-{me}"));
+    engine::start(
+        context,
+        &config,
+        key,
+        participants,
+        chain.clone(),
+        oracle.manager(),
+        control,
+        channels,
     )
     .await
-    .expect("finalizations archive");
-    let finalized_blocks = immutable::Archive::init(
-        context.child("blocks"),
-        archive_config(&prefix, "blocks", ()),
-    )
-    .await
-    .expect("blocks archive");
-    let (actor, mailbox, _floor) = Actor::init(
-        context.child("marshal"),
-        finalizations,
-        finalized_blocks,
-        marshal::Config {
-            provider: ConstantProvider::new(scheme.clone()),
-            epocher: epocher.clone(),
-            start: marshal::Start::Genesis(commonware_cryptography::Digested::precomputed(
-                genesis,
-                genesis_digest,
-            )),
-            partition_prefix: format!("{prefix}-marshal"),
-            mailbox_size: NZUsize!(1024),
-            view_retention: ViewDelta::new(10),
-            prunable_items_per_section: NZU64!(64),
-            page_cache: CacheRef::new(NZU16!(1024), NZUsize!(10)),
-            replay_buffer: NZUsize!(1024),
-            key_write_buffer: NZUsize!(1024),
-            value_write_buffer: NZUsize!(1024),
-            block_codec_config: (),
-            max_repair: NZUsize!(10),
-            max_pending_acks: NZUsize!(16),
-            strategy: Sequential,
-        },
-    )
-    .await;
-    actor.start(chain.clone(), buffer, resolver);
-
-    let wrapper = Inline::new(context.child("inline"), chain.clone(), mailbox, epocher);
-    let engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::config::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker: oracle.control(me.clone()),
-            automaton: wrapper.clone(),
-            relay: wrapper.clone(),
-            reporter: wrapper,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: NZUsize!(1024),
-            epoch: Epoch::zero(),
-            floor: simplex::config::Floor::Genesis(genesis_digest),
-            replay_buffer: NZUsize!(1024 * 1024),
-            write_buffer: NZUsize!(1024 * 1024),
-            page_cache: CacheRef::new(NZU16!(1024), NZUsize!(10)),
-            leader_timeout: Duration::from_secs(1),
-            certification_timeout: Duration::from_secs(2),
-            timeout_retry: Duration::from_secs(2),
-            view_retention: ViewDelta::new(10),
-            skip: SkipPolicy::Enabled {
-                timeout: Duration::from_secs(5),
-                budget: SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(1)),
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
-        },
-    );
-    engine.start(votes, certificates, simplex_resolver);
+    .expect("validator starts");
     chain
 }
 
