@@ -112,6 +112,7 @@ struct Inner<S> {
     pending: BTreeMap<Digest, Pending>,
     mempool: Mempool,
     finalized: Vec<FinalizedBlock>,
+    redelivered: u64,
 }
 
 /// The Tao application: state, pending forks and mempool of one node.
@@ -176,6 +177,7 @@ impl<S: CommitStore> Chain<S> {
                 pending: BTreeMap::new(),
                 mempool,
                 finalized: Vec::new(),
+                redelivered: 0,
             })),
         })
     }
@@ -194,6 +196,12 @@ impl<S: CommitStore> Chain<S> {
     /// Finalized blocks applied by this process, in order.
     pub fn finalized(&self) -> Vec<FinalizedBlock> {
         lock(&self.inner).finalized.clone()
+    }
+
+    /// How many finalized blocks were delivered again at or below the committed height and
+    /// skipped (after a restart marshal redelivers what it had not seen acknowledged).
+    pub fn redelivered(&self) -> u64 {
+        lock(&self.inner).redelivered
     }
 
     /// Reads the committed state.
@@ -402,6 +410,7 @@ impl<S: CommitStore> Chain<S> {
         let mut inner = lock(&self.inner);
         let b = block.inner();
         if b.height <= inner.committed_height {
+            inner.redelivered = inner.redelivered.saturating_add(1);
             return Ok(());
         }
         if b.parent != inner.committed_digest {
@@ -603,6 +612,7 @@ mod tests {
         verifier.finalize(&block)?; // redelivery: nothing happens
         assert_eq!(verifier.committed(), (1, block.digest()));
         assert_eq!(verifier.finalized().len(), 1);
+        assert_eq!(verifier.redelivered(), 1);
         proposer_node.finalize(&block)?;
         assert_eq!(proposer_node.mempool_len(), 0);
         let nonce = |node: &Chain<RedbStore>| {

@@ -12,7 +12,7 @@ use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use tao_node::app::{Chain, ChainConfig};
 use tao_node::block::Digest;
 use tao_node::engine::{self, Channels, EngineConfig};
-use tao_node::storage::RedbStore;
+use tao_node::storage::{CommitStore as _, RedbStore};
 use tao_primitives::{AccountId, Hash256};
 use tao_state::spec::ChainSpec;
 use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
@@ -69,14 +69,18 @@ async fn start_validator(
     oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
     key: ed25519::PrivateKey,
     participants: Set<ed25519::PublicKey>,
-    spec: &ChainSpec,
+    store: RedbStore,
     genesis_proposer: ed25519::PublicKey,
 ) -> Chain<RedbStore> {
     let me = key.public_key();
     let context = context.child("validator").with_attribute("key", &me);
-    let store = RedbStore::in_memory().expect("redb");
-    let chain =
-        Chain::open(store, spec, genesis_proposer, ChainConfig::default()).expect("genesis");
+    let chain = Chain::open(
+        store,
+        &ChainSpec::local(),
+        genesis_proposer,
+        ChainConfig::default(),
+    )
+    .expect("genesis");
     let control = oracle.control(me.clone());
     let channels = Channels {
         votes: control.register(0, QUOTA).await.expect("register"),
@@ -101,63 +105,147 @@ async fn start_validator(
     chain
 }
 
-/// Runs 4 validators until each finalized `TARGET_HEIGHT` blocks and every submitted transfer;
-/// returns node 0's finalized `(height, state root, block digest)` sequence, the number of transfers and the
-/// runtime auditor's digest of the whole run.
-fn run(seed: u64) -> (Vec<(u64, Hash256, Digest)>, usize, String) {
+/// Starts the simulated network (all links up) and one validator per store.
+async fn start_network(
+    context: &deterministic::Context,
+    stores: &[RedbStore],
+) -> Vec<Chain<RedbStore>> {
+    let keys: Vec<ed25519::PrivateKey> = (0..VALIDATORS)
+        .map(ed25519::PrivateKey::from_seed)
+        .collect();
+    let publics: Vec<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+    let participants = Set::try_from(publics.clone()).expect("distinct keys");
+    let (network, oracle) = Network::new_with_peers(
+        context.child("network"),
+        simulated::Config {
+            max_size: 8 * 1024 * 1024,
+            max_peers_per_set: NZUsize!(VALIDATORS as usize),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        },
+        publics.clone(),
+    )
+    .await;
+    network.start();
+    for a in &publics {
+        for b in &publics {
+            if a != b {
+                let link = Link {
+                    latency: Duration::from_millis(20),
+                    jitter: Duration::from_millis(5),
+                    success_rate: commonware_utils::probability!(1.0),
+                };
+                oracle
+                    .add_link(a.clone(), b.clone(), link)
+                    .await
+                    .expect("link");
+            }
+        }
+    }
+    let mut chains = Vec::new();
+    for (key, store) in keys.into_iter().zip(stores) {
+        let chain = start_validator(
+            context,
+            &oracle,
+            key,
+            participants.clone(),
+            store.clone(),
+            publics[0].clone(),
+        )
+        .await;
+        chains.push(chain);
+    }
+    chains
+}
+
+/// Sleeps in simulated time until `done` holds for every chain (panics after 120 s).
+async fn wait_until(
+    context: &deterministic::Context,
+    seed: u64,
+    chains: &[Chain<RedbStore>],
+    done: impl Fn(&Chain<RedbStore>) -> bool,
+) {
+    let start = context.current();
+    while !chains.iter().all(&done) {
+        let elapsed = context.current().duration_since(start).unwrap_or_default();
+        assert!(
+            elapsed < Duration::from_secs(120),
+            "seed {seed}: no progress"
+        );
+        context.sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A node's finalized blocks applied by this process: `(height, state root, digest)`.
+type Log = Vec<(u64, Hash256, Digest)>;
+
+/// Checks that every node applied consecutive heights right after `resumed_at` (its committed
+/// height when it started), that all nodes agree on every height, and that the store's
+/// finalized height is the last applied one. Returns the logs.
+fn check_agreement(seed: u64, chains: &[Chain<RedbStore>], resumed_at: &[u64]) -> Vec<Log> {
+    let logs: Vec<Log> = chains
+        .iter()
+        .map(|chain| {
+            chain
+                .finalized()
+                .iter()
+                .map(|b| (b.height, b.state_root, b.digest))
+                .collect()
+        })
+        .collect();
+    let mut by_height: std::collections::BTreeMap<u64, (Hash256, Digest)> = Default::default();
+    for (node, log) in logs.iter().enumerate() {
+        // Finality never reverts: each height once, in order, right after the resumed height.
+        for (index, (height, root, digest)) in log.iter().enumerate() {
+            assert_eq!(
+                *height,
+                resumed_at[node] + index as u64 + 1,
+                "seed {seed}: node {node} height order"
+            );
+            // Every node agrees on the block and state root of every height.
+            let seen = by_height.entry(*height).or_insert((*root, *digest));
+            assert_eq!(*seen, (*root, *digest), "seed {seed}: node {node} diverged");
+        }
+        let (height, _) = chains[node].committed();
+        assert_eq!(
+            height,
+            resumed_at[node] + log.len() as u64,
+            "seed {seed}: node {node} committed height"
+        );
+    }
+    logs
+}
+
+fn nonce_of(chain: &Chain<RedbStore>, uri: &str) -> Option<u64> {
+    let who = AccountId(
+        tao_keys::Keypair::from_uri(uri)
+            .expect("dev key")
+            .public()
+            .to_bytes(),
+    );
+    chain.read(|store| tao_state::read::account(store, &who).ok().map(|a| a.nonce))
+}
+
+fn stores() -> Vec<RedbStore> {
+    (0..VALIDATORS)
+        .map(|_| RedbStore::in_memory().expect("redb"))
+        .collect()
+}
+
+fn runtime(seed: u64) -> deterministic::Runner {
     println!("simulation seed {seed}");
     let config = deterministic::Config::new()
         .with_seed(seed)
         .with_timeout(Some(Duration::from_secs(600)));
-    deterministic::Runner::new(config).start(|context| async move {
-        let keys: Vec<ed25519::PrivateKey> = (0..VALIDATORS)
-            .map(ed25519::PrivateKey::from_seed)
-            .collect();
-        let publics: Vec<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).collect();
-        let participants = Set::try_from(publics.clone()).expect("distinct keys");
-        let (network, oracle) = Network::new_with_peers(
-            context.child("network"),
-            simulated::Config {
-                max_size: 8 * 1024 * 1024,
-                max_peers_per_set: NZUsize!(VALIDATORS as usize),
-                disconnect_on_block: true,
-                tracked_peer_sets: NZUsize!(1),
-            },
-            publics.clone(),
-        )
-        .await;
-        network.start();
-        for a in &publics {
-            for b in &publics {
-                if a != b {
-                    let link = Link {
-                        latency: Duration::from_millis(20),
-                        jitter: Duration::from_millis(5),
-                        success_rate: commonware_utils::probability!(1.0),
-                    };
-                    oracle
-                        .add_link(a.clone(), b.clone(), link)
-                        .await
-                        .expect("link");
-                }
-            }
-        }
-        let spec = ChainSpec::local();
-        let mut chains = Vec::new();
-        for key in keys {
-            chains.push(
-                start_validator(
-                    &context,
-                    &oracle,
-                    key,
-                    participants.clone(),
-                    &spec,
-                    publics[0].clone(),
-                )
-                .await,
-            );
-        }
+    deterministic::Runner::new(config)
+}
 
+/// Runs 4 validators until each finalized `TARGET_HEIGHT` blocks and every submitted transfer;
+/// returns node 0's finalized `(height, state root, block digest)` sequence, the number of
+/// transfers and the runtime auditor's digest of the whole run.
+fn run(seed: u64) -> (Log, usize, String) {
+    runtime(seed).start(|context| async move {
+        let chains = start_network(&context, &stores()).await;
         // Submit transfers over time, to every validator's mempool (standing in for gossip).
         let mut submitted = 0usize;
         for round in transfers().chunks(SENDERS.len()) {
@@ -169,69 +257,17 @@ fn run(seed: u64) -> (Vec<(u64, Hash256, Digest)>, usize, String) {
             }
             context.sleep(Duration::from_millis(300)).await;
         }
-
-        let deadline = Duration::from_secs(120);
-        let start = context.current();
-        loop {
-            let done = chains.iter().all(|chain| {
-                let finalized = chain.finalized();
-                finalized.len() as u64 >= TARGET_HEIGHT
-                    && finalized.iter().map(|b| b.txs).sum::<usize>() == submitted
-            });
-            if done {
-                break;
-            }
-            let elapsed = context.current().duration_since(start).unwrap_or_default();
-            assert!(
-                elapsed < deadline,
-                "seed {seed}: no progress to height {TARGET_HEIGHT}"
-            );
-            context.sleep(Duration::from_millis(250)).await;
-        }
-
-        let logs: Vec<Vec<(u64, Hash256, Digest)>> = chains
-            .iter()
-            .map(|chain| {
-                chain
-                    .finalized()
-                    .iter()
-                    .map(|b| (b.height, b.state_root, b.digest))
-                    .collect()
-            })
-            .collect();
-        for (node, log) in logs.iter().enumerate() {
-            // Finality never reverts: heights 1, 2, 3, ... each exactly once.
-            for (index, (height, _, _)) in log.iter().enumerate() {
-                assert_eq!(
-                    *height,
-                    index as u64 + 1,
-                    "seed {seed}: node {node} height order"
-                );
-            }
-            // Every node agrees with node 0 on the block and state root of every height both
-            // finalized.
-            for (first, other) in logs[0].iter().zip(log) {
-                assert_eq!(first, other, "seed {seed}: node {node} diverged");
-            }
-            let (height, _) = chains[node].committed();
-            assert_eq!(
-                height,
-                log.len() as u64,
-                "seed {seed}: node {node} committed height"
-            );
-        }
+        wait_until(&context, seed, &chains, |chain| {
+            let finalized = chain.finalized();
+            finalized.len() as u64 >= TARGET_HEIGHT
+                && finalized.iter().map(|b| b.txs).sum::<usize>() == submitted
+        })
+        .await;
+        let logs = check_agreement(seed, &chains, &[0; VALIDATORS as usize]);
         // Every sender's ten transfers landed exactly once on every node.
         for chain in &chains {
             for (from, _) in SENDERS {
-                let who = AccountId(
-                    tao_keys::Keypair::from_uri(from)
-                        .expect("dev key")
-                        .public()
-                        .to_bytes(),
-                );
-                let nonce =
-                    chain.read(|store| tao_state::read::account(store, &who).map(|a| a.nonce));
-                assert_eq!(nonce.ok(), Some(10), "seed {seed}: {from} nonce");
+                assert_eq!(nonce_of(chain, from), Some(10), "seed {seed}: {from} nonce");
             }
             assert_eq!(chain.mempool_len(), 0, "seed {seed}: mempool not drained");
         }
@@ -256,4 +292,61 @@ fn the_same_seed_gives_the_same_chain() {
     let first = run(7);
     let second = run(7);
     assert_eq!(first, second, "seed 7 is not reproducible");
+}
+
+/// Every validator stops at an arbitrary moment (no clean shutdown: the runtime is dropped with
+/// all tasks mid-flight), then restarts from its storage: the marshal and simplex partitions of
+/// the deterministic runtime and the redb state. Finality resumes where each store left off,
+/// no height is applied twice, and all nodes keep agreeing.
+#[test]
+fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
+    for seed in [11, 12] {
+        let stores = stores();
+        let first_stores = stores.clone();
+        let (stopped_at, checkpoint) = runtime(seed).start_and_recover(|context| async move {
+            let chains = start_network(&context, &first_stores).await;
+            for tx in &transfers()[..SENDERS.len() * 5] {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 10).await;
+            check_agreement(seed, &chains, &[0; VALIDATORS as usize]);
+            // Stop between blocks at a seed-dependent moment.
+            context.sleep(Duration::from_millis(37 * seed)).await;
+            chains
+                .iter()
+                .map(|chain| chain.committed().0)
+                .collect::<Vec<u64>>()
+        });
+        println!("seed {seed}: stopped at heights {stopped_at:?}");
+        let resumed: Vec<u64> = stores
+            .iter()
+            .map(|store| store.finalized().map_or(0, |(height, _)| height))
+            .collect();
+        assert_eq!(
+            resumed, stopped_at,
+            "seed {seed}: store lost a committed block"
+        );
+        deterministic::Runner::from(checkpoint).start(|context| async move {
+            let chains = start_network(&context, &stores).await;
+            for tx in &transfers()[SENDERS.len() * 5..] {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= 25 && nonce_of(chain, "//Alice") == Some(10)
+            })
+            .await;
+            check_agreement(seed, &chains, &resumed);
+            let redelivered: Vec<u64> = chains.iter().map(|chain| chain.redelivered()).collect();
+            println!("seed {seed}: blocks redelivered after restart and skipped: {redelivered:?}");
+            for chain in &chains {
+                for (from, _) in SENDERS {
+                    assert_eq!(nonce_of(chain, from), Some(10), "seed {seed}: {from} nonce");
+                }
+            }
+        });
+    }
 }
