@@ -90,7 +90,7 @@ struct Pending {
 }
 
 /// A finalized block as recorded by this node (for RPC and tests).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FinalizedBlock {
     /// Height.
     pub height: u64,
@@ -100,6 +100,8 @@ pub struct FinalizedBlock {
     pub state_root: Hash256,
     /// Number of transactions in it.
     pub txs: usize,
+    /// The validator that proposed it.
+    pub proposer: ed25519::PublicKey,
 }
 
 #[derive(Debug)]
@@ -453,6 +455,7 @@ impl<S: CommitStore> Chain<S> {
             digest: block.digest(),
             state_root: b.state_root,
             txs: b.txs.len(),
+            proposer: b.proposer.clone(),
         });
         Ok(())
     }

@@ -7,13 +7,14 @@ use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 use commonware_broadcast::buffered;
-use commonware_consensus::marshal::{self, core::Actor, standard::Inline};
+use commonware_consensus::marshal::{self, Update, core::Actor, standard::Inline};
 use commonware_consensus::simplex::{
     self,
     config::{ForwardPolicy, SkipBudget, SkipPolicy},
     elector::RoundRobin,
 };
 use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_consensus::{Application, Reporter};
 use commonware_cryptography::{
     Digested, Digestible, Sha256, Signer as _, certificate::ConstantProvider,
     certificate::Verifier as _, ed25519,
@@ -27,8 +28,10 @@ use commonware_storage::archive::immutable;
 use commonware_utils::{NZU16, NZU64, NZUsize, NonZeroDuration, ordered::Set};
 use rand_core::CryptoRng;
 
-use crate::app::{Chain, SigningScheme};
-use crate::storage::CommitStore;
+#[cfg(doc)]
+use crate::app::Chain;
+use crate::app::{ConsensusContext, SigningScheme};
+use crate::block::Block;
 
 /// One fixed epoch for the whole chain (the validator set is fixed in the chain spec).
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(1 << 40);
@@ -123,21 +126,29 @@ fn archive_config<C>(prefix: &str, name: &str, codec_config: C) -> immutable::Co
     }
 }
 
-/// Starts marshal and simplex for `chain`, signing with `key` among `participants`.
+/// Starts marshal and simplex for the application `app` (normally a [`Chain`]) whose chain
+/// begins at `genesis`, signing with `key` among `participants`.
 #[allow(clippy::too_many_arguments)]
-pub async fn start<E, St, S, R, P, B>(
+pub async fn start<E, A, S, R, P, B>(
     context: E,
     config: &EngineConfig,
     key: ed25519::PrivateKey,
     participants: Set<ed25519::PublicKey>,
-    chain: Chain<St>,
+    genesis: Block,
+    app: A,
     peers: P,
     blocker: B,
     channels: Channels<S, R>,
 ) -> Result<Validator, EngineError>
 where
     E: Clock + CryptoRng + Spawner + Storage + Metrics + Supervisor + rand_core::Rng,
-    St: CommitStore,
+    A: Application<
+            E,
+            Block = Block,
+            SigningScheme = SigningScheme,
+            Context = ConsensusContext,
+            Input = (),
+        > + Reporter<Activity = Update<Block>>,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
     P: Provider<PublicKey = ed25519::PublicKey>,
@@ -147,7 +158,6 @@ where
     let prefix = &config.partition_prefix;
     let scheme = SigningScheme::signer(&config.namespace, participants, key)
         .ok_or(EngineError::NotAValidator)?;
-    let genesis = chain.genesis();
     let genesis_digest = genesis.digest();
     let epocher = FixedEpocher::new(EPOCH_LENGTH);
 
@@ -216,9 +226,9 @@ where
         },
     )
     .await;
-    let marshal = actor.start(chain.clone(), buffer, resolver);
+    let marshal = actor.start(app.clone(), buffer, resolver);
 
-    let wrapper = Inline::new(context.child("inline"), chain, mailbox, epocher);
+    let wrapper = Inline::new(context.child("inline"), app, mailbox, epocher);
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::config::Config {

@@ -5,12 +5,16 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use commonware_actor::Feedback;
+use commonware_consensus::marshal::{Update, ancestry::Ancestry};
+use commonware_consensus::{Application, Reporter};
+use commonware_cryptography::{Digested, Digestible};
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::{Clock, Quota, Runner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
-use tao_node::app::{Chain, ChainConfig};
-use tao_node::block::Digest;
+use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
+use tao_node::block::{Block, Digest};
 use tao_node::engine::{self, Channels, EngineConfig};
 use tao_node::storage::{CommitStore as _, RedbStore};
 use tao_primitives::{AccountId, Hash256};
@@ -63,7 +67,8 @@ fn transfers() -> &'static [SignedTx] {
     })
 }
 
-/// Starts one validator on the simulated network and returns its application.
+/// Starts one validator on the simulated network and returns its application; a
+/// `byzantine` validator proposes blocks with a wrong state root.
 async fn start_validator(
     context: &deterministic::Context,
     oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
@@ -71,6 +76,7 @@ async fn start_validator(
     participants: Set<ed25519::PublicKey>,
     store: RedbStore,
     genesis_proposer: ed25519::PublicKey,
+    byzantine: bool,
 ) -> Chain<RedbStore> {
     let me = key.public_key();
     let context = context.child("validator").with_attribute("key", &me);
@@ -90,25 +96,91 @@ async fn start_validator(
         blocks: control.register(4, QUOTA).await.expect("register"),
     };
     let config = EngineConfig::local(NAMESPACE, &format!("validator-{me}"));
-    engine::start(
-        context,
-        &config,
-        key,
-        participants,
-        chain.clone(),
-        oracle.manager(),
-        control,
-        channels,
-    )
-    .await
-    .expect("validator starts");
+    let genesis = chain.genesis();
+    let started = if byzantine {
+        engine::start(
+            context,
+            &config,
+            key,
+            participants,
+            genesis,
+            WrongStateRoot(chain.clone()),
+            oracle.manager(),
+            control,
+            channels,
+        )
+        .await
+    } else {
+        engine::start(
+            context,
+            &config,
+            key,
+            participants,
+            genesis,
+            chain.clone(),
+            oracle.manager(),
+            control,
+            channels,
+        )
+        .await
+    };
+    started.expect("validator starts");
     chain
+}
+
+/// A Byzantine proposer: builds an honest block, then claims a different state root.
+#[derive(Clone)]
+struct WrongStateRoot(Chain<RedbStore>);
+
+impl Application<deterministic::Context> for WrongStateRoot {
+    type SigningScheme = SigningScheme;
+    type Context = ConsensusContext;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        context: (deterministic::Context, ConsensusContext),
+        ancestry: impl Ancestry<Block>,
+        input: (),
+    ) -> Option<Digested<Block>> {
+        let honest = self.0.propose(context, ancestry, input).await?;
+        let b = honest.inner();
+        let forged = Block::new(
+            b.parent,
+            b.height,
+            b.timestamp_ms,
+            b.proposer.clone(),
+            b.author,
+            Hash256([0xbb; 32]),
+            b.txs.clone(),
+        );
+        let digest = forged.digest();
+        Some(Digested::precomputed(forged, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        context: (deterministic::Context, ConsensusContext),
+        ancestry: impl Ancestry<Block>,
+    ) -> bool {
+        self.0.verify(context, ancestry).await
+    }
+}
+
+impl Reporter for WrongStateRoot {
+    type Activity = Update<Block>;
+
+    fn report(&mut self, activity: Update<Block>) -> Feedback {
+        self.0.report(activity)
+    }
 }
 
 /// Starts the simulated network (all links up) and one validator per store.
 async fn start_network(
     context: &deterministic::Context,
     stores: &[RedbStore],
+    byzantine: Option<usize>,
 ) -> Vec<Chain<RedbStore>> {
     let keys: Vec<ed25519::PrivateKey> = (0..VALIDATORS)
         .map(ed25519::PrivateKey::from_seed)
@@ -143,7 +215,7 @@ async fn start_network(
         }
     }
     let mut chains = Vec::new();
-    for (key, store) in keys.into_iter().zip(stores) {
+    for (index, (key, store)) in keys.into_iter().zip(stores).enumerate() {
         let chain = start_validator(
             context,
             &oracle,
@@ -151,6 +223,7 @@ async fn start_network(
             participants.clone(),
             store.clone(),
             publics[0].clone(),
+            byzantine == Some(index),
         )
         .await;
         chains.push(chain);
@@ -245,7 +318,7 @@ fn runtime(seed: u64) -> deterministic::Runner {
 /// transfers and the runtime auditor's digest of the whole run.
 fn run(seed: u64) -> (Log, usize, String) {
     runtime(seed).start(|context| async move {
-        let chains = start_network(&context, &stores()).await;
+        let chains = start_network(&context, &stores(), None).await;
         // Submit transfers over time, to every validator's mempool (standing in for gossip).
         let mut submitted = 0usize;
         for round in transfers().chunks(SENDERS.len()) {
@@ -304,7 +377,7 @@ fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
         let stores = stores();
         let first_stores = stores.clone();
         let (stopped_at, checkpoint) = runtime(seed).start_and_recover(|context| async move {
-            let chains = start_network(&context, &first_stores).await;
+            let chains = start_network(&context, &first_stores, None).await;
             for tx in &transfers()[..SENDERS.len() * 5] {
                 for chain in &chains {
                     chain.submit(tx.clone()).expect("valid transfer");
@@ -329,7 +402,7 @@ fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
             "seed {seed}: store lost a committed block"
         );
         deterministic::Runner::from(checkpoint).start(|context| async move {
-            let chains = start_network(&context, &stores).await;
+            let chains = start_network(&context, &stores, None).await;
             for tx in &transfers()[SENDERS.len() * 5..] {
                 for chain in &chains {
                     chain.submit(tx.clone()).expect("valid transfer");
@@ -347,6 +420,40 @@ fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
                     assert_eq!(nonce_of(chain, from), Some(10), "seed {seed}: {from} nonce");
                 }
             }
+        });
+    }
+}
+
+/// Validator 3 proposes every block of its views with a wrong state root: the honest three
+/// reject them (the views are skipped), keep finalizing, and never finalize one of its blocks.
+#[test]
+fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
+    for seed in [21, 22] {
+        runtime(seed).start(|context| async move {
+            let byzantine = ed25519::PrivateKey::from_seed(3).public_key();
+            let chains = start_network(&context, &stores(), Some(3)).await;
+            for tx in transfers() {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            let honest = &chains[..3];
+            wait_until(&context, seed, honest, |chain| {
+                chain.committed().0 >= TARGET_HEIGHT
+            })
+            .await;
+            check_agreement(seed, honest, &[0; 3]);
+            for chain in honest {
+                assert!(
+                    chain.finalized().iter().all(|b| b.proposer != byzantine),
+                    "seed {seed}: a forged block was finalized"
+                );
+                assert_eq!(nonce_of(chain, "//Alice"), Some(10), "seed {seed}");
+            }
+            println!(
+                "seed {seed}: honest nodes finalized {} blocks",
+                honest[0].committed().0
+            );
         });
     }
 }
