@@ -11,7 +11,9 @@ use commonware_consensus::{Application, Reporter};
 use commonware_cryptography::{Digested, Digestible};
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network};
-use commonware_runtime::{Clock, Quota, Runner as _, Supervisor as _, deterministic};
+use commonware_runtime::{
+    Clock, Handle, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic,
+};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
 use tao_node::block::{Block, Digest};
@@ -74,19 +76,11 @@ async fn start_validator(
     oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
     key: ed25519::PrivateKey,
     participants: Set<ed25519::PublicKey>,
-    store: RedbStore,
-    genesis_proposer: ed25519::PublicKey,
+    chain: Chain<RedbStore>,
     byzantine: bool,
-) -> Chain<RedbStore> {
+) {
     let me = key.public_key();
     let context = context.child("validator").with_attribute("key", &me);
-    let chain = Chain::open(
-        store,
-        &ChainSpec::local(),
-        genesis_proposer,
-        ChainConfig::default(),
-    )
-    .expect("genesis");
     let control = oracle.control(me.clone());
     let channels = Channels {
         votes: control.register(0, QUOTA).await.expect("register"),
@@ -125,7 +119,78 @@ async fn start_validator(
         .await
     };
     started.expect("validator starts");
-    chain
+}
+
+/// The validators' keys: ed25519, derived from their index.
+fn keys() -> Vec<ed25519::PrivateKey> {
+    (0..VALIDATORS)
+        .map(ed25519::PrivateKey::from_seed)
+        .collect()
+}
+
+/// Opens the application on `store` (genesis anchor proposed by validator 0).
+fn open_chain(store: &RedbStore) -> Chain<RedbStore> {
+    Chain::open(
+        store.clone(),
+        &ChainSpec::local(),
+        ed25519::PrivateKey::from_seed(0).public_key(),
+        ChainConfig::default(),
+    )
+    .expect("genesis")
+}
+
+type Oracle = simulated::Oracle<ed25519::PublicKey, deterministic::Context>;
+
+/// Starts the simulated network with every link up.
+async fn network(context: &deterministic::Context) -> Oracle {
+    let publics: Vec<ed25519::PublicKey> = keys().iter().map(|k| k.public_key()).collect();
+    let (network, oracle) = Network::new_with_peers(
+        context.child("network"),
+        simulated::Config {
+            max_size: 8 * 1024 * 1024,
+            max_peers_per_set: NZUsize!(VALIDATORS as usize),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        },
+        publics.clone(),
+    )
+    .await;
+    network.start();
+    for a in &publics {
+        for b in &publics {
+            if a != b {
+                let link = Link {
+                    latency: Duration::from_millis(20),
+                    jitter: Duration::from_millis(5),
+                    success_rate: commonware_utils::probability!(1.0),
+                };
+                oracle
+                    .add_link(a.clone(), b.clone(), link)
+                    .await
+                    .expect("link");
+            }
+        }
+    }
+    oracle
+}
+
+/// Runs validator `index` inside its own task: aborting the handle stops every actor of it
+/// (the runtime aborts a task's descendants), as a crash would.
+fn spawn_validator(
+    context: &deterministic::Context,
+    oracle: &Oracle,
+    index: usize,
+    chain: &Chain<RedbStore>,
+) -> Handle<()> {
+    let keys = keys();
+    let participants =
+        Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys");
+    let key = keys[index].clone();
+    let (oracle, chain) = (oracle.clone(), chain.clone());
+    context.child("host").spawn(move |context| async move {
+        start_validator(&context, &oracle, key, participants, chain, false).await;
+        futures::future::pending::<()>().await;
+    })
 }
 
 /// A Byzantine proposer: builds an honest block, then claims a different state root.
@@ -182,47 +247,19 @@ async fn start_network(
     stores: &[RedbStore],
     byzantine: Option<usize>,
 ) -> Vec<Chain<RedbStore>> {
-    let keys: Vec<ed25519::PrivateKey> = (0..VALIDATORS)
-        .map(ed25519::PrivateKey::from_seed)
-        .collect();
-    let publics: Vec<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).collect();
-    let participants = Set::try_from(publics.clone()).expect("distinct keys");
-    let (network, oracle) = Network::new_with_peers(
-        context.child("network"),
-        simulated::Config {
-            max_size: 8 * 1024 * 1024,
-            max_peers_per_set: NZUsize!(VALIDATORS as usize),
-            disconnect_on_block: true,
-            tracked_peer_sets: NZUsize!(1),
-        },
-        publics.clone(),
-    )
-    .await;
-    network.start();
-    for a in &publics {
-        for b in &publics {
-            if a != b {
-                let link = Link {
-                    latency: Duration::from_millis(20),
-                    jitter: Duration::from_millis(5),
-                    success_rate: commonware_utils::probability!(1.0),
-                };
-                oracle
-                    .add_link(a.clone(), b.clone(), link)
-                    .await
-                    .expect("link");
-            }
-        }
-    }
+    let oracle = network(context).await;
+    let keys = keys();
+    let participants =
+        Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys");
     let mut chains = Vec::new();
     for (index, (key, store)) in keys.into_iter().zip(stores).enumerate() {
-        let chain = start_validator(
+        let chain = open_chain(store);
+        start_validator(
             context,
             &oracle,
             key,
             participants.clone(),
-            store.clone(),
-            publics[0].clone(),
+            chain.clone(),
             byzantine == Some(index),
         )
         .await;
@@ -453,6 +490,61 @@ fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
             println!(
                 "seed {seed}: honest nodes finalized {} blocks",
                 honest[0].committed().0
+            );
+        });
+    }
+}
+
+/// Validator 3 crashes (all its actors aborted mid-flight) while the others keep finalizing,
+/// then restarts from its storage, catches up through marshal backfill and re-execution, and
+/// agrees with the others on every height.
+#[test]
+fn a_crashed_validator_restarts_and_catches_up() {
+    for seed in [31, 32] {
+        runtime(seed).start(|context| async move {
+            let oracle = network(&context).await;
+            let stores = stores();
+            let mut chains: Vec<Chain<RedbStore>> = stores.iter().map(open_chain).collect();
+            let mut handles: Vec<Handle<()>> = (0..VALIDATORS as usize)
+                .map(|index| spawn_validator(&context, &oracle, index, &chains[index]))
+                .collect();
+            for tx in &transfers()[..SENDERS.len() * 5] {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 8).await;
+            context.sleep(Duration::from_millis(41 * seed)).await;
+            handles.pop().expect("validator 3").abort();
+            let crashed_at = stores[3].finalized().map_or(0, |(height, _)| height);
+            let running = &chains[..3];
+            wait_until(&context, seed, running, |chain| {
+                chain.committed().0 >= crashed_at + 15
+            })
+            .await;
+            // The crashed validator really is down: its store did not move.
+            assert_eq!(
+                stores[3].finalized().map_or(0, |(height, _)| height),
+                crashed_at,
+                "seed {seed}: validator 3 kept running"
+            );
+            for tx in &transfers()[SENDERS.len() * 5..] {
+                for chain in running {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            chains[3] = open_chain(&stores[3]);
+            assert_eq!(chains[3].committed().0, crashed_at, "seed {seed}");
+            handles.push(spawn_validator(&context, &oracle, 3, &chains[3]));
+            let target = chains[0].committed().0 + 10;
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= target && nonce_of(chain, "//Alice") == Some(10)
+            })
+            .await;
+            check_agreement(seed, &chains, &[0, 0, 0, crashed_at]);
+            println!(
+                "seed {seed}: validator 3 crashed at {crashed_at}, caught up to {}",
+                chains[3].committed().0
             );
         });
     }
