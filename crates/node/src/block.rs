@@ -265,12 +265,8 @@ mod tests {
     use tao_state::tx::{Call, Mortality, UnsignedTx};
 
     fn transfer(nonce: u64) -> SignedTx {
-        let alice = Keypair::from_uri("//Alice")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
-        let bob = Keypair::from_uri("//Bob")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
+        let alice = Keypair::from_uri("//Alice").expect("dev key");
+        let bob = Keypair::from_uri("//Bob").expect("dev key");
         let tx = UnsignedTx {
             signer: AccountId(alice.public().to_bytes()),
             nonce,
