@@ -1,0 +1,706 @@
+//! The application that plugs `tao-state` into commonware: proposing and verifying blocks on
+//! the parent's pending state ([`Chain`] implements marshal's [`Application`]) and applying
+//! finalized blocks to the store ([`Chain`] is marshal's [`Reporter`] of [`Update`]s).
+//!
+//! Pending (verified, not yet finalized) blocks keep their own change set; the state after a
+//! pending block is the committed store seen through the merged change sets of the pending
+//! blocks from the committed tip up to it ([`Layered`]). Finalization writes the block's change
+//! set and its height to the store in one transaction, and is idempotent by height: a block at
+//! or below the committed height is acknowledged without touching anything.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, UNIX_EPOCH};
+
+use commonware_actor::Feedback;
+use commonware_consensus::marshal::Update;
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_consensus::simplex::types::Context;
+use commonware_consensus::{Application, Reporter};
+use commonware_cryptography::{Digested, Digestible, ed25519};
+use commonware_runtime::Clock;
+use commonware_utils::Acknowledgement;
+use futures::StreamExt;
+use tao_primitives::{AccountId, Hash256};
+use tao_state::block::{BlockBuilder, execute_block};
+use tao_state::store::{ChangeSet, Layered, Store};
+use tao_state::tx::SignedTx;
+
+use crate::block::{Block, Digest, MAX_BLOCK_TXS, tx_root};
+use crate::mempool::{Mempool, MempoolError};
+use crate::storage::{CommitStore, StorageError};
+
+/// The consensus context simplex hands to the application.
+pub type ConsensusContext = Context<Digest, ed25519::PublicKey>;
+/// The signing scheme of validator votes and certificates.
+pub type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+/// How far ahead of a validator's clock a block time may be before it abstains (waits).
+pub const MAX_FUTURE_DRIFT_MS: u64 = 2_000;
+
+/// Why the application could not start or commit.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The genesis state could not be built.
+    #[error(transparent)]
+    Spec(#[from] tao_state::spec::SpecError),
+    /// A block could not be executed on its parent's state.
+    #[error("block {height}: {reason}")]
+    Block {
+        /// Height of the block.
+        height: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The store holds a different chain than this genesis.
+    #[error("the store's genesis does not match the chain spec")]
+    GenesisMismatch,
+}
+
+/// Settings of the application.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    /// Account credited with the fees of blocks this node proposes (`None`: recycled).
+    pub author: Option<AccountId>,
+    /// Most transactions a proposed block carries.
+    pub max_block_txs: usize,
+    /// Most transactions the mempool holds.
+    pub mempool_limit: usize,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            author: None,
+            max_block_txs: 1_024,
+            mempool_limit: 65_536,
+        }
+    }
+}
+
+/// A verified block waiting for finalization.
+#[derive(Debug)]
+struct Pending {
+    height: u64,
+    parent: Digest,
+    changes: ChangeSet,
+}
+
+/// A finalized block as recorded by this node (for RPC and tests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalizedBlock {
+    /// Height.
+    pub height: u64,
+    /// Block digest.
+    pub digest: Digest,
+    /// State root after it.
+    pub state_root: Hash256,
+    /// Number of transactions in it.
+    pub txs: usize,
+    /// The validator that proposed it.
+    pub proposer: ed25519::PublicKey,
+}
+
+#[derive(Debug)]
+struct Inner<S> {
+    store: S,
+    config: ChainConfig,
+    genesis: Block,
+    committed_height: u64,
+    committed_digest: Digest,
+    pending: BTreeMap<Digest, Pending>,
+    mempool: Mempool,
+    finalized: Vec<FinalizedBlock>,
+    redelivered: u64,
+}
+
+/// The Tao application: state, pending forks and mempool of one node.
+#[derive(Debug)]
+pub struct Chain<S> {
+    inner: Arc<Mutex<Inner<S>>>,
+}
+
+impl<S> Clone for Chain<S> {
+    fn clone(&self) -> Self {
+        Chain {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+/// Where the parent's state could be found.
+enum ParentState {
+    /// The merged change sets from the committed tip to the parent.
+    Known(ChangeSet),
+    /// Some ancestors of the parent are not executed here yet.
+    Missing,
+    /// The parent is on a fork that conflicts with the committed chain.
+    Dead,
+}
+
+fn lock<S>(inner: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
+    inner
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<S: CommitStore> Chain<S> {
+    /// Opens the application on `store`, writing the genesis state if the store is empty.
+    /// `genesis_proposer` names the (fixed) proposer key recorded in the genesis block.
+    pub fn open(
+        store: S,
+        spec: &tao_state::spec::ChainSpec,
+        genesis_proposer: ed25519::PublicKey,
+        config: ChainConfig,
+    ) -> Result<Chain<S>, ChainError> {
+        let genesis_state = spec.genesis()?;
+        let genesis = Block::genesis(genesis_state.state_root, genesis_proposer);
+        let (height, digest) = match store.finalized() {
+            Some((height, digest)) => (height, sha_digest(digest)),
+            None => {
+                store.commit(0, genesis.digest().0, &genesis_state.changes)?;
+                (0, genesis.digest())
+            }
+        };
+        if height == 0 && digest != genesis.digest() {
+            return Err(ChainError::GenesisMismatch);
+        }
+        let mempool = Mempool::new(config.mempool_limit);
+        Ok(Chain {
+            inner: Arc::new(Mutex::new(Inner {
+                store,
+                config,
+                genesis,
+                committed_height: height,
+                committed_digest: digest,
+                pending: BTreeMap::new(),
+                mempool,
+                finalized: Vec::new(),
+                redelivered: 0,
+            })),
+        })
+    }
+
+    /// The genesis block (marshal's anchor at height 0).
+    pub fn genesis(&self) -> Block {
+        lock(&self.inner).genesis.clone()
+    }
+
+    /// The committed (finalized and durable) height and block digest.
+    pub fn committed(&self) -> (u64, Digest) {
+        let inner = lock(&self.inner);
+        (inner.committed_height, inner.committed_digest)
+    }
+
+    /// Finalized blocks applied by this process, in order.
+    pub fn finalized(&self) -> Vec<FinalizedBlock> {
+        lock(&self.inner).finalized.clone()
+    }
+
+    /// How many finalized blocks were delivered again at or below the committed height and
+    /// skipped (after a restart marshal redelivers what it had not seen acknowledged).
+    pub fn redelivered(&self) -> u64 {
+        lock(&self.inner).redelivered
+    }
+
+    /// Reads the committed state.
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Store) -> T) -> T {
+        let inner = lock(&self.inner);
+        f(&inner.store)
+    }
+
+    /// Number of transactions waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.inner).mempool.len()
+    }
+
+    /// Checks a transaction against the committed state and queues it for proposal.
+    pub fn submit(&self, tx: SignedTx) -> Result<(), MempoolError> {
+        let mut inner = lock(&self.inner);
+        match tao_state::block::validate_transaction(&inner.store, &tx) {
+            // A future nonce may become valid once the sender's earlier transactions land.
+            Ok(_) | Err(tao_state::error::InvalidTx::FutureNonce { .. }) => {
+                inner.mempool.insert(tx)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The state changes from the committed tip to `digest`, if known here.
+    fn parent_state(inner: &Inner<S>, digest: Digest) -> ParentState {
+        let mut chain: Vec<&ChangeSet> = Vec::new();
+        let mut cursor = digest;
+        loop {
+            if cursor == inner.committed_digest {
+                break;
+            }
+            match inner.pending.get(&cursor) {
+                Some(pending) if pending.height > inner.committed_height => {
+                    chain.push(&pending.changes);
+                    cursor = pending.parent;
+                }
+                Some(_) => return ParentState::Dead,
+                None => return ParentState::Missing,
+            }
+        }
+        let mut merged = ChangeSet::default();
+        for changes in chain.into_iter().rev() {
+            merged = ChangeSet::merged(&merged, changes);
+        }
+        ParentState::Known(merged)
+    }
+
+    /// Makes sure the state after `parent` is known, executing missing ancestors taken from
+    /// `ancestry` (newest first, starting at `parent`). Returns its change set from the
+    /// committed tip, or `None` when it cannot be built (dead fork, invalid ancestor).
+    async fn ensure_parent(
+        &self,
+        parent: &Digested<Block>,
+        ancestry: &mut (impl Ancestry<Block> + 'static),
+    ) -> Option<ChangeSet> {
+        match Self::parent_state(&lock(&self.inner), parent.digest()) {
+            ParentState::Known(changes) => return Some(changes),
+            ParentState::Dead => return None,
+            ParentState::Missing => {}
+        }
+        // Collect the unexecuted ancestors, newest first.
+        let mut missing: Vec<Digested<Block>> = Vec::new();
+        while let Some(block) = ancestry.next().await {
+            let done = {
+                let inner = lock(&self.inner);
+                let parent = block.inner().parent;
+                block.inner().height <= inner.committed_height.saturating_add(1)
+                    || inner.pending.contains_key(&parent)
+                    || parent == inner.committed_digest
+            };
+            let is_known = lock(&self.inner).pending.contains_key(&block.digest());
+            if !is_known {
+                missing.push(block);
+            }
+            if done || is_known {
+                break;
+            }
+        }
+        for block in missing.into_iter().rev() {
+            let mut inner = lock(&self.inner);
+            let ParentState::Known(changes) = Self::parent_state(&inner, block.inner().parent)
+            else {
+                return None;
+            };
+            let outcome = {
+                let view = Layered::new(&inner.store, &changes);
+                execute_block(&view, &block.inner().state_header(), &block.inner().txs).ok()?
+            };
+            if outcome.state_root != block.inner().state_root || inner.store.failed() {
+                return None;
+            }
+            inner.pending.insert(
+                block.digest(),
+                Pending {
+                    height: block.inner().height,
+                    parent: block.inner().parent,
+                    changes: outcome.changes,
+                },
+            );
+        }
+        match Self::parent_state(&lock(&self.inner), parent.digest()) {
+            ParentState::Known(changes) => Some(changes),
+            _ => None,
+        }
+    }
+
+    /// Builds a block on `parent` at `timestamp_ms` from the mempool.
+    fn build(
+        &self,
+        parent: &Digested<Block>,
+        parent_changes: &ChangeSet,
+        timestamp_ms: u64,
+        proposer: ed25519::PublicKey,
+    ) -> Option<Block> {
+        let mut inner = lock(&self.inner);
+        let height = parent.inner().height.checked_add(1)?;
+        let author = inner.config.author;
+        let header = tao_state::block::Header {
+            height,
+            timestamp_ms,
+            author,
+        };
+        let max = inner.config.max_block_txs.min(MAX_BLOCK_TXS);
+        let candidates = inner.mempool.candidates(max);
+        let (outcome, included, rejected) = {
+            let view = Layered::new(&inner.store, parent_changes);
+            let mut builder = BlockBuilder::begin(&view, &header).ok()?;
+            let mut included = Vec::new();
+            let mut rejected = Vec::new();
+            for tx in candidates {
+                match builder.apply(&tx) {
+                    Ok(_) => included.push(tx),
+                    Err(error) => {
+                        tracing::debug!(%error, "transaction not included");
+                        rejected.push(tx);
+                    }
+                }
+            }
+            (builder.finish().ok()?, included, rejected)
+        };
+        if inner.store.failed() {
+            return None;
+        }
+        for tx in &rejected {
+            inner.mempool.remove(tx);
+        }
+        let block = Block::new(
+            parent.digest(),
+            height,
+            timestamp_ms,
+            proposer,
+            author,
+            outcome.state_root,
+            included,
+        );
+        inner.pending.insert(
+            block.digest(),
+            Pending {
+                height,
+                parent: parent.digest(),
+                changes: outcome.changes,
+            },
+        );
+        Some(block)
+    }
+
+    /// Re-executes `block` on its parent's state and checks its roots.
+    fn check(&self, block: &Digested<Block>, parent_changes: &ChangeSet) -> bool {
+        let mut inner = lock(&self.inner);
+        let b = block.inner();
+        if b.tx_root != tx_root(&b.txs) {
+            return false;
+        }
+        let outcome = {
+            let view = Layered::new(&inner.store, parent_changes);
+            match execute_block(&view, &b.state_header(), &b.txs) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    tracing::info!(height = b.height, %error, "rejecting block");
+                    return false;
+                }
+            }
+        };
+        if inner.store.failed() {
+            return false;
+        }
+        if outcome.state_root != b.state_root {
+            tracing::info!(height = b.height, "rejecting block: state root mismatch");
+            return false;
+        }
+        inner.pending.insert(
+            block.digest(),
+            Pending {
+                height: b.height,
+                parent: b.parent,
+                changes: outcome.changes,
+            },
+        );
+        true
+    }
+
+    /// Applies a finalized block to the store (idempotent by height).
+    fn finalize(&self, block: &Digested<Block>) -> Result<(), ChainError> {
+        let mut inner = lock(&self.inner);
+        let b = block.inner();
+        if b.height <= inner.committed_height {
+            inner.redelivered = inner.redelivered.saturating_add(1);
+            return Ok(());
+        }
+        if b.parent != inner.committed_digest {
+            return Err(ChainError::Block {
+                height: b.height,
+                reason: "finalized block does not extend the committed tip".into(),
+            });
+        }
+        let changes = match inner.pending.remove(&block.digest()) {
+            Some(pending) => pending.changes,
+            None => {
+                let outcome =
+                    execute_block(&inner.store, &b.state_header(), &b.txs).map_err(|error| {
+                        ChainError::Block {
+                            height: b.height,
+                            reason: error.to_string(),
+                        }
+                    })?;
+                if outcome.state_root != b.state_root {
+                    return Err(ChainError::Block {
+                        height: b.height,
+                        reason: "state root mismatch on a finalized block".into(),
+                    });
+                }
+                outcome.changes
+            }
+        };
+        inner.store.commit(b.height, block.digest().0, &changes)?;
+        inner.committed_height = b.height;
+        inner.committed_digest = block.digest();
+        let committed = inner.committed_height;
+        inner
+            .pending
+            .retain(|_, pending| pending.height > committed);
+        for tx in &b.txs {
+            inner.mempool.remove(tx);
+        }
+        inner.finalized.push(FinalizedBlock {
+            height: b.height,
+            digest: block.digest(),
+            state_root: b.state_root,
+            txs: b.txs.len(),
+            proposer: b.proposer.clone(),
+        });
+        Ok(())
+    }
+}
+
+fn sha_digest(bytes: [u8; 32]) -> Digest {
+    commonware_cryptography::sha256::Digest(bytes)
+}
+
+fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl<E, S> Application<E> for Chain<S>
+where
+    E: Clock + Send + 'static,
+    S: CommitStore,
+{
+    type SigningScheme = SigningScheme;
+    type Context = ConsensusContext;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let parent = ancestry.peek()?.clone();
+        let changes = self.ensure_parent(&parent, &mut ancestry).await?;
+        let timestamp_ms = now_ms(&runtime).max(parent.inner().timestamp_ms);
+        let block = self.build(&parent, &changes, timestamp_ms, context.leader)?;
+        let digest = block.digest();
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (runtime, context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        if lock(&self.inner).pending.contains_key(&block.digest()) {
+            return true;
+        }
+        let Some(parent) = ancestry.peek().cloned() else {
+            return false;
+        };
+        let b = block.inner();
+        if b.proposer != context.leader || b.timestamp_ms < parent.inner().timestamp_ms {
+            return false;
+        }
+        // A block from the future: abstain until our clock is close enough.
+        let now = now_ms(&runtime);
+        let limit = now.saturating_add(MAX_FUTURE_DRIFT_MS);
+        if b.timestamp_ms > limit {
+            runtime
+                .sleep(Duration::from_millis(b.timestamp_ms - limit))
+                .await;
+        }
+        let Some(changes) = self.ensure_parent(&parent, &mut ancestry).await else {
+            return false;
+        };
+        self.check(&block, &changes)
+    }
+}
+
+impl<S: CommitStore> Reporter for Chain<S> {
+    type Activity = Update<Block>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match activity {
+            Update::Block(block, ack) => match self.finalize(&block) {
+                Ok(()) => ack.acknowledge(),
+                Err(error) => {
+                    // Not acknowledging stops marshal: this node cannot follow the chain.
+                    tracing::error!(%error, "cannot apply finalized block");
+                    drop(ack);
+                }
+            },
+            Update::Tip(..) => {}
+        }
+        Feedback::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::RedbStore;
+    use commonware_cryptography::Signer as _;
+    use tao_state::spec::ChainSpec;
+    use tao_state::tx::{Call, Mortality, UnsignedTx};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn proposer() -> ed25519::PublicKey {
+        ed25519::PrivateKey::from_seed(0).public_key()
+    }
+
+    fn chain() -> Result<Chain<RedbStore>, ChainError> {
+        Chain::open(
+            RedbStore::in_memory()?,
+            &ChainSpec::local(),
+            proposer(),
+            ChainConfig::default(),
+        )
+    }
+
+    fn transfer(nonce: u64) -> Result<SignedTx, Box<dyn std::error::Error>> {
+        let alice = tao_keys::Keypair::from_uri("//Alice")?;
+        let bob = tao_keys::Keypair::from_uri("//Bob")?;
+        let tx = UnsignedTx {
+            signer: AccountId(alice.public().to_bytes()),
+            nonce,
+            mortality: Mortality {
+                birth: 0,
+                period: 64,
+            },
+            call: Call::Transfer {
+                dest: AccountId(bob.public().to_bytes()),
+                amount_rao: 5_000,
+            },
+        };
+        let genesis_hash = ChainSpec::local().genesis()?.genesis_hash;
+        let signature = alice.sign(&tx.signing_payload(&genesis_hash)).to_bytes();
+        Ok(SignedTx { tx, signature })
+    }
+
+    fn digested(block: Block) -> Digested<Block> {
+        let digest = block.digest();
+        Digested::precomputed(block, digest)
+    }
+
+    #[test]
+    fn a_proposed_block_verifies_elsewhere_and_finalizes_idempotently() -> TestResult {
+        let proposer_node = chain()?;
+        let verifier = chain()?;
+        proposer_node.submit(transfer(0)?)?;
+        proposer_node.submit(transfer(1)?)?;
+        let genesis = digested(proposer_node.genesis());
+        let block = proposer_node
+            .build(&genesis, &ChangeSet::default(), 1_000, proposer())
+            .ok_or("no block")?;
+        assert_eq!(block.txs.len(), 2);
+        let block = digested(block);
+        assert!(verifier.check(&block, &ChangeSet::default()));
+
+        verifier.finalize(&block)?;
+        verifier.finalize(&block)?; // redelivery: nothing happens
+        assert_eq!(verifier.committed(), (1, block.digest()));
+        assert_eq!(verifier.finalized().len(), 1);
+        assert_eq!(verifier.redelivered(), 1);
+        proposer_node.finalize(&block)?;
+        assert_eq!(proposer_node.mempool_len(), 0);
+        let nonce = |node: &Chain<RedbStore>| {
+            node.read(|store| {
+                tao_state::read::account(store, &transfer(0).ok()?.tx.signer)
+                    .ok()
+                    .map(|a| a.nonce)
+            })
+        };
+        assert_eq!(nonce(&verifier), Some(2));
+        assert_eq!(nonce(&proposer_node), Some(2));
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_state_root_or_earlier_timestamp_is_rejected() -> TestResult {
+        let proposer_node = chain()?;
+        let verifier = chain()?;
+        proposer_node.submit(transfer(0)?)?;
+        let genesis = digested(proposer_node.genesis());
+        let good = proposer_node
+            .build(&genesis, &ChangeSet::default(), 1_000, proposer())
+            .ok_or("no block")?;
+        let bad_root = Block::new(
+            good.parent,
+            good.height,
+            good.timestamp_ms,
+            good.proposer.clone(),
+            good.author,
+            Hash256([9; 32]),
+            good.txs.clone(),
+        );
+        assert!(!verifier.check(&digested(bad_root), &ChangeSet::default()));
+        let good = digested(good);
+        assert!(verifier.check(&good, &ChangeSet::default()));
+        // A child whose time is before its parent's cannot execute.
+        let ParentState::Known(parent_changes) =
+            Chain::parent_state(&lock(&verifier.inner), good.digest())
+        else {
+            return Err("parent state unknown".into());
+        };
+        let early = Block::new(
+            good.digest(),
+            2,
+            999,
+            proposer(),
+            None,
+            good.inner().state_root,
+            Vec::new(),
+        );
+        assert!(!verifier.check(&digested(early), &parent_changes));
+        Ok(())
+    }
+
+    #[test]
+    fn finalizing_a_block_that_skips_the_tip_is_an_error() -> TestResult {
+        let node = chain()?;
+        let orphan = Block::new(
+            sha_digest([5; 32]),
+            1,
+            1_000,
+            proposer(),
+            None,
+            Hash256([0; 32]),
+            Vec::new(),
+        );
+        assert!(node.finalize(&digested(orphan)).is_err());
+        assert_eq!(node.committed().0, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn submission_rejects_bad_signatures_and_queues_future_nonces() -> TestResult {
+        let node = chain()?;
+        let mut forged = transfer(0)?;
+        forged.signature[0] ^= 1;
+        assert!(matches!(
+            node.submit(forged),
+            Err(MempoolError::Invalid(
+                tao_state::error::InvalidTx::BadSignature
+            ))
+        ));
+        // A future nonce waits in the pool for its predecessors.
+        node.submit(transfer(3)?)?;
+        assert_eq!(node.mempool_len(), 1);
+        Ok(())
+    }
+}

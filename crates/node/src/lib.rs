@@ -1,0 +1,14 @@
+//! The Tao chain node: the application that runs the `tao-state` state machine under
+//! commonware simplex BFT consensus with marshal's ordered finalized-block delivery
+//! ([`app::Chain`]), the block format ([`block::Block`]), a simple mempool
+//! ([`mempool::Mempool`]) and the committed state in redb ([`storage::RedbStore`]).
+//!
+//! Commonware types stay inside this crate (DESIGN §2); every `commonware-*` crate is pinned to
+//! one exact version in the workspace. The deterministic multi-validator simulation lives in
+//! `tests/simulation.rs`.
+
+pub mod app;
+pub mod block;
+pub mod engine;
+pub mod mempool;
+pub mod storage;

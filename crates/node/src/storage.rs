@@ -1,0 +1,366 @@
+//! The node's committed state on disk: a [`RedbStore`] holds the state entries of
+//! `tao-state` plus the finalized height and block digest, and [`RedbStore::commit`] writes a
+//! finalized block's change set and the new height in one redb write transaction.
+//!
+//! The [`Store`] trait reads without an error path. A failed read (an I/O error of the
+//! database) is logged, answered as "absent", and latches [`RedbStore::failed`]; the node
+//! checks that flag after every execution and refuses to vote on anything computed from a
+//! failed read.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use tao_state::store::{ChangeSet, MemoryStore, Store};
+
+/// Raw `(key, value)` state entries in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// State entries: `tao-state` keys to values.
+const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
+/// Node metadata: the finalized height and digest.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Key of the finalized height (8 bytes, big-endian) in [`META`].
+const HEIGHT_KEY: &str = "finalized_height";
+/// Key of the finalized block digest (32 bytes) in [`META`].
+const DIGEST_KEY: &str = "finalized_digest";
+
+/// Why the node's storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database file could not be created or opened.
+    #[error("storage: open: {0}")]
+    Open(#[from] redb::DatabaseError),
+    /// A transaction could not be started.
+    #[error("storage: transaction: {0}")]
+    Transaction(#[from] redb::TransactionError),
+    /// A table could not be opened.
+    #[error("storage: table: {0}")]
+    Table(#[from] redb::TableError),
+    /// A read or write inside a transaction failed.
+    #[error("storage: {0}")]
+    Io(#[from] redb::StorageError),
+    /// The transaction could not be committed.
+    #[error("storage: commit: {0}")]
+    Commit(#[from] redb::CommitError),
+    /// The stored metadata is not what this node writes.
+    #[error("storage: corrupt metadata: {0}")]
+    Corrupt(&'static str),
+    /// A change set was offered for a height that does not follow the stored one.
+    #[error("storage: height {got} does not follow the finalized height {finalized}")]
+    OutOfOrder {
+        /// The stored finalized height.
+        finalized: u64,
+        /// The height offered.
+        got: u64,
+    },
+}
+
+/// What [`CommitStore::commit`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Committed {
+    /// The change set was written and the finalized height advanced.
+    Applied,
+    /// The height was already committed; nothing was written (redelivery after a restart).
+    AlreadyCommitted,
+}
+
+/// A [`Store`] that finalized blocks are committed to, atomically with their height.
+pub trait CommitStore: Store + Send + Sync + 'static {
+    /// The finalized height and block digest, `None` before genesis was committed.
+    fn finalized(&self) -> Option<(u64, [u8; 32])>;
+    /// Writes `changes` as the state of block `digest` at `height`, in one atomic step with
+    /// the new finalized height. A height at or below the stored one changes nothing
+    /// (idempotent redelivery); a gap is an error.
+    fn commit(
+        &self,
+        height: u64,
+        digest: [u8; 32],
+        changes: &ChangeSet,
+    ) -> Result<Committed, StorageError>;
+    /// Whether a read has failed since the store was opened (state computed since then
+    /// cannot be trusted).
+    fn failed(&self) -> bool;
+}
+
+/// The committed state in a redb database.
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+    failed: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("finalized", &self.finalized())
+            .finish()
+    }
+}
+
+impl RedbStore {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<RedbStore, StorageError> {
+        let db = Database::create(path)?;
+        Self::init(db)
+    }
+
+    /// A database held in memory (tests and simulations).
+    pub fn in_memory() -> Result<RedbStore, StorageError> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Self::init(db)
+    }
+
+    fn init(db: Database) -> Result<RedbStore, StorageError> {
+        let txn = db.begin_write()?;
+        txn.open_table(STATE)?;
+        txn.open_table(META)?;
+        txn.commit()?;
+        let store = RedbStore {
+            db: Arc::new(db),
+            failed: Arc::new(AtomicBool::new(false)),
+        };
+        store.read_finalized()?;
+        Ok(store)
+    }
+
+    fn read_finalized(&self) -> Result<Option<(u64, [u8; 32])>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let height = meta.get(HEIGHT_KEY)?;
+        let digest = meta.get(DIGEST_KEY)?;
+        match (height, digest) {
+            (None, None) => Ok(None),
+            (Some(height), Some(digest)) => {
+                let height: [u8; 8] = height
+                    .value()
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
+                let digest: [u8; 32] = digest
+                    .value()
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt("digest is not 32 bytes"))?;
+                Ok(Some((u64::from_be_bytes(height), digest)))
+            }
+            _ => Err(StorageError::Corrupt("height without digest")),
+        }
+    }
+
+    fn note_failure(&self, error: &dyn std::fmt::Display) {
+        tracing::error!(%error, "state read failed");
+        self.failed.store(true, Ordering::SeqCst);
+    }
+
+    fn try_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATE)?;
+        Ok(table.get(key)?.map(|value| value.value().to_vec()))
+    }
+
+    fn try_scan(&self, prefix: &[u8]) -> Result<Entries, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATE)?;
+        let mut out = Vec::new();
+        for entry in table.range(prefix..)? {
+            let (key, value) = entry?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
+            out.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Every state entry, in key order (tests and snapshots).
+    pub fn to_memory(&self) -> Result<MemoryStore, StorageError> {
+        let mut memory = MemoryStore::default();
+        let writes = self
+            .try_scan(&[])?
+            .into_iter()
+            .map(|(key, value)| (key, Some(value)))
+            .collect();
+        memory.apply(&ChangeSet { writes });
+        Ok(memory)
+    }
+}
+
+impl Store for RedbStore {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.try_get(key).unwrap_or_else(|error| {
+            self.note_failure(&error);
+            None
+        })
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.try_scan(prefix).unwrap_or_else(|error| {
+            self.note_failure(&error);
+            Vec::new()
+        })
+    }
+}
+
+impl CommitStore for RedbStore {
+    fn finalized(&self) -> Option<(u64, [u8; 32])> {
+        self.read_finalized().unwrap_or_else(|error| {
+            self.note_failure(&error);
+            None
+        })
+    }
+
+    fn commit(
+        &self,
+        height: u64,
+        digest: [u8; 32],
+        changes: &ChangeSet,
+    ) -> Result<Committed, StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let stored = match (meta.get(HEIGHT_KEY)?, meta.get(DIGEST_KEY)?.is_some()) {
+                (None, false) => None,
+                (Some(bytes), true) => {
+                    let bytes: [u8; 8] = bytes
+                        .value()
+                        .try_into()
+                        .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
+                    Some(u64::from_be_bytes(bytes))
+                }
+                _ => return Err(StorageError::Corrupt("height without digest")),
+            };
+            match stored {
+                Some(finalized) if height <= finalized => {
+                    return Ok(Committed::AlreadyCommitted);
+                }
+                Some(finalized) if Some(height) != finalized.checked_add(1) => {
+                    return Err(StorageError::OutOfOrder {
+                        finalized,
+                        got: height,
+                    });
+                }
+                _ => {}
+            }
+            meta.insert(HEIGHT_KEY, height.to_be_bytes().as_slice())?;
+            meta.insert(DIGEST_KEY, digest.as_slice())?;
+            let mut state = txn.open_table(STATE)?;
+            for (key, value) in &changes.writes {
+                match value {
+                    Some(value) => {
+                        state.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    None => {
+                        state.remove(key.as_slice())?;
+                    }
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(Committed::Applied)
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(pairs: &[(&[u8], Option<&[u8]>)]) -> ChangeSet {
+        ChangeSet {
+            writes: pairs
+                .iter()
+                .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+                .collect(),
+        }
+    }
+
+    fn temp_path(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("tao-node-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).ok();
+        dir.join("state.redb")
+    }
+
+    #[test]
+    fn apply_reopen_resume() -> Result<(), StorageError> {
+        let path = temp_path("reopen");
+        {
+            let store = RedbStore::open(&path)?;
+            assert_eq!(store.finalized(), None);
+            assert_eq!(
+                store.commit(0, [0; 32], &set(&[(b"a", Some(b"1"))]))?,
+                Committed::Applied
+            );
+            let changes = set(&[(b"a", None), (b"b", Some(b"2"))]);
+            assert_eq!(store.commit(1, [1; 32], &changes)?, Committed::Applied);
+        }
+        let store = RedbStore::open(&path)?;
+        assert_eq!(store.finalized(), Some((1, [1; 32])));
+        assert_eq!(store.get(b"a"), None);
+        assert_eq!(store.get(b"b"), Some(b"2".to_vec()));
+        assert_eq!(
+            store
+                .commit(3, [3; 32], &ChangeSet::default())
+                .err()
+                .map(|e| e.to_string()),
+            Some("storage: height 3 does not follow the finalized height 1".into())
+        );
+        assert_eq!(
+            store.commit(2, [2; 32], &set(&[(b"c", Some(b"3"))]))?,
+            Committed::Applied
+        );
+        assert_eq!(store.finalized(), Some((2, [2; 32])));
+        assert!(!store.failed());
+        Ok(())
+    }
+
+    #[test]
+    fn reapplying_a_committed_height_changes_nothing() -> Result<(), StorageError> {
+        let store = RedbStore::in_memory()?;
+        store.commit(0, [0; 32], &set(&[(b"k", Some(b"genesis"))]))?;
+        store.commit(1, [1; 32], &set(&[(b"k", Some(b"one"))]))?;
+        // A redelivered block 1 (even with other contents) and an old block 0 are ignored.
+        assert_eq!(
+            store.commit(1, [9; 32], &set(&[(b"k", Some(b"other"))]))?,
+            Committed::AlreadyCommitted
+        );
+        assert_eq!(
+            store.commit(0, [0; 32], &set(&[(b"k", Some(b"genesis"))]))?,
+            Committed::AlreadyCommitted
+        );
+        assert_eq!(store.get(b"k"), Some(b"one".to_vec()));
+        assert_eq!(store.finalized(), Some((1, [1; 32])));
+        Ok(())
+    }
+
+    #[test]
+    fn scan_prefix_is_in_key_order_and_bounded_by_the_prefix() -> Result<(), StorageError> {
+        let store = RedbStore::in_memory()?;
+        store.commit(
+            0,
+            [0; 32],
+            &set(&[
+                (b"b\x02", Some(b"2")),
+                (b"a\xff", Some(b"x")),
+                (b"b", Some(b"0")),
+                (b"b\x01", Some(b"1")),
+                (b"c", Some(b"y")),
+            ]),
+        )?;
+        let keys: Vec<Vec<u8>> = store
+            .scan_prefix(b"b")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            keys,
+            vec![b"b".to_vec(), b"b\x01".to_vec(), b"b\x02".to_vec()]
+        );
+        assert_eq!(store.scan_prefix(b"d"), Vec::new());
+        assert_eq!(store.to_memory()?.len(), 5);
+        Ok(())
+    }
+}

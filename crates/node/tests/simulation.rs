@@ -1,0 +1,551 @@
+//! Deterministic whole-network simulation: 4 validators running the real simplex + marshal
+//! engines over commonware's simulated network on the deterministic runtime, with signed
+//! transfers submitted to their mempools. Each run is reproducible from its printed seed.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use commonware_actor::Feedback;
+use commonware_consensus::marshal::{Update, ancestry::Ancestry};
+use commonware_consensus::{Application, Reporter};
+use commonware_cryptography::{Digested, Digestible};
+use commonware_cryptography::{Signer as _, ed25519};
+use commonware_p2p::simulated::{self, Link, Network};
+use commonware_runtime::{
+    Clock, Handle, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic,
+};
+use commonware_utils::{NZU32, NZUsize, ordered::Set};
+use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
+use tao_node::block::{Block, Digest};
+use tao_node::engine::{self, Channels, EngineConfig};
+use tao_node::storage::{CommitStore as _, RedbStore};
+use tao_primitives::{AccountId, Hash256};
+use tao_state::spec::ChainSpec;
+use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+
+const VALIDATORS: u64 = 4;
+const TARGET_HEIGHT: u64 = 20;
+const NAMESPACE: &[u8] = b"tao-sim";
+const QUOTA: Quota = Quota::per_second(NZU32!(10_000));
+
+fn transfer(from: &str, to: &str, nonce: u64, amount_rao: u64, genesis_hash: &Hash256) -> SignedTx {
+    let signer = tao_keys::Keypair::from_uri(from).expect("dev key");
+    let dest = tao_keys::Keypair::from_uri(to).expect("dev key");
+    let tx = UnsignedTx {
+        signer: AccountId(signer.public().to_bytes()),
+        nonce,
+        mortality: Mortality {
+            birth: 0,
+            period: 4_096,
+        },
+        call: Call::Transfer {
+            dest: AccountId(dest.public().to_bytes()),
+            amount_rao,
+        },
+    };
+    let signature = signer.sign(&tx.signing_payload(genesis_hash)).to_bytes();
+    SignedTx { tx, signature }
+}
+
+/// Who sends to whom; each sender sends ten transfers (nonces 0..10).
+const SENDERS: [(&str, &str); 3] = [
+    ("//Alice", "//Bob"),
+    ("//Bob", "//Charlie"),
+    ("//Charlie", "//Alice"),
+];
+
+/// The signed transfers, in submission order. sr25519 signatures are randomized, so they are
+/// made once per process: every run of a seed then sees exactly the same bytes.
+fn transfers() -> &'static [SignedTx] {
+    static TXS: OnceLock<Vec<SignedTx>> = OnceLock::new();
+    TXS.get_or_init(|| {
+        let genesis_hash = ChainSpec::local().genesis().expect("genesis").genesis_hash;
+        (0..10u64)
+            .flat_map(|nonce| {
+                SENDERS
+                    .map(|(from, to)| transfer(from, to, nonce, 1_000_000 + nonce, &genesis_hash))
+            })
+            .collect()
+    })
+}
+
+/// Starts one validator on the simulated network and returns its application; a
+/// `byzantine` validator proposes blocks with a wrong state root.
+async fn start_validator(
+    context: &deterministic::Context,
+    oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
+    key: ed25519::PrivateKey,
+    participants: Set<ed25519::PublicKey>,
+    chain: Chain<RedbStore>,
+    byzantine: bool,
+) {
+    let me = key.public_key();
+    let context = context.child("validator").with_attribute("key", &me);
+    let control = oracle.control(me.clone());
+    let channels = Channels {
+        votes: control.register(0, QUOTA).await.expect("register"),
+        certificates: control.register(1, QUOTA).await.expect("register"),
+        simplex_resolver: control.register(2, QUOTA).await.expect("register"),
+        backfill: control.register(3, QUOTA).await.expect("register"),
+        blocks: control.register(4, QUOTA).await.expect("register"),
+    };
+    let config = EngineConfig::local(NAMESPACE, &format!("validator-{me}"));
+    let genesis = chain.genesis();
+    let started = if byzantine {
+        engine::start(
+            context,
+            &config,
+            key,
+            participants,
+            genesis,
+            WrongStateRoot(chain.clone()),
+            oracle.manager(),
+            control,
+            channels,
+        )
+        .await
+    } else {
+        engine::start(
+            context,
+            &config,
+            key,
+            participants,
+            genesis,
+            chain.clone(),
+            oracle.manager(),
+            control,
+            channels,
+        )
+        .await
+    };
+    started.expect("validator starts");
+}
+
+/// The validators' keys: ed25519, derived from their index.
+fn keys() -> Vec<ed25519::PrivateKey> {
+    (0..VALIDATORS)
+        .map(ed25519::PrivateKey::from_seed)
+        .collect()
+}
+
+/// Opens the application on `store` (genesis anchor proposed by validator 0).
+fn open_chain(store: &RedbStore) -> Chain<RedbStore> {
+    Chain::open(
+        store.clone(),
+        &ChainSpec::local(),
+        ed25519::PrivateKey::from_seed(0).public_key(),
+        ChainConfig::default(),
+    )
+    .expect("genesis")
+}
+
+type Oracle = simulated::Oracle<ed25519::PublicKey, deterministic::Context>;
+
+/// Starts the simulated network with every link up.
+async fn network(context: &deterministic::Context) -> Oracle {
+    let publics: Vec<ed25519::PublicKey> = keys().iter().map(|k| k.public_key()).collect();
+    let (network, oracle) = Network::new_with_peers(
+        context.child("network"),
+        simulated::Config {
+            max_size: 8 * 1024 * 1024,
+            max_peers_per_set: NZUsize!(VALIDATORS as usize),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        },
+        publics.clone(),
+    )
+    .await;
+    network.start();
+    for a in &publics {
+        for b in &publics {
+            if a != b {
+                let link = Link {
+                    latency: Duration::from_millis(20),
+                    jitter: Duration::from_millis(5),
+                    success_rate: commonware_utils::probability!(1.0),
+                };
+                oracle
+                    .add_link(a.clone(), b.clone(), link)
+                    .await
+                    .expect("link");
+            }
+        }
+    }
+    oracle
+}
+
+/// Runs validator `index` inside its own task: aborting the handle stops every actor of it
+/// (the runtime aborts a task's descendants), as a crash would.
+fn spawn_validator(
+    context: &deterministic::Context,
+    oracle: &Oracle,
+    index: usize,
+    chain: &Chain<RedbStore>,
+) -> Handle<()> {
+    let keys = keys();
+    let participants =
+        Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys");
+    let key = keys[index].clone();
+    let (oracle, chain) = (oracle.clone(), chain.clone());
+    context.child("host").spawn(move |context| async move {
+        start_validator(&context, &oracle, key, participants, chain, false).await;
+        futures::future::pending::<()>().await;
+    })
+}
+
+/// A Byzantine proposer: builds an honest block, then claims a different state root.
+#[derive(Clone)]
+struct WrongStateRoot(Chain<RedbStore>);
+
+impl Application<deterministic::Context> for WrongStateRoot {
+    type SigningScheme = SigningScheme;
+    type Context = ConsensusContext;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        context: (deterministic::Context, ConsensusContext),
+        ancestry: impl Ancestry<Block>,
+        input: (),
+    ) -> Option<Digested<Block>> {
+        let honest = self.0.propose(context, ancestry, input).await?;
+        let b = honest.inner();
+        let forged = Block::new(
+            b.parent,
+            b.height,
+            b.timestamp_ms,
+            b.proposer.clone(),
+            b.author,
+            Hash256([0xbb; 32]),
+            b.txs.clone(),
+        );
+        let digest = forged.digest();
+        Some(Digested::precomputed(forged, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        context: (deterministic::Context, ConsensusContext),
+        ancestry: impl Ancestry<Block>,
+    ) -> bool {
+        self.0.verify(context, ancestry).await
+    }
+}
+
+impl Reporter for WrongStateRoot {
+    type Activity = Update<Block>;
+
+    fn report(&mut self, activity: Update<Block>) -> Feedback {
+        self.0.report(activity)
+    }
+}
+
+/// Starts the simulated network (all links up) and one validator per store.
+async fn start_network(
+    context: &deterministic::Context,
+    stores: &[RedbStore],
+    byzantine: Option<usize>,
+) -> Vec<Chain<RedbStore>> {
+    let oracle = network(context).await;
+    let keys = keys();
+    let participants =
+        Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys");
+    let mut chains = Vec::new();
+    for (index, (key, store)) in keys.into_iter().zip(stores).enumerate() {
+        let chain = open_chain(store);
+        start_validator(
+            context,
+            &oracle,
+            key,
+            participants.clone(),
+            chain.clone(),
+            byzantine == Some(index),
+        )
+        .await;
+        chains.push(chain);
+    }
+    chains
+}
+
+/// Sleeps in simulated time until `done` holds for every chain (panics after 120 s).
+async fn wait_until(
+    context: &deterministic::Context,
+    seed: u64,
+    chains: &[Chain<RedbStore>],
+    done: impl Fn(&Chain<RedbStore>) -> bool,
+) {
+    let start = context.current();
+    while !chains.iter().all(&done) {
+        let elapsed = context.current().duration_since(start).unwrap_or_default();
+        assert!(
+            elapsed < Duration::from_secs(120),
+            "seed {seed}: no progress"
+        );
+        context.sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A node's finalized blocks applied by this process: `(height, state root, digest)`.
+type Log = Vec<(u64, Hash256, Digest)>;
+
+/// Checks that every node applied consecutive heights right after `resumed_at` (its committed
+/// height when it started), that all nodes agree on every height, and that the store's
+/// finalized height is the last applied one. Returns the logs.
+fn check_agreement(seed: u64, chains: &[Chain<RedbStore>], resumed_at: &[u64]) -> Vec<Log> {
+    let logs: Vec<Log> = chains
+        .iter()
+        .map(|chain| {
+            chain
+                .finalized()
+                .iter()
+                .map(|b| (b.height, b.state_root, b.digest))
+                .collect()
+        })
+        .collect();
+    let mut by_height: std::collections::BTreeMap<u64, (Hash256, Digest)> = Default::default();
+    for (node, log) in logs.iter().enumerate() {
+        // Finality never reverts: each height once, in order, right after the resumed height.
+        for (index, (height, root, digest)) in log.iter().enumerate() {
+            assert_eq!(
+                *height,
+                resumed_at[node] + index as u64 + 1,
+                "seed {seed}: node {node} height order"
+            );
+            // Every node agrees on the block and state root of every height.
+            let seen = by_height.entry(*height).or_insert((*root, *digest));
+            assert_eq!(*seen, (*root, *digest), "seed {seed}: node {node} diverged");
+        }
+        let (height, _) = chains[node].committed();
+        assert_eq!(
+            height,
+            resumed_at[node] + log.len() as u64,
+            "seed {seed}: node {node} committed height"
+        );
+    }
+    logs
+}
+
+fn nonce_of(chain: &Chain<RedbStore>, uri: &str) -> Option<u64> {
+    let who = AccountId(
+        tao_keys::Keypair::from_uri(uri)
+            .expect("dev key")
+            .public()
+            .to_bytes(),
+    );
+    chain.read(|store| tao_state::read::account(store, &who).ok().map(|a| a.nonce))
+}
+
+fn stores() -> Vec<RedbStore> {
+    (0..VALIDATORS)
+        .map(|_| RedbStore::in_memory().expect("redb"))
+        .collect()
+}
+
+fn runtime(seed: u64) -> deterministic::Runner {
+    println!("simulation seed {seed}");
+    let config = deterministic::Config::new()
+        .with_seed(seed)
+        .with_timeout(Some(Duration::from_secs(600)));
+    deterministic::Runner::new(config)
+}
+
+/// Runs 4 validators until each finalized `TARGET_HEIGHT` blocks and every submitted transfer;
+/// returns node 0's finalized `(height, state root, block digest)` sequence, the number of
+/// transfers and the runtime auditor's digest of the whole run.
+fn run(seed: u64) -> (Log, usize, String) {
+    runtime(seed).start(|context| async move {
+        let chains = start_network(&context, &stores(), None).await;
+        // Submit transfers over time, to every validator's mempool (standing in for gossip).
+        let mut submitted = 0usize;
+        for round in transfers().chunks(SENDERS.len()) {
+            for tx in round {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+                submitted += 1;
+            }
+            context.sleep(Duration::from_millis(300)).await;
+        }
+        wait_until(&context, seed, &chains, |chain| {
+            let finalized = chain.finalized();
+            finalized.len() as u64 >= TARGET_HEIGHT
+                && finalized.iter().map(|b| b.txs).sum::<usize>() == submitted
+        })
+        .await;
+        let logs = check_agreement(seed, &chains, &[0; VALIDATORS as usize]);
+        // Every sender's ten transfers landed exactly once on every node.
+        for chain in &chains {
+            for (from, _) in SENDERS {
+                assert_eq!(nonce_of(chain, from), Some(10), "seed {seed}: {from} nonce");
+            }
+            assert_eq!(chain.mempool_len(), 0, "seed {seed}: mempool not drained");
+        }
+        (logs[0].clone(), submitted, context.auditor().state())
+    })
+}
+
+#[test]
+fn four_validators_finalize_transfers_with_equal_state_roots() {
+    for seed in [1, 2, 3] {
+        let (log, txs, _) = run(seed);
+        println!(
+            "seed {seed}: {} blocks, {txs} transfers finalized",
+            log.len()
+        );
+        assert!(log.len() as u64 >= TARGET_HEIGHT);
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_chain() {
+    let first = run(7);
+    let second = run(7);
+    assert_eq!(first, second, "seed 7 is not reproducible");
+}
+
+/// Every validator stops at an arbitrary moment (no clean shutdown: the runtime is dropped with
+/// all tasks mid-flight), then restarts from its storage: the marshal and simplex partitions of
+/// the deterministic runtime and the redb state. Finality resumes where each store left off,
+/// no height is applied twice, and all nodes keep agreeing.
+#[test]
+fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
+    for seed in [11, 12] {
+        let stores = stores();
+        let first_stores = stores.clone();
+        let (stopped_at, checkpoint) = runtime(seed).start_and_recover(|context| async move {
+            let chains = start_network(&context, &first_stores, None).await;
+            for tx in &transfers()[..SENDERS.len() * 5] {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 10).await;
+            check_agreement(seed, &chains, &[0; VALIDATORS as usize]);
+            // Stop between blocks at a seed-dependent moment.
+            context.sleep(Duration::from_millis(37 * seed)).await;
+            chains
+                .iter()
+                .map(|chain| chain.committed().0)
+                .collect::<Vec<u64>>()
+        });
+        println!("seed {seed}: stopped at heights {stopped_at:?}");
+        let resumed: Vec<u64> = stores
+            .iter()
+            .map(|store| store.finalized().map_or(0, |(height, _)| height))
+            .collect();
+        assert_eq!(
+            resumed, stopped_at,
+            "seed {seed}: store lost a committed block"
+        );
+        deterministic::Runner::from(checkpoint).start(|context| async move {
+            let chains = start_network(&context, &stores, None).await;
+            for tx in &transfers()[SENDERS.len() * 5..] {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= 25 && nonce_of(chain, "//Alice") == Some(10)
+            })
+            .await;
+            check_agreement(seed, &chains, &resumed);
+            let redelivered: Vec<u64> = chains.iter().map(|chain| chain.redelivered()).collect();
+            println!("seed {seed}: blocks redelivered after restart and skipped: {redelivered:?}");
+            for chain in &chains {
+                for (from, _) in SENDERS {
+                    assert_eq!(nonce_of(chain, from), Some(10), "seed {seed}: {from} nonce");
+                }
+            }
+        });
+    }
+}
+
+/// Validator 3 proposes every block of its views with a wrong state root: the honest three
+/// reject them (the views are skipped), keep finalizing, and never finalize one of its blocks.
+#[test]
+fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
+    for seed in [21, 22] {
+        runtime(seed).start(|context| async move {
+            let byzantine = ed25519::PrivateKey::from_seed(3).public_key();
+            let chains = start_network(&context, &stores(), Some(3)).await;
+            for tx in transfers() {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            let honest = &chains[..3];
+            wait_until(&context, seed, honest, |chain| {
+                chain.committed().0 >= TARGET_HEIGHT
+            })
+            .await;
+            check_agreement(seed, honest, &[0; 3]);
+            for chain in honest {
+                assert!(
+                    chain.finalized().iter().all(|b| b.proposer != byzantine),
+                    "seed {seed}: a forged block was finalized"
+                );
+                assert_eq!(nonce_of(chain, "//Alice"), Some(10), "seed {seed}");
+            }
+            println!(
+                "seed {seed}: honest nodes finalized {} blocks",
+                honest[0].committed().0
+            );
+        });
+    }
+}
+
+/// Validator 3 crashes (all its actors aborted mid-flight) while the others keep finalizing,
+/// then restarts from its storage, catches up through marshal backfill and re-execution, and
+/// agrees with the others on every height.
+#[test]
+fn a_crashed_validator_restarts_and_catches_up() {
+    for seed in [31, 32] {
+        runtime(seed).start(|context| async move {
+            let oracle = network(&context).await;
+            let stores = stores();
+            let mut chains: Vec<Chain<RedbStore>> = stores.iter().map(open_chain).collect();
+            let mut handles: Vec<Handle<()>> = (0..VALIDATORS as usize)
+                .map(|index| spawn_validator(&context, &oracle, index, &chains[index]))
+                .collect();
+            for tx in &transfers()[..SENDERS.len() * 5] {
+                for chain in &chains {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 8).await;
+            context.sleep(Duration::from_millis(41 * seed)).await;
+            handles.pop().expect("validator 3").abort();
+            let crashed_at = stores[3].finalized().map_or(0, |(height, _)| height);
+            let running = &chains[..3];
+            wait_until(&context, seed, running, |chain| {
+                chain.committed().0 >= crashed_at + 15
+            })
+            .await;
+            // The crashed validator really is down: its store did not move.
+            assert_eq!(
+                stores[3].finalized().map_or(0, |(height, _)| height),
+                crashed_at,
+                "seed {seed}: validator 3 kept running"
+            );
+            for tx in &transfers()[SENDERS.len() * 5..] {
+                for chain in running {
+                    chain.submit(tx.clone()).expect("valid transfer");
+                }
+            }
+            chains[3] = open_chain(&stores[3]);
+            assert_eq!(chains[3].committed().0, crashed_at, "seed {seed}");
+            handles.push(spawn_validator(&context, &oracle, 3, &chains[3]));
+            let target = chains[0].committed().0 + 10;
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= target && nonce_of(chain, "//Alice") == Some(10)
+            })
+            .await;
+            check_agreement(seed, &chains, &[0, 0, 0, crashed_at]);
+            println!(
+                "seed {seed}: validator 3 crashed at {crashed_at}, caught up to {}",
+                chains[3].committed().0
+            );
+        });
+    }
+}
