@@ -22,10 +22,12 @@ use commonware_runtime::Clock;
 use commonware_utils::Acknowledgement;
 use futures::StreamExt;
 use tao_primitives::{AccountId, Hash256};
-use tao_state::block::{BlockBuilder, execute_block};
+use tao_state::block::{BlockBuilder, Receipt, execute_block};
+use tao_state::events::Event;
 use tao_state::store::{ChangeSet, Layered, Store};
 use tao_state::tx::SignedTx;
 
+use crate::archive::BlockRecord;
 use crate::block::{Block, Digest, MAX_BLOCK_TXS, tx_root};
 use crate::mempool::{Mempool, MempoolError};
 use crate::storage::{CommitStore, StorageError};
@@ -87,7 +89,12 @@ struct Pending {
     height: u64,
     parent: Digest,
     changes: ChangeSet,
+    receipts: Vec<Receipt>,
+    block_events: Vec<Event>,
 }
+
+/// Called with the record of every block this node finalizes, after it is durable.
+pub type FinalizedListener = Arc<dyn Fn(&BlockRecord) + Send + Sync>;
 
 /// A finalized block as recorded by this node (for RPC and tests).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,7 +111,6 @@ pub struct FinalizedBlock {
     pub proposer: ed25519::PublicKey,
 }
 
-#[derive(Debug)]
 struct Inner<S> {
     store: S,
     config: ChainConfig,
@@ -115,12 +121,23 @@ struct Inner<S> {
     mempool: Mempool,
     finalized: Vec<FinalizedBlock>,
     redelivered: u64,
+    listener: Option<FinalizedListener>,
 }
 
 /// The Tao application: state, pending forks and mempool of one node.
-#[derive(Debug)]
 pub struct Chain<S> {
     inner: Arc<Mutex<Inner<S>>>,
+}
+
+impl<S> std::fmt::Debug for Chain<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = lock(&self.inner);
+        f.debug_struct("Chain")
+            .field("committed_height", &inner.committed_height)
+            .field("pending", &inner.pending.len())
+            .field("mempool", &inner.mempool.len())
+            .finish()
+    }
 }
 
 impl<S> Clone for Chain<S> {
@@ -161,7 +178,13 @@ impl<S: CommitStore> Chain<S> {
         let (height, digest) = match store.finalized() {
             Some((height, digest)) => (height, sha_digest(digest)),
             None => {
-                store.commit(0, genesis.digest().0, &genesis_state.changes)?;
+                let record = BlockRecord::new(&genesis, &[], &[]);
+                store.commit_with_record(
+                    0,
+                    genesis.digest().0,
+                    &genesis_state.changes,
+                    &record.to_bytes(),
+                )?;
                 (0, genesis.digest())
             }
         };
@@ -180,6 +203,7 @@ impl<S: CommitStore> Chain<S> {
                 mempool,
                 finalized: Vec::new(),
                 redelivered: 0,
+                listener: None,
             })),
         })
     }
@@ -193,6 +217,24 @@ impl<S: CommitStore> Chain<S> {
     pub fn committed(&self) -> (u64, Digest) {
         let inner = lock(&self.inner);
         (inner.committed_height, inner.committed_digest)
+    }
+
+    /// Calls `listener` with the record of every block finalized from now on.
+    pub fn set_listener(&self, listener: FinalizedListener) {
+        lock(&self.inner).listener = Some(listener);
+    }
+
+    /// Whether the mempool holds this transaction (by signer and nonce, same bytes).
+    pub fn in_mempool(&self, tx: &SignedTx) -> bool {
+        lock(&self.inner).mempool.contains(tx)
+    }
+
+    /// The nonce the signer's next transaction should use: the committed nonce, advanced past
+    /// the consecutive nonces already waiting in the mempool.
+    pub fn next_nonce(&self, signer: &AccountId) -> Result<u64, tao_state::error::StateError> {
+        let inner = lock(&self.inner);
+        let committed = tao_state::read::account(&inner.store, signer)?.nonce;
+        Ok(inner.mempool.next_nonce(signer, committed))
     }
 
     /// Finalized blocks applied by this process, in order.
@@ -303,6 +345,8 @@ impl<S: CommitStore> Chain<S> {
                     height: block.inner().height,
                     parent: block.inner().parent,
                     changes: outcome.changes,
+                    receipts: outcome.receipts,
+                    block_events: outcome.block_events,
                 },
             );
         }
@@ -367,6 +411,8 @@ impl<S: CommitStore> Chain<S> {
                 height,
                 parent: parent.digest(),
                 changes: outcome.changes,
+                receipts: outcome.receipts,
+                block_events: outcome.block_events,
             },
         );
         Some(block)
@@ -402,6 +448,8 @@ impl<S: CommitStore> Chain<S> {
                 height: b.height,
                 parent: b.parent,
                 changes: outcome.changes,
+                receipts: outcome.receipts,
+                block_events: outcome.block_events,
             },
         );
         true
@@ -421,8 +469,8 @@ impl<S: CommitStore> Chain<S> {
                 reason: "finalized block does not extend the committed tip".into(),
             });
         }
-        let changes = match inner.pending.remove(&block.digest()) {
-            Some(pending) => pending.changes,
+        let (changes, receipts, block_events) = match inner.pending.remove(&block.digest()) {
+            Some(pending) => (pending.changes, pending.receipts, pending.block_events),
             None => {
                 let outcome =
                     execute_block(&inner.store, &b.state_header(), &b.txs).map_err(|error| {
@@ -437,10 +485,13 @@ impl<S: CommitStore> Chain<S> {
                         reason: "state root mismatch on a finalized block".into(),
                     });
                 }
-                outcome.changes
+                (outcome.changes, outcome.receipts, outcome.block_events)
             }
         };
-        inner.store.commit(b.height, block.digest().0, &changes)?;
+        let record = BlockRecord::new(b, &receipts, &block_events);
+        inner
+            .store
+            .commit_with_record(b.height, block.digest().0, &changes, &record.to_bytes())?;
         inner.committed_height = b.height;
         inner.committed_digest = block.digest();
         let committed = inner.committed_height;
@@ -457,6 +508,15 @@ impl<S: CommitStore> Chain<S> {
             txs: b.txs.len(),
             proposer: b.proposer.clone(),
         });
+        // Only the last few are kept in memory (tests read them; the RPC reads redb).
+        if inner.finalized.len() > 4_096 {
+            inner.finalized.drain(..2_048);
+        }
+        let listener = inner.listener.clone();
+        drop(inner);
+        if let Some(listener) = listener {
+            listener(&record);
+        }
         Ok(())
     }
 }

@@ -8,7 +8,10 @@
 //! `tests/simulation.rs`.
 
 pub mod app;
+pub mod archive;
 pub mod block;
 pub mod engine;
 pub mod mempool;
+pub mod rpc;
+pub mod service;
 pub mod storage;

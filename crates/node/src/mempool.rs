@@ -66,6 +66,20 @@ impl Mempool {
         }
     }
 
+    /// Whether this exact transaction is waiting.
+    pub fn contains(&self, tx: &SignedTx) -> bool {
+        self.txs.get(&(tx.tx.signer, tx.tx.nonce)) == Some(tx)
+    }
+
+    /// `committed` advanced past the consecutive nonces of `signer` waiting here.
+    pub fn next_nonce(&self, signer: &AccountId, committed: u64) -> u64 {
+        let mut next = committed;
+        while self.txs.contains_key(&(*signer, next)) {
+            next = next.saturating_add(1);
+        }
+        next
+    }
+
     /// Number of pending transactions.
     pub fn len(&self) -> usize {
         self.txs.len()

@@ -22,6 +22,10 @@ const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 /// Node metadata: the finalized height and digest.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Key of the finalized height (8 bytes, big-endian) in [`META`].
+/// Finalized-block records for the RPC (height → record bytes), written with the state.
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// Block digest → height of the finalized blocks in [`BLOCKS`].
+const BLOCK_HEIGHTS: TableDefinition<&[u8], u64> = TableDefinition::new("block_heights");
 const HEIGHT_KEY: &str = "finalized_height";
 /// Key of the finalized block digest (32 bytes) in [`META`].
 const DIGEST_KEY: &str = "finalized_digest";
@@ -82,6 +86,19 @@ pub trait CommitStore: Store + Send + Sync + 'static {
     /// Whether a read has failed since the store was opened (state computed since then
     /// cannot be trusted).
     fn failed(&self) -> bool;
+    /// Like [`CommitStore::commit`], also keeping `record` (an opaque description of the
+    /// finalized block for the RPC) under `height` and `digest` in the same atomic step.
+    /// Stores without a block archive ignore the record.
+    fn commit_with_record(
+        &self,
+        height: u64,
+        digest: [u8; 32],
+        changes: &ChangeSet,
+        record: &[u8],
+    ) -> Result<Committed, StorageError> {
+        let _ = record;
+        self.commit(height, digest, changes)
+    }
 }
 
 /// The committed state in a redb database.
@@ -116,6 +133,8 @@ impl RedbStore {
         let txn = db.begin_write()?;
         txn.open_table(STATE)?;
         txn.open_table(META)?;
+        txn.open_table(BLOCKS)?;
+        txn.open_table(BLOCK_HEIGHTS)?;
         txn.commit()?;
         let store = RedbStore {
             db: Arc::new(db),
@@ -172,6 +191,76 @@ impl RedbStore {
         Ok(out)
     }
 
+    /// The record kept with the finalized block at `height`.
+    pub fn block_record(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOCKS)?;
+        Ok(table.get(height)?.map(|value| value.value().to_vec()))
+    }
+
+    /// The height of the finalized block with this digest.
+    pub fn block_height(&self, digest: &[u8]) -> Result<Option<u64>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOCK_HEIGHTS)?;
+        Ok(table.get(digest)?.map(|value| value.value()))
+    }
+
+    fn write(
+        &self,
+        height: u64,
+        digest: [u8; 32],
+        changes: &ChangeSet,
+        record: Option<&[u8]>,
+    ) -> Result<Committed, StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let stored = match (meta.get(HEIGHT_KEY)?, meta.get(DIGEST_KEY)?.is_some()) {
+                (None, false) => None,
+                (Some(bytes), true) => {
+                    let bytes: [u8; 8] = bytes
+                        .value()
+                        .try_into()
+                        .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
+                    Some(u64::from_be_bytes(bytes))
+                }
+                _ => return Err(StorageError::Corrupt("height without digest")),
+            };
+            match stored {
+                Some(finalized) if height <= finalized => {
+                    return Ok(Committed::AlreadyCommitted);
+                }
+                Some(finalized) if Some(height) != finalized.checked_add(1) => {
+                    return Err(StorageError::OutOfOrder {
+                        finalized,
+                        got: height,
+                    });
+                }
+                _ => {}
+            }
+            meta.insert(HEIGHT_KEY, height.to_be_bytes().as_slice())?;
+            meta.insert(DIGEST_KEY, digest.as_slice())?;
+            let mut state = txn.open_table(STATE)?;
+            for (key, value) in &changes.writes {
+                match value {
+                    Some(value) => {
+                        state.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    None => {
+                        state.remove(key.as_slice())?;
+                    }
+                }
+            }
+            if let Some(record) = record {
+                txn.open_table(BLOCKS)?.insert(height, record)?;
+                txn.open_table(BLOCK_HEIGHTS)?
+                    .insert(digest.as_slice(), height)?;
+            }
+        }
+        txn.commit()?;
+        Ok(Committed::Applied)
+    }
+
     /// Every state entry, in key order (tests and snapshots).
     pub fn to_memory(&self) -> Result<MemoryStore, StorageError> {
         let mut memory = MemoryStore::default();
@@ -215,48 +304,17 @@ impl CommitStore for RedbStore {
         digest: [u8; 32],
         changes: &ChangeSet,
     ) -> Result<Committed, StorageError> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut meta = txn.open_table(META)?;
-            let stored = match (meta.get(HEIGHT_KEY)?, meta.get(DIGEST_KEY)?.is_some()) {
-                (None, false) => None,
-                (Some(bytes), true) => {
-                    let bytes: [u8; 8] = bytes
-                        .value()
-                        .try_into()
-                        .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
-                    Some(u64::from_be_bytes(bytes))
-                }
-                _ => return Err(StorageError::Corrupt("height without digest")),
-            };
-            match stored {
-                Some(finalized) if height <= finalized => {
-                    return Ok(Committed::AlreadyCommitted);
-                }
-                Some(finalized) if Some(height) != finalized.checked_add(1) => {
-                    return Err(StorageError::OutOfOrder {
-                        finalized,
-                        got: height,
-                    });
-                }
-                _ => {}
-            }
-            meta.insert(HEIGHT_KEY, height.to_be_bytes().as_slice())?;
-            meta.insert(DIGEST_KEY, digest.as_slice())?;
-            let mut state = txn.open_table(STATE)?;
-            for (key, value) in &changes.writes {
-                match value {
-                    Some(value) => {
-                        state.insert(key.as_slice(), value.as_slice())?;
-                    }
-                    None => {
-                        state.remove(key.as_slice())?;
-                    }
-                }
-            }
-        }
-        txn.commit()?;
-        Ok(Committed::Applied)
+        self.write(height, digest, changes, None)
+    }
+
+    fn commit_with_record(
+        &self,
+        height: u64,
+        digest: [u8; 32],
+        changes: &ChangeSet,
+        record: &[u8],
+    ) -> Result<Committed, StorageError> {
+        self.write(height, digest, changes, Some(record))
     }
 
     fn failed(&self) -> bool {

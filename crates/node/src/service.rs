@@ -1,0 +1,377 @@
+//! A running node: the tokio runtime, authenticated `lookup` p2p between the chain spec's
+//! validators, the consensus engine ([`crate::engine::start`]) and the JSON-RPC server, until
+//! Ctrl-C / SIGTERM (or a requested number of finalized blocks).
+//!
+//! Data directory layout: `state.redb` (committed state, finalized height, block records)
+//! and `consensus/` (the runtime's storage: marshal archives and simplex journals).
+//!
+//! Validator keys: a spec validator's `identity` is either a hex ed25519 public key or, on
+//! local networks, a seed string such as `//Validator0`. The key of a seed string is
+//! [`key_from_seed`]: the ed25519 secret is `blake3::derive_key("tao validator identity
+//! v1", seed)`. Anyone can derive it, so seed identities are for local networks only. A real
+//! validator loads its key from a file ([`load_key`]: 64 hex digits of the ed25519 secret).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use commonware_codec::DecodeExt as _;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
+use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, tokio as runtime};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{NZU32, NZUsize, ordered::Map, ordered::Set};
+use tao_state::spec::{ChainSpec, ValidatorSpec};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::app::{Chain, ChainConfig};
+use crate::archive::BlockRecord;
+use crate::engine::{self, Channels, EngineConfig};
+use crate::rpc::Rpc;
+use crate::storage::RedbStore;
+
+/// Why the node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Bad configuration (the message says what to fix).
+    #[error("node: {0}")]
+    Config(String),
+    /// The store could not be opened.
+    #[error("node: {0}")]
+    Storage(#[from] crate::storage::StorageError),
+    /// The application could not start.
+    #[error("node: {0}")]
+    Chain(#[from] crate::app::ChainError),
+    /// The consensus engine could not start.
+    #[error("node: {0}")]
+    Engine(#[from] engine::EngineError),
+    /// I/O (RPC socket, data directory).
+    #[error("node: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a node needs to run.
+#[derive(Debug)]
+pub struct NodeConfig {
+    /// The chain.
+    pub spec: ChainSpec,
+    /// This validator's consensus key.
+    pub key: ed25519::PrivateKey,
+    /// Where state and consensus data live.
+    pub data_dir: PathBuf,
+    /// JSON-RPC listen address (HTTP and WebSocket).
+    pub rpc_addr: SocketAddr,
+    /// p2p listen port; `None`: the port of this validator's address in the spec.
+    pub p2p_port: Option<u16>,
+    /// Stop by itself once this height is finalized (smoke tests, CI).
+    pub exit_after_finalized: Option<u64>,
+}
+
+/// The deterministic key of a seed identity (`//Validator0`); see the module docs.
+pub fn key_from_seed(seed: &str) -> ed25519::PrivateKey {
+    let secret = blake3::derive_key("tao validator identity v1", seed.as_bytes());
+    ed25519::PrivateKey::decode(bytes::BytesMut::from(&secret[..])).unwrap_or_else(|_| ed25519::PrivateKey::from_seed(0))
+}
+
+/// Loads a validator key file: 64 hex digits (optionally `0x`-prefixed) of the ed25519 secret.
+pub fn load_key(path: &Path) -> Result<ed25519::PrivateKey, NodeError> {
+    let text = std::fs::read_to_string(path)?;
+    let text = text.trim();
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = decode_hex32(digits).ok_or_else(|| {
+        NodeError::Config(format!(
+            "{}: expected 64 hex digits (an ed25519 secret key)",
+            path.display()
+        ))
+    })?;
+    ed25519::PrivateKey::decode(bytes::BytesMut::from(&bytes[..]))
+        .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))
+}
+
+fn decode_hex32(digits: &str) -> Option<[u8; 32]> {
+    if digits.len() != 64 || !digits.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(digits.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The consensus public key of a spec validator.
+pub fn validator_public_key(validator: &ValidatorSpec) -> Result<ed25519::PublicKey, NodeError> {
+    if validator.identity.starts_with("//") {
+        return Ok(key_from_seed(&validator.identity).public_key());
+    }
+    let text = validator.identity.as_str();
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = decode_hex32(digits).ok_or_else(|| {
+        NodeError::Config(format!(
+            "validator {}: identity must be a //seed or 64 hex digits",
+            validator.name
+        ))
+    })?;
+    ed25519::PublicKey::decode(bytes::BytesMut::from(&bytes[..]))
+        .map_err(|e| NodeError::Config(format!("validator {}: {e}", validator.name)))
+}
+
+/// The `--dev` chain: the local spec with only its first validator.
+pub fn dev_spec() -> ChainSpec {
+    let mut spec = ChainSpec::local();
+    spec.validators.truncate(1);
+    spec
+}
+
+/// The key of the spec validator `index` when its identity is a seed string.
+pub fn seed_key(spec: &ChainSpec, index: usize) -> Result<ed25519::PrivateKey, NodeError> {
+    let validator = spec
+        .validators
+        .get(index)
+        .ok_or_else(|| NodeError::Config(format!("the spec has no validator {index}")))?;
+    if !validator.identity.starts_with("//") {
+        return Err(NodeError::Config(format!(
+            "validator {} has no seed identity: pass --validator-key",
+            validator.name
+        )));
+    }
+    Ok(key_from_seed(&validator.identity))
+}
+
+/// A node running on its own thread (tests, in-process embedding).
+pub struct NodeHandle {
+    /// The bound JSON-RPC address.
+    pub rpc_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
+}
+
+impl NodeHandle {
+    /// Stops the node and waits for it.
+    pub fn stop(mut self) -> Result<(), NodeError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), NodeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(NodeError::Config("node thread panicked".into()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Starts a node on a new thread and returns once its RPC server listens.
+pub fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (ready, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        run_until(config, Some(ready), async move {
+            let _ = stopped.await;
+        })
+    });
+    match ready_rx.recv() {
+        Ok(rpc_addr) => Ok(NodeHandle {
+            rpc_addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }),
+        Err(_) => Err(thread
+            .join()
+            .unwrap_or_else(|_| Err(NodeError::Config("node thread panicked".into())))
+            .err()
+            .unwrap_or_else(|| NodeError::Config("node stopped before it was ready".into()))),
+    }
+}
+
+/// Runs a node until Ctrl-C or SIGTERM (or `exit_after_finalized`).
+pub fn run(config: NodeConfig) -> Result<(), NodeError> {
+    run_until(config, None, async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    })
+}
+
+const CHANNEL_QUOTA: Quota = Quota::per_second(NZU32!(10_000));
+const MAX_MESSAGE_BYTES: u32 = 8 * 1024 * 1024;
+
+/// Runs a node until `shutdown` resolves; sends the bound RPC address on `ready`.
+pub fn run_until(
+    config: NodeConfig,
+    ready: Option<std::sync::mpsc::Sender<SocketAddr>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let NodeConfig {
+        spec,
+        key,
+        data_dir,
+        rpc_addr,
+        p2p_port,
+        exit_after_finalized,
+    } = config;
+    std::fs::create_dir_all(&data_dir)?;
+    // Validators in spec order: the first one is the genesis block's recorded proposer.
+    let mut validators = Vec::new();
+    for validator in &spec.validators {
+        let public = validator_public_key(validator)?;
+        let address: SocketAddr = validator.address.parse().map_err(|e| {
+            NodeError::Config(format!(
+                "validator {}: address {:?}: {e}",
+                validator.name, validator.address
+            ))
+        })?;
+        validators.push((public, address));
+    }
+    let me = key.public_key();
+    let Some(my_address) = validators
+        .iter()
+        .find(|(public, _)| *public == me)
+        .map(|(_, address)| *address)
+    else {
+        return Err(NodeError::Config(format!(
+            "this validator key ({me}) is not one of the chain spec's validators"
+        )));
+    };
+    let genesis_proposer = validators
+        .first()
+        .map(|(public, _)| public.clone())
+        .ok_or_else(|| NodeError::Config("the chain spec has no validators".into()))?;
+    let listen = SocketAddr::new(my_address.ip(), p2p_port.unwrap_or(my_address.port()));
+    let genesis_hash = spec.genesis().map_err(crate::app::ChainError::from)?.genesis_hash;
+    let namespace = [b"tao/".as_slice(), genesis_hash.0.as_slice()].concat();
+
+    let store = RedbStore::open(&data_dir.join("state.redb"))?;
+    let chain = Chain::open(store.clone(), &spec, genesis_proposer, ChainConfig::default())?;
+    let (finalized, _) = broadcast::channel::<Arc<BlockRecord>>(1_024);
+    {
+        let finalized = finalized.clone();
+        chain.set_listener(Arc::new(move |record: &BlockRecord| {
+            let _ = finalized.send(Arc::new(record.clone()));
+        }));
+    }
+
+    let runtime_config = runtime::Config::new()
+        .with_storage_directory(data_dir.join("consensus"))
+        .with_worker_threads(2)
+        .with_catch_panics(false);
+    runtime::Runner::new(runtime_config).start(|context| async move {
+        let participants = Set::try_from(
+            validators
+                .iter()
+                .map(|(public, _)| public.clone())
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|_| NodeError::Config("duplicate validator identities in the spec".into()))?;
+        let handshake = Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: key.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let p2p_config = lookup::Config::local(
+            handshake,
+            &namespace,
+            listen,
+            NZUsize!(validators.len().max(1)),
+            MAX_MESSAGE_BYTES,
+            NZUsize!(1_024),
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_config);
+        let peers: Map<ed25519::PublicKey, Address> = Map::try_from(
+            validators
+                .iter()
+                .map(|(public, address)| (public.clone(), Address::from(*address)))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|_| NodeError::Config("duplicate validator identities in the spec".into()))?;
+        let _ = oracle.track(0, peers);
+        let channels = Channels {
+            votes: network.register(0, CHANNEL_QUOTA),
+            certificates: network.register(1, CHANNEL_QUOTA),
+            simplex_resolver: network.register(2, CHANNEL_QUOTA),
+            backfill: network.register(3, CHANNEL_QUOTA),
+            blocks: network.register(4, CHANNEL_QUOTA),
+        };
+        network.start();
+        engine::start(
+            context.child("engine"),
+            &EngineConfig::local(&namespace, "tao"),
+            key,
+            participants,
+            chain.genesis(),
+            chain.clone(),
+            oracle.clone(),
+            oracle,
+            channels,
+        )
+        .await?;
+
+        let mut heads = finalized.subscribe();
+        let rpc = Rpc::new(chain.clone(), store, spec, finalized);
+        let (bound, server) = rpc.serve(rpc_addr).await?;
+        tracing::info!(%bound, p2p = %listen, validator = %me, "node started");
+        if let Some(ready) = ready {
+            let _ = ready.send(bound);
+        }
+        let target = async move {
+            match exit_after_finalized {
+                Some(target) if chain.committed().0 < target => loop {
+                    match heads.recv().await {
+                        Ok(record) if record.header.number >= target => break,
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                            if chain.committed().0 >= target {
+                                break;
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                },
+                Some(_) => {}
+                None => futures::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown => tracing::info!("shutting down"),
+            _ = target => tracing::info!("reached the requested finalized height; stopping"),
+        }
+        let _ = server.stop();
+        server.stopped().await;
+        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
+        Ok(())
+    })
+}
