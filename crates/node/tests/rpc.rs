@@ -1,0 +1,281 @@
+//! JSON-RPC against a running in-process single-validator node (`--dev`-like: the local spec
+//! with validator 0 only, real tokio runtime, loopback p2p, temporary data directory).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::HttpClientBuilder;
+use jsonrpsee::rpc_params;
+use jsonrpsee::ws_client::WsClientBuilder;
+use parity_scale_codec::Encode;
+use tao_node::service::{self, NodeConfig};
+use tao_primitives::AccountId;
+use tao_rpc_api::{BlockId, Bytes, HeaderView, TaoApiClient, TxStatus, codes};
+use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+fn start(dir: &std::path::Path) -> Result<service::NodeHandle, Box<dyn std::error::Error>> {
+    let spec = service::dev_spec();
+    let key = service::seed_key(&spec, 0)?;
+    Ok(service::spawn(NodeConfig {
+        spec,
+        key,
+        data_dir: dir.to_path_buf(),
+        rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        p2p_port: Some(free_port()),
+        exit_after_finalized: None,
+    })?)
+}
+
+fn account(uri: &str) -> AccountId {
+    let pair = tao_keys::Keypair::from_uri(uri).expect("dev key");
+    AccountId(pair.public().to_bytes())
+}
+
+fn transfer(nonce: u64, amount_rao: u64) -> SignedTx {
+    let alice = tao_keys::Keypair::from_uri("//Alice").expect("dev key");
+    let tx = UnsignedTx {
+        signer: account("//Alice"),
+        nonce,
+        mortality: Mortality {
+            birth: 0,
+            period: 4_096,
+        },
+        call: Call::Transfer {
+            dest: account("//Bob"),
+            amount_rao,
+        },
+    };
+    let genesis_hash = service::dev_spec()
+        .genesis()
+        .expect("genesis")
+        .genesis_hash;
+    let signature = alice.sign(&tx.signing_payload(&genesis_hash)).to_bytes();
+    SignedTx { tx, signature }
+}
+
+fn code_of(error: &jsonrpsee::core::client::Error) -> Option<i32> {
+    match error {
+        jsonrpsee::core::client::Error::Call(object) => Some(object.code()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let node = tokio::task::block_in_place(|| start(dir.path()))?;
+    let url = format!("http://{}", node.rpc_addr);
+    let http = HttpClientBuilder::default().build(&url)?;
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{}", node.rpc_addr))
+        .await?;
+
+    // Blocks finalize on a single validator.
+    let mut heads = ws.chain_subscribe_finalized_heads().await?;
+    let first: HeaderView = tokio::time::timeout(Duration::from_secs(30), heads.next())
+        .await?
+        .ok_or("subscription ended")??;
+    let second: HeaderView = tokio::time::timeout(Duration::from_secs(30), heads.next())
+        .await?
+        .ok_or("subscription ended")??;
+    assert_eq!(second.number, first.number + 1);
+    assert_eq!(second.parent_hash, first.hash);
+
+    let health = http.system_health().await?;
+    assert!(health.finalized_number >= first.number);
+    assert!(!health.should_have_peers);
+    let spec = http.system_chain_spec().await?;
+    assert_eq!(spec["id"], "tao-local");
+
+    // Headers, blocks and events by height, by hash and of the head.
+    let genesis = http
+        .chain_get_header(Some(BlockId::Number(0)))
+        .await?
+        .ok_or("no genesis")?;
+    assert_eq!(genesis.number, 0);
+    let by_hash = http
+        .chain_get_header(Some(BlockId::Hash(first.hash.clone())))
+        .await?;
+    assert_eq!(by_hash.as_ref(), Some(&first));
+    let block = http
+        .chain_get_block(Some(BlockId::Number(first.number)))
+        .await?
+        .ok_or("no block")?;
+    assert_eq!(block.header, first);
+    assert!(http.chain_get_block(None).await?.is_some());
+    assert!(
+        http.chain_get_header(Some(BlockId::Number(1 << 40)))
+            .await?
+            .is_none()
+    );
+    assert!(
+        http.chain_get_events(Some(BlockId::Number(first.number)))
+            .await?
+            .is_some()
+    );
+    let head = http.chain_get_finalized_head().await?;
+    assert_eq!(head.0.len(), 32);
+
+    // State reads.
+    let alice = account("//Alice");
+    let alice_text = tao_state::read::serde_account::to_text(&alice);
+    let before = http.state_get_account(alice_text.clone()).await?;
+    assert!(before.free_rao > 0);
+    assert_eq!(http.account_next_index(alice_text.clone()).await?, 0);
+    let subnets = http.subnet_info_get_subnets_info().await?;
+    assert!(!subnets.is_empty());
+    let netuid = tao_primitives::NetUid(subnets[subnets.len() - 1].netuid);
+    assert!(http.subnet_info_get_subnet_info(netuid).await?.is_some());
+    assert!(
+        http.subnet_info_get_subnet_hyperparams(netuid)
+            .await?
+            .is_some()
+    );
+    assert!(http.subnet_info_get_dynamic_info(netuid).await?.is_some());
+    assert!(http.subnet_info_get_metagraph(netuid).await?.is_some());
+    assert!(http.subnet_info_get_lock_cost().await? > 0);
+    assert!(http.subnet_info_get_burn(netuid).await?.is_some());
+    let neurons = http.neuron_info_get_neurons(netuid).await?;
+    assert!(!neurons.is_empty());
+    assert!(http.neuron_info_get_neuron(netuid, tao_primitives::Uid(0)).await?.is_some());
+    http.stake_info_get_stake_info_for_coldkey(alice_text.clone())
+        .await?;
+    http.delegate_info_get_delegates().await?;
+    assert!(
+        http.subnet_info_get_subnet_info(tao_primitives::NetUid(999))
+            .await?
+            .is_none()
+    );
+
+    // Malformed parameters.
+    let bad = http.state_get_account("not-an-address".into()).await;
+    assert_eq!(bad.as_ref().err().and_then(code_of), Some(codes::BAD_PARAMS));
+    let bad_hex: Result<Bytes, _> = http
+        .request("author_submitExtrinsic", rpc_params!["0xzz"])
+        .await;
+    assert_eq!(bad_hex.as_ref().err().and_then(code_of), Some(codes::BAD_PARAMS));
+    let garbage = http.author_submit_extrinsic(Bytes(vec![1, 2, 3])).await;
+    assert_eq!(
+        garbage.as_ref().err().and_then(code_of),
+        Some(codes::INVALID_TRANSACTION)
+    );
+    let short_hash = http
+        .chain_get_header(Some(BlockId::Hash(Bytes(vec![1; 5]))))
+        .await;
+    assert_eq!(
+        short_hash.as_ref().err().and_then(code_of),
+        Some(codes::BAD_PARAMS)
+    );
+    let mut forged = transfer(0, 1);
+    forged.signature[0] ^= 1;
+    let forged = http.author_submit_extrinsic(Bytes(forged.encode())).await;
+    assert_eq!(
+        forged.as_ref().err().and_then(code_of),
+        Some(codes::INVALID_TRANSACTION)
+    );
+    // Oversized request: refused by the server's body limit.
+    let huge = Bytes(vec![0; tao_node::rpc::MAX_REQUEST_BYTES as usize]);
+    assert!(http.author_submit_extrinsic(huge).await.is_err());
+    // The server still answers after all of that.
+    http.system_health().await?;
+
+    // A transfer submitted and watched until finalized; a second one submitted plainly.
+    let started = Instant::now();
+    let watched = transfer(0, 7_000);
+    let mut watch = ws
+        .author_submit_and_watch(Bytes(watched.encode()))
+        .await?;
+    let mut statuses = Vec::new();
+    while let Some(status) = tokio::time::timeout(Duration::from_secs(30), watch.next()).await? {
+        let status = status?;
+        let done = matches!(status, TxStatus::Finalized { .. } | TxStatus::Dropped { .. });
+        statuses.push(status);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(statuses.first(), Some(&TxStatus::Ready), "{statuses:?}");
+    let Some(TxStatus::Finalized {
+        number, success, ..
+    }) = statuses.last().cloned()
+    else {
+        return Err(format!("not finalized: {statuses:?}").into());
+    };
+    assert!(success);
+    assert!(statuses.iter().any(|s| matches!(s, TxStatus::InBlock { .. })));
+    eprintln!("watched transfer finalized in {:?}", started.elapsed());
+    let events = http
+        .chain_get_events(Some(BlockId::Number(number)))
+        .await?
+        .ok_or("no events")?;
+    assert_eq!(events.receipts.len(), 1);
+    assert!(events.receipts[0].success);
+    let included = http
+        .chain_get_block(Some(BlockId::Number(number)))
+        .await?
+        .ok_or("no block")?;
+    assert_eq!(included.extrinsics, vec![Bytes(watched.encode())]);
+    assert_eq!(http.account_next_index(alice_text.clone()).await?, 1);
+    let hash = http
+        .author_submit_extrinsic(Bytes(transfer(1, 9).encode()))
+        .await?;
+    assert_eq!(hash.0.len(), 32);
+    assert_eq!(http.account_next_index(alice_text.clone()).await?, 2);
+    // Replaying the finalized nonce is rejected with the state machine's message.
+    let stale = http
+        .author_submit_extrinsic(Bytes(transfer(0, 7_000).encode()))
+        .await;
+    assert_eq!(
+        stale.as_ref().err().and_then(code_of),
+        Some(codes::INVALID_TRANSACTION)
+    );
+    let after = http.state_get_account(alice_text).await?;
+    assert!(after.free_rao < before.free_rao);
+
+    drop(ws);
+    tokio::task::block_in_place(|| node.stop())?;
+    Ok(())
+}
+
+#[test]
+fn a_restarted_node_keeps_its_finalized_blocks() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let node = start(dir.path())?;
+    let http = HttpClientBuilder::default().build(format!("http://{}", node.rpc_addr))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut height = 0;
+    while height < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        height = runtime.block_on(http.system_health())?.finalized_number;
+    }
+    assert!(height >= 3, "only {height} blocks finalized");
+    let header = runtime
+        .block_on(http.chain_get_header(Some(BlockId::Number(3))))?
+        .ok_or("no header")?;
+    node.stop()?;
+
+    let node = start(dir.path())?;
+    let http = HttpClientBuilder::default().build(format!("http://{}", node.rpc_addr))?;
+    let again = runtime.block_on(http.chain_get_header(Some(BlockId::Number(3))))?;
+    assert_eq!(again, Some(header));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut after = 0;
+    while after <= height && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        after = runtime.block_on(http.system_health())?.finalized_number;
+    }
+    assert!(after > height, "no progress after restart: {after} <= {height}");
+    node.stop()?;
+    Ok(())
+}
