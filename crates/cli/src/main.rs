@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// The Tao network's command line: wallets, the Yuma scenario tool, and (soon) the chain.
+/// The Tao network's command line: wallets, the Yuma scenario tool, nodes and local networks.
 #[derive(Debug, Parser)]
 #[command(name = "tao", version, about, propagate_version = true)]
 struct Cli {
@@ -32,6 +32,10 @@ enum Command {
     /// The Yuma Consensus scenario tool.
     #[command(subcommand)]
     Yuma(commands::yuma::YumaCommand),
+    /// Run a chain node (validator) with JSON-RPC.
+    Node(commands::node::NodeArgs),
+    /// Run a 4-validator local network on loopback (RPC on 127.0.0.1:9944..9947).
+    Localnet(commands::node::LocalnetArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Wallet(command) => commands::wallet::run(command, &out),
         Command::Yuma(command) => commands::yuma::run(command, &out),
+        Command::Node(args) => commands::node::run_node(args),
+        Command::Localnet(args) => commands::node::run_localnet(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -120,9 +120,9 @@ fn archive_config<C>(prefix: &str, name: &str, codec_config: C) -> immutable::Co
         items_per_section: NZU64!(64),
         codec_config,
         replay_buffer: NZUsize!(1024),
-        freezer_key_write_buffer: NZUsize!(1024),
-        freezer_value_write_buffer: NZUsize!(1024),
-        ordinal_write_buffer: NZUsize!(1024),
+        freezer_key_write_buffer: NZUsize!(4096),
+        freezer_value_write_buffer: NZUsize!(4096),
+        ordinal_write_buffer: NZUsize!(4096),
     }
 }
 
@@ -217,8 +217,8 @@ where
             prunable_items_per_section: NZU64!(64),
             page_cache: CacheRef::new(NZU16!(1024), NZUsize!(10)),
             replay_buffer: NZUsize!(1024),
-            key_write_buffer: NZUsize!(1024),
-            value_write_buffer: NZUsize!(1024),
+            key_write_buffer: NZUsize!(4096),
+            value_write_buffer: NZUsize!(4096),
             block_codec_config: (),
             max_repair: NZUsize!(10),
             max_pending_acks: NZUsize!(16),
