@@ -287,6 +287,65 @@ pub fn run_until(
         .with_worker_threads(2)
         .with_catch_panics(false);
     runtime::Runner::new(runtime_config).start(|context| async move {
+        let stopper = context.child("stop");
+        let result = serve(
+            context,
+            ServeArgs {
+                key,
+                namespace,
+                listen,
+                validators,
+                chain,
+                store,
+                spec,
+                finalized,
+                rpc_addr,
+                exit_after_finalized,
+                ready,
+            },
+            shutdown,
+        )
+        .await;
+        // Stop every actor, also after a start-up error (else the runtime would keep them).
+        let _ = stopper.stop(0, Some(Duration::from_secs(5))).await;
+        result
+    })
+}
+
+struct ServeArgs {
+    key: ed25519::PrivateKey,
+    namespace: Vec<u8>,
+    listen: SocketAddr,
+    validators: Vec<(ed25519::PublicKey, SocketAddr)>,
+    chain: Chain<RedbStore>,
+    store: RedbStore,
+    spec: ChainSpec,
+    finalized: broadcast::Sender<Arc<BlockRecord>>,
+    rpc_addr: SocketAddr,
+    exit_after_finalized: Option<u64>,
+    ready: Option<std::sync::mpsc::Sender<SocketAddr>>,
+}
+
+async fn serve(
+    context: runtime::Context,
+    args: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let ServeArgs {
+        key,
+        namespace,
+        listen,
+        validators,
+        chain,
+        store,
+        spec,
+        finalized,
+        rpc_addr,
+        exit_after_finalized,
+        ready,
+    } = args;
+    let me = key.public_key();
+    {
         let participants = Set::try_from(
             validators
                 .iter()
@@ -371,7 +430,6 @@ pub fn run_until(
         }
         let _ = server.stop();
         server.stopped().await;
-        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
         Ok(())
-    })
+    }
 }

@@ -1,0 +1,210 @@
+//! Process tests with the real `tao` binary: a dev node, a 4-validator localnet, and a
+//! validator killed with SIGKILL that restarts from its data directory and catches up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `n` consecutive free ports, held (bound) until the listeners are dropped.
+fn port_block(n: u16) -> (u16, Vec<std::net::TcpListener>) {
+    loop {
+        let base = free_port();
+        if base > u16::MAX - n {
+            continue;
+        }
+        let held: Vec<_> = (0..n)
+            .filter_map(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return (base, held);
+        }
+    }
+}
+
+/// One JSON-RPC call over plain HTTP; `None` while the node is not answering.
+fn rpc(port: u16, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (_, json) = response.split_once("\r\n\r\n")?;
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    value.get("result").cloned()
+}
+
+fn finalized(port: u16) -> Option<u64> {
+    rpc(port, "system_health", serde_json::json!([]))?["finalized_number"].as_u64()
+}
+
+fn wait_for(port: u16, height: u64, within: Duration) -> u64 {
+    let deadline = Instant::now() + within;
+    let mut last = 0;
+    while Instant::now() < deadline {
+        if let Some(h) = finalized(port) {
+            last = h;
+            if h >= height {
+                return h;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("port {port}: finalized {last}, wanted {height} within {within:?}");
+}
+
+fn terminate(child: &Child) {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn dev_node_answers_health_finalizes_and_stops_on_sigterm() {
+    let (rpc_port, held) = port_block(2);
+    let p2p_port = rpc_port + 1;
+    drop(held);
+    let started = Instant::now();
+    let mut node = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["node", "--dev", "--rpc-port", &rpc_port.to_string()])
+        .args(["--p2p-port", &p2p_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let height = wait_for(rpc_port, 3, Duration::from_secs(60));
+    eprintln!("dev node: height {height} after {:?}", started.elapsed());
+    let health = rpc(rpc_port, "system_health", serde_json::json!([])).unwrap();
+    assert_eq!(health["should_have_peers"], false);
+    let header = rpc(rpc_port, "chain_getHeader", serde_json::json!([1])).unwrap();
+    assert_eq!(header["number"], 1);
+    terminate(&node);
+    let status = wait_exit(&mut node, Duration::from_secs(20));
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn localnet_finalizes_and_exits_after_the_requested_height() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rpc_port, rpc_held) = port_block(4);
+    let (p2p_port, p2p_held) = port_block(4);
+    drop((rpc_held, p2p_held));
+    let started = Instant::now();
+    let mut localnet = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .arg("localnet")
+        .arg("--base-dir")
+        .arg(dir.path())
+        .args(["--rpc-port", &rpc_port.to_string()])
+        .args(["--p2p-port", &p2p_port.to_string()])
+        .args(["--exit-after-finalized", "5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut localnet, Duration::from_secs(120));
+    let mut stdout = String::new();
+    localnet
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(status.success(), "{status}: {stdout}");
+    assert!(stdout.contains(&format!("http://127.0.0.1:{rpc_port}")), "{stdout}");
+    assert!(stdout.contains(&format!("http://127.0.0.1:{}", rpc_port + 3)), "{stdout}");
+    eprintln!("localnet: 5 blocks finalized and stopped in {:?}", started.elapsed());
+}
+
+fn start_validator(exe: &str, spec: &Path, base: &Path, index: usize, rpc_port: u16) -> Child {
+    let log = std::fs::File::create(base.join(format!("validator-{index}.log"))).unwrap();
+    Command::new(exe)
+        .arg("node")
+        .arg("--chain")
+        .arg(spec)
+        .args(["--validator-index", &index.to_string()])
+        .arg("--data-dir")
+        .arg(base.join(format!("validator-{index}")))
+        .args(["--rpc-port", &rpc_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_validator_killed_with_sigkill_restarts_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let mut spec = tao_state::spec::ChainSpec::local();
+    let (p2p_port, p2p_held) = port_block(4);
+    let (rpc_port, rpc_held) = port_block(4);
+    drop((p2p_held, rpc_held));
+    for (i, validator) in spec.validators.iter_mut().enumerate() {
+        validator.address = format!("127.0.0.1:{}", p2p_port + i as u16);
+    }
+    let spec_path = base.join("chain.json");
+    std::fs::write(&spec_path, serde_json::to_string(&spec).unwrap()).unwrap();
+    let exe = env!("CARGO_BIN_EXE_tao");
+    let ports: Vec<u16> = (0..4).map(|i| rpc_port + i).collect();
+    let mut nodes: Vec<Child> = (0..4)
+        .map(|i| start_validator(exe, &spec_path, base, i, ports[i]))
+        .collect();
+    for port in &ports {
+        wait_for(*port, 5, Duration::from_secs(90));
+    }
+    nodes[2].kill().unwrap(); // SIGKILL
+    nodes[2].wait().unwrap();
+    let killed_at = Instant::now();
+    // The other three keep finalizing (3 of 4 is a quorum).
+    let before = finalized(ports[0]).unwrap();
+    let ahead = wait_for(ports[0], before + 5, Duration::from_secs(60));
+    nodes[2] = start_validator(exe, &spec_path, base, 2, ports[2]);
+    let caught_up = wait_for(ports[2], ahead, Duration::from_secs(90));
+    eprintln!(
+        "validator 2 caught up to {caught_up} (network at {ahead} on restart) {:?} after the kill",
+        killed_at.elapsed()
+    );
+    // Same blocks everywhere.
+    let a = rpc(ports[0], "chain_getHeader", serde_json::json!([ahead])).unwrap();
+    let b = rpc(ports[2], "chain_getHeader", serde_json::json!([ahead])).unwrap();
+    assert_eq!(a, b);
+    for node in &nodes {
+        terminate(node);
+    }
+    for node in &mut nodes {
+        let status = wait_exit(node, Duration::from_secs(30));
+        assert!(status.success(), "{status}");
+    }
+}
