@@ -142,9 +142,18 @@ fn localnet_finalizes_and_exits_after_the_requested_height() {
         .read_to_string(&mut stdout)
         .unwrap();
     assert!(status.success(), "{status}: {stdout}");
-    assert!(stdout.contains(&format!("http://127.0.0.1:{rpc_port}")), "{stdout}");
-    assert!(stdout.contains(&format!("http://127.0.0.1:{}", rpc_port + 3)), "{stdout}");
-    eprintln!("localnet: 5 blocks finalized and stopped in {:?}", started.elapsed());
+    assert!(
+        stdout.contains(&format!("http://127.0.0.1:{rpc_port}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("http://127.0.0.1:{}", rpc_port + 3)),
+        "{stdout}"
+    );
+    eprintln!(
+        "localnet: 5 blocks finalized and stopped in {:?}",
+        started.elapsed()
+    );
 }
 
 fn start_validator(exe: &str, spec: &Path, base: &Path, index: usize, rpc_port: u16) -> Child {

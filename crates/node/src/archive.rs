@@ -51,7 +51,11 @@ impl BlockRecord {
         BlockRecord {
             header: header(block),
             extrinsics: block.txs.iter().map(|tx| Bytes(tx.encode())).collect(),
-            tx_hashes: block.txs.iter().map(|tx| Bytes(tx.hash().0.to_vec())).collect(),
+            tx_hashes: block
+                .txs
+                .iter()
+                .map(|tx| Bytes(tx.hash().0.to_vec()))
+                .collect(),
             block_events: block_events.to_vec(),
             receipts: receipts
                 .iter()

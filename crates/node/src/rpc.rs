@@ -120,7 +120,9 @@ impl Rpc {
     fn submit(&self, tx: SignedTx) -> RpcResult<()> {
         self.chain.submit(tx).map_err(|e| match e {
             MempoolError::Full(_) => error(codes::POOL_FULL, e.to_string()),
-            MempoolError::Invalid(invalid) => error(codes::INVALID_TRANSACTION, invalid.to_string()),
+            MempoolError::Invalid(invalid) => {
+                error(codes::INVALID_TRANSACTION, invalid.to_string())
+            }
         })
     }
 
@@ -294,42 +296,60 @@ impl TaoApiServer for Rpc {
 
     async fn state_get_account(&self, account: String) -> RpcResult<AccountView> {
         let who = parse_account(&account)?;
-        self.chain.read(|store| read::account(store, &who)).map_err(internal)
+        self.chain
+            .read(|store| read::account(store, &who))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_subnets_info(&self) -> RpcResult<Vec<SubnetView>> {
-        self.chain.read(|store| read::subnets_info(store)).map_err(internal)
+        self.chain
+            .read(|store| read::subnets_info(store))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_subnet_info(&self, netuid: NetUid) -> RpcResult<Option<SubnetView>> {
-        self.chain.read(|store| read::subnet_info(store, netuid)).map_err(internal)
+        self.chain
+            .read(|store| read::subnet_info(store, netuid))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_subnet_hyperparams(
         &self,
         netuid: NetUid,
     ) -> RpcResult<Option<Hyperparams>> {
-        self.chain.read(|store| read::subnet_hyperparams(store, netuid)).map_err(internal)
+        self.chain
+            .read(|store| read::subnet_hyperparams(store, netuid))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_dynamic_info(&self, netuid: NetUid) -> RpcResult<Option<DynamicView>> {
-        self.chain.read(|store| read::dynamic_info(store, netuid)).map_err(internal)
+        self.chain
+            .read(|store| read::dynamic_info(store, netuid))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_metagraph(&self, netuid: NetUid) -> RpcResult<Option<MetagraphView>> {
-        self.chain.read(|store| read::metagraph(store, netuid)).map_err(internal)
+        self.chain
+            .read(|store| read::metagraph(store, netuid))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_lock_cost(&self) -> RpcResult<u64> {
-        self.chain.read(|store| read::lock_cost(store)).map_err(internal)
+        self.chain
+            .read(|store| read::lock_cost(store))
+            .map_err(internal)
     }
 
     async fn subnet_info_get_burn(&self, netuid: NetUid) -> RpcResult<Option<u64>> {
-        self.chain.read(|store| read::registration_burn(store, netuid)).map_err(internal)
+        self.chain
+            .read(|store| read::registration_burn(store, netuid))
+            .map_err(internal)
     }
 
     async fn neuron_info_get_neurons(&self, netuid: NetUid) -> RpcResult<Vec<NeuronView>> {
-        self.chain.read(|store| read::neurons(store, netuid)).map_err(internal)
+        self.chain
+            .read(|store| read::neurons(store, netuid))
+            .map_err(internal)
     }
 
     async fn neuron_info_get_neuron(
@@ -337,7 +357,9 @@ impl TaoApiServer for Rpc {
         netuid: NetUid,
         uid: Uid,
     ) -> RpcResult<Option<NeuronView>> {
-        self.chain.read(|store| read::neuron(store, netuid, uid)).map_err(internal)
+        self.chain
+            .read(|store| read::neuron(store, netuid, uid))
+            .map_err(internal)
     }
 
     async fn stake_info_get_stake_info_for_coldkey(
@@ -345,10 +367,14 @@ impl TaoApiServer for Rpc {
         coldkey: String,
     ) -> RpcResult<Vec<StakeView>> {
         let who = parse_account(&coldkey)?;
-        self.chain.read(|store| read::stake_info_for_coldkey(store, &who)).map_err(internal)
+        self.chain
+            .read(|store| read::stake_info_for_coldkey(store, &who))
+            .map_err(internal)
     }
 
     async fn delegate_info_get_delegates(&self) -> RpcResult<Vec<DelegateView>> {
-        self.chain.read(|store| read::delegates(store)).map_err(internal)
+        self.chain
+            .read(|store| read::delegates(store))
+            .map_err(internal)
     }
 }

@@ -75,7 +75,8 @@ pub struct NodeConfig {
 /// The deterministic key of a seed identity (`//Validator0`); see the module docs.
 pub fn key_from_seed(seed: &str) -> ed25519::PrivateKey {
     let secret = blake3::derive_key("tao validator identity v1", seed.as_bytes());
-    ed25519::PrivateKey::decode(bytes::BytesMut::from(&secret[..])).unwrap_or_else(|_| ed25519::PrivateKey::from_seed(0))
+    ed25519::PrivateKey::decode(bytes::BytesMut::from(&secret[..]))
+        .unwrap_or_else(|_| ed25519::PrivateKey::from_seed(0))
 }
 
 /// Loads a validator key file: 64 hex digits (optionally `0x`-prefixed) of the ed25519 secret.
@@ -269,11 +270,19 @@ pub fn run_until(
         .map(|(public, _)| public.clone())
         .ok_or_else(|| NodeError::Config("the chain spec has no validators".into()))?;
     let listen = SocketAddr::new(my_address.ip(), p2p_port.unwrap_or(my_address.port()));
-    let genesis_hash = spec.genesis().map_err(crate::app::ChainError::from)?.genesis_hash;
+    let genesis_hash = spec
+        .genesis()
+        .map_err(crate::app::ChainError::from)?
+        .genesis_hash;
     let namespace = [b"tao/".as_slice(), genesis_hash.0.as_slice()].concat();
 
     let store = RedbStore::open(&data_dir.join("state.redb"))?;
-    let chain = Chain::open(store.clone(), &spec, genesis_proposer, ChainConfig::default())?;
+    let chain = Chain::open(
+        store.clone(),
+        &spec,
+        genesis_proposer,
+        ChainConfig::default(),
+    )?;
     let (finalized, _) = broadcast::channel::<Arc<BlockRecord>>(1_024);
     {
         let finalized = finalized.clone();

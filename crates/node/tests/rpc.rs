@@ -55,10 +55,7 @@ fn transfer(nonce: u64, amount_rao: u64) -> SignedTx {
             amount_rao,
         },
     };
-    let genesis_hash = service::dev_spec()
-        .genesis()
-        .expect("genesis")
-        .genesis_hash;
+    let genesis_hash = service::dev_spec().genesis().expect("genesis").genesis_hash;
     let signature = alice.sign(&tx.signing_payload(&genesis_hash)).to_bytes();
     SignedTx { tx, signature }
 }
@@ -147,7 +144,11 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
     assert!(http.subnet_info_get_burn(netuid).await?.is_some());
     let neurons = http.neuron_info_get_neurons(netuid).await?;
     assert!(!neurons.is_empty());
-    assert!(http.neuron_info_get_neuron(netuid, tao_primitives::Uid(0)).await?.is_some());
+    assert!(
+        http.neuron_info_get_neuron(netuid, tao_primitives::Uid(0))
+            .await?
+            .is_some()
+    );
     http.stake_info_get_stake_info_for_coldkey(alice_text.clone())
         .await?;
     http.delegate_info_get_delegates().await?;
@@ -159,11 +160,17 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
 
     // Malformed parameters.
     let bad = http.state_get_account("not-an-address".into()).await;
-    assert_eq!(bad.as_ref().err().and_then(code_of), Some(codes::BAD_PARAMS));
+    assert_eq!(
+        bad.as_ref().err().and_then(code_of),
+        Some(codes::BAD_PARAMS)
+    );
     let bad_hex: Result<Bytes, _> = http
         .request("author_submitExtrinsic", rpc_params!["0xzz"])
         .await;
-    assert_eq!(bad_hex.as_ref().err().and_then(code_of), Some(codes::BAD_PARAMS));
+    assert_eq!(
+        bad_hex.as_ref().err().and_then(code_of),
+        Some(codes::BAD_PARAMS)
+    );
     let garbage = http.author_submit_extrinsic(Bytes(vec![1, 2, 3])).await;
     assert_eq!(
         garbage.as_ref().err().and_then(code_of),
@@ -192,13 +199,14 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
     // A transfer submitted and watched until finalized; a second one submitted plainly.
     let started = Instant::now();
     let watched = transfer(0, 7_000);
-    let mut watch = ws
-        .author_submit_and_watch(Bytes(watched.encode()))
-        .await?;
+    let mut watch = ws.author_submit_and_watch(Bytes(watched.encode())).await?;
     let mut statuses = Vec::new();
     while let Some(status) = tokio::time::timeout(Duration::from_secs(30), watch.next()).await? {
         let status = status?;
-        let done = matches!(status, TxStatus::Finalized { .. } | TxStatus::Dropped { .. });
+        let done = matches!(
+            status,
+            TxStatus::Finalized { .. } | TxStatus::Dropped { .. }
+        );
         statuses.push(status);
         if done {
             break;
@@ -212,7 +220,11 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
         return Err(format!("not finalized: {statuses:?}").into());
     };
     assert!(success);
-    assert!(statuses.iter().any(|s| matches!(s, TxStatus::InBlock { .. })));
+    assert!(
+        statuses
+            .iter()
+            .any(|s| matches!(s, TxStatus::InBlock { .. }))
+    );
     eprintln!("watched transfer finalized in {:?}", started.elapsed());
     let events = http
         .chain_get_events(Some(BlockId::Number(number)))
@@ -275,7 +287,10 @@ fn a_restarted_node_keeps_its_finalized_blocks() -> TestResult {
         std::thread::sleep(Duration::from_millis(200));
         after = runtime.block_on(http.system_health())?.finalized_number;
     }
-    assert!(after > height, "no progress after restart: {after} <= {height}");
+    assert!(
+        after > height,
+        "no progress after restart: {after} <= {height}"
+    );
     node.stop()?;
     Ok(())
 }

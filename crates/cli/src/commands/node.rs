@@ -217,7 +217,9 @@ pub fn run_localnet(args: LocalnetArgs) -> anyhow::Result<()> {
             .stdout(log.try_clone()?)
             .stderr(log);
         if let Some(height) = args.exit_after_finalized {
-            command.arg("--exit-after-finalized").arg(height.to_string());
+            command
+                .arg("--exit-after-finalized")
+                .arg(height.to_string());
         }
         let child = command.spawn().context("starting a validator")?;
         println!(
