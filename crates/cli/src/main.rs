@@ -32,6 +32,9 @@ enum Command {
     /// The Yuma Consensus scenario tool.
     #[command(subcommand)]
     Yuma(commands::yuma::YumaCommand),
+    /// Print the command reference as Markdown (what docs/cli.md holds).
+    #[command(hide = true, name = "markdown-help")]
+    MarkdownHelp,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Wallet(command) => commands::wallet::run(command, &out),
         Command::Yuma(command) => commands::yuma::run(command, &out),
+        Command::MarkdownHelp => {
+            print!(
+                "{}",
+                output::markdown_help(<Cli as clap::CommandFactory>::command())
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,12 @@ use crate::output::{Output, table};
 #[derive(Debug, Args)]
 pub struct WalletArgs {
     /// Directory holding the wallets.
-    #[arg(long = "wallet.path", alias = "wallet-path", env = "BT_WALLET_PATH")]
+    #[arg(
+        long = "wallet.path",
+        alias = "wallet-path",
+        env = "BT_WALLET_PATH",
+        hide_env_values = true
+    )]
     pub path: Option<PathBuf>,
     /// Wallet name.
     #[arg(
@@ -84,7 +89,12 @@ pub enum WalletCommand {
     /// List wallets and their keys.
     List {
         /// Directory holding the wallets.
-        #[arg(long = "wallet.path", alias = "wallet-path", env = "BT_WALLET_PATH")]
+        #[arg(
+            long = "wallet.path",
+            alias = "wallet-path",
+            env = "BT_WALLET_PATH",
+            hide_env_values = true
+        )]
         path: Option<PathBuf>,
     },
 }
