@@ -27,6 +27,7 @@ pub struct WalletArgs {
         long = "wallet.name",
         alias = "wallet-name",
         env = "BT_WALLET_NAME",
+        hide_env_values = true,
         default_value = "default"
     )]
     pub name: String,
@@ -35,6 +36,7 @@ pub struct WalletArgs {
         long = "wallet.hotkey",
         alias = "wallet-hotkey",
         env = "BT_WALLET_HOTKEY",
+        hide_env_values = true,
         default_value = "default"
     )]
     pub hotkey: String,
