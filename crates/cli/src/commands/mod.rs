@@ -1,4 +1,5 @@
 //! One module per command group.
 
+pub mod chain;
 pub mod wallet;
 pub mod yuma;

@@ -66,7 +66,7 @@ pub struct PasswordArgs {
 }
 
 impl PasswordArgs {
-    fn source(&self) -> PasswordSource {
+    pub(crate) fn source(&self) -> PasswordSource {
         match (&self.env, &self.file) {
             (Some(var), _) => PasswordSource::Env(var.clone()),
             (None, Some(path)) => PasswordSource::File(path.clone()),
