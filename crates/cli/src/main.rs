@@ -13,7 +13,13 @@ use clap::{Parser, Subcommand};
 
 /// The Tao network's command line: wallets, the Yuma scenario tool, and (soon) the chain.
 #[derive(Debug, Parser)]
-#[command(name = "tao", version, about, propagate_version = true)]
+#[command(
+    name = "tao",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit status: 0 success, 1 failure (the message says what to do next), 2 bad usage.\nNetwork: --network local (ws://127.0.0.1:9944) or a ws:// URL; wallets: ~/.bittensor/wallets or $BT_WALLET_PATH."
+)]
 struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
