@@ -105,6 +105,9 @@ pub struct AxonConfig {
     pub max_clients: usize,
     /// With a stake view: callers with less stake get 403.
     pub min_stake: Option<f64>,
+    /// Answer `GET /metrics` with the Prometheus exposition (off by default: the axon port is
+    /// public, so scrape it only where the port is not reachable from the internet).
+    pub serve_metrics: bool,
 }
 
 impl Default for AxonConfig {
@@ -120,6 +123,7 @@ impl Default for AxonConfig {
             rate_limit: Some((100.0, 200.0)),
             max_clients: 100_000,
             min_stake: None,
+            serve_metrics: false,
         }
     }
 }
@@ -611,6 +615,18 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Response<AxonBody> {
     let started = Instant::now();
+    if shared.config.serve_metrics
+        && req.method() == http::Method::GET
+        && req.uri().path() == "/metrics"
+    {
+        let text = shared.metrics.render(shared.gate.queue_depth());
+        return build(
+            200,
+            "text/plain; version=0.0.4",
+            Vec::new(),
+            AxonBody::full(text),
+        );
+    }
     let name = req
         .uri()
         .path()

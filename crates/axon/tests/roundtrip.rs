@@ -527,3 +527,42 @@ async fn btauth_requests_are_verified_over_the_raw_body() {
     p.url = axon.target().url("Dummy");
     assert_eq!(send_raw(&p).await.status, 403);
 }
+
+/// `GET /metrics` serves the Prometheus exposition when enabled, and is an unknown route
+/// otherwise.
+#[tokio::test]
+async fn metrics_are_served_only_when_enabled() {
+    async fn get_metrics(addr: std::net::SocketAddr) -> String {
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: axon\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut text = String::new();
+            stream.read_to_string(&mut text).unwrap();
+            text
+        })
+        .await
+        .unwrap()
+    }
+    let config = AxonConfig {
+        serve_metrics: true,
+        ..local_config()
+    };
+    let axon = start(config, |_| {}).await;
+    let d = Dendrite::new(vali());
+    assert_eq!(d.call(&axon.target(), dummy(1), T).await.status_code, 200);
+    let text = get_metrics(axon.local_addr()).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains("axon_requests_total{synapse=\"Dummy\",status=\"200\"} 1"),
+        "{text}"
+    );
+    let closed = start(local_config(), |_| {}).await;
+    assert!(
+        get_metrics(closed.local_addr())
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+}

@@ -3,6 +3,7 @@
 //!
 //! Exit status: 0 success, 1 failure (the message says what to do next), 2 bad usage.
 
+mod amount;
 mod commands;
 mod output;
 
@@ -12,7 +13,13 @@ use clap::{Parser, Subcommand};
 
 /// The Tao network's command line: wallets, the Yuma scenario tool, nodes and local networks.
 #[derive(Debug, Parser)]
-#[command(name = "tao", version, about, propagate_version = true)]
+#[command(
+    name = "tao",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit status: 0 success, 1 failure (the message says what to do next), 2 bad usage.\nNetwork: --network local (ws://127.0.0.1:9944) or a ws:// URL; wallets: ~/.bittensor/wallets or $BT_WALLET_PATH."
+)]
 struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
@@ -29,6 +36,47 @@ enum Command {
     /// Create, regenerate and list wallets (bittensor-wallet compatible).
     #[command(subcommand)]
     Wallet(commands::wallet::WalletCommand),
+    /// Free balance of the wallet's coldkey (or any address).
+    Balance {
+        /// Any SS58 address instead of the wallet's coldkey.
+        #[arg(long)]
+        address: Option<String>,
+        #[command(flatten)]
+        network: commands::chain::NetworkArgs,
+        #[command(flatten)]
+        wallet: commands::wallet::WalletArgs,
+    },
+    /// Send TAO from the wallet's coldkey.
+    Transfer {
+        /// Receiver (SS58).
+        #[arg(long)]
+        dest: String,
+        /// Amount: 1.5, 1.5tao or 1500000000rao.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        signer: commands::chain::SignerArgs,
+    },
+    /// Register the wallet's hotkey on a subnet (pays the burn from the coldkey).
+    Register {
+        /// The subnet.
+        #[arg(long)]
+        netuid: u16,
+        #[command(flatten)]
+        signer: commands::chain::SignerArgs,
+    },
+    /// Subnets: list, show, metagraph, hyperparameters, costs, create, start, set.
+    #[command(subcommand)]
+    Subnets(commands::chain::SubnetsCommand),
+    /// Stake: add, remove, list.
+    #[command(subcommand)]
+    Stake(commands::chain::StakeCommand),
+    /// Weights: set.
+    #[command(subcommand)]
+    Weights(commands::chain::WeightsCommand),
+    /// Axon: publish an endpoint.
+    #[command(subcommand)]
+    Axon(commands::chain::AxonCommand),
     /// The Yuma Consensus scenario tool.
     #[command(subcommand)]
     Yuma(commands::yuma::YumaCommand),
@@ -36,6 +84,17 @@ enum Command {
     Node(commands::node::NodeArgs),
     /// Run a 4-validator local network on loopback (RPC on 127.0.0.1:9944..9947).
     Localnet(commands::node::LocalnetArgs),
+    /// Print the command reference as Markdown (what docs/cli.md holds).
+    #[command(hide = true, name = "markdown-help")]
+    MarkdownHelp,
+}
+
+/// Runs a chain command on a single-threaded runtime.
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
 }
 
 fn main() -> ExitCode {
@@ -49,6 +108,35 @@ fn main() -> ExitCode {
         Command::Yuma(command) => commands::yuma::run(command, &out),
         Command::Node(args) => commands::node::run_node(args),
         Command::Localnet(args) => commands::node::run_localnet(args),
+        Command::Balance {
+            address,
+            network,
+            wallet,
+        } => block_on(commands::chain::balance(
+            &network,
+            &wallet,
+            address.as_deref(),
+            &out,
+        )),
+        Command::Transfer {
+            dest,
+            amount,
+            signer,
+        } => block_on(commands::chain::transfer(&signer, &dest, &amount, &out)),
+        Command::Register { netuid, signer } => {
+            block_on(commands::chain::register(&signer, netuid, &out))
+        }
+        Command::Subnets(command) => block_on(commands::chain::subnets(command, &out)),
+        Command::Stake(command) => block_on(commands::chain::stake(command, &out)),
+        Command::Weights(command) => block_on(commands::chain::weights(command, &out)),
+        Command::Axon(command) => block_on(commands::chain::axon(command, &out)),
+        Command::MarkdownHelp => {
+            print!(
+                "{}",
+                output::markdown_help(<Cli as clap::CommandFactory>::command())
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,5 +144,13 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_tree_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -151,3 +151,66 @@ fn yuma_run_prints_the_scenario_result() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.json"));
 }
+
+#[test]
+fn chain_commands_fail_clearly_without_a_node_or_with_bad_arguments() {
+    let offline = tao(&[
+        "balance",
+        "--address",
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+        "--network",
+        "ws://127.0.0.1:1",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(offline.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&offline.stderr).contains("tao node --dev"));
+    let bad_network = tao(&["subnets", "list", "--network", "mainnet"]);
+    assert_eq!(bad_network.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_network.stderr).contains("ws://"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let bad_dest = tao(&[
+        "transfer",
+        "--dest",
+        "bogus",
+        "--amount",
+        "1",
+        "--wallet.path",
+        root,
+    ]);
+    assert!(String::from_utf8_lossy(&bad_dest.stderr).contains("not an SS58 address"));
+    let bad_amount = tao(&[
+        "transfer",
+        "--dest",
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+        "--amount",
+        "1.5.5",
+        "--wallet.path",
+        root,
+    ]);
+    assert!(String::from_utf8_lossy(&bad_amount.stderr).contains("not an amount"));
+    let bad_param = tao(&[
+        "subnets",
+        "set-hyperparameter",
+        "1",
+        "tempo",
+        "soon",
+        "--wallet.path",
+        root,
+    ]);
+    assert!(String::from_utf8_lossy(&bad_param.stderr).contains("not a valid number"));
+    let mismatch = tao(&[
+        "weights",
+        "set",
+        "--netuid",
+        "1",
+        "--uids",
+        "1,2",
+        "--weights",
+        "1",
+        "--wallet.path",
+        root,
+    ]);
+    assert!(String::from_utf8_lossy(&mismatch.stderr).contains("one weight per uid"));
+}

@@ -50,6 +50,7 @@ pub struct Rpc {
     chain: Chain<RedbStore>,
     store: RedbStore,
     spec: Arc<ChainSpec>,
+    genesis_hash: tao_primitives::Hash256,
     finalized: broadcast::Sender<Arc<BlockRecord>>,
 }
 
@@ -75,13 +76,14 @@ impl Rpc {
         store: RedbStore,
         spec: ChainSpec,
         finalized: broadcast::Sender<Arc<BlockRecord>>,
-    ) -> Rpc {
-        Rpc {
+    ) -> Result<Rpc, tao_state::spec::SpecError> {
+        Ok(Rpc {
             chain,
             store,
+            genesis_hash: spec.genesis()?.genesis_hash,
             spec: Arc::new(spec),
             finalized,
-        }
+        })
     }
 
     fn record_at(&self, at: Option<BlockId>) -> RpcResult<Option<BlockRecord>> {
@@ -171,6 +173,10 @@ impl TaoApiServer for Rpc {
             header: r.header,
             extrinsics: r.extrinsics,
         }))
+    }
+
+    async fn chain_get_genesis_hash(&self) -> RpcResult<Bytes> {
+        Ok(Bytes(self.genesis_hash.0.to_vec()))
     }
 
     async fn chain_get_finalized_head(&self) -> RpcResult<Bytes> {

@@ -410,7 +410,8 @@ async fn serve(
         .await?;
 
         let mut heads = finalized.subscribe();
-        let rpc = Rpc::new(chain.clone(), store, spec, finalized);
+        let rpc = Rpc::new(chain.clone(), store, spec, finalized)
+            .map_err(crate::app::ChainError::from)?;
         let (bound, server) = rpc.serve(rpc_addr).await?;
         tracing::info!(%bound, p2p = %listen, validator = %me, "node started");
         if let Some(ready) = ready {

@@ -120,6 +120,11 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
             .await?
             .is_some()
     );
+    let genesis_hash = http.chain_get_genesis_hash().await?;
+    assert_eq!(
+        genesis_hash.0,
+        service::dev_spec().genesis()?.genesis_hash.0.to_vec()
+    );
     let head = http.chain_get_finalized_head().await?;
     assert_eq!(head.0.len(), 32);
 

@@ -52,6 +52,10 @@ pub trait TaoApi {
     #[method(name = "chain_getBlock")]
     async fn chain_get_block(&self, at: Option<BlockId>) -> RpcResult<Option<BlockView>>;
 
+    /// The chain's genesis hash: what every transaction signs (replay protection).
+    #[method(name = "chain_getGenesisHash")]
+    async fn chain_get_genesis_hash(&self) -> RpcResult<Bytes>;
+
     /// Hash of the last finalized block.
     #[method(name = "chain_getFinalizedHead")]
     async fn chain_get_finalized_head(&self) -> RpcResult<Bytes>;

@@ -80,6 +80,65 @@ pub enum HyperparamValue {
     QueryPrice(u64),
 }
 
+impl HyperparamValue {
+    /// Builds a value from a parameter name (as [`crate::calls::admin::name_of`] spells it)
+    /// and its text (`true`/`false`, an integer, or `low,high` for `alpha_values`).
+    pub fn parse(name: &str, value: &str) -> Result<HyperparamValue, String> {
+        fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name}: {value:?} is not a valid number for this parameter"))
+        }
+        fn flag(name: &str, value: &str) -> Result<bool, String> {
+            match value.trim() {
+                "true" | "1" | "on" => Ok(true),
+                "false" | "0" | "off" => Ok(false),
+                other => Err(format!("{name}: {other:?} is not true or false")),
+            }
+        }
+        use HyperparamValue as V;
+        Ok(match name {
+            "tempo" => V::Tempo(num(name, value)?),
+            "kappa" => V::Kappa(num(name, value)?),
+            "bonds_penalty" => V::BondsPenalty(num(name, value)?),
+            "bonds_moving_average" => V::BondsMovingAverage(num(name, value)?),
+            "yuma3" => V::Yuma3(flag(name, value)?),
+            "liquid_alpha" => V::LiquidAlpha(flag(name, value)?),
+            "alpha_values" => {
+                let (low, high) = value
+                    .split_once(',')
+                    .ok_or_else(|| format!("{name}: give low,high"))?;
+                V::AlphaValues(num(name, low)?, num(name, high)?)
+            }
+            "alpha_sigmoid_steepness" => V::AlphaSigmoidSteepness(num(name, value)?),
+            "max_allowed_uids" => V::MaxAllowedUids(num(name, value)?),
+            "max_allowed_validators" => V::MaxAllowedValidators(num(name, value)?),
+            "min_allowed_weights" => V::MinAllowedWeights(num(name, value)?),
+            "max_weight_limit" => V::MaxWeightLimit(num(name, value)?),
+            "immunity_period" => V::ImmunityPeriod(num(name, value)?),
+            "activity_cutoff" => V::ActivityCutoff(num(name, value)?),
+            "weights_rate_limit" => V::WeightsRateLimit(num(name, value)?),
+            "weights_version_key" => V::WeightsVersionKey(num(name, value)?),
+            "commit_reveal_enabled" => V::CommitRevealEnabled(flag(name, value)?),
+            "reveal_period_epochs" => V::RevealPeriodEpochs(num(name, value)?),
+            "min_burn" => V::MinBurn(num(name, value)?),
+            "max_burn" => V::MaxBurn(num(name, value)?),
+            "burn_half_life" => V::BurnHalfLife(num(name, value)?),
+            "burn_increase_mult" => V::BurnIncreaseMultMilli(num(name, value)?),
+            "serving_rate_limit" => V::ServingRateLimit(num(name, value)?),
+            "registration_allowed" => V::RegistrationAllowed(flag(name, value)?),
+            "transfers_enabled" => V::TransfersEnabled(flag(name, value)?),
+            "immune_owner_uids" => V::ImmuneOwnerUids(num(name, value)?),
+            "min_non_immune_uids" => V::MinNonImmuneUids(num(name, value)?),
+            "swap_fee_rate" => V::SwapFeeRate(num(name, value)?),
+            "min_validator_stake" => V::MinValidatorStake(num(name, value)?),
+            "query_price" => V::QueryPrice(num(name, value)?),
+            other => return Err(format!("unknown hyperparameter {other:?}")),
+        })
+    }
+}
+
 /// What a transaction asks the chain to do. The signer is the origin: a coldkey for money
 /// and ownership calls, a hotkey for weights and serving.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

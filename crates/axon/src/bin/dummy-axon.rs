@@ -14,7 +14,10 @@ const USAGE: &str =
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse(std::env::args().skip(1), &["help", "no-rate-limit"]);
+    let args = Args::parse(
+        std::env::args().skip(1),
+        &["help", "no-rate-limit", "metrics"],
+    );
     if args.has("help") {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
@@ -47,6 +50,7 @@ async fn run(args: &Args) -> Result<(), String> {
     if args.has("no-rate-limit") {
         config.rate_limit = None;
     }
+    config.serve_metrics = args.has("metrics");
     let mut axon = Axon::new(key, config);
     axon.attach(Handler::<Dummy>::forward(|mut s, _| async move {
         s.dummy_output = Some(s.dummy_input.saturating_mul(2));

@@ -15,13 +15,19 @@ use crate::output::{Output, table};
 #[derive(Debug, Args)]
 pub struct WalletArgs {
     /// Directory holding the wallets.
-    #[arg(long = "wallet.path", alias = "wallet-path", env = "BT_WALLET_PATH")]
+    #[arg(
+        long = "wallet.path",
+        alias = "wallet-path",
+        env = "BT_WALLET_PATH",
+        hide_env_values = true
+    )]
     pub path: Option<PathBuf>,
     /// Wallet name.
     #[arg(
         long = "wallet.name",
         alias = "wallet-name",
         env = "BT_WALLET_NAME",
+        hide_env_values = true,
         default_value = "default"
     )]
     pub name: String,
@@ -30,6 +36,7 @@ pub struct WalletArgs {
         long = "wallet.hotkey",
         alias = "wallet-hotkey",
         env = "BT_WALLET_HOTKEY",
+        hide_env_values = true,
         default_value = "default"
     )]
     pub hotkey: String,
@@ -59,7 +66,7 @@ pub struct PasswordArgs {
 }
 
 impl PasswordArgs {
-    fn source(&self) -> PasswordSource {
+    pub(crate) fn source(&self) -> PasswordSource {
         match (&self.env, &self.file) {
             (Some(var), _) => PasswordSource::Env(var.clone()),
             (None, Some(path)) => PasswordSource::File(path.clone()),
@@ -84,7 +91,12 @@ pub enum WalletCommand {
     /// List wallets and their keys.
     List {
         /// Directory holding the wallets.
-        #[arg(long = "wallet.path", alias = "wallet-path", env = "BT_WALLET_PATH")]
+        #[arg(
+            long = "wallet.path",
+            alias = "wallet-path",
+            env = "BT_WALLET_PATH",
+            hide_env_values = true
+        )]
         path: Option<PathBuf>,
     },
 }
@@ -109,17 +121,21 @@ pub struct NewKeys {
 
 /// Options to restore a key.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("secret").required(true).multiple(false)))]
 pub struct Regen {
     #[command(flatten)]
     wallet: WalletArgs,
     #[command(flatten)]
     password: PasswordArgs,
     /// The mnemonic (12–24 words).
-    #[arg(long, conflicts_with = "seed", required_unless_present = "seed")]
+    #[arg(long, group = "secret")]
     mnemonic: Option<String>,
     /// The 32-byte seed as 0x-hex.
-    #[arg(long)]
+    #[arg(long, group = "secret")]
     seed: Option<String>,
+    /// A secret URI such as `//Alice` (development accounts) or `PHRASE//hard/soft`.
+    #[arg(long, group = "secret")]
+    uri: Option<String>,
     /// Store the coldkey unencrypted (test networks only).
     #[arg(long = "no-password")]
     no_password: bool,
@@ -208,6 +224,12 @@ fn new_hotkey(args: &NewKeys) -> anyhow::Result<KeyReport> {
 }
 
 fn restore(args: &Regen) -> anyhow::Result<(Keypair, Option<Zeroizing<String>>)> {
+    if let Some(uri) = &args.uri {
+        return Ok((
+            Keypair::from_uri(uri).context("the secret URI is not valid")?,
+            None,
+        ));
+    }
     match (&args.mnemonic, &args.seed) {
         (Some(phrase), _) => {
             let phrase = Zeroizing::new(phrase.split_whitespace().collect::<Vec<_>>().join(" "));
@@ -227,7 +249,7 @@ fn restore(args: &Regen) -> anyhow::Result<(Keypair, Option<Zeroizing<String>>)>
                 None,
             ))
         }
-        (None, None) => bail!("give --mnemonic or --seed"),
+        (None, None) => bail!("give --mnemonic, --seed or --uri"),
     }
 }
 

@@ -218,3 +218,52 @@ pub fn name_of(value: &HyperparamValue) -> &'static str {
         V::QueryPrice(_) => "query_price",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_to_its_variant() {
+        let samples = [
+            ("tempo", "10"),
+            ("kappa", "1"),
+            ("bonds_penalty", "1"),
+            ("bonds_moving_average", "1"),
+            ("yuma3", "true"),
+            ("liquid_alpha", "off"),
+            ("alpha_values", "1000,2000"),
+            ("alpha_sigmoid_steepness", "5"),
+            ("max_allowed_uids", "9"),
+            ("max_allowed_validators", "9"),
+            ("min_allowed_weights", "1"),
+            ("max_weight_limit", "1"),
+            ("immunity_period", "1"),
+            ("activity_cutoff", "1"),
+            ("weights_rate_limit", "1"),
+            ("weights_version_key", "1"),
+            ("commit_reveal_enabled", "1"),
+            ("reveal_period_epochs", "1"),
+            ("min_burn", "1"),
+            ("max_burn", "1"),
+            ("burn_half_life", "1"),
+            ("burn_increase_mult", "1200"),
+            ("serving_rate_limit", "1"),
+            ("registration_allowed", "false"),
+            ("transfers_enabled", "0"),
+            ("immune_owner_uids", "1"),
+            ("min_non_immune_uids", "1"),
+            ("swap_fee_rate", "1"),
+            ("min_validator_stake", "1"),
+            ("query_price", "1"),
+        ];
+        for (name, value) in samples {
+            let parsed = HyperparamValue::parse(name, value);
+            assert_eq!(parsed.as_ref().map(name_of), Ok(name), "{name}");
+        }
+        assert!(HyperparamValue::parse("tempo", "-1").is_err());
+        assert!(HyperparamValue::parse("yuma3", "maybe").is_err());
+        assert!(HyperparamValue::parse("alpha_values", "5").is_err());
+        assert!(HyperparamValue::parse("nope", "1").is_err());
+    }
+}
