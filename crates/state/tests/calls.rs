@@ -623,3 +623,31 @@ fn register_network_with_identity_and_owner_set_validator_minimum_and_query_pric
     run_epoch(&mut chain);
     assert!(!chain.get::<Neurons>(&(SN1, uid)).unwrap().validator_permit);
 }
+
+#[test]
+fn a_new_subnet_is_priced_like_the_others_and_emits_while_prices_warm_up() {
+    let mut chain = TestChain::local();
+    chain.empty_blocks(20);
+    chain.ok(
+        "//Charlie",
+        Call::RegisterNetwork {
+            hotkey: id("//Charlie//hot"),
+            identity: None,
+        },
+    );
+    let netuid = NetUid(3);
+    chain.ok("//Charlie", Call::StartCall { netuid });
+    let price = |e: &Economy| e.tao_reserve_rao as f64 / e.alpha_reserve as f64;
+    let (new, old) = (economy(&chain, netuid), economy(&chain, SN1));
+    let ratio = price(&new) / price(&old);
+    assert!(
+        (0.1..10.0).contains(&ratio),
+        "new pool priced at {ratio}× subnet 1"
+    );
+    chain.empty_blocks(3);
+    assert_eq!(
+        economy(&chain, netuid).alpha_out_emission,
+        TAO,
+        "one alpha per block"
+    );
+}

@@ -199,25 +199,49 @@ fn prune_candidate(
     Ok(best.map(|(_, _, netuid)| netuid))
 }
 
-/// Alpha to seed a new pool holding `tao_rao`: priced at the median moving price of the
-/// other subnets (1 TAO per alpha when there are none).
+/// Alpha to seed a new pool holding `tao_rao`, priced at the median moving (EMA) price of the
+/// other subnets, as live. While those EMAs are still warming up (below 1 % of the median
+/// spot price, as on any young chain) the median spot price is used instead, and 1 TAO per
+/// alpha when there are no other subnets — otherwise a near-zero EMA would seed a pool with
+/// absurdly cheap alpha whose issuance passes the cap at once (ADR 006).
 fn seed_alpha(state: &Overlay<'_>, tao_rao: u64) -> Result<u64, TxError> {
-    let mut prices: Vec<I96F32> = state
+    let economies: Vec<Economy> = state
         .scan::<SubnetEconomy>(&())?
         .into_iter()
         .filter(|(netuid, _)| *netuid != NetUid::ROOT)
-        .map(|(_, economy)| I96F32::from_bits(economy.moving_price_bits))
-        .filter(|price| *price > I96F32::from_num(0))
+        .map(|(_, economy)| economy)
         .collect();
-    prices.sort();
-    let median = prices
-        .get(prices.len().checked_div(2).unwrap_or(0))
-        .copied()
-        .unwrap_or(I96F32::from_num(1));
+    let moving = median(
+        economies
+            .iter()
+            .map(|e| I96F32::from_bits(e.moving_price_bits)),
+    );
+    let spot = median(
+        economies
+            .iter()
+            .map(|e| crate::pool::Pool::dynamic(e.tao_reserve_rao, e.alpha_reserve).price()),
+    );
+    let price = match (moving, spot) {
+        (Some(moving), Some(spot)) if moving >= spot.saturating_div(I96F32::from_num(100)) => {
+            moving
+        }
+        (_, Some(spot)) => spot,
+        (Some(moving), None) => moving,
+        (None, None) => I96F32::from_num(1),
+    };
     let alpha = I96F32::from_num(tao_rao)
-        .checked_div(median)
+        .checked_div(price)
         .unwrap_or(I96F32::from_num(tao_rao));
     Ok(alpha.checked_to_num::<u64>().unwrap_or(u64::MAX))
+}
+
+/// The median of the positive values.
+fn median(values: impl Iterator<Item = I96F32>) -> Option<I96F32> {
+    let mut positive: Vec<I96F32> = values.filter(|v| *v > I96F32::from_num(0)).collect();
+    positive.sort();
+    positive
+        .get(positive.len().checked_div(2).unwrap_or(0))
+        .copied()
 }
 
 /// Dissolves a subnet: its pool's TAO is paid to stakers in proportion to the alpha they hold
