@@ -210,7 +210,8 @@ fn a_user_story_on_a_dev_node() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|s| s["netuid"].to_string() == netuid && s["alpha"].as_u64().unwrap() > 0)
+            .any(|s| s["netuid"] == netuid.parse::<u64>().unwrap()
+                && s["alpha"].as_u64().unwrap() > 0)
     );
     env.json(&[
         "weights",
