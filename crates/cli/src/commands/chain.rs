@@ -218,6 +218,16 @@ pub enum AxonCommand {
     },
 }
 
+/// A node error as the client reports it (the node's message, e.g. the chain's error).
+fn rpc_error(error: impl Into<tao_client::ClientError>) -> tao_client::ClientError {
+    error.into()
+}
+
+/// A subnet read that must find the subnet.
+fn found<T>(value: Option<T>, netuid: u16) -> anyhow::Result<T> {
+    value.with_context(|| format!("subnet {netuid} does not exist (see `tao subnets list`)"))
+}
+
 /// Parses an SS58 address with a message that says what to do.
 fn address(text: &str) -> anyhow::Result<AccountId> {
     let public = PublicKey::from_ss58(text)
@@ -313,7 +323,7 @@ pub async fn balance(
         .await?
         .state_get_account(who.to_ss58())
         .await
-        .map_err(tao_client::ClientError::from)?;
+        .map_err(rpc_error)?;
     #[derive(Serialize)]
     struct Balance {
         address: String,
@@ -382,7 +392,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 .await?
                 .subnet_info_get_subnets_info()
                 .await
-                .map_err(tao_client::ClientError::from)?;
+                .map_err(rpc_error)?;
             out.show(&subnets, || {
                 let mut t = table(&["netuid", "symbol", "owner", "n", "tempo", "burn", "started"]);
                 for s in &subnets {
@@ -404,10 +414,8 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let info = rpc
                 .subnet_info_get_dynamic_info(NetUid(netuid))
                 .await
-                .map_err(tao_client::ClientError::from)?;
-            let info = info.with_context(|| {
-                format!("subnet {netuid} does not exist (see `tao subnets list`)")
-            })?;
+                .map_err(rpc_error)?;
+            let info = found(info, netuid)?;
             out.show(&info, || {
                 let mut t = table(&["field", "value"]);
                 t.add_row(vec![
@@ -439,10 +447,8 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let graph = rpc
                 .subnet_info_get_metagraph(NetUid(netuid))
                 .await
-                .map_err(tao_client::ClientError::from)?;
-            let graph = graph.with_context(|| {
-                format!("subnet {netuid} does not exist (see `tao subnets list`)")
-            })?;
+                .map_err(rpc_error)?;
+            let graph = found(graph, netuid)?;
             out.show(&graph, || {
                 let mut t = table(&[
                     "uid",
@@ -472,10 +478,8 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let params = rpc
                 .subnet_info_get_subnet_hyperparams(NetUid(netuid))
                 .await
-                .map_err(tao_client::ClientError::from)?;
-            let params = params.with_context(|| {
-                format!("subnet {netuid} does not exist (see `tao subnets list`)")
-            })?;
+                .map_err(rpc_error)?;
+            let params = found(params, netuid)?;
             out.show(&params, || {
                 let mut t = table(&["hyperparameter", "value"]);
                 if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&params) {
@@ -494,7 +498,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 .await?
                 .subnet_info_get_lock_cost()
                 .await
-                .map_err(tao_client::ClientError::from)?;
+                .map_err(rpc_error)?;
             out.show(&serde_json::json!({ "lock_cost_rao": cost }), || {
                 let mut t = table(&["lock cost"]);
                 t.add_row(vec![format_amount(cost, "τ")]);
@@ -509,10 +513,8 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 .await?
                 .subnet_info_get_burn(NetUid(netuid))
                 .await
-                .map_err(tao_client::ClientError::from)?;
-            let burn = burn.with_context(|| {
-                format!("subnet {netuid} does not exist (see `tao subnets list`)")
-            })?;
+                .map_err(rpc_error)?;
+            let burn = found(burn, netuid)?;
             out.show(
                 &serde_json::json!({ "netuid": netuid, "burn_rao": burn }),
                 || {
@@ -623,7 +625,7 @@ pub async fn stake(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
             let stakes = rpc
                 .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
                 .await
-                .map_err(tao_client::ClientError::from)?;
+                .map_err(rpc_error)?;
             out.show(&stakes, || {
                 let mut t = table(&["netuid", "hotkey", "alpha", "value"]);
                 for s in &stakes {
