@@ -28,17 +28,8 @@ pub fn vali() -> Keypair {
     Keypair::from_phrase(VALI_MN, None).unwrap()
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Dummy {
-    pub dummy_input: i64,
-    pub dummy_output: Option<i64>,
-}
-
-impl Synapse for Dummy {
-    const NAME: &'static str = "Dummy";
-    const REQUIRED_FIELDS: &'static [&'static str] = &["dummy_input"];
-    const HASH_FIELDS: &'static [&'static str] = &["dummy_input"];
-}
+/// The subnet template's synapse, as the example binaries serve it.
+pub use tao_axon::demo::Dummy;
 
 /// Sleeps `millis` before answering.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
