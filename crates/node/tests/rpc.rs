@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
-use jsonrpsee::ws_client::WsClientBuilder;
+use jsonrpsee_http_client::HttpClientBuilder;
+use jsonrpsee_ws_client::WsClientBuilder;
 use parity_scale_codec::Encode;
 use tao_node::service::{self, NodeConfig};
 use tao_primitives::AccountId;
