@@ -1,5 +1,6 @@
 //! Process tests with the real `tao` binary: a dev node, a 4-validator localnet, and a
-//! validator killed with SIGKILL that restarts from its data directory and catches up.
+//! validator killed with SIGKILL right after accepting transactions, which restarts from its
+//! data directory and catches up; every transaction is finalized exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::io::{Read, Write};
@@ -68,6 +69,10 @@ fn wait_for(port: u16, height: u64, within: Duration) -> u64 {
         std::thread::sleep(Duration::from_millis(200));
     }
     panic!("port {port}: finalized {last}, wanted {height} within {within:?}");
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn terminate(child: &Child) {
@@ -166,10 +171,48 @@ fn start_validator(exe: &str, spec: &Path, base: &Path, index: usize, rpc_port: 
         .arg("--data-dir")
         .arg(base.join(format!("validator-{index}")))
         .args(["--rpc-port", &rpc_port.to_string()])
+        .args(["--block-time-ms", "250"])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// `//Dave` pays `//Eve` `count` transfers through validator `port`'s RPC (as fast as it
+/// accepts them); returns the signed transactions.
+fn submit_transfers(
+    runtime: &tokio::runtime::Runtime,
+    port: u16,
+    count: u64,
+) -> Vec<tao_state::tx::SignedTx> {
+    runtime.block_on(async {
+        let client =
+            tao_client::Client::connect(&format!("ws://127.0.0.1:{port}"), Duration::from_secs(10))
+                .await
+                .unwrap();
+        let dave = tao_keys::Keypair::from_uri("//Dave").unwrap();
+        let eve = tao_keys::Keypair::from_uri("//Eve").unwrap();
+        let mut txs = Vec::new();
+        for i in 0..count {
+            let call = tao_state::tx::Call::Transfer {
+                dest: tao_primitives::AccountId(eve.public().to_bytes()),
+                amount_rao: 1_000_000 + i,
+            };
+            let tx = client.sign(&dave, call).await.unwrap();
+            client.submit(&tx).await.unwrap();
+            txs.push(tx);
+        }
+        txs
+    })
+}
+
+fn account(port: u16, uri: &str) -> (u64, u64) {
+    let address = tao_keys::Keypair::from_uri(uri).unwrap().public().to_ss58();
+    let view = rpc(port, "state_getAccount", serde_json::json!([address])).unwrap();
+    (
+        view["nonce"].as_u64().unwrap(),
+        view["free_rao"].as_u64().unwrap(),
+    )
 }
 
 #[test]
@@ -193,6 +236,10 @@ fn a_validator_killed_with_sigkill_restarts_and_catches_up() {
     for port in &ports {
         wait_for(*port, 5, Duration::from_secs(90));
     }
+    let (_, eve_before) = account(ports[0], "//Eve");
+    // Transactions accepted by validator 2, which is killed the moment the last is accepted.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let txs = submit_transfers(&runtime, ports[2], 20);
     nodes[2].kill().unwrap(); // SIGKILL
     nodes[2].wait().unwrap();
     let killed_at = Instant::now();
@@ -209,6 +256,46 @@ fn a_validator_killed_with_sigkill_restarts_and_catches_up() {
     let a = rpc(ports[0], "chain_getHeader", serde_json::json!([ahead])).unwrap();
     let b = rpc(ports[2], "chain_getHeader", serde_json::json!([ahead])).unwrap();
     assert_eq!(a, b);
+
+    // Nothing was applied twice, and nothing is lost for good: the client resubmits every
+    // transaction; those already final are refused (stale nonce), the rest land once.
+    let (final_before_resubmit, _) = account(ports[0], "//Dave");
+    let mut refused = 0;
+    for tx in &txs {
+        let hex = format!("0x{}", hex_encode(&parity_scale_codec::Encode::encode(tx)));
+        if rpc(ports[0], "author_submitExtrinsic", serde_json::json!([hex])).is_none() {
+            refused += 1;
+        }
+    }
+    // Those final before resubmission are refused (more may finalize while resubmitting).
+    assert!(
+        refused >= final_before_resubmit,
+        "{refused} < {final_before_resubmit}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while account(ports[0], "//Dave").0 < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let paid: u64 = (0..20).map(|i| 1_000_000 + i).sum();
+    wait_for(
+        ports[2],
+        finalized(ports[0]).unwrap(),
+        Duration::from_secs(30),
+    );
+    for port in [ports[0], ports[2]] {
+        let (dave_nonce, _) = account(port, "//Dave");
+        let (_, eve_after) = account(port, "//Eve");
+        assert_eq!(dave_nonce, 20, "port {port}");
+        assert_eq!(
+            eve_after - eve_before,
+            paid,
+            "port {port}: each transfer exactly once"
+        );
+    }
+    eprintln!(
+        "{final_before_resubmit} of 20 transfers accepted by the killed validator were \
+         finalized through gossip without resubmission"
+    );
     for node in &nodes {
         terminate(node);
     }

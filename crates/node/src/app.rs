@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::Update;
@@ -19,17 +19,20 @@ use commonware_consensus::simplex::types::Context;
 use commonware_consensus::{Application, Reporter};
 use commonware_cryptography::{Digested, Digestible, ed25519};
 use commonware_runtime::Clock;
+use commonware_runtime::telemetry::metrics::GaugeExt as _;
 use commonware_utils::Acknowledgement;
 use futures::StreamExt;
 use tao_primitives::{AccountId, Hash256};
-use tao_state::block::{BlockBuilder, Receipt, execute_block};
+use tao_state::block::{BlockBuilder, BlockOutcome, Receipt, execute_block};
 use tao_state::events::Event;
 use tao_state::store::{ChangeSet, Layered, Store};
 use tao_state::tx::SignedTx;
 
 use crate::archive::BlockRecord;
 use crate::block::{Block, Digest, MAX_BLOCK_TXS, tx_root};
-use crate::mempool::{Mempool, MempoolError};
+use crate::gossip::GossipQueue;
+use crate::mempool::{Mempool, MempoolError, MempoolLimits};
+use crate::metrics::NodeMetrics;
 use crate::storage::{CommitStore, StorageError};
 
 /// The consensus context simplex hands to the application.
@@ -67,10 +70,14 @@ pub enum ChainError {
 pub struct ChainConfig {
     /// Account credited with the fees of blocks this node proposes (`None`: recycled).
     pub author: Option<AccountId>,
-    /// Most transactions a proposed block carries.
+    /// Most transactions a proposed block carries (default 1 024, at most [`MAX_BLOCK_TXS`]).
     pub max_block_txs: usize,
-    /// Most transactions the mempool holds.
-    pub mempool_limit: usize,
+    /// Mempool bounds.
+    pub mempool: MempoolLimits,
+    /// Least time between a block's timestamp and its parent's, ms (default 1 000; the chain
+    /// spec's `block_time_ms` in a node). Proposers wait for it and verifiers enforce it, so
+    /// no leader can make blocks faster than this.
+    pub block_time_ms: u64,
 }
 
 impl Default for ChainConfig {
@@ -78,7 +85,8 @@ impl Default for ChainConfig {
         ChainConfig {
             author: None,
             max_block_txs: 1_024,
-            mempool_limit: 65_536,
+            mempool: MempoolLimits::default(),
+            block_time_ms: 1_000,
         }
     }
 }
@@ -95,6 +103,9 @@ struct Pending {
 
 /// Called with the record of every block this node finalizes, after it is durable.
 pub type FinalizedListener = Arc<dyn Fn(&BlockRecord) + Send + Sync>;
+
+/// Called with every block this node proposes or verifies (not yet final), and its digest.
+pub type PendingListener = Arc<dyn Fn(&Block, Digest) + Send + Sync>;
 
 /// A finalized block as recorded by this node (for RPC and tests).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +133,44 @@ struct Inner<S> {
     finalized: Vec<FinalizedBlock>,
     redelivered: u64,
     listener: Option<FinalizedListener>,
+    pending_listener: Option<PendingListener>,
+    metrics: NodeMetrics,
+    gossip: Option<GossipQueue>,
+}
+
+impl<S> Inner<S> {
+    /// Keeps the outcome of a block executed since `started` until it is finalized or
+    /// abandoned, and records its metrics. Returns the listener to call once the lock is
+    /// released.
+    fn keep_pending(
+        &mut self,
+        block: &Block,
+        digest: Digest,
+        outcome: BlockOutcome,
+        started: Instant,
+    ) -> Option<PendingListener> {
+        let seconds = started.elapsed().as_secs_f64();
+        self.metrics.block_execution.observe(seconds);
+        if outcome
+            .block_events
+            .iter()
+            .any(|event| matches!(event, Event::EpochRun { .. }))
+        {
+            self.metrics.epoch_execution.observe(seconds);
+        }
+        let _ = self.metrics.best_height.try_set_max(block.height);
+        self.pending.insert(
+            digest,
+            Pending {
+                height: block.height,
+                parent: block.parent,
+                changes: outcome.changes,
+                receipts: outcome.receipts,
+                block_events: outcome.block_events,
+            },
+        );
+        self.pending_listener.clone()
+    }
 }
 
 /// The Tao application: state, pending forks and mempool of one node.
@@ -191,7 +240,7 @@ impl<S: CommitStore> Chain<S> {
         if height == 0 && digest != genesis.digest() {
             return Err(ChainError::GenesisMismatch);
         }
-        let mempool = Mempool::new(config.mempool_limit);
+        let mempool = Mempool::new(config.mempool);
         Ok(Chain {
             inner: Arc::new(Mutex::new(Inner {
                 store,
@@ -204,6 +253,9 @@ impl<S: CommitStore> Chain<S> {
                 finalized: Vec::new(),
                 redelivered: 0,
                 listener: None,
+                pending_listener: None,
+                metrics: NodeMetrics::detached(),
+                gossip: None,
             })),
         })
     }
@@ -222,6 +274,25 @@ impl<S: CommitStore> Chain<S> {
     /// Calls `listener` with the record of every block finalized from now on.
     pub fn set_listener(&self, listener: FinalizedListener) {
         lock(&self.inner).listener = Some(listener);
+    }
+
+    /// Calls `listener` with every block proposed or verified from now on.
+    pub fn set_pending_listener(&self, listener: PendingListener) {
+        lock(&self.inner).pending_listener = Some(listener);
+    }
+
+    /// Reports into `metrics` from now on (instead of detached ones).
+    pub fn set_metrics(&self, metrics: NodeMetrics) {
+        let mut inner = lock(&self.inner);
+        let _ = metrics.finalized_height.try_set(inner.committed_height);
+        inner.metrics = metrics;
+    }
+
+    /// The highest block proposed or verified here (final or not), or the committed height.
+    pub fn best_height(&self) -> u64 {
+        let inner = lock(&self.inner);
+        let pending = inner.pending.values().map(|p| p.height).max();
+        pending.unwrap_or(0).max(inner.committed_height)
     }
 
     /// Whether the mempool holds this transaction (by signer and nonce, same bytes).
@@ -259,16 +330,49 @@ impl<S: CommitStore> Chain<S> {
         lock(&self.inner).mempool.len()
     }
 
-    /// Checks a transaction against the committed state and queues it for proposal.
+    /// Sends the transactions clients submit from now on to the other validators.
+    pub fn set_gossip(&self, queue: GossipQueue) {
+        lock(&self.inner).gossip = Some(queue);
+    }
+
+    /// Checks a client's transaction against the committed state, queues it for proposal and
+    /// gossips it to the other validators.
     pub fn submit(&self, tx: SignedTx) -> Result<(), MempoolError> {
         let mut inner = lock(&self.inner);
-        match tao_state::block::validate_transaction(&inner.store, &tx) {
-            // A future nonce may become valid once the sender's earlier transactions land.
-            Ok(_) | Err(tao_state::error::InvalidTx::FutureNonce { .. }) => {
-                inner.mempool.insert(tx)
-            }
-            Err(error) => Err(error.into()),
+        let known = inner.mempool.contains(&tx);
+        Self::admit(&mut inner, tx.clone())?;
+        // A full queue only costs the gossip: this node still includes it when it leads.
+        if let (false, Some(gossip)) = (known, inner.gossip.as_mut()) {
+            let _ = gossip.try_send(tx);
         }
+        Ok(())
+    }
+
+    /// Checks a transaction another validator gossiped and queues it (it is not sent on).
+    pub fn receive_gossip(&self, tx: SignedTx) -> Result<(), MempoolError> {
+        let mut inner = lock(&self.inner);
+        if inner.mempool.contains(&tx) {
+            return Ok(());
+        }
+        Self::admit(&mut inner, tx)
+    }
+
+    fn admit(inner: &mut Inner<S>, tx: SignedTx) -> Result<(), MempoolError> {
+        let result = match tao_state::block::validate_transaction(&inner.store, &tx) {
+            Ok(receipt) => inner.mempool.insert(tx, receipt.fee_rao),
+            // A future nonce may become valid once the sender's earlier transactions land; its
+            // fee is not known yet, so it waits at the lowest priority.
+            Err(tao_state::error::InvalidTx::FutureNonce { .. }) => inner.mempool.insert(tx, 0),
+            Err(error) => Err(error.into()),
+        };
+        match &result {
+            Ok(()) => {
+                inner.metrics.tx_accepted.inc();
+            }
+            Err(error) => inner.metrics.rejected(error.reason()),
+        }
+        let _ = inner.metrics.mempool_size.try_set(inner.mempool.len());
+        result
     }
 
     /// The state changes from the committed tip to `digest`, if known here.
@@ -332,6 +436,7 @@ impl<S: CommitStore> Chain<S> {
             else {
                 return None;
             };
+            let started = Instant::now();
             let outcome = {
                 let view = Layered::new(&inner.store, &changes);
                 execute_block(&view, &block.inner().state_header(), &block.inner().txs).ok()?
@@ -339,16 +444,11 @@ impl<S: CommitStore> Chain<S> {
             if outcome.state_root != block.inner().state_root || inner.store.failed() {
                 return None;
             }
-            inner.pending.insert(
-                block.digest(),
-                Pending {
-                    height: block.inner().height,
-                    parent: block.inner().parent,
-                    changes: outcome.changes,
-                    receipts: outcome.receipts,
-                    block_events: outcome.block_events,
-                },
-            );
+            let listener = inner.keep_pending(block.inner(), block.digest(), outcome, started);
+            drop(inner);
+            if let Some(listener) = listener {
+                listener(block.inner(), block.digest());
+            }
         }
         match Self::parent_state(&lock(&self.inner), parent.digest()) {
             ParentState::Known(changes) => Some(changes),
@@ -374,6 +474,7 @@ impl<S: CommitStore> Chain<S> {
         };
         let max = inner.config.max_block_txs.min(MAX_BLOCK_TXS);
         let candidates = inner.mempool.candidates(max);
+        let started = Instant::now();
         let (outcome, included, rejected) = {
             let view = Layered::new(&inner.store, parent_changes);
             let mut builder = BlockBuilder::begin(&view, &header).ok()?;
@@ -382,6 +483,12 @@ impl<S: CommitStore> Chain<S> {
             for tx in candidates {
                 match builder.apply(&tx) {
                     Ok(_) => included.push(tx),
+                    // Nonce trouble on a pending parent is not final: the parent may be
+                    // abandoned, and finalization prunes used nonces anyway.
+                    Err(
+                        tao_state::error::InvalidTx::StaleNonce { .. }
+                        | tao_state::error::InvalidTx::FutureNonce { .. },
+                    ) => {}
                     Err(error) => {
                         tracing::debug!(%error, "transaction not included");
                         rejected.push(tx);
@@ -405,16 +512,12 @@ impl<S: CommitStore> Chain<S> {
             outcome.state_root,
             included,
         );
-        inner.pending.insert(
-            block.digest(),
-            Pending {
-                height,
-                parent: parent.digest(),
-                changes: outcome.changes,
-                receipts: outcome.receipts,
-                block_events: outcome.block_events,
-            },
-        );
+        let digest = block.digest();
+        let listener = inner.keep_pending(&block, digest, outcome, started);
+        drop(inner);
+        if let Some(listener) = listener {
+            listener(&block, digest);
+        }
         Some(block)
     }
 
@@ -425,6 +528,7 @@ impl<S: CommitStore> Chain<S> {
         if b.tx_root != tx_root(&b.txs) {
             return false;
         }
+        let started = Instant::now();
         let outcome = {
             let view = Layered::new(&inner.store, parent_changes);
             match execute_block(&view, &b.state_header(), &b.txs) {
@@ -442,16 +546,11 @@ impl<S: CommitStore> Chain<S> {
             tracing::info!(height = b.height, "rejecting block: state root mismatch");
             return false;
         }
-        inner.pending.insert(
-            block.digest(),
-            Pending {
-                height: b.height,
-                parent: b.parent,
-                changes: outcome.changes,
-                receipts: outcome.receipts,
-                block_events: outcome.block_events,
-            },
-        );
+        let listener = inner.keep_pending(b, block.digest(), outcome, started);
+        drop(inner);
+        if let Some(listener) = listener {
+            listener(b, block.digest());
+        }
         true
     }
 
@@ -501,6 +600,18 @@ impl<S: CommitStore> Chain<S> {
         for tx in &b.txs {
             inner.mempool.remove(tx);
         }
+        // Drop what can no longer be included: used nonces (another transaction of the same
+        // sender and nonce) and closed mortality windows.
+        let signers: std::collections::BTreeSet<AccountId> =
+            b.txs.iter().map(|tx| tx.tx.signer).collect();
+        for signer in signers {
+            if let Ok(account) = tao_state::read::account(&inner.store, &signer) {
+                inner.mempool.prune_sender(signer, account.nonce);
+            }
+        }
+        inner.mempool.prune_expired(b.height);
+        let _ = inner.metrics.finalized_height.try_set(b.height);
+        let _ = inner.metrics.mempool_size.try_set(inner.mempool.len());
         inner.finalized.push(FinalizedBlock {
             height: b.height,
             digest: block.digest(),
@@ -518,6 +629,15 @@ impl<S: CommitStore> Chain<S> {
             listener(&record);
         }
         Ok(())
+    }
+}
+
+impl<S> Chain<S> {
+    /// The earliest timestamp a child of `parent` may carry: the parent's plus the block time
+    /// (the genesis block's time is 0, so the first block is never held back).
+    fn earliest_child_ms(&self, parent: &Block) -> u64 {
+        let block_time_ms = lock(&self.inner).config.block_time_ms;
+        parent.timestamp_ms.saturating_add(block_time_ms)
     }
 }
 
@@ -551,7 +671,15 @@ where
     ) -> Option<Digested<Self::Block>> {
         let parent = ancestry.peek()?.clone();
         let changes = self.ensure_parent(&parent, &mut ancestry).await?;
-        let timestamp_ms = now_ms(&runtime).max(parent.inner().timestamp_ms);
+        // Pace the chain: no block before its parent's time plus the block time.
+        let earliest_ms = self.earliest_child_ms(parent.inner());
+        let now = now_ms(&runtime);
+        if now < earliest_ms {
+            runtime
+                .sleep(Duration::from_millis(earliest_ms - now))
+                .await;
+        }
+        let timestamp_ms = now_ms(&runtime).max(earliest_ms);
         let block = self.build(&parent, &changes, timestamp_ms, context.leader)?;
         let digest = block.digest();
         Some(Digested::precomputed(block, digest))
@@ -572,7 +700,7 @@ where
             return false;
         };
         let b = block.inner();
-        if b.proposer != context.leader || b.timestamp_ms < parent.inner().timestamp_ms {
+        if b.proposer != context.leader || b.timestamp_ms < self.earliest_child_ms(parent.inner()) {
             return false;
         }
         // A block from the future: abstain until our clock is close enough.

@@ -67,13 +67,20 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// Settings for a local network with sub-second blocks.
-    pub fn local(namespace: &[u8], partition_prefix: &str) -> EngineConfig {
+    /// Settings for blocks every `block_time`: a leader waits for its parent's time plus the
+    /// block time before proposing, so the view timeouts leave that wait plus a margin for the
+    /// network (one second, as a sub-second local network needs).
+    pub fn for_block_time(
+        namespace: &[u8],
+        partition_prefix: &str,
+        block_time: Duration,
+    ) -> EngineConfig {
+        let leader_timeout = block_time.saturating_add(Duration::from_secs(1));
         EngineConfig {
             namespace: namespace.to_vec(),
             partition_prefix: partition_prefix.to_owned(),
-            leader_timeout: Duration::from_secs(1),
-            certification_timeout: Duration::from_secs(2),
+            leader_timeout,
+            certification_timeout: leader_timeout.saturating_add(Duration::from_secs(1)),
             timeout_retry: Duration::from_secs(2),
             fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
             mailbox_size: NZUsize!(1024),

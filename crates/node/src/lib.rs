@@ -1,7 +1,8 @@
 //! The Tao chain node: the application that runs the `tao-state` state machine under
 //! commonware simplex BFT consensus with marshal's ordered finalized-block delivery
-//! ([`app::Chain`]), the block format ([`block::Block`]), a simple mempool
-//! ([`mempool::Mempool`]) and the committed state in redb ([`storage::RedbStore`]).
+//! ([`app::Chain`]), the block format ([`block::Block`]), the mempool
+//! ([`mempool::Mempool`]), the committed state in redb ([`storage::RedbStore`]), JSON-RPC
+//! ([`rpc`]), Prometheus metrics ([`metrics`]) and the running service ([`service`]).
 //!
 //! Commonware types stay inside this crate (DESIGN §2); every `commonware-*` crate is pinned to
 //! one exact version in the workspace. The deterministic multi-validator simulation lives in
@@ -11,7 +12,9 @@ pub mod app;
 pub mod archive;
 pub mod block;
 pub mod engine;
+pub mod gossip;
 pub mod mempool;
+pub mod metrics;
 pub mod rpc;
 pub mod service;
 pub mod storage;

@@ -1,57 +1,202 @@
-//! A simple in-memory transaction pool: transactions keyed by `(signer, nonce)`, so a proposer
-//! reads them in per-sender nonce order. Fee priority, gossip, per-sender limits and eviction
-//! by age are not here yet (issue 4).
+//! The transaction pool of a node.
+//!
+//! - **Order.** Per sender, transactions leave in nonce order; across senders, the proposer
+//!   takes the waiting sender head with the highest fee first, then the one that arrived first
+//!   ([`Mempool::candidates`]). Fees are the state machine's (base + per byte), so a larger
+//!   call pays more and goes first; there is no tip.
+//! - **Bounds.** At most `max_len` transactions in all and `max_per_sender` per sender. A full
+//!   pool makes room by evicting the cheapest *last* transaction of some sender (evicting a
+//!   middle nonce would strand the ones after it) when the newcomer pays more; otherwise the
+//!   newcomer is refused.
+//! - **Staleness.** Transactions whose nonce the committed state has passed
+//!   ([`Mempool::prune_sender`]) or whose mortality window has closed ([`Mempool::prune_expired`])
+//!   are dropped as blocks finalize.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use tao_primitives::AccountId;
 use tao_state::tx::SignedTx;
 
+/// Pool limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most transactions in the pool (default 65 536).
+    pub max_len: usize,
+    /// Most transactions of one sender (default 256).
+    pub max_per_sender: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_len: 65_536,
+            max_per_sender: 256,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    tx: SignedTx,
+    fee_rao: u64,
+    /// Arrival order (ties between equal fees go to the earlier one).
+    seq: u64,
+}
+
 /// Pending transactions, ordered by signer and nonce.
 #[derive(Debug, Default)]
 pub struct Mempool {
-    txs: BTreeMap<(AccountId, u64), SignedTx>,
-    max_len: usize,
+    txs: BTreeMap<(AccountId, u64), Entry>,
+    per_sender: BTreeMap<AccountId, usize>,
+    limits: MempoolLimits,
+    next_seq: u64,
 }
 
 /// Why the pool did not take a transaction.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MempoolError {
-    /// The pool is full.
-    #[error("mempool: full ({0} transactions)")]
+    /// The pool is full of transactions paying at least as much.
+    #[error("mempool: full ({0} transactions); retry later")]
     Full(usize),
+    /// The sender already has the most transactions one sender may have waiting.
+    #[error("mempool: this sender already has {0} transactions waiting; wait for some to finalize")]
+    SenderFull(usize),
     /// The state machine rejects the transaction against the committed state.
     #[error("mempool: invalid transaction: {0}")]
     Invalid(#[from] tao_state::error::InvalidTx),
 }
 
+impl MempoolError {
+    /// Short snake-case name of the reason (the `reason` label of the rejection metric).
+    pub fn reason(&self) -> &'static str {
+        use tao_state::error::InvalidTx as I;
+        match self {
+            MempoolError::Full(_) => "pool_full",
+            MempoolError::SenderFull(_) => "sender_full",
+            MempoolError::Invalid(invalid) => match invalid {
+                I::BadSignature => "bad_signature",
+                I::StaleNonce { .. } => "stale_nonce",
+                I::FutureNonce { .. } => "future_nonce",
+                I::OutsideMortality { .. } => "outside_mortality",
+                I::BadMortality { .. } => "bad_mortality",
+                I::CannotPayFee { .. } => "cannot_pay_fee",
+                I::TooLarge { .. } => "too_large",
+                I::Malformed => "malformed",
+                I::Storage(_) => "storage",
+                I::FreeCallFailed(_) => "free_call_failed",
+            },
+        }
+    }
+}
+
 impl Mempool {
-    /// An empty pool holding at most `max_len` transactions.
-    pub fn new(max_len: usize) -> Mempool {
+    /// An empty pool with these limits.
+    pub fn new(limits: MempoolLimits) -> Mempool {
         Mempool {
-            txs: BTreeMap::new(),
-            max_len,
+            limits,
+            ..Mempool::default()
         }
     }
 
-    /// Adds a transaction (replacing one with the same signer and nonce).
-    pub fn insert(&mut self, tx: SignedTx) -> Result<(), MempoolError> {
+    /// Adds a transaction that pays `fee_rao`, replacing one with the same signer and nonce.
+    pub fn insert(&mut self, tx: SignedTx, fee_rao: u64) -> Result<(), MempoolError> {
         let key = (tx.tx.signer, tx.tx.nonce);
-        if self.txs.len() >= self.max_len && !self.txs.contains_key(&key) {
-            return Err(MempoolError::Full(self.txs.len()));
+        let replacing = self.txs.contains_key(&key);
+        if !replacing {
+            let sender_len = self.per_sender.get(&key.0).copied().unwrap_or(0);
+            if sender_len >= self.limits.max_per_sender {
+                return Err(MempoolError::SenderFull(sender_len));
+            }
+            if self.txs.len() >= self.limits.max_len {
+                self.evict_cheaper_than(fee_rao, &key.0)?;
+            }
+            *self.per_sender.entry(key.0).or_insert(0) += 1;
         }
-        self.txs.insert(key, tx);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.txs.insert(key, Entry { tx, fee_rao, seq });
         Ok(())
     }
 
-    /// Up to `max` transactions in signer-then-nonce order.
+    /// Evicts the cheapest last transaction of another sender if it pays less than `fee_rao`.
+    fn evict_cheaper_than(
+        &mut self,
+        fee_rao: u64,
+        newcomer: &AccountId,
+    ) -> Result<(), MempoolError> {
+        let mut tails: BTreeMap<AccountId, (u64, u64)> = BTreeMap::new();
+        for ((signer, nonce), entry) in &self.txs {
+            if signer != newcomer {
+                tails.insert(*signer, (*nonce, entry.fee_rao));
+            }
+        }
+        let cheapest = tails
+            .into_iter()
+            .min_by_key(|(_, (_, fee))| *fee)
+            .filter(|(_, (_, fee))| *fee < fee_rao);
+        match cheapest {
+            Some((signer, (nonce, _))) => {
+                self.remove_key(&(signer, nonce));
+                Ok(())
+            }
+            None => Err(MempoolError::Full(self.txs.len())),
+        }
+    }
+
+    fn remove_key(&mut self, key: &(AccountId, u64)) {
+        if self.txs.remove(key).is_none() {
+            return;
+        }
+        if let Some(count) = self.per_sender.get_mut(&key.0) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_sender.remove(&key.0);
+            }
+        }
+    }
+
+    /// Up to `max` transactions: per sender in nonce order, across senders highest fee first
+    /// (then earliest arrival). Each sender's run stops at its first nonce gap.
     pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
-        self.txs.values().take(max).cloned().collect()
+        // Every sender's waiting run, as an iterator over consecutive nonces.
+        let mut runs: BTreeMap<AccountId, Vec<&Entry>> = BTreeMap::new();
+        for ((signer, nonce), entry) in &self.txs {
+            let run = runs.entry(*signer).or_default();
+            let consecutive = run
+                .last()
+                .is_none_or(|last| last.tx.tx.nonce.checked_add(1) == Some(*nonce));
+            if consecutive {
+                run.push(entry);
+            }
+        }
+        let mut heads: BinaryHeap<(u64, Reverse<u64>, AccountId, usize)> = runs
+            .iter()
+            .filter_map(|(signer, run)| {
+                run.first().map(|e| (e.fee_rao, Reverse(e.seq), *signer, 0))
+            })
+            .collect();
+        let mut out = Vec::with_capacity(max.min(self.txs.len()));
+        while out.len() < max {
+            let Some((_, _, signer, index)) = heads.pop() else {
+                break;
+            };
+            let Some(run) = runs.get(&signer) else {
+                continue;
+            };
+            if let Some(entry) = run.get(index) {
+                out.push(entry.tx.clone());
+            }
+            if let Some(next) = run.get(index + 1) {
+                heads.push((next.fee_rao, Reverse(next.seq), signer, index + 1));
+            }
+        }
+        out
     }
 
     /// Drops a transaction (included in a block, or invalid).
     pub fn remove(&mut self, tx: &SignedTx) {
-        self.txs.remove(&(tx.tx.signer, tx.tx.nonce));
+        self.remove_key(&(tx.tx.signer, tx.tx.nonce));
     }
 
     /// Drops every transaction of `signer` with a nonce below `next_nonce` (already used).
@@ -62,13 +207,33 @@ impl Mempool {
             .map(|(key, _)| *key)
             .collect();
         for key in stale {
-            self.txs.remove(&key);
+            self.remove_key(&key);
         }
+    }
+
+    /// Drops every transaction whose mortality window ends at or before `height` (it can no
+    /// longer be included in any block after `height`). Returns how many were dropped.
+    pub fn prune_expired(&mut self, height: u64) -> usize {
+        let expired: Vec<(AccountId, u64)> = self
+            .txs
+            .iter()
+            .filter(|(_, entry)| {
+                let mortality = entry.tx.tx.mortality;
+                mortality.birth.saturating_add(mortality.period) <= height.saturating_add(1)
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in &expired {
+            self.remove_key(key);
+        }
+        expired.len()
     }
 
     /// Whether this exact transaction is waiting.
     pub fn contains(&self, tx: &SignedTx) -> bool {
-        self.txs.get(&(tx.tx.signer, tx.tx.nonce)) == Some(tx)
+        self.txs
+            .get(&(tx.tx.signer, tx.tx.nonce))
+            .is_some_and(|e| e.tx == *tx)
     }
 
     /// `committed` advanced past the consecutive nonces of `signer` waiting here.
@@ -88,5 +253,89 @@ impl Mempool {
     /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.txs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tao_state::tx::{Call, Mortality, UnsignedTx};
+
+    fn tx(signer: u8, nonce: u64, period: u64) -> SignedTx {
+        SignedTx {
+            tx: UnsignedTx {
+                signer: AccountId([signer; 32]),
+                nonce,
+                mortality: Mortality { birth: 10, period },
+                call: Call::Transfer {
+                    dest: AccountId([0; 32]),
+                    amount_rao: 1,
+                },
+            },
+            signature: [0; 64],
+        }
+    }
+
+    fn order(pool: &Mempool, max: usize) -> Vec<(u8, u64)> {
+        pool.candidates(max)
+            .iter()
+            .map(|t| (t.tx.signer.0[0], t.tx.nonce))
+            .collect()
+    }
+
+    #[test]
+    fn candidates_follow_nonces_per_sender_and_fees_across_senders() -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(MempoolLimits::default());
+        pool.insert(tx(1, 1, 64), 10)?;
+        pool.insert(tx(1, 0, 64), 10)?;
+        pool.insert(tx(2, 0, 64), 30)?;
+        pool.insert(tx(2, 1, 64), 5)?;
+        pool.insert(tx(3, 0, 64), 10)?; // same fee as sender 1's head, arrived later
+        pool.insert(tx(3, 2, 64), 99)?; // after a gap: not offered
+        assert_eq!(
+            order(&pool, 10),
+            vec![(2, 0), (1, 0), (1, 1), (3, 0), (2, 1)]
+        );
+        assert_eq!(order(&pool, 2), vec![(2, 0), (1, 0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn limits_refuse_or_evict_the_cheapest_tail() -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(MempoolLimits {
+            max_len: 3,
+            max_per_sender: 2,
+        });
+        pool.insert(tx(1, 0, 64), 10)?;
+        pool.insert(tx(1, 1, 64), 4)?;
+        assert_eq!(
+            pool.insert(tx(1, 2, 64), 50),
+            Err(MempoolError::SenderFull(2))
+        );
+        pool.insert(tx(2, 0, 64), 7)?;
+        // Full: a newcomer paying no more than the cheapest tail is refused...
+        assert_eq!(pool.insert(tx(3, 0, 64), 4), Err(MempoolError::Full(3)));
+        // ...one paying more evicts sender 1's last transaction (fee 4), never its first.
+        pool.insert(tx(3, 0, 64), 5)?;
+        assert_eq!(order(&pool, 10), vec![(1, 0), (2, 0), (3, 0)]);
+        // Replacing an existing (signer, nonce) never counts against the limits.
+        pool.insert(tx(3, 0, 64), 6)?;
+        assert_eq!(pool.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn stale_and_expired_transactions_are_pruned() -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(MempoolLimits::default());
+        pool.insert(tx(1, 0, 64), 1)?;
+        pool.insert(tx(1, 1, 64), 1)?;
+        pool.insert(tx(2, 0, 5), 1)?; // valid in blocks 10..15
+        pool.prune_sender(AccountId([1; 32]), 1);
+        assert_eq!(order(&pool, 10), vec![(1, 1), (2, 0)]);
+        assert_eq!(pool.prune_expired(13), 0);
+        assert_eq!(pool.prune_expired(14), 1); // block 15 is the first it is not valid in
+        assert_eq!(order(&pool, 10), vec![(1, 1)]);
+        assert_eq!(pool.next_nonce(&AccountId([1; 32]), 1), 2);
+        Ok(())
     }
 }

@@ -29,6 +29,8 @@ use tokio::sync::broadcast;
 use crate::app::Chain;
 use crate::archive::BlockRecord;
 use crate::mempool::MempoolError;
+use crate::metrics::NodeMetrics;
+use crate::service::ChainEvents;
 use crate::storage::{CommitStore as _, RedbStore};
 
 /// Largest JSON-RPC request body, bytes (a transaction is far smaller).
@@ -51,7 +53,8 @@ pub struct Rpc {
     store: RedbStore,
     spec: Arc<ChainSpec>,
     genesis_hash: tao_primitives::Hash256,
-    finalized: broadcast::Sender<Arc<BlockRecord>>,
+    events: ChainEvents,
+    metrics: NodeMetrics,
 }
 
 fn internal(e: impl std::fmt::Display) -> jsonrpsee::types::ErrorObjectOwned {
@@ -70,19 +73,22 @@ fn to_raw(value: &impl serde::Serialize) -> Option<Box<serde_json::value::RawVal
 }
 
 impl Rpc {
-    /// The RPC of `chain` (whose store is `store`); `finalized` carries every finalized block.
+    /// The RPC of `chain` (whose store is `store`), following its blocks through `events`;
+    /// submissions are counted in `metrics`, and health reads its peer count.
     pub fn new(
         chain: Chain<RedbStore>,
         store: RedbStore,
         spec: ChainSpec,
-        finalized: broadcast::Sender<Arc<BlockRecord>>,
+        events: ChainEvents,
+        metrics: NodeMetrics,
     ) -> Result<Rpc, tao_state::spec::SpecError> {
         Ok(Rpc {
             chain,
             store,
             genesis_hash: spec.genesis()?.genesis_hash,
             spec: Arc::new(spec),
-            finalized,
+            events,
+            metrics,
         })
     }
 
@@ -121,7 +127,9 @@ impl Rpc {
 
     fn submit(&self, tx: SignedTx) -> RpcResult<()> {
         self.chain.submit(tx).map_err(|e| match e {
-            MempoolError::Full(_) => error(codes::POOL_FULL, e.to_string()),
+            MempoolError::Full(_) | MempoolError::SenderFull(_) => {
+                error(codes::POOL_FULL, e.to_string())
+            }
             MempoolError::Invalid(invalid) => {
                 error(codes::INVALID_TRANSACTION, invalid.to_string())
             }
@@ -151,11 +159,10 @@ impl TaoApiServer for Rpc {
         let head_ms = head.as_ref().map_or(0, |r| r.header.timestamp_ms);
         let lag_limit = self.spec.block_time_ms.saturating_mul(10).max(10_000);
         Ok(Health {
-            // Connection counts are not exported by the p2p layer yet (see NOTES.md).
-            peers: 0,
+            peers: u64::try_from(self.metrics.peers.get()).unwrap_or(0),
             is_syncing: finalized_number > 0 && now_ms().saturating_sub(head_ms) > lag_limit,
             should_have_peers: self.spec.validators.len() > 1,
-            best_number: finalized_number,
+            best_number: self.chain.best_height().max(finalized_number),
             finalized_number,
         })
     }
@@ -195,7 +202,7 @@ impl TaoApiServer for Rpc {
         &self,
         pending: PendingSubscriptionSink,
     ) -> SubscriptionResult {
-        let mut finalized = self.finalized.subscribe();
+        let mut finalized = self.events.finalized.subscribe();
         let sink = pending.accept().await?;
         loop {
             tokio::select! {
@@ -235,8 +242,9 @@ impl TaoApiServer for Rpc {
             }
         };
         let hash = Bytes(tx.hash().0.to_vec());
-        // Subscribe before submitting so that no finalized block is missed.
-        let mut finalized = self.finalized.subscribe();
+        // Subscribe before submitting so that no block is missed.
+        let mut finalized = self.events.finalized.subscribe();
+        let mut blocks = self.events.pending.subscribe();
         if let Err(e) = self.submit(tx.clone()) {
             pending.reject(e).await;
             return Ok(());
@@ -256,6 +264,9 @@ impl TaoApiServer for Rpc {
         }
         let deadline = tokio::time::sleep(WATCH_TIMEOUT);
         tokio::pin!(deadline);
+        // The last pending block reported as holding the transaction (reported again if the
+        // transaction finalizes in a different block, after a fork).
+        let mut in_block: Option<Bytes> = None;
         loop {
             tokio::select! {
                 _ = sink.closed() => return Ok(()),
@@ -263,13 +274,26 @@ impl TaoApiServer for Rpc {
                     send(TxStatus::Dropped { error: "not included before the watch timed out".into() }).await;
                     return Ok(());
                 }
+                next = blocks.recv() => match next {
+                    Ok(notice) => {
+                        if notice.tx_hashes.contains(&hash) && in_block.as_ref() != Some(&notice.hash) {
+                            in_block = Some(notice.hash.clone());
+                            if !send(TxStatus::InBlock { block: notice.hash.clone(), number: notice.number }).await {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                },
                 next = finalized.recv() => match next {
                     Ok(record) => {
                         if let Some(index) = record.tx_hashes.iter().position(|h| *h == hash) {
                             let block = record.header.hash.clone();
                             let number = record.header.number;
-                            // Blocks are seen here once final: in-block and finalized together.
-                            send(TxStatus::InBlock { block: block.clone(), number }).await;
+                            if in_block.as_ref() != Some(&block) {
+                                send(TxStatus::InBlock { block: block.clone(), number }).await;
+                            }
                             let receipt = record.receipts.get(index);
                             send(TxStatus::Finalized {
                                 block,

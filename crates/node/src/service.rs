@@ -20,18 +20,25 @@ use std::time::Duration;
 use commonware_codec::DecodeExt as _;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
 use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
-use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, tokio as runtime};
+use commonware_runtime::telemetry::metrics::GaugeExt as _;
+use commonware_runtime::{
+    Metrics as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio as runtime,
+};
 use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
 };
 use commonware_utils::{NZU32, NZUsize, ordered::Map, ordered::Set};
+use tao_rpc_api::Bytes;
 use tao_state::spec::{ChainSpec, ValidatorSpec};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::app::{Chain, ChainConfig};
 use crate::archive::BlockRecord;
+use crate::block::Block;
 use crate::engine::{self, Channels, EngineConfig};
+use crate::gossip;
+use crate::metrics::{self, NodeMetrics};
 use crate::rpc::Rpc;
 use crate::storage::RedbStore;
 
@@ -70,6 +77,11 @@ pub struct NodeConfig {
     pub p2p_port: Option<u16>,
     /// Stop by itself once this height is finalized (smoke tests, CI).
     pub exit_after_finalized: Option<u64>,
+    /// Least time between blocks, ms; `None`: the spec's `block_time_ms`. Every validator of
+    /// a chain must use the same value (verifiers refuse blocks that come faster).
+    pub block_time_ms: Option<u64>,
+    /// Where to serve Prometheus `GET /metrics`; `None`: not served.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The deterministic key of a seed identity (`//Validator0`); see the module docs.
@@ -225,6 +237,8 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     })
 }
 
+/// The p2p channel of transaction gossip (0-4 are consensus, see [`Channels`]).
+pub const GOSSIP_CHANNEL: u64 = 5;
 const CHANNEL_QUOTA: Quota = Quota::per_second(NZU32!(10_000));
 const MAX_MESSAGE_BYTES: u32 = 8 * 1024 * 1024;
 
@@ -234,18 +248,10 @@ pub fn run_until(
     ready: Option<std::sync::mpsc::Sender<SocketAddr>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    let NodeConfig {
-        spec,
-        key,
-        data_dir,
-        rpc_addr,
-        p2p_port,
-        exit_after_finalized,
-    } = config;
-    std::fs::create_dir_all(&data_dir)?;
+    std::fs::create_dir_all(&config.data_dir)?;
     // Validators in spec order: the first one is the genesis block's recorded proposer.
     let mut validators = Vec::new();
-    for validator in &spec.validators {
+    for validator in &config.spec.validators {
         let public = validator_public_key(validator)?;
         let address: SocketAddr = validator.address.parse().map_err(|e| {
             NodeError::Config(format!(
@@ -255,7 +261,7 @@ pub fn run_until(
         })?;
         validators.push((public, address));
     }
-    let me = key.public_key();
+    let me = config.key.public_key();
     let Some(my_address) = validators
         .iter()
         .find(|(public, _)| *public == me)
@@ -269,177 +275,249 @@ pub fn run_until(
         .first()
         .map(|(public, _)| public.clone())
         .ok_or_else(|| NodeError::Config("the chain spec has no validators".into()))?;
-    let listen = SocketAddr::new(my_address.ip(), p2p_port.unwrap_or(my_address.port()));
-    let genesis_hash = spec
+    let genesis_hash = config
+        .spec
         .genesis()
         .map_err(crate::app::ChainError::from)?
         .genesis_hash;
-    let namespace = [b"tao/".as_slice(), genesis_hash.0.as_slice()].concat();
-
-    let store = RedbStore::open(&data_dir.join("state.redb"))?;
+    let block_time_ms = config.block_time_ms.unwrap_or(config.spec.block_time_ms);
+    if block_time_ms == 0 {
+        return Err(NodeError::Config(
+            "the block time must be at least 1 ms".into(),
+        ));
+    }
+    let store = RedbStore::open(&config.data_dir.join("state.redb"))?;
     let chain = Chain::open(
         store.clone(),
-        &spec,
+        &config.spec,
         genesis_proposer,
-        ChainConfig::default(),
+        ChainConfig {
+            block_time_ms,
+            ..ChainConfig::default()
+        },
     )?;
-    let (finalized, _) = broadcast::channel::<Arc<BlockRecord>>(1_024);
-    {
-        let finalized = finalized.clone();
-        chain.set_listener(Arc::new(move |record: &BlockRecord| {
-            let _ = finalized.send(Arc::new(record.clone()));
-        }));
-    }
-
+    let args = ServeArgs {
+        listen: SocketAddr::new(
+            my_address.ip(),
+            config.p2p_port.unwrap_or(my_address.port()),
+        ),
+        namespace: [b"tao/".as_slice(), genesis_hash.0.as_slice()].concat(),
+        block_time: Duration::from_millis(block_time_ms),
+        validators,
+        chain,
+        store,
+        ready,
+    };
     let runtime_config = runtime::Config::new()
-        .with_storage_directory(data_dir.join("consensus"))
+        .with_storage_directory(config.data_dir.join("consensus"))
         .with_worker_threads(2)
         .with_catch_panics(false);
     runtime::Runner::new(runtime_config).start(|context| async move {
         let stopper = context.child("stop");
-        let result = serve(
-            context,
-            ServeArgs {
-                key,
-                namespace,
-                listen,
-                validators,
-                chain,
-                store,
-                spec,
-                finalized,
-                rpc_addr,
-                exit_after_finalized,
-                ready,
-            },
-            shutdown,
-        )
-        .await;
+        let result = serve(context, config, args, shutdown).await;
         // Stop every actor, also after a start-up error (else the runtime would keep them).
         let _ = stopper.stop(0, Some(Duration::from_secs(5))).await;
         result
     })
 }
 
+/// What [`run_until`] works out before the runtime starts.
 struct ServeArgs {
-    key: ed25519::PrivateKey,
-    namespace: Vec<u8>,
     listen: SocketAddr,
+    namespace: Vec<u8>,
+    block_time: Duration,
     validators: Vec<(ed25519::PublicKey, SocketAddr)>,
     chain: Chain<RedbStore>,
     store: RedbStore,
-    spec: ChainSpec,
-    finalized: broadcast::Sender<Arc<BlockRecord>>,
-    rpc_addr: SocketAddr,
-    exit_after_finalized: Option<u64>,
     ready: Option<std::sync::mpsc::Sender<SocketAddr>>,
 }
 
+/// Connects the validators, starts consensus, the RPC server and the metrics endpoint, and
+/// runs until `shutdown` (or the requested finalized height).
 async fn serve(
     context: runtime::Context,
+    config: NodeConfig,
     args: ServeArgs,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    let ServeArgs {
-        key,
-        namespace,
-        listen,
-        validators,
-        chain,
-        store,
-        spec,
-        finalized,
-        rpc_addr,
-        exit_after_finalized,
-        ready,
-    } = args;
-    let me = key.public_key();
-    {
-        let participants = Set::try_from(
-            validators
-                .iter()
-                .map(|(public, _)| public.clone())
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|_| NodeError::Config("duplicate validator identities in the spec".into()))?;
-        let handshake = Cups::<_, ChaCha20Poly1305>::new(
-            Sake {
-                signer: key.clone(),
-                synchrony_bound: Duration::from_secs(5),
-                max_handshake_age: Duration::from_secs(10),
-                version: sake::Version::V1,
-            },
-            cups::Version::V1,
-        );
-        let p2p_config = lookup::Config::local(
-            handshake,
-            &namespace,
-            listen,
-            NZUsize!(validators.len().max(1)),
-            MAX_MESSAGE_BYTES,
-            NZUsize!(1_024),
-        );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_config);
-        let peers: Map<ed25519::PublicKey, Address> = Map::try_from(
-            validators
-                .iter()
-                .map(|(public, address)| (public.clone(), Address::from(*address)))
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|_| NodeError::Config("duplicate validator identities in the spec".into()))?;
-        let _ = oracle.track(0, peers);
-        let channels = Channels {
-            votes: network.register(0, CHANNEL_QUOTA),
-            certificates: network.register(1, CHANNEL_QUOTA),
-            simplex_resolver: network.register(2, CHANNEL_QUOTA),
-            backfill: network.register(3, CHANNEL_QUOTA),
-            blocks: network.register(4, CHANNEL_QUOTA),
-        };
-        network.start();
-        engine::start(
-            context.child("engine"),
-            &EngineConfig::local(&namespace, "tao"),
-            key,
-            participants,
-            chain.genesis(),
-            chain.clone(),
-            oracle.clone(),
-            oracle,
-            channels,
-        )
-        .await?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(metrics::bind(addr).await?),
+        None => None,
+    };
+    let metrics = NodeMetrics::register(&context.child("tao"));
+    args.chain.set_metrics(metrics.clone());
+    let events = ChainEvents::attach(&args.chain, &metrics);
 
-        let mut heads = finalized.subscribe();
-        let rpc = Rpc::new(chain.clone(), store, spec, finalized)
-            .map_err(crate::app::ChainError::from)?;
-        let (bound, server) = rpc.serve(rpc_addr).await?;
-        tracing::info!(%bound, p2p = %listen, validator = %me, "node started");
-        if let Some(ready) = ready {
-            let _ = ready.send(bound);
-        }
-        let target = async move {
-            match exit_after_finalized {
-                Some(target) if chain.committed().0 < target => loop {
-                    match heads.recv().await {
-                        Ok(record) if record.header.number >= target => break,
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                            if chain.committed().0 >= target {
-                                break;
-                            }
-                        }
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    }
-                },
-                Some(_) => {}
-                None => futures::future::pending::<()>().await,
+    let me = config.key.public_key();
+    let participants = Set::try_from(
+        args.validators
+            .iter()
+            .map(|(public, _)| public.clone())
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|_| NodeError::Config("duplicate validator identities in the spec".into()))?;
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: config.key.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let p2p_config = lookup::Config::local(
+        handshake,
+        &args.namespace,
+        args.listen,
+        NZUsize!(args.validators.len().max(1)),
+        MAX_MESSAGE_BYTES,
+        NZUsize!(1_024),
+    );
+    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_config);
+    let peers: Map<ed25519::PublicKey, Address> = Map::try_from(
+        args.validators
+            .iter()
+            .map(|(public, address)| (public.clone(), Address::from(*address)))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|_| NodeError::Config("duplicate validator identities in the spec".into()))?;
+    let _ = oracle.track(0, peers);
+    let channels = Channels {
+        votes: network.register(0, CHANNEL_QUOTA),
+        certificates: network.register(1, CHANNEL_QUOTA),
+        simplex_resolver: network.register(2, CHANNEL_QUOTA),
+        backfill: network.register(3, CHANNEL_QUOTA),
+        blocks: network.register(4, CHANNEL_QUOTA),
+    };
+    let transactions = network.register(GOSSIP_CHANNEL, CHANNEL_QUOTA);
+    network.start();
+    gossip::start(context.child("tao"), &args.chain, transactions);
+    engine::start(
+        context.child("engine"),
+        &EngineConfig::for_block_time(&args.namespace, "tao", args.block_time),
+        config.key,
+        participants,
+        args.chain.genesis(),
+        args.chain.clone(),
+        oracle.clone(),
+        oracle,
+        channels,
+    )
+    .await?;
+
+    // Peers are read off the p2p tracker's metrics (see `metrics::connected_peers`).
+    let sampler = {
+        let context = context.child("peers");
+        let peers = metrics.peers.clone();
+        tokio::spawn(async move {
+            loop {
+                let _ = peers.try_set(metrics::connected_peers(&context.encode()));
+                tokio::time::sleep(PEERS_SAMPLE_INTERVAL).await;
             }
-        };
-        tokio::select! {
-            _ = shutdown => tracing::info!("shutting down"),
-            _ = target => tracing::info!("reached the requested finalized height; stopping"),
+        })
+    };
+    let exporter = metrics_listener.map(|listener| {
+        let context = context.child("exporter");
+        tokio::spawn(metrics::serve(listener, move || context.encode()))
+    });
+
+    let mut heads = events.finalized.subscribe();
+    let rpc = Rpc::new(args.chain.clone(), args.store, config.spec, events, metrics)
+        .map_err(crate::app::ChainError::from)?;
+    let (bound, server) = rpc.serve(config.rpc_addr).await?;
+    tracing::info!(%bound, p2p = %args.listen, validator = %me, "node started");
+    if let Some(ready) = args.ready {
+        let _ = ready.send(bound);
+    }
+    let chain = args.chain;
+    let target = async move {
+        match config.exit_after_finalized {
+            Some(target) if chain.committed().0 < target => loop {
+                match heads.recv().await {
+                    Ok(record) if record.header.number >= target => break,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if chain.committed().0 >= target {
+                            break;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            },
+            Some(_) => {}
+            None => futures::future::pending::<()>().await,
         }
-        let _ = server.stop();
-        server.stopped().await;
-        Ok(())
+    };
+    tokio::select! {
+        _ = shutdown => tracing::info!("shutting down"),
+        _ = target => tracing::info!("reached the requested finalized height; stopping"),
+    }
+    let _ = server.stop();
+    server.stopped().await;
+    sampler.abort();
+    if let Some(exporter) = exporter {
+        exporter.abort();
+    }
+    Ok(())
+}
+
+/// How often the peer count is read off the p2p layer.
+const PEERS_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A block seen by this node before it is final (what `author_submitAndWatch` reports as
+/// in-block).
+#[derive(Clone, Debug)]
+pub struct PendingNotice {
+    /// Its height.
+    pub number: u64,
+    /// Its digest.
+    pub hash: Bytes,
+    /// Hashes of its transactions, in order.
+    pub tx_hashes: Vec<Bytes>,
+}
+
+/// The streams of blocks a node's RPC subscribers follow.
+#[derive(Clone, Debug)]
+pub struct ChainEvents {
+    /// Every finalized block, once durable.
+    pub finalized: broadcast::Sender<Arc<BlockRecord>>,
+    /// Every block proposed or verified here, before finality.
+    pub pending: broadcast::Sender<Arc<PendingNotice>>,
+}
+
+impl ChainEvents {
+    /// Streams `chain`'s blocks, and observes finality latency (block time to durable
+    /// finalization here) into `metrics`.
+    pub fn attach(chain: &Chain<RedbStore>, metrics: &NodeMetrics) -> ChainEvents {
+        let (finalized, _) = broadcast::channel::<Arc<BlockRecord>>(1_024);
+        let (pending, _) = broadcast::channel::<Arc<PendingNotice>>(1_024);
+        let events = ChainEvents {
+            finalized: finalized.clone(),
+            pending: pending.clone(),
+        };
+        let latency = metrics.finality_latency.clone();
+        chain.set_listener(Arc::new(move |record: &BlockRecord| {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_millis());
+            let lag_ms = now_ms.saturating_sub(u128::from(record.header.timestamp_ms));
+            latency.observe(lag_ms as f64 / 1_000.0);
+            let _ = finalized.send(Arc::new(record.clone()));
+        }));
+        chain.set_pending_listener(Arc::new(move |block: &Block, digest| {
+            // Hashing every transaction is only worth it while someone watches.
+            if pending.receiver_count() == 0 {
+                return;
+            }
+            let _ = pending.send(Arc::new(PendingNotice {
+                number: block.height,
+                hash: Bytes(digest.0.to_vec()),
+                tx_hashes: block
+                    .txs
+                    .iter()
+                    .map(|tx| Bytes(tx.hash().0.to_vec()))
+                    .collect(),
+            }));
+        }));
+        events
     }
 }

@@ -23,17 +23,54 @@ fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
-fn start(dir: &std::path::Path) -> Result<service::NodeHandle, Box<dyn std::error::Error>> {
+/// Block time of the test node, ms.
+const BLOCK_TIME_MS: u64 = 100;
+
+/// A dev node with 100 ms blocks, and the address of its metrics endpoint.
+fn start(
+    dir: &std::path::Path,
+) -> Result<(service::NodeHandle, SocketAddr), Box<dyn std::error::Error>> {
     let spec = service::dev_spec();
     let key = service::seed_key(&spec, 0)?;
-    Ok(service::spawn(NodeConfig {
+    let metrics_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let node = service::spawn(NodeConfig {
         spec,
         key,
         data_dir: dir.to_path_buf(),
         rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         p2p_port: Some(free_port()),
         exit_after_finalized: None,
-    })?)
+        block_time_ms: Some(BLOCK_TIME_MS),
+        metrics_addr: Some(metrics_addr),
+    })?;
+    Ok((node, metrics_addr))
+}
+
+/// The value of the first sample of `name` (with any labels) in a Prometheus scrape.
+fn sample(scrape: &str, name: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .find(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+async fn scrape(addr: SocketAddr) -> Result<String, Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: node\r\n\r\n")
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    if !response.starts_with("HTTP/1.1 200") {
+        return Err(format!("metrics: {response}").into());
+    }
+    Ok(response)
 }
 
 fn account(uri: &str) -> AccountId {
@@ -70,7 +107,7 @@ fn code_of(error: &jsonrpsee::core::client::Error) -> Option<i32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let node = tokio::task::block_in_place(|| start(dir.path()))?;
+    let (node, metrics_addr) = tokio::task::block_in_place(|| start(dir.path()))?;
     let url = format!("http://{}", node.rpc_addr);
     let http = HttpClientBuilder::default().build(&url)?;
     let ws = WsClientBuilder::default()
@@ -87,10 +124,14 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
         .ok_or("subscription ended")??;
     assert_eq!(second.number, first.number + 1);
     assert_eq!(second.parent_hash, first.hash);
+    // Blocks are paced by the block time.
+    assert!(second.timestamp_ms >= first.timestamp_ms + BLOCK_TIME_MS);
 
     let health = http.system_health().await?;
     assert!(health.finalized_number >= first.number);
+    assert!(health.best_number >= health.finalized_number);
     assert!(!health.should_have_peers);
+    assert_eq!(health.peers, 0);
     let spec = http.system_chain_spec().await?;
     assert_eq!(spec["id"], "tao-local");
 
@@ -225,11 +266,22 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
         return Err(format!("not finalized: {statuses:?}").into());
     };
     assert!(success);
-    assert!(
-        statuses
-            .iter()
-            .any(|s| matches!(s, TxStatus::InBlock { .. }))
-    );
+    // Ready, then in a block (seen when the block was proposed, before it was final), then
+    // finalized in that same block.
+    let [
+        _,
+        TxStatus::InBlock {
+            block,
+            number: in_number,
+        },
+        TxStatus::Finalized {
+            block: final_block, ..
+        },
+    ] = statuses.as_slice()
+    else {
+        return Err(format!("unexpected statuses: {statuses:?}").into());
+    };
+    assert_eq!((block, *in_number), (final_block, number));
     eprintln!("watched transfer finalized in {:?}", started.elapsed());
     let events = http
         .chain_get_events(Some(BlockId::Number(number)))
@@ -259,6 +311,25 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
     let after = http.state_get_account(alice_text).await?;
     assert!(after.free_rao < before.free_rao);
 
+    // The Prometheus endpoint has our metrics next to the engine's.
+    let metrics = scrape(metrics_addr).await?;
+    let finalized = sample(&metrics, "tao_finalized_height").ok_or("no tao_finalized_height")?;
+    assert!(finalized >= number as f64, "{finalized} < {number}");
+    let accepted = sample(&metrics, "tao_tx_accepted_total");
+    assert!(accepted.is_some_and(|n| n >= 2.0), "{metrics}");
+    for reason in ["bad_signature", "stale_nonce"] {
+        let line = format!("tao_tx_rejected_total{{reason=\"{reason}\"}}");
+        assert!(metrics.contains(&line), "no {line} in {metrics}");
+    }
+    for histogram in [
+        "tao_finality_latency_seconds",
+        "tao_block_execution_seconds",
+    ] {
+        let count = sample(&metrics, &format!("{histogram}_count"));
+        assert!(count.is_some_and(|n| n >= 1.0), "{histogram}: {metrics}");
+    }
+    assert!(sample(&metrics, "tao_peers").is_some(), "{metrics}");
+
     drop(ws);
     tokio::task::block_in_place(|| node.stop())?;
     Ok(())
@@ -268,7 +339,7 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
 fn a_restarted_node_keeps_its_finalized_blocks() -> TestResult {
     let dir = tempfile::tempdir()?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let node = start(dir.path())?;
+    let (node, _) = start(dir.path())?;
     let http = HttpClientBuilder::default().build(format!("http://{}", node.rpc_addr))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut height = 0;
@@ -282,7 +353,7 @@ fn a_restarted_node_keeps_its_finalized_blocks() -> TestResult {
         .ok_or("no header")?;
     node.stop()?;
 
-    let node = start(dir.path())?;
+    let (node, _) = start(dir.path())?;
     let http = HttpClientBuilder::default().build(format!("http://{}", node.rpc_addr))?;
     let again = runtime.block_on(http.chain_get_header(Some(BlockId::Number(3))))?;
     assert_eq!(again, Some(header));

@@ -1,12 +1,17 @@
-//! Deterministic whole-network simulation: 4 validators running the real simplex + marshal
-//! engines over commonware's simulated network on the deterministic runtime, with signed
-//! transfers submitted to their mempools. Each run is reproducible from its printed seed.
+//! Deterministic whole-network simulation: 4 or 7 validators running the real simplex +
+//! marshal engines and transaction gossip over commonware's simulated network on the
+//! deterministic runtime, with signed transfers submitted to their mempools. Scenarios: all
+//! online, lossy and slow links, partition and heal, whole-network unclean restart, one
+//! validator crashed and restarted, a proposer with a wrong state root, an equivocating
+//! validator. Each run checks that every node applied consecutive heights with the same state
+//! roots (finality never reverts or forks) and is reproducible from its printed seed.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::{Update, ancestry::Ancestry};
+use commonware_consensus::simplex::elector::RoundRobin;
 use commonware_consensus::{Application, Reporter};
 use commonware_cryptography::{Digested, Digestible};
 use commonware_cryptography::{Signer as _, ed25519};
@@ -18,15 +23,21 @@ use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
 use tao_node::block::{Block, Digest};
 use tao_node::engine::{self, Channels, EngineConfig};
+use tao_node::gossip;
+use tao_node::service::GOSSIP_CHANNEL;
 use tao_node::storage::{CommitStore as _, RedbStore};
 use tao_primitives::{AccountId, Hash256};
 use tao_state::spec::ChainSpec;
 use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
-const VALIDATORS: u64 = 4;
+/// Validators of the standard scenarios.
+const VALIDATORS: usize = 4;
 const TARGET_HEIGHT: u64 = 20;
 const NAMESPACE: &[u8] = b"tao-sim";
 const QUOTA: Quota = Quota::per_second(NZU32!(10_000));
+
+/// Block time of the simulated chain, ms (simulated time: it costs no wall time).
+const BLOCK_TIME_MS: u64 = 250;
 
 fn transfer(from: &str, to: &str, nonce: u64, amount_rao: u64, genesis_hash: &Hash256) -> SignedTx {
     let signer = tao_keys::Keypair::from_uri(from).expect("dev key");
@@ -89,7 +100,16 @@ async fn start_validator(
         backfill: control.register(3, QUOTA).await.expect("register"),
         blocks: control.register(4, QUOTA).await.expect("register"),
     };
-    let config = EngineConfig::local(NAMESPACE, &format!("validator-{me}"));
+    let transactions = control
+        .register(GOSSIP_CHANNEL, QUOTA)
+        .await
+        .expect("register");
+    gossip::start(context.child("tao"), &chain, transactions);
+    let config = EngineConfig::for_block_time(
+        NAMESPACE,
+        &format!("validator-{me}"),
+        Duration::from_millis(BLOCK_TIME_MS),
+    );
     let genesis = chain.genesis();
     let started = if byzantine {
         engine::start(
@@ -121,11 +141,22 @@ async fn start_validator(
     started.expect("validator starts");
 }
 
-/// The validators' keys: ed25519, derived from their index.
-fn keys() -> Vec<ed25519::PrivateKey> {
-    (0..VALIDATORS)
-        .map(ed25519::PrivateKey::from_seed)
-        .collect()
+/// The keys of `n` validators: ed25519, derived from their index.
+fn keys(n: usize) -> Vec<ed25519::PrivateKey> {
+    (0..n as u64).map(ed25519::PrivateKey::from_seed).collect()
+}
+
+fn participants(n: usize) -> Set<ed25519::PublicKey> {
+    Set::try_from(keys(n).iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys")
+}
+
+/// A reliable link: 20 ms ± 5 ms, nothing lost.
+fn good_link() -> Link {
+    Link {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(5),
+        success_rate: commonware_utils::probability!(1.0),
+    }
 }
 
 /// Opens the application on `store` (genesis anchor proposed by validator 0).
@@ -134,21 +165,24 @@ fn open_chain(store: &RedbStore) -> Chain<RedbStore> {
         store.clone(),
         &ChainSpec::local(),
         ed25519::PrivateKey::from_seed(0).public_key(),
-        ChainConfig::default(),
+        ChainConfig {
+            block_time_ms: BLOCK_TIME_MS,
+            ..ChainConfig::default()
+        },
     )
     .expect("genesis")
 }
 
 type Oracle = simulated::Oracle<ed25519::PublicKey, deterministic::Context>;
 
-/// Starts the simulated network with every link up.
-async fn network(context: &deterministic::Context) -> Oracle {
-    let publics: Vec<ed25519::PublicKey> = keys().iter().map(|k| k.public_key()).collect();
+/// Starts the simulated network of `n` validators with `link` between every two.
+async fn network(context: &deterministic::Context, n: usize, link: Link) -> Oracle {
+    let publics: Vec<ed25519::PublicKey> = keys(n).iter().map(|k| k.public_key()).collect();
     let (network, oracle) = Network::new_with_peers(
         context.child("network"),
         simulated::Config {
             max_size: 8 * 1024 * 1024,
-            max_peers_per_set: NZUsize!(VALIDATORS as usize),
+            max_peers_per_set: NZUsize!(n),
             disconnect_on_block: true,
             tracked_peer_sets: NZUsize!(1),
         },
@@ -156,22 +190,24 @@ async fn network(context: &deterministic::Context) -> Oracle {
     )
     .await;
     network.start();
-    for a in &publics {
-        for b in &publics {
+    for a in 0..n {
+        for b in 0..n {
             if a != b {
-                let link = Link {
-                    latency: Duration::from_millis(20),
-                    jitter: Duration::from_millis(5),
-                    success_rate: commonware_utils::probability!(1.0),
-                };
-                oracle
-                    .add_link(a.clone(), b.clone(), link)
-                    .await
-                    .expect("link");
+                set_link(&oracle, a, b, Some(link.clone())).await;
             }
         }
     }
     oracle
+}
+
+/// Puts up (`Some`) or takes down (`None`) the link from validator `a` to validator `b`.
+async fn set_link(oracle: &Oracle, a: usize, b: usize, link: Option<Link>) {
+    let key = |i: usize| ed25519::PrivateKey::from_seed(i as u64).public_key();
+    let result = match link {
+        Some(link) => oracle.add_link(key(a), key(b), link).await,
+        None => oracle.remove_link(key(a), key(b)).await,
+    };
+    result.expect("link change");
 }
 
 /// Runs validator `index` inside its own task: aborting the handle stops every actor of it
@@ -182,10 +218,8 @@ fn spawn_validator(
     index: usize,
     chain: &Chain<RedbStore>,
 ) -> Handle<()> {
-    let keys = keys();
-    let participants =
-        Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys");
-    let key = keys[index].clone();
+    let participants = participants(VALIDATORS);
+    let key = keys(VALIDATORS)[index].clone();
     let (oracle, chain) = (oracle.clone(), chain.clone());
     context.child("host").spawn(move |context| async move {
         start_validator(&context, &oracle, key, participants, chain, false).await;
@@ -241,18 +275,18 @@ impl Reporter for WrongStateRoot {
     }
 }
 
-/// Starts the simulated network (all links up) and one validator per store.
+/// Starts the simulated network (every link `link`) and one validator per store.
 async fn start_network(
     context: &deterministic::Context,
     stores: &[RedbStore],
     byzantine: Option<usize>,
-) -> Vec<Chain<RedbStore>> {
-    let oracle = network(context).await;
-    let keys = keys();
-    let participants =
-        Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys");
+    link: Link,
+) -> (Vec<Chain<RedbStore>>, Oracle) {
+    let n = stores.len();
+    let oracle = network(context, n, link).await;
+    let participants = participants(n);
     let mut chains = Vec::new();
-    for (index, (key, store)) in keys.into_iter().zip(stores).enumerate() {
+    for (index, (key, store)) in keys(n).into_iter().zip(stores).enumerate() {
         let chain = open_chain(store);
         start_validator(
             context,
@@ -265,7 +299,7 @@ async fn start_network(
         .await;
         chains.push(chain);
     }
-    chains
+    (chains, oracle)
 }
 
 /// Sleeps in simulated time until `done` holds for every chain (panics after 120 s).
@@ -336,8 +370,8 @@ fn nonce_of(chain: &Chain<RedbStore>, uri: &str) -> Option<u64> {
     chain.read(|store| tao_state::read::account(store, &who).ok().map(|a| a.nonce))
 }
 
-fn stores() -> Vec<RedbStore> {
-    (0..VALIDATORS)
+fn stores(n: usize) -> Vec<RedbStore> {
+    (0..n)
         .map(|_| RedbStore::in_memory().expect("redb"))
         .collect()
 }
@@ -355,7 +389,9 @@ fn runtime(seed: u64) -> deterministic::Runner {
 /// transfers and the runtime auditor's digest of the whole run.
 fn run(seed: u64) -> (Log, usize, String) {
     runtime(seed).start(|context| async move {
-        let chains = start_network(&context, &stores(), None).await;
+        let chains = start_network(&context, &stores(VALIDATORS), None, good_link())
+            .await
+            .0;
         // Submit transfers over time, to every validator's mempool (standing in for gossip).
         let mut submitted = 0usize;
         for round in transfers().chunks(SENDERS.len()) {
@@ -373,7 +409,7 @@ fn run(seed: u64) -> (Log, usize, String) {
                 && finalized.iter().map(|b| b.txs).sum::<usize>() == submitted
         })
         .await;
-        let logs = check_agreement(seed, &chains, &[0; VALIDATORS as usize]);
+        let logs = check_agreement(seed, &chains, &[0; VALIDATORS]);
         // Every sender's ten transfers landed exactly once on every node.
         for chain in &chains {
             for (from, _) in SENDERS {
@@ -411,17 +447,19 @@ fn the_same_seed_gives_the_same_chain() {
 #[test]
 fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
     for seed in [11, 12] {
-        let stores = stores();
+        let stores = stores(VALIDATORS);
         let first_stores = stores.clone();
         let (stopped_at, checkpoint) = runtime(seed).start_and_recover(|context| async move {
-            let chains = start_network(&context, &first_stores, None).await;
+            let chains = start_network(&context, &first_stores, None, good_link())
+                .await
+                .0;
             for tx in &transfers()[..SENDERS.len() * 5] {
                 for chain in &chains {
                     chain.submit(tx.clone()).expect("valid transfer");
                 }
             }
             wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 10).await;
-            check_agreement(seed, &chains, &[0; VALIDATORS as usize]);
+            check_agreement(seed, &chains, &[0; VALIDATORS]);
             // Stop between blocks at a seed-dependent moment.
             context.sleep(Duration::from_millis(37 * seed)).await;
             chains
@@ -439,7 +477,7 @@ fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
             "seed {seed}: store lost a committed block"
         );
         deterministic::Runner::from(checkpoint).start(|context| async move {
-            let chains = start_network(&context, &stores, None).await;
+            let chains = start_network(&context, &stores, None, good_link()).await.0;
             for tx in &transfers()[SENDERS.len() * 5..] {
                 for chain in &chains {
                     chain.submit(tx.clone()).expect("valid transfer");
@@ -468,7 +506,9 @@ fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
     for seed in [21, 22] {
         runtime(seed).start(|context| async move {
             let byzantine = ed25519::PrivateKey::from_seed(3).public_key();
-            let chains = start_network(&context, &stores(), Some(3)).await;
+            let chains = start_network(&context, &stores(VALIDATORS), Some(3), good_link())
+                .await
+                .0;
             for tx in transfers() {
                 for chain in &chains {
                     chain.submit(tx.clone()).expect("valid transfer");
@@ -502,10 +542,10 @@ fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
 fn a_crashed_validator_restarts_and_catches_up() {
     for seed in [31, 32] {
         runtime(seed).start(|context| async move {
-            let oracle = network(&context).await;
-            let stores = stores();
+            let oracle = network(&context, VALIDATORS, good_link()).await;
+            let stores = stores(VALIDATORS);
             let mut chains: Vec<Chain<RedbStore>> = stores.iter().map(open_chain).collect();
-            let mut handles: Vec<Handle<()>> = (0..VALIDATORS as usize)
+            let mut handles: Vec<Handle<()>> = (0..VALIDATORS)
                 .map(|index| spawn_validator(&context, &oracle, index, &chains[index]))
                 .collect();
             for tx in &transfers()[..SENDERS.len() * 5] {
@@ -545,6 +585,220 @@ fn a_crashed_validator_restarts_and_catches_up() {
             println!(
                 "seed {seed}: validator 3 crashed at {crashed_at}, caught up to {}",
                 chains[3].committed().0
+            );
+        });
+    }
+}
+
+/// Transfers spread over the validators, each submitted to one of them only: the others
+/// learn of it through gossip (or, when gossip is lost, from the block that includes it).
+fn submit_spread(chains: &[Chain<RedbStore>], txs: &[SignedTx]) {
+    for (index, tx) in txs.iter().enumerate() {
+        chains[index % chains.len()]
+            .submit(tx.clone())
+            .expect("valid transfer");
+    }
+}
+
+/// Whether every sender's ten transfers are finalized on `chain`.
+fn all_transfers_final(chain: &Chain<RedbStore>) -> bool {
+    SENDERS
+        .iter()
+        .all(|(from, _)| nonce_of(chain, from) == Some(10))
+}
+
+fn heights(chains: &[Chain<RedbStore>]) -> Vec<u64> {
+    chains.iter().map(|chain| chain.committed().0).collect()
+}
+
+/// Seven validators over slow, lossy links (80 ms ± 40 ms, 5 % of messages lost): views
+/// time out and are skipped now and then, yet every transfer, each submitted to a single
+/// validator, is finalized exactly once and all nodes agree on every height.
+#[test]
+fn seven_validators_over_lossy_slow_links_finalize_every_transfer() {
+    for seed in [41, 42, 43] {
+        runtime(seed).start(|context| async move {
+            let lossy = Link {
+                latency: Duration::from_millis(80),
+                jitter: Duration::from_millis(40),
+                success_rate: commonware_utils::probability!(0.95),
+            };
+            let (chains, _) = start_network(&context, &stores(7), None, lossy).await;
+            for round in transfers().chunks(SENDERS.len()) {
+                submit_spread(&chains, round);
+                context.sleep(Duration::from_millis(200)).await;
+            }
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= TARGET_HEIGHT && all_transfers_final(chain)
+            })
+            .await;
+            check_agreement(seed, &chains, &[0; 7]);
+            println!(
+                "seed {seed}: 7 validators over lossy links at heights {:?}",
+                heights(&chains)
+            );
+        });
+    }
+}
+
+/// Seven validators split 5 | 2. The majority still has a quorum (5 of 7) and keeps
+/// finalizing, with the transfers gossiped among its members; the minority cannot finalize
+/// anything new. After the links heal, the minority catches up and every node agrees.
+#[test]
+fn a_partitioned_minority_stalls_and_catches_up_after_healing() {
+    for seed in [51, 52] {
+        runtime(seed).start(|context| async move {
+            let (chains, oracle) = start_network(&context, &stores(7), None, good_link()).await;
+            wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 5).await;
+            let cut = |a: usize, b: usize| (a < 5) != (b < 5);
+            for a in 0..7 {
+                for b in (0..7).filter(|&b| cut(a, b)) {
+                    set_link(&oracle, a, b, None).await;
+                }
+            }
+            let split_at = heights(&chains);
+            submit_spread(&chains[..5], transfers());
+            wait_until(&context, seed, &chains[..5], |chain| {
+                chain.committed().0 >= split_at[0] + 15 && all_transfers_final(chain)
+            })
+            .await;
+            let during = heights(&chains);
+            for minority in 5..7 {
+                // At most what was already in flight when the links went down.
+                assert!(
+                    during[minority] <= split_at[minority] + 2,
+                    "seed {seed}: the minority finalized while cut off: {split_at:?} -> {during:?}"
+                );
+            }
+            for a in 0..7 {
+                for b in (0..7).filter(|&b| cut(a, b)) {
+                    set_link(&oracle, a, b, Some(good_link())).await;
+                }
+            }
+            let target = during[0] + 5;
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= target && all_transfers_final(chain)
+            })
+            .await;
+            check_agreement(seed, &chains, &[0; 7]);
+            println!(
+                "seed {seed}: split at {split_at:?}, majority reached {during:?}, healed to {:?}",
+                heights(&chains)
+            );
+        });
+    }
+}
+
+/// Four validators split 2 | 2: neither half has a quorum, so nothing finalizes while the
+/// network is split; once it heals, finality resumes and every node agrees.
+#[test]
+fn an_even_split_halts_finality_until_the_network_heals() {
+    for seed in [61, 62] {
+        runtime(seed).start(|context| async move {
+            let (chains, oracle) =
+                start_network(&context, &stores(VALIDATORS), None, good_link()).await;
+            wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 5).await;
+            let cut = |a: usize, b: usize| (a < 2) != (b < 2);
+            for a in 0..VALIDATORS {
+                for b in (0..VALIDATORS).filter(|&b| cut(a, b)) {
+                    set_link(&oracle, a, b, None).await;
+                }
+            }
+            let split_at = heights(&chains);
+            submit_spread(&chains, transfers());
+            context.sleep(Duration::from_secs(20)).await;
+            let during = heights(&chains);
+            for (node, (before, after)) in split_at.iter().zip(&during).enumerate() {
+                assert!(
+                    after <= &(before + 2),
+                    "seed {seed}: node {node} finalized without a quorum: {split_at:?} -> {during:?}"
+                );
+            }
+            for a in 0..VALIDATORS {
+                for b in (0..VALIDATORS).filter(|&b| cut(a, b)) {
+                    set_link(&oracle, a, b, Some(good_link())).await;
+                }
+            }
+            let target = during.iter().max().copied().unwrap_or(0) + 10;
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= target && all_transfers_final(chain)
+            })
+            .await;
+            check_agreement(seed, &chains, &[0; VALIDATORS]);
+            println!(
+                "seed {seed}: split at {split_at:?}, still {during:?} after 20 s, healed to {:?}",
+                heights(&chains)
+            );
+        });
+    }
+}
+
+/// Validator 3 equivocates: whenever it leads, it signs two different proposals for the same
+/// view and sends one to a single victim and the other to everyone else (commonware's
+/// Byzantine `Equivocator`); it never votes for anyone else's block. The honest three never
+/// finalize a block of its views, keep finalizing their own, and agree on every height.
+#[test]
+fn an_equivocating_validator_cannot_split_or_stop_the_honest_ones() {
+    use commonware_consensus::simplex::mocks::{equivocator, relay::Relay};
+    use commonware_consensus::simplex::scheme::ed25519::Scheme as Ed25519Scheme;
+    use commonware_consensus::types::Epoch;
+    use commonware_cryptography::Sha256;
+    use std::sync::Arc;
+
+    for seed in [71, 72] {
+        runtime(seed).start(|context| async move {
+            let oracle = network(&context, VALIDATORS, good_link()).await;
+            let stores = stores(VALIDATORS);
+            let participants = participants(VALIDATORS);
+            let mut chains = Vec::new();
+            for (index, key) in keys(VALIDATORS).into_iter().enumerate().take(3) {
+                let chain = open_chain(&stores[index]);
+                start_validator(
+                    &context,
+                    &oracle,
+                    key,
+                    participants.clone(),
+                    chain.clone(),
+                    false,
+                )
+                .await;
+                chains.push(chain);
+            }
+            let byzantine = keys(VALIDATORS)[3].clone();
+            let control = oracle.control(byzantine.public_key());
+            let votes = control.register(0, QUOTA).await.expect("register");
+            let certificates = control.register(1, QUOTA).await.expect("register");
+            let scheme = Ed25519Scheme::signer(NAMESPACE, participants, byzantine.clone())
+                .expect("a participant");
+            equivocator::Equivocator::<_, _, RoundRobin<Sha256>, Sha256>::new(
+                context.child("equivocator"),
+                equivocator::Config {
+                    scheme,
+                    elector: RoundRobin::default(),
+                    epoch: Epoch::zero(),
+                    relay: Arc::new(Relay::new()),
+                },
+            )
+            .start(votes, certificates);
+
+            submit_spread(&chains, transfers());
+            wait_until(&context, seed, &chains, |chain| {
+                chain.committed().0 >= TARGET_HEIGHT && all_transfers_final(chain)
+            })
+            .await;
+            check_agreement(seed, &chains, &[0; 3]);
+            for chain in &chains {
+                assert!(
+                    chain
+                        .finalized()
+                        .iter()
+                        .all(|block| block.proposer != byzantine.public_key()),
+                    "seed {seed}: a block of the equivocator's views was finalized"
+                );
+            }
+            println!(
+                "seed {seed}: honest nodes at {:?} beside an equivocator",
+                heights(&chains)
             );
         });
     }

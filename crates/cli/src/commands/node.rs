@@ -14,6 +14,10 @@ use tao_state::spec::ChainSpec;
 
 /// The port the bittensor tools expect for a local chain.
 pub const DEFAULT_RPC_PORT: u16 = 9944;
+/// Prometheus port of `tao localnet`'s validator 0 (substrate's default metrics port).
+pub const DEFAULT_METRICS_PORT: u16 = 9615;
+/// Block time of `tao node --dev`, ms: quick feedback while developing.
+pub const DEV_BLOCK_TIME_MS: u64 = 250;
 
 /// `tao node`.
 #[derive(Debug, Args)]
@@ -45,6 +49,14 @@ pub struct NodeArgs {
     /// Stop after this height is finalized (smoke tests).
     #[arg(long, value_name = "HEIGHT")]
     exit_after_finalized: Option<u64>,
+    /// Least time between blocks, ms (default: the spec's block time; 250 with `--dev`).
+    /// Every validator of a chain must use the same value.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    block_time_ms: Option<u64>,
+    /// Serve Prometheus metrics on this port (`GET /metrics` on the RPC address); off unless
+    /// given.
+    #[arg(long, value_name = "PORT")]
+    metrics_port: Option<u16>,
 }
 
 fn load_spec(chain: &str) -> anyhow::Result<ChainSpec> {
@@ -98,6 +110,10 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         rpc_addr: SocketAddr::new(args.rpc_addr, args.rpc_port),
         p2p_port: args.p2p_port,
         exit_after_finalized: args.exit_after_finalized,
+        block_time_ms: args.block_time_ms.or(args.dev.then_some(DEV_BLOCK_TIME_MS)),
+        metrics_addr: args
+            .metrics_port
+            .map(|port| SocketAddr::new(args.rpc_addr, port)),
     };
     eprintln!(
         "tao node: chain {}, data {}, rpc http://{} and ws://{}",
@@ -126,6 +142,12 @@ pub struct LocalnetArgs {
     /// Every validator stops after this height is finalized (smoke tests, CI).
     #[arg(long, value_name = "HEIGHT")]
     exit_after_finalized: Option<u64>,
+    /// Prometheus port of validator 0; validator i serves `GET /metrics` on this + i.
+    #[arg(long, default_value_t = DEFAULT_METRICS_PORT)]
+    metrics_port: u16,
+    /// Least time between blocks, ms (default: the local spec's, 1 000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    block_time_ms: Option<u64>,
 }
 
 fn stop_requested() -> anyhow::Result<Arc<AtomicBool>> {
@@ -200,6 +222,10 @@ pub fn run_localnet(args: LocalnetArgs) -> anyhow::Result<()> {
             .rpc_port
             .checked_add(u16::try_from(i)?)
             .context("--rpc-port too high")?;
+        let metrics_port = args
+            .metrics_port
+            .checked_add(u16::try_from(i)?)
+            .context("--metrics-port too high")?;
         let data_dir = base.join(format!("validator-{i}"));
         let log = std::fs::File::create(base.join(format!("validator-{i}.log")))?;
         let mut command = Command::new(&exe);
@@ -213,6 +239,8 @@ pub fn run_localnet(args: LocalnetArgs) -> anyhow::Result<()> {
             .arg(&data_dir)
             .arg("--rpc-port")
             .arg(rpc_port.to_string())
+            .arg("--metrics-port")
+            .arg(metrics_port.to_string())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -221,9 +249,14 @@ pub fn run_localnet(args: LocalnetArgs) -> anyhow::Result<()> {
                 .arg("--exit-after-finalized")
                 .arg(height.to_string());
         }
+        if let Some(block_time_ms) = args.block_time_ms {
+            command
+                .arg("--block-time-ms")
+                .arg(block_time_ms.to_string());
+        }
         let child = command.spawn().context("starting a validator")?;
         println!(
-            "  validator-{i}: rpc http://127.0.0.1:{rpc_port} ws://127.0.0.1:{rpc_port}  log {}",
+            "  validator-{i}: rpc http://127.0.0.1:{rpc_port} ws://127.0.0.1:{rpc_port}  metrics http://127.0.0.1:{metrics_port}/metrics  log {}",
             base.join(format!("validator-{i}.log")).display()
         );
         children.push((i, child));
