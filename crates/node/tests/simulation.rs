@@ -376,6 +376,21 @@ fn stores(n: usize) -> Vec<RedbStore> {
         .collect()
 }
 
+/// The seeds a scenario runs: `default`; or `N` seeds from the scenario's first with
+/// `TAO_SIM_SEEDS=N` (a long soak: `TAO_SIM_SEEDS=200 cargo test -p tao-node --test
+/// simulation`); or exactly one with `TAO_SIM_SEED=S` (to replay a printed failing seed).
+fn seeds(default: &[u64]) -> Vec<u64> {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(seed) = env("TAO_SIM_SEED") {
+        return vec![seed];
+    }
+    let first = default.first().copied().unwrap_or(0);
+    match env("TAO_SIM_SEEDS") {
+        Some(count) => (first..first.saturating_add(count)).collect(),
+        None => default.to_vec(),
+    }
+}
+
 fn runtime(seed: u64) -> deterministic::Runner {
     println!("simulation seed {seed}");
     let config = deterministic::Config::new()
@@ -423,7 +438,7 @@ fn run(seed: u64) -> (Log, usize, String) {
 
 #[test]
 fn four_validators_finalize_transfers_with_equal_state_roots() {
-    for seed in [1, 2, 3] {
+    for seed in seeds(&[1, 2, 3]) {
         let (log, txs, _) = run(seed);
         println!(
             "seed {seed}: {} blocks, {txs} transfers finalized",
@@ -446,7 +461,7 @@ fn the_same_seed_gives_the_same_chain() {
 /// no height is applied twice, and all nodes keep agreeing.
 #[test]
 fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
-    for seed in [11, 12] {
+    for seed in seeds(&[11, 12]) {
         let stores = stores(VALIDATORS);
         let first_stores = stores.clone();
         let (stopped_at, checkpoint) = runtime(seed).start_and_recover(|context| async move {
@@ -503,7 +518,7 @@ fn validators_resume_after_an_unclean_stop_of_the_whole_network() {
 /// reject them (the views are skipped), keep finalizing, and never finalize one of its blocks.
 #[test]
 fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
-    for seed in [21, 22] {
+    for seed in seeds(&[21, 22]) {
         runtime(seed).start(|context| async move {
             let byzantine = ed25519::PrivateKey::from_seed(3).public_key();
             let chains = start_network(&context, &stores(VALIDATORS), Some(3), good_link())
@@ -540,7 +555,7 @@ fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
 /// agrees with the others on every height.
 #[test]
 fn a_crashed_validator_restarts_and_catches_up() {
-    for seed in [31, 32] {
+    for seed in seeds(&[31, 32]) {
         runtime(seed).start(|context| async move {
             let oracle = network(&context, VALIDATORS, good_link()).await;
             let stores = stores(VALIDATORS);
@@ -616,7 +631,7 @@ fn heights(chains: &[Chain<RedbStore>]) -> Vec<u64> {
 /// validator, is finalized exactly once and all nodes agree on every height.
 #[test]
 fn seven_validators_over_lossy_slow_links_finalize_every_transfer() {
-    for seed in [41, 42, 43] {
+    for seed in seeds(&[41, 42, 43]) {
         runtime(seed).start(|context| async move {
             let lossy = Link {
                 latency: Duration::from_millis(80),
@@ -646,7 +661,7 @@ fn seven_validators_over_lossy_slow_links_finalize_every_transfer() {
 /// anything new. After the links heal, the minority catches up and every node agrees.
 #[test]
 fn a_partitioned_minority_stalls_and_catches_up_after_healing() {
-    for seed in [51, 52] {
+    for seed in seeds(&[51, 52]) {
         runtime(seed).start(|context| async move {
             let (chains, oracle) = start_network(&context, &stores(7), None, good_link()).await;
             wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 5).await;
@@ -693,7 +708,7 @@ fn a_partitioned_minority_stalls_and_catches_up_after_healing() {
 /// network is split; once it heals, finality resumes and every node agrees.
 #[test]
 fn an_even_split_halts_finality_until_the_network_heals() {
-    for seed in [61, 62] {
+    for seed in seeds(&[61, 62]) {
         runtime(seed).start(|context| async move {
             let (chains, oracle) =
                 start_network(&context, &stores(VALIDATORS), None, good_link()).await;
@@ -745,7 +760,7 @@ fn an_equivocating_validator_cannot_split_or_stop_the_honest_ones() {
     use commonware_cryptography::Sha256;
     use std::sync::Arc;
 
-    for seed in [71, 72] {
+    for seed in seeds(&[71, 72]) {
         runtime(seed).start(|context| async move {
             let oracle = network(&context, VALIDATORS, good_link()).await;
             let stores = stores(VALIDATORS);
