@@ -1,0 +1,332 @@
+//! Load tools for a running Tao network.
+//!
+//! [`run`] funds `accounts` fresh accounts from `//Alice`, pre-signs `txs_per_account`
+//! transfers for each, submits them all as fast as the nodes accept them (spread over every
+//! endpoint, `in_flight` requests at a time per endpoint), and follows the finalized blocks of
+//! the first endpoint until every accepted transfer is final. It reports finalized transfers
+//! per second (first submission to last finalization) and the finality latency of each
+//! transfer (its submission to the moment the bench saw its block finalized).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use futures::StreamExt as _;
+use parity_scale_codec::Encode as _;
+use tao_client::Client;
+use tao_keys::Keypair;
+use tao_primitives::AccountId;
+use tao_rpc_api::{BlockId, Bytes, TaoApiClient as _};
+use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+
+/// Settings of a flood.
+#[derive(Clone, Debug)]
+pub struct FloodConfig {
+    /// WebSocket endpoints of the validators (`ws://127.0.0.1:9944`, ...).
+    pub endpoints: Vec<String>,
+    /// Fresh sending accounts (`//Bench0`, `//Bench1`, ...).
+    pub accounts: u32,
+    /// Transfers each account sends.
+    pub txs_per_account: u32,
+    /// Concurrent submissions per endpoint.
+    pub in_flight: usize,
+    /// Give up waiting for finality after this long.
+    pub timeout: Duration,
+}
+
+/// What a flood measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Transfers sent.
+    pub submitted: u64,
+    /// Transfers the nodes accepted into their pools.
+    pub accepted: u64,
+    /// Rejections, by the node's message.
+    pub rejected: Vec<(String, u64)>,
+    /// Accepted transfers seen finalized.
+    pub finalized: u64,
+    /// Seconds from the first submission to the last.
+    pub submit_seconds: f64,
+    /// Seconds from the first submission to the last finalization seen.
+    pub total_seconds: f64,
+    /// Finalized transfers per second over `total_seconds`.
+    pub finalized_per_second: f64,
+    /// Finality latency percentiles, seconds: p50, p99, max.
+    pub latency_p50: f64,
+    /// 99th percentile.
+    pub latency_p99: f64,
+    /// Slowest.
+    pub latency_max: f64,
+    /// Finalized blocks that carried at least one bench transfer.
+    pub blocks: u64,
+    /// Most bench transfers in one block.
+    pub max_block_txs: u64,
+}
+
+/// Amount each bench account is funded with, rao (1 TAO: fees and transfers with room left).
+const FUNDING_RAO: u64 = 1_000_000_000;
+/// Amount of each bench transfer, rao.
+const TRANSFER_RAO: u64 = 1_000;
+/// Funding transfers signed by `//Alice` per round (below the pool's per-sender limit).
+const FUNDING_ROUND: usize = 200;
+
+fn bench_key(index: u32) -> anyhow::Result<Keypair> {
+    Keypair::from_uri(&format!("//Bench{index}")).context("deriving a bench key")
+}
+
+fn account_id(pair: &Keypair) -> AccountId {
+    AccountId(pair.public().to_bytes())
+}
+
+/// Runs a flood against a live network.
+pub async fn run(config: &FloodConfig) -> anyhow::Result<Report> {
+    if config.endpoints.is_empty() || config.accounts == 0 || config.txs_per_account == 0 {
+        bail!("need at least one endpoint, account and transfer");
+    }
+    let mut clients = Vec::new();
+    for endpoint in &config.endpoints {
+        let client = Client::connect(endpoint, Duration::from_secs(10))
+            .await
+            .with_context(|| format!("connecting to {endpoint}"))?;
+        clients.push(Arc::new(client));
+    }
+    let keys = (0..config.accounts)
+        .map(bench_key)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    fund(&clients[0], &keys, config.timeout).await?;
+    let txs = sign_all(&clients[0], &keys, config.txs_per_account).await?;
+    flood(&clients, txs, config).await
+}
+
+/// `//Alice` gives every bench account [`FUNDING_RAO`]; waits until the last is funded.
+async fn fund(client: &Client, keys: &[Keypair], timeout: Duration) -> anyhow::Result<()> {
+    let alice = Keypair::from_uri("//Alice")?;
+    for round in keys.chunks(FUNDING_ROUND) {
+        for key in round {
+            let call = Call::Transfer {
+                dest: account_id(key),
+                amount_rao: FUNDING_RAO,
+            };
+            let tx = client.sign(&alice, call).await?;
+            client
+                .submit(&tx)
+                .await
+                .context("funding a bench account")?;
+        }
+        let last = round
+            .last()
+            .map(|k| k.public().to_ss58())
+            .unwrap_or_default();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let account = client.rpc().await?.state_get_account(last.clone()).await?;
+            if account.free_rao >= FUNDING_RAO {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the funding transfers were not finalized within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Pre-signs every transfer (nonces from each account's current one, to `//Ferdie`).
+async fn sign_all(
+    client: &Client,
+    keys: &[Keypair],
+    per_account: u32,
+) -> anyhow::Result<Vec<SignedTx>> {
+    let rpc = client.rpc().await?;
+    let head = rpc
+        .chain_get_header(None)
+        .await?
+        .context("the node has no finalized head")?;
+    let sink = account_id(&Keypair::from_uri("//Ferdie")?);
+    let genesis_hash = client.genesis_hash();
+    let mut txs = Vec::new();
+    for key in keys {
+        let first = rpc.account_next_index(key.public().to_ss58()).await?;
+        for nonce in first..first + u64::from(per_account) {
+            let tx = UnsignedTx {
+                signer: account_id(key),
+                nonce,
+                mortality: Mortality {
+                    birth: head.number.saturating_add(1),
+                    period: tao_state::tx::MAX_MORTALITY_BLOCKS,
+                },
+                call: Call::Transfer {
+                    dest: sink,
+                    amount_rao: TRANSFER_RAO,
+                },
+            };
+            let signature = key.sign(&tx.signing_payload(&genesis_hash)).to_bytes();
+            txs.push(SignedTx { tx, signature });
+        }
+    }
+    // Interleave the accounts, so each block mixes many senders.
+    txs.sort_by_key(|tx| (tx.tx.nonce, tx.tx.signer));
+    Ok(txs)
+}
+
+/// Submission times of accepted transfers, by hash.
+type Submitted = Arc<Mutex<HashMap<[u8; 32], Instant>>>;
+
+async fn flood(
+    clients: &[Arc<Client>],
+    txs: Vec<SignedTx>,
+    config: &FloodConfig,
+) -> anyhow::Result<Report> {
+    let submitted: Submitted = Arc::new(Mutex::new(HashMap::new()));
+    let rejections: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    let total = txs.len() as u64;
+    // Finalized blocks are followed from before the first submission.
+    let mut heads = clients[0]
+        .rpc()
+        .await?
+        .chain_subscribe_finalized_heads()
+        .await?;
+    let start = Instant::now();
+    let mut senders = Vec::new();
+    for (index, client) in clients.iter().enumerate() {
+        let share: Vec<SignedTx> = txs
+            .iter()
+            .filter(|tx| tx.tx.signer.0[0] as usize % clients.len() == index)
+            .cloned()
+            .collect();
+        let (client, submitted, rejections) = (
+            Arc::clone(client),
+            Arc::clone(&submitted),
+            Arc::clone(&rejections),
+        );
+        let in_flight = config.in_flight;
+        senders.push(tokio::spawn(async move {
+            futures::stream::iter(share)
+                .map(|tx| {
+                    let client = Arc::clone(&client);
+                    async move {
+                        let result = client
+                            .rpc()
+                            .await?
+                            .author_submit_extrinsic(Bytes(tx.encode()))
+                            .await;
+                        Ok::<_, tao_client::ClientError>((tx, result, Instant::now()))
+                    }
+                })
+                .buffer_unordered(in_flight)
+                .for_each(|outcome| {
+                    match outcome {
+                        Ok((tx, Ok(_), at)) => {
+                            lock(&submitted).insert(tx.hash().0, at);
+                        }
+                        Ok((_, Err(error), _)) => {
+                            *lock(&rejections).entry(error.to_string()).or_insert(0) += 1;
+                        }
+                        Err(error) => {
+                            *lock(&rejections).entry(error.to_string()).or_insert(0) += 1;
+                        }
+                    }
+                    futures::future::ready(())
+                })
+                .await;
+        }));
+    }
+    for sender in senders {
+        sender.await?;
+    }
+    let submit_seconds = start.elapsed().as_secs_f64();
+    let accepted = lock(&submitted).len() as u64;
+
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut blocks = 0u64;
+    let mut max_block_txs = 0u64;
+    let mut last_final = start;
+    let deadline = tokio::time::sleep(config.timeout);
+    tokio::pin!(deadline);
+    let rpc = clients[0].rpc().await?;
+    while (latencies.len() as u64) < accepted {
+        let header = tokio::select! {
+            _ = &mut deadline => break,
+            next = heads.next() => match next {
+                Some(Ok(header)) => header,
+                _ => bail!("the finalized-heads subscription ended"),
+            },
+        };
+        let seen = Instant::now();
+        let Some(block) = rpc
+            .chain_get_block(Some(BlockId::Number(header.number)))
+            .await?
+        else {
+            continue;
+        };
+        let mut in_block = 0u64;
+        for extrinsic in &block.extrinsics {
+            let Ok(tx) = SignedTx::decode_bounded(&extrinsic.0) else {
+                continue;
+            };
+            if let Some(at) = lock(&submitted).get(&tx.hash().0) {
+                latencies.push(seen.saturating_duration_since(*at).as_secs_f64());
+                in_block += 1;
+            }
+        }
+        if in_block > 0 {
+            blocks += 1;
+            max_block_txs = max_block_txs.max(in_block);
+            last_final = seen;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let total_seconds = last_final.saturating_duration_since(start).as_secs_f64();
+    let finalized = latencies.len() as u64;
+    let mut rejected: Vec<(String, u64)> = lock(&rejections).drain().collect();
+    rejected.sort();
+    Ok(Report {
+        submitted: total,
+        accepted,
+        rejected,
+        finalized,
+        submit_seconds,
+        total_seconds,
+        finalized_per_second: if total_seconds > 0.0 {
+            finalized as f64 / total_seconds
+        } else {
+            0.0
+        },
+        latency_p50: percentile(&latencies, 50),
+        latency_p99: percentile(&latencies, 99),
+        latency_max: latencies.last().copied().unwrap_or(0.0),
+        blocks,
+        max_block_txs,
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The `p`th percentile (nearest rank) of sorted values; 0 when empty.
+pub fn percentile(sorted: &[f64], p: usize) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (sorted.len() * p).div_ceil(100).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&values, 50), 50.0);
+        assert_eq!(percentile(&values, 99), 99.0);
+        assert_eq!(percentile(&[3.0], 99), 3.0);
+        assert_eq!(percentile(&[], 50), 0.0);
+    }
+}
