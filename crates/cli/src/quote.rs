@@ -161,7 +161,8 @@ pub struct Quote {
     pub amount_in: u64,
     /// Unit of `amount_in` and `received`: `rao` or `alpha`.
     pub unit_in: &'static str,
-    /// What arrives: alpha on the destination subnet, or rao for `remove`.
+    /// What arrives: alpha on the destination subnet, or rao for `remove` (when `refusal` is
+    /// set: what the whole trade would give at today's reserves).
     pub received: u64,
     /// Unit of `received`.
     pub unit_received: &'static str,
@@ -287,7 +288,8 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                None => return quote.refuse(refused_by_limit()),
+                // Still priced in full below, so the warning comes with the price impact.
+                None => quote.refusal = Some(refused_by_limit()),
             }
         }
         match leg(market, "buy", amount) {
@@ -313,7 +315,8 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                None => return quote.refuse(refused_by_limit()),
+                // Still priced in full below, so the warning comes with the price impact.
+                None => quote.refusal = Some(refused_by_limit()),
             }
         }
         match leg(market, "sell", amount) {
@@ -356,7 +359,8 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                None => return quote.refuse(refused_by_limit()),
+                // Still priced in full below, so the warning comes with the price impact.
+                None => quote.refusal = Some(refused_by_limit()),
             }
         }
         let sold = match leg(origin, "sell", amount) {
@@ -396,8 +400,9 @@ impl Quote {
         }
     }
 
+    /// Records why the chain would refuse (the first reason found stays).
     fn refuse(mut self, why: String) -> Quote {
-        self.refusal = Some(why);
+        self.refusal.get_or_insert(why);
         self
     }
 
@@ -519,6 +524,9 @@ mod tests {
         let refused = Quote::add(&pool, 2_000 * RAO, Protection::Limit(4 * RAO), false);
         assert_eq!(refused.limit.as_ref().map(|l| l.outcome), Some("refused"));
         assert!(refused.refusal.is_some());
+        // Priced in full anyway, to show how far past the limit it goes.
+        // (3 000 τ : 333.33… α, so 9 τ/α floored.)
+        assert_eq!(refused.legs[0].price_after_rao, 9 * RAO - 1);
         let partial = Quote::add(&pool, 2_000 * RAO, Protection::Limit(4 * RAO), true);
         // The chain's search is exact on floored prices: a few rao past 1 000 τ still fit.
         let executable = partial.limit.as_ref().map_or(0, |l| l.executable);
