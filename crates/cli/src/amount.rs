@@ -51,6 +51,47 @@ pub fn parse_amount(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// Parts per million in a whole (tolerances, takes).
+pub const PPM: u64 = 1_000_000;
+
+/// Parses a proportion into parts per million: a fraction (`0.005`) or a percentage (`0.5%`),
+/// at most 6 decimals, exactly (no floating point).
+pub fn parse_ppm(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, scale) = match text.strip_suffix('%') {
+        Some(percent) => (percent.trim(), PPM / 100),
+        None => (text, PPM),
+    };
+    let bad =
+        || format!("{text:?} is not a proportion: use a fraction (0.005) or a percentage (0.5%)");
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(bad());
+    }
+    if fraction.len() > 6 {
+        return Err(format!("{text:?}: at most 6 decimals"));
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let fraction: u64 = format!("{fraction:0<6}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(fraction.checked_mul(scale)? / PPM))
+        .ok_or_else(bad)
+}
+
+/// A `u16` proportion (takes, epoch terms) as a percentage rounded to two decimals: `11796` →
+/// `18.00%`.
+pub fn format_u16_percent(value: u16) -> String {
+    let max = u64::from(u16::MAX);
+    let hundredths = (u64::from(value) * 10_000 + max / 2) / max;
+    format!("{}.{:02}%", hundredths / 100, hundredths % 100)
+}
+
 /// `1234500000` → `1.234500000` followed by `symbol`.
 pub fn format_amount(rao: u64, symbol: &str) -> String {
     format!("{}.{:09} {symbol}", rao / RAO, rao % RAO)
@@ -85,6 +126,22 @@ mod tests {
         ] {
             assert!(parse_amount(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn proportions_parse_exactly() {
+        assert_eq!(parse_ppm("0.005"), Ok(5_000));
+        assert_eq!(parse_ppm("0.5%"), Ok(5_000));
+        assert_eq!(parse_ppm("18%"), Ok(180_000));
+        assert_eq!(parse_ppm("1"), Ok(PPM));
+        assert_eq!(parse_ppm(".25"), Ok(250_000));
+        for bad in ["", "%", "-1", "abc", "0.0000001", "1e-3", "1.2.3"] {
+            assert!(parse_ppm(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_u16_percent(11_796), "18.00%");
+        assert_eq!(format_u16_percent(6_553), "10.00%");
+        assert_eq!(format_u16_percent(u16::MAX), "100.00%");
+        assert_eq!(format_u16_percent(0), "0.00%");
     }
 
     #[test]

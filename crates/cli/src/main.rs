@@ -6,6 +6,8 @@
 mod amount;
 mod commands;
 mod output;
+mod progress;
+mod quote;
 
 use std::process::ExitCode;
 
@@ -68,12 +70,15 @@ enum Command {
     /// Subnets: list, show, metagraph, hyperparameters, costs, create, start, set.
     #[command(subcommand)]
     Subnets(commands::chain::SubnetsCommand),
-    /// Stake: add, remove, list.
+    /// Stake: add, remove, move, swap, transfer (with limit prices), list.
     #[command(subcommand)]
-    Stake(commands::chain::StakeCommand),
-    /// Weights: set.
+    Stake(commands::stake::StakeCommand),
+    /// Delegates: list them, change your take.
     #[command(subcommand)]
-    Weights(commands::chain::WeightsCommand),
+    Delegates(commands::delegates::DelegatesCommand),
+    /// Weights: set, commit, reveal, show.
+    #[command(subcommand)]
+    Weights(commands::weights::WeightsCommand),
     /// Axon: publish an endpoint.
     #[command(subcommand)]
     Axon(commands::chain::AxonCommand),
@@ -127,8 +132,9 @@ fn main() -> ExitCode {
             block_on(commands::chain::register(&signer, netuid, &out))
         }
         Command::Subnets(command) => block_on(commands::chain::subnets(command, &out)),
-        Command::Stake(command) => block_on(commands::chain::stake(command, &out)),
-        Command::Weights(command) => block_on(commands::chain::weights(command, &out)),
+        Command::Stake(command) => block_on(commands::stake::run(command, &out)),
+        Command::Delegates(command) => block_on(commands::delegates::run(command, &out)),
+        Command::Weights(command) => block_on(commands::weights::run(command, &out)),
         Command::Axon(command) => block_on(commands::chain::axon(command, &out)),
         Command::MarkdownHelp => {
             print!(
@@ -142,7 +148,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            if error.downcast_ref::<output::UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

@@ -44,6 +44,42 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// A mistake in how the command was called (exit status 2, like clap's own usage errors).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A usage error with this message (exit status 2).
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+impl Output {
+    /// Shows `preview` to people (stderr, so `--json` stdout stays clean) and asks `question`
+    /// when prompting is allowed; `Ok(false)` when the user declines. Without a terminal or
+    /// with `-y` it answers yes without asking.
+    pub fn confirm(&self, preview: Option<&Table>, question: &str) -> anyhow::Result<bool> {
+        if let Some(preview) = preview.filter(|_| !self.json || self.prompt) {
+            eprintln!("{preview}");
+        }
+        if !self.prompt {
+            return Ok(true);
+        }
+        eprint!("{question} [y/N] ");
+        std::io::Write::flush(&mut std::io::stderr())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
+    }
+}
+
 /// The whole command tree as Markdown: one section per command with its full help.
 pub fn markdown_help(mut command: clap::Command) -> String {
     command.build();

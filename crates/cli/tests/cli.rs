@@ -213,4 +213,78 @@ fn chain_commands_fail_clearly_without_a_node_or_with_bad_arguments() {
         root,
     ]);
     assert!(String::from_utf8_lossy(&mismatch.stderr).contains("one weight per uid"));
+    // Mistakes in the arguments exit 2 before anything is read or sent.
+    for (output, message) in [
+        (&bad_dest, "not an SS58 address"),
+        (&bad_amount, "not an amount"),
+        (&bad_param, "not a valid number"),
+        (&mismatch, "one weight per uid"),
+    ] {
+        assert_eq!(output.status.code(), Some(2), "{message}");
+    }
+    let usage = [
+        (
+            vec![
+                "stake",
+                "add",
+                "--netuid",
+                "1",
+                "--amount",
+                "1",
+                "--allow-partial",
+            ],
+            "needs a limit",
+        ),
+        (
+            vec![
+                "stake",
+                "add",
+                "--netuid",
+                "1",
+                "--amount",
+                "1",
+                "--tolerance",
+                "200%",
+            ],
+            "below 100%",
+        ),
+        (
+            vec![
+                "stake",
+                "swap",
+                "--origin-netuid",
+                "1",
+                "--dest-netuid",
+                "1",
+                "--amount",
+                "1",
+            ],
+            "are the same",
+        ),
+        (
+            vec!["delegates", "take", "decrease", "ten"],
+            "not a proportion",
+        ),
+        (
+            vec![
+                "weights",
+                "commit",
+                "--netuid",
+                "1",
+                "--uids",
+                "1",
+                "--weights",
+                "1,2",
+            ],
+            "one weight per uid",
+        ),
+    ];
+    for (args, message) in usage {
+        let mut args = args;
+        args.extend(["--wallet.path", root]);
+        let output = tao(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
 }

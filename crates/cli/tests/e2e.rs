@@ -1,7 +1,9 @@
 //! The whole story through the real binaries: a `tao node --dev` process and `tao` commands
 //! asserting on `--json` output — wallets, funding from //Alice, transfer, a subnet created
 //! and started, registration, stake, weights, an epoch, emissions in the metagraph — and bad
-//! input that gives the documented error and changes nothing.
+//! input that gives the documented error and changes nothing. A second chapter on the same
+//! node: wallet balance and overview, stake move, swap and transfer, a refused limit price,
+//! delegate takes, and weights by commit-reveal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::net::TcpListener;
@@ -54,10 +56,15 @@ impl Env {
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("tao {args:?}: {e}"))
     }
 
+    /// A failure (exit 1) whose message contains `message`.
     fn fails(&self, args: &[&str], message: &str) {
+        self.exits(1, args, message);
+    }
+
+    fn exits(&self, code: i32, args: &[&str], message: &str) {
         let output = self.tao(args);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "tao {args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(code), "tao {args:?}: {stderr}");
         assert!(
             stderr.contains(message),
             "tao {args:?}: expected {message:?} in {stderr}"
@@ -75,6 +82,29 @@ impl Env {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    fn hotkey(&self, wallet: &str) -> String {
+        let listed = self.json(&["wallet", "list"]);
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == wallet)
+            .unwrap()["hotkeys"][0]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Alpha of `wallet`'s coldkey on `hotkey` on `netuid` (0 without a position).
+    fn staked(&self, wallet: &str, hotkey: &str, netuid: u64) -> u64 {
+        self.json(&["stake", "list", "--wallet.name", wallet])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["hotkey"] == hotkey && s["netuid"] == netuid)
+            .map_or(0, |s| s["alpha"].as_u64().unwrap())
     }
 
     fn free(&self, wallet: &str) -> u64 {
@@ -264,7 +294,8 @@ fn a_user_story_on_a_dev_node() {
         &["register", "--netuid", &netuid, "--wallet.name", "miner"],
         "already registered",
     );
-    env.fails(
+    env.exits(
+        2,
         &[
             "transfer",
             "--wallet.name",
@@ -279,5 +310,294 @@ fn a_user_story_on_a_dev_node() {
     // Failed calls pay their fee only; malformed ones pay nothing.
     assert!(env.free("miner") < miner_before);
     assert!(env.free("miner") > miner_before - TAO / 100);
+
+    let chapter = Instant::now();
+    stake_delegates_and_commit_reveal(&env, &netuid);
+    eprintln!("second chapter: {:.1} s", chapter.elapsed().as_secs_f64());
     drop(node);
+}
+
+/// Wallet reads, stake operations with their quotes, a refused limit, delegate takes and
+/// weights by commit-reveal, on the subnet of the first chapter.
+fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
+    let n: u64 = netuid.parse().unwrap();
+    let (owner_hot, miner_hot) = (env.hotkey("owner"), env.hotkey("miner"));
+    let miner = env.address("miner");
+
+    // Balances: free + staked, for one wallet and for all.
+    let one = env.json(&["wallet", "balance", "--wallet.name", "owner"]);
+    let w = &one["wallets"][0];
+    assert_eq!(w["wallet"], "owner");
+    assert!(w["staked_rao"].as_u64().unwrap() > 0);
+    assert_eq!(
+        w["total_rao"].as_u64().unwrap(),
+        w["free_rao"].as_u64().unwrap() + w["staked_rao"].as_u64().unwrap()
+    );
+    let all = env.json(&["wallet", "balance", "--all"]);
+    assert_eq!(all["wallets"].as_array().unwrap().len(), 3);
+    let free_sum: u64 = all["wallets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["free_rao"].as_u64().unwrap())
+        .sum();
+    assert_eq!(all["totals"]["free_rao"].as_u64().unwrap(), free_sum);
+
+    // Overview: the owner hotkey holds uid 0 and stake on the subnet.
+    let overview = env.json(&["wallet", "overview", "--wallet.name", "owner"]);
+    let hot = overview["hotkeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hotkey"] == owner_hot.as_str())
+        .unwrap();
+    assert_eq!(hot["name"], "default");
+    assert!(
+        hot["registrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["netuid"] == n && r["uid"] == 0)
+    );
+    assert!(
+        hot["stakes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["netuid"] == n)
+    );
+    assert!(overview["total_rao"].as_u64().unwrap() > overview["free_rao"].as_u64().unwrap());
+
+    // Move 1 α to the miner's hotkey on the same subnet: shares change hands, no swap.
+    let moved = env.json(&[
+        "stake",
+        "move",
+        "--origin-netuid",
+        netuid,
+        "--dest-hotkey",
+        &miner_hot,
+        "--amount",
+        "1",
+        "--wallet.name",
+        "owner",
+    ]);
+    assert_eq!(moved["success"], true);
+    assert_eq!(moved["quote"]["operation"], "move");
+    assert_eq!(moved["quote"]["legs"].as_array().unwrap().len(), 0);
+    assert_eq!(moved["quote"]["received"], TAO);
+    // (The origin position also earns dividends meanwhile; the new one is the clear check.)
+    assert!(env.staked("owner", &miner_hot, n) >= TAO - 1);
+
+    // Swap 1 α to genesis subnet 1 with a generous tolerance: sold here, bought there.
+    let swapped = env.json(&[
+        "stake",
+        "swap",
+        "--origin-netuid",
+        netuid,
+        "--dest-netuid",
+        "1",
+        "--amount",
+        "1",
+        "--tolerance",
+        "50%",
+        "--wallet.name",
+        "owner",
+    ]);
+    assert_eq!(swapped["quote"]["legs"].as_array().unwrap().len(), 2);
+    assert_eq!(swapped["quote"]["limit"]["outcome"], "full");
+    let on_one = env.staked("owner", &owner_hot, 1);
+    assert!(on_one > 0);
+    let expected = swapped["quote"]["received"].as_u64().unwrap();
+    // Close to the quote (the pools get emission every block between quote and execution).
+    assert!(
+        on_one.abs_diff(expected) <= expected / 20,
+        "{on_one} vs quoted {expected}"
+    );
+
+    // Transfer 1 α to the miner's coldkey.
+    env.json(&[
+        "stake",
+        "transfer",
+        "--dest",
+        &miner,
+        "--origin-netuid",
+        netuid,
+        "--amount",
+        "1",
+        "--wallet.name",
+        "owner",
+    ]);
+    assert!(env.staked("miner", &owner_hot, n) >= TAO - 1);
+
+    // A limit below the price is refused by the chain: the report says so, and only the fee
+    // left the free balance (a stake would have taken 1 τ).
+    let free_before = env.free("owner");
+    let refused = env.tao(&[
+        "stake",
+        "add",
+        "--netuid",
+        netuid,
+        "--amount",
+        "1",
+        "--limit-price",
+        "1rao",
+        "--wallet.name",
+        "owner",
+        "--json",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("slippage too high") && stderr.contains("--allow-partial"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(report["success"], false);
+    assert_eq!(report["quote"]["limit"]["outcome"], "refused");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("slippage too high")
+    );
+    let charged = free_before - env.free("owner");
+    assert!(
+        charged > 0 && charged < TAO / 1_000,
+        "charged {charged} rao"
+    );
+
+    // Delegate take: lower it, see it listed, and the chain's bounds and rate limit.
+    env.json(&[
+        "delegates",
+        "take",
+        "decrease",
+        "10",
+        "--wallet.name",
+        "owner",
+    ]);
+    let delegates = env.json(&["delegates", "list"]);
+    let me = delegates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["hotkey"] == owner_hot.as_str())
+        .unwrap();
+    assert_eq!(me["take"], 6_553);
+    assert_eq!(me["take_percent"], "10.00%");
+    assert!(me["nominator_count"].as_u64().unwrap() >= 1, "{me}");
+    assert!(me["registrations"].as_array().unwrap().contains(&n.into()));
+    env.fails(
+        &[
+            "delegates",
+            "take",
+            "increase",
+            "50",
+            "--wallet.name",
+            "owner",
+        ],
+        "above the chain's maximum",
+    );
+    env.json(&[
+        "delegates",
+        "take",
+        "increase",
+        "11",
+        "--wallet.name",
+        "owner",
+    ]);
+    env.fails(
+        &[
+            "delegates",
+            "take",
+            "increase",
+            "12",
+            "--wallet.name",
+            "owner",
+        ],
+        "rate limit",
+    );
+
+    // Weights by commit-reveal (sudo turns it on for the subnet, with a tempo long enough
+    // that the one-epoch reveal window outlasts a few requests on a dev node's fast blocks).
+    env.json(&[
+        "subnets",
+        "set-hyperparameter",
+        netuid,
+        "commit_reveal_enabled",
+        "true",
+        "--wallet.name",
+        "alice",
+    ]);
+    env.json(&[
+        "subnets",
+        "set-hyperparameter",
+        netuid,
+        "tempo",
+        "100",
+        "--wallet.name",
+        "alice",
+    ]);
+    env.fails(
+        &[
+            "weights",
+            "set",
+            "--netuid",
+            netuid,
+            "--uids",
+            "1",
+            "--weights",
+            "1",
+            "--wallet.name",
+            "owner",
+        ],
+        "commit-reveal is enabled",
+    );
+    let committed = env.json(&[
+        "weights",
+        "commit",
+        "--netuid",
+        netuid,
+        "--uids",
+        "0,1",
+        "--weights",
+        "1,3",
+        "--wallet.name",
+        "owner",
+    ]);
+    let saved = std::path::PathBuf::from(committed["commit"]["saved_to"].as_str().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(committed["commit"]["reveal_epoch"].as_u64().is_some());
+    assert!(
+        committed["commit"]["reveal_command"]
+            .as_str()
+            .unwrap()
+            .contains("weights reveal")
+    );
+    let revealed = env.json(&[
+        "weights",
+        "reveal",
+        "--netuid",
+        netuid,
+        "--wait",
+        "--wallet.name",
+        "owner",
+    ]);
+    assert_eq!(revealed["revealed"]["hash"], committed["commit"]["hash"]);
+    assert!(
+        !saved.exists(),
+        "the saved commit is deleted after the reveal"
+    );
+    let rows = env.json(&["weights", "show", netuid]);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["uid"] == 0)
+        .unwrap();
+    assert_eq!(row["weights"], serde_json::json!([[0, 21845], [1, 65535]]));
 }

@@ -191,6 +191,33 @@ impl Client {
         Ok(SignedTx { tx, signature })
     }
 
+    /// The fee `call` would pay if `signer` sent it now, rao (0 for free calls): the chain's
+    /// formula over the encoded size (which does not depend on the nonce or mortality) and
+    /// the fee parameters in force.
+    pub async fn estimate_fee_rao(
+        &self,
+        signer: AccountId,
+        call: &Call,
+    ) -> Result<u64, ClientError> {
+        if call.is_free() {
+            return Ok(0);
+        }
+        let globals = self.rpc().await?.state_get_global_params().await?;
+        let tx = SignedTx {
+            tx: UnsignedTx {
+                signer,
+                nonce: 0,
+                mortality: Mortality {
+                    birth: 0,
+                    period: MORTALITY_BLOCKS,
+                },
+                call: call.clone(),
+            },
+            signature: [0; 64],
+        };
+        Ok(call.fee_rao(tx.encoded_size(), &globals))
+    }
+
     /// Submits a signed transaction; returns its hash. Rejections carry the state machine's
     /// reason.
     pub async fn submit(&self, tx: &SignedTx) -> Result<Vec<u8>, ClientError> {

@@ -18,9 +18,10 @@ use tao_rpc_api::{
     BlockId, BlockView, Bytes, EventsView, HeaderView, Health, RpcResult, TaoApiServer, TxStatus,
     codes, error, parse_account,
 };
-use tao_state::params::Hyperparams;
+use tao_state::params::{GlobalParams, Hyperparams};
 use tao_state::read::{
     self, AccountView, DelegateView, DynamicView, MetagraphView, NeuronView, StakeView, SubnetView,
+    WeightCommitView,
 };
 use tao_state::spec::ChainSpec;
 use tao_state::tx::SignedTx;
@@ -331,6 +332,12 @@ impl TaoApiServer for Rpc {
             .map_err(internal)
     }
 
+    async fn state_get_global_params(&self) -> RpcResult<GlobalParams> {
+        self.chain
+            .read(|store| read::global_params(store))
+            .map_err(internal)
+    }
+
     async fn subnet_info_get_subnets_info(&self) -> RpcResult<Vec<SubnetView>> {
         self.chain
             .read(|store| read::subnets_info(store))
@@ -389,6 +396,17 @@ impl TaoApiServer for Rpc {
     ) -> RpcResult<Option<NeuronView>> {
         self.chain
             .read(|store| read::neuron(store, netuid, uid))
+            .map_err(internal)
+    }
+
+    async fn subnet_info_get_weight_commits(
+        &self,
+        netuid: NetUid,
+        hotkey: String,
+    ) -> RpcResult<Vec<WeightCommitView>> {
+        let hotkey = parse_account(&hotkey)?;
+        self.chain
+            .read(|store| read::weight_commits(store, netuid, &hotkey))
             .map_err(internal)
     }
 

@@ -198,6 +198,23 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
     http.stake_info_get_stake_info_for_coldkey(alice_text.clone())
         .await?;
     http.delegate_info_get_delegates().await?;
+    let globals = http.state_get_global_params().await?;
+    assert!(globals.base_fee_rao > 0 && globals.max_take >= globals.min_take);
+    let owner_hotkey = neurons[0].hotkey;
+    let commits = http
+        .subnet_info_get_weight_commits(
+            netuid,
+            tao_state::read::serde_account::to_text(&owner_hotkey),
+        )
+        .await?;
+    assert!(commits.is_empty(), "no commits at genesis: {commits:?}");
+    let bad_hotkey = http
+        .subnet_info_get_weight_commits(netuid, "not-an-address".into())
+        .await;
+    assert_eq!(
+        bad_hotkey.as_ref().err().and_then(code_of),
+        Some(codes::BAD_PARAMS)
+    );
     assert!(
         http.subnet_info_get_subnet_info(tao_primitives::NetUid(999))
             .await?

@@ -9,9 +9,10 @@ use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 use tao_primitives::{NetUid, Uid};
-use tao_state::params::Hyperparams;
+use tao_state::params::{GlobalParams, Hyperparams};
 use tao_state::read::{
     AccountView, DelegateView, DynamicView, MetagraphView, NeuronView, StakeView, SubnetView,
+    WeightCommitView,
 };
 
 mod types;
@@ -84,6 +85,10 @@ pub trait TaoApi {
     #[method(name = "state_getAccount")]
     async fn state_get_account(&self, account: String) -> RpcResult<AccountView>;
 
+    /// The chain-wide parameters in force (fees, minimum stake, take bounds, rate limits).
+    #[method(name = "state_getGlobalParams")]
+    async fn state_get_global_params(&self) -> RpcResult<GlobalParams>;
+
     /// Every subnet.
     #[method(name = "subnetInfo_getSubnetsInfo")]
     async fn subnet_info_get_subnets_info(&self) -> RpcResult<Vec<SubnetView>>;
@@ -126,6 +131,14 @@ pub trait TaoApi {
         netuid: NetUid,
         uid: Uid,
     ) -> RpcResult<Option<NeuronView>>;
+
+    /// A hotkey's unrevealed weight commits on a subnet, oldest first.
+    #[method(name = "subnetInfo_getWeightCommits")]
+    async fn subnet_info_get_weight_commits(
+        &self,
+        netuid: NetUid,
+        hotkey: String,
+    ) -> RpcResult<Vec<WeightCommitView>>;
 
     /// Every stake position of a coldkey.
     #[method(name = "stakeInfo_getStakeInfoForColdkey")]

@@ -234,13 +234,7 @@ fn apply_checked(ctx: &mut Ctx<'_>, signed: &SignedTx) -> Result<Receipt, Invali
             expected: account.nonce,
         });
     }
-    let fee_rao = if tx.call.is_free() {
-        0
-    } else {
-        ctx.globals
-            .base_fee_rao
-            .saturating_add(ctx.globals.byte_fee_rao.saturating_mul(len_u64(size)))
-    };
+    let fee_rao = tx.call.fee_rao(size, &ctx.globals);
     account.free_rao = account
         .free_rao
         .checked_sub(fee_rao)

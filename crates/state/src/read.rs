@@ -34,7 +34,7 @@ use crate::params::{GlobalParams, Hyperparams, RAO_PER_TAO};
 use crate::schema::{
     Accounts, Bonds, Chain, ChainInfo, Delegates, Economy, Endpoint, Globals, HotkeyOwner,
     HotkeyPools, Hparams, Neuron, Neurons, SharePool, StakeIndex, StakeShares, SubnetEconomy,
-    SubnetIdentity, SubnetInfo, Subnets, UidOf, Weights,
+    SubnetIdentity, SubnetInfo, Subnets, UidOf, WeightCommits, Weights,
 };
 use crate::stake::value_of;
 use crate::store::Store;
@@ -419,6 +419,20 @@ pub struct DelegateView {
     pub validator_permits: Vec<u16>,
 }
 
+/// One unrevealed weight commit of a hotkey on a subnet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct WeightCommitView {
+    /// The committed hash, `0x`-hex (see [`crate::calls::weights::commit_hash`]).
+    pub hash: String,
+    /// Block of the commit.
+    pub block: u64,
+    /// The subnet's epoch index when committed.
+    pub epoch: u64,
+    /// The only epoch index in which it can be revealed (`epoch + reveal_period_epochs`).
+    pub reveal_epoch: u64,
+}
+
 /// An account's free balance and nonce (zero for an unknown account).
 pub fn account(store: &dyn Store, who: &AccountId) -> Result<AccountView, StateError> {
     let info = Overlay::new(store).get_or_default::<Accounts>(who)?;
@@ -679,6 +693,35 @@ pub fn delegates(store: &dyn Store) -> Result<Vec<DelegateView>, StateError> {
         });
     }
     Ok(views)
+}
+
+/// A hotkey's unrevealed weight commits on a subnet, oldest first, with the epoch each must be
+/// revealed in under the subnet's current reveal period (empty for an unknown subnet or hotkey;
+/// expired commits the chain has not pruned yet are included, their `reveal_epoch` is past).
+pub fn weight_commits(
+    store: &dyn Store,
+    netuid: NetUid,
+    hotkey: &AccountId,
+) -> Result<Vec<WeightCommitView>, StateError> {
+    let state = Overlay::new(store);
+    let Some((_, hparams, _)) = subnet_records(&state, netuid)? else {
+        return Ok(Vec::new());
+    };
+    Ok(state
+        .get_or_default::<WeightCommits>(&(netuid, *hotkey))?
+        .into_iter()
+        .map(|commit| WeightCommitView {
+            hash: commit.hash.to_string(),
+            block: commit.block,
+            epoch: commit.epoch,
+            reveal_epoch: commit.epoch.saturating_add(hparams.reveal_period_epochs),
+        })
+        .collect())
+}
+
+/// The chain-wide parameters in force (fees, minimum stake, take bounds, rate limits).
+pub fn global_params(store: &dyn Store) -> Result<GlobalParams, StateError> {
+    globals(&Overlay::new(store))
 }
 
 /// TAO (rao) a subnet registration in the next block would lock.

@@ -376,6 +376,17 @@ impl Call {
                 | Call::ServePrometheus { .. }
         )
     }
+
+    /// The fee a transaction carrying this call pays, rao: `base_fee + byte_fee · tx_bytes`
+    /// (`tx_bytes`: the signed transaction's encoded size), or 0 for a free call.
+    pub fn fee_rao(&self, tx_bytes: usize, globals: &crate::params::GlobalParams) -> u64 {
+        if self.is_free() {
+            return 0;
+        }
+        globals
+            .base_fee_rao
+            .saturating_add(globals.byte_fee_rao.saturating_mul(len_u64(tx_bytes)))
+    }
 }
 
 /// The signed part of a transaction.

@@ -18,4 +18,6 @@ mod wallet;
 
 pub use error::WalletError;
 pub use password::{PasswordSource, check_new_password};
-pub use wallet::{WALLET_PATH_ENV, Wallet, WalletSummary, default_root, expand_home, list};
+pub use wallet::{
+    WALLET_PATH_ENV, Wallet, WalletSummary, default_root, expand_home, list, write_private,
+};

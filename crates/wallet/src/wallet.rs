@@ -102,8 +102,8 @@ impl Wallet {
             Some(password) => crypt::encrypt(&secret, password)?,
             None => secret.to_vec(),
         };
-        write_new(&self.coldkey_path(), &bytes, overwrite)?;
-        write_new(
+        write_private(&self.coldkey_path(), &bytes, overwrite)?;
+        write_private(
             &self.coldkeypub_path(),
             &keyfile::public_json(&pair.public()),
             true,
@@ -118,12 +118,12 @@ impl Wallet {
         phrase: Option<&str>,
         overwrite: bool,
     ) -> Result<(), WalletError> {
-        write_new(
+        write_private(
             &self.hotkey_path(hotkey)?,
             &keyfile::secret_json(pair, phrase),
             overwrite,
         )?;
-        write_new(
+        write_private(
             &self.hotkeypub_path(hotkey)?,
             &keyfile::public_json(&pair.public()),
             true,
@@ -275,7 +275,7 @@ fn read_key_with(
 
 /// Writes `bytes` to `path` with mode 0600 through a temporary file and a rename, so a crash
 /// never leaves half a keyfile; refuses to replace an existing file unless `overwrite`.
-fn write_new(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), WalletError> {
+pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), WalletError> {
     if !overwrite && path.exists() {
         return Err(WalletError::AlreadyExists(path.to_path_buf()));
     }

@@ -15,7 +15,8 @@ use tao_state::tx::{Call, HyperparamValue};
 
 use crate::amount::{format_amount, parse_amount};
 use crate::commands::wallet::{PasswordArgs, WalletArgs};
-use crate::output::{Output, table};
+use crate::output::{Output, table, usage};
+use crate::progress::Progress;
 
 /// Which node to talk to.
 #[derive(Debug, Args)]
@@ -37,8 +38,14 @@ pub struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    async fn client(&self) -> anyhow::Result<Client> {
+    /// Connects to the node.
+    pub async fn client(&self) -> anyhow::Result<Client> {
         Ok(Client::connect(&self.network, Duration::from_secs(self.timeout_s)).await?)
+    }
+
+    /// How long to wait for a transaction to be finalized.
+    pub fn finality(&self) -> Duration {
+        Duration::from_secs(self.finality_s)
     }
 }
 
@@ -46,15 +53,16 @@ impl NetworkArgs {
 #[derive(Debug, Args)]
 pub struct SignerArgs {
     #[command(flatten)]
-    network: NetworkArgs,
+    pub network: NetworkArgs,
     #[command(flatten)]
-    wallet: WalletArgs,
+    pub wallet: WalletArgs,
     #[command(flatten)]
-    password: PasswordArgs,
+    pub password: PasswordArgs,
 }
 
 impl SignerArgs {
-    fn coldkey(&self, out: &Output) -> anyhow::Result<Keypair> {
+    /// The wallet's coldkey pair (asks for its password when allowed).
+    pub fn coldkey(&self, out: &Output) -> anyhow::Result<Keypair> {
         let wallet = self.wallet.wallet()?;
         let source = self.password.source();
         Ok(wallet.coldkey(|| {
@@ -68,14 +76,16 @@ impl SignerArgs {
         })?)
     }
 
-    fn hotkey(&self) -> anyhow::Result<Keypair> {
+    /// The wallet's hotkey pair.
+    pub fn hotkey(&self) -> anyhow::Result<Keypair> {
         let wallet = self.wallet.wallet()?;
         Ok(wallet.hotkey(&self.wallet.hotkey, || {
             Err(tao_wallet::WalletError::PasswordRequired)
         })?)
     }
 
-    fn hotkey_public(&self) -> anyhow::Result<PublicKey> {
+    /// The wallet hotkey's public key.
+    pub fn hotkey_public(&self) -> anyhow::Result<PublicKey> {
         Ok(self.wallet.wallet()?.hotkeypub(&self.wallet.hotkey)?)
     }
 }
@@ -137,68 +147,6 @@ pub enum SubnetsCommand {
     },
 }
 
-/// Stake commands.
-#[derive(Debug, Subcommand)]
-pub enum StakeCommand {
-    /// Stake TAO to a hotkey on a subnet.
-    Add {
-        /// The subnet.
-        #[arg(long)]
-        netuid: u16,
-        /// TAO to stake (1.5, 1.5tao, 1500000000rao).
-        #[arg(long)]
-        amount: String,
-        /// Hotkey to stake to (SS58); defaults to the wallet's hotkey.
-        #[arg(long = "hotkey-address")]
-        hotkey_address: Option<String>,
-        #[command(flatten)]
-        signer: SignerArgs,
-    },
-    /// Unstake alpha from a hotkey on a subnet.
-    Remove {
-        /// The subnet.
-        #[arg(long)]
-        netuid: u16,
-        /// Alpha to unstake.
-        #[arg(long)]
-        amount: String,
-        /// Hotkey staked to (SS58); defaults to the wallet's hotkey.
-        #[arg(long = "hotkey-address")]
-        hotkey_address: Option<String>,
-        #[command(flatten)]
-        signer: SignerArgs,
-    },
-    /// The wallet's stake positions.
-    List {
-        #[command(flatten)]
-        network: NetworkArgs,
-        #[command(flatten)]
-        wallet: WalletArgs,
-    },
-}
-
-/// Weight commands.
-#[derive(Debug, Subcommand)]
-pub enum WeightsCommand {
-    /// Set the wallet hotkey's weights on a subnet.
-    Set {
-        /// The subnet.
-        #[arg(long)]
-        netuid: u16,
-        /// Destination uids, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        uids: Vec<u16>,
-        /// Weights in the same order (any scale).
-        #[arg(long, value_delimiter = ',')]
-        weights: Vec<u16>,
-        /// Version key of your validator software.
-        #[arg(long, default_value_t = 0)]
-        version_key: u64,
-        #[command(flatten)]
-        signer: SignerArgs,
-    },
-}
-
 /// Axon commands.
 #[derive(Debug, Subcommand)]
 pub enum AxonCommand {
@@ -219,71 +167,193 @@ pub enum AxonCommand {
 }
 
 /// A node error as the client reports it (the node's message, e.g. the chain's error).
-fn rpc_error(error: impl Into<tao_client::ClientError>) -> tao_client::ClientError {
+pub fn rpc_error(error: impl Into<tao_client::ClientError>) -> tao_client::ClientError {
     error.into()
 }
 
 /// A subnet read that must find the subnet.
-fn found<T>(value: Option<T>, netuid: u16) -> anyhow::Result<T> {
-    value.with_context(|| format!("subnet {netuid} does not exist (see `tao subnets list`)"))
+pub fn found<T>(value: Option<T>, netuid: u16) -> anyhow::Result<T> {
+    value.with_context(|| {
+        format!("subnet does not exist: no subnet {netuid} (see `tao subnets list`)")
+    })
 }
 
 /// Parses an SS58 address with a message that says what to do.
-fn address(text: &str) -> anyhow::Result<AccountId> {
+pub fn address(text: &str) -> anyhow::Result<AccountId> {
     let public = PublicKey::from_ss58(text)
-        .with_context(|| format!("{text:?} is not an SS58 address (5…)"))?;
+        .map_err(|_| usage(format!("{text:?} is not an SS58 address (5…)")))?;
     Ok(AccountId(public.to_bytes()))
 }
 
+/// Where a transaction was finalized and what its call did.
 #[derive(Debug, Serialize)]
-struct TxReport {
-    block: String,
-    number: u64,
-    success: bool,
-    error: Option<String>,
+pub struct TxReport {
+    /// Block hash, `0x`-hex.
+    pub block: String,
+    /// Block height.
+    pub number: u64,
+    /// Whether the call succeeded (the fee is paid either way).
+    pub success: bool,
+    /// The chain's error when it failed.
+    pub error: Option<String>,
 }
 
-/// Submits `call` signed by `pair`, shows progress, and fails with the chain's error.
-async fn submit(
+impl TxReport {
+    /// `Ok` when the call succeeded, else the chain's error with what to do about it.
+    pub fn into_result(self) -> anyhow::Result<()> {
+        if self.success {
+            return Ok(());
+        }
+        let error = self.error.unwrap_or_default();
+        bail!(
+            "the call failed on chain: {error} (the fee was paid){}",
+            hint_suffix(&error)
+        )
+    }
+}
+
+/// What to do about a chain error, by its message (`reference/subtensor.md` §6.3 names).
+fn hint(error: &str) -> Option<&'static str> {
+    const HINTS: &[(&str, &str)] = &[
+        (
+            "insufficient balance",
+            "check `tao wallet balance`; the fee comes out of the free balance too",
+        ),
+        (
+            "slippage too high",
+            "the price moved past your limit: raise --tolerance or --limit-price, or add --allow-partial",
+        ),
+        (
+            "delegate take rate limit",
+            "a take may rise only once per `take_rate_limit` blocks; lowering it is not rate-limited",
+        ),
+        (
+            "delegate take too high",
+            "an increase may not exceed the chain's maximum and a decrease must go below the current take (see `tao delegates list`)",
+        ),
+        (
+            "delegate take too low",
+            "an increase must go above the current take and a decrease may not go below the chain's minimum (see `tao delegates list`)",
+        ),
+        (
+            "not enough stake to withdraw",
+            "see `tao stake list` for what you hold",
+        ),
+        (
+            "transfer disallowed",
+            "the subnet owner has disabled stake transfers (hyperparameter transfers_enabled)",
+        ),
+        (
+            "subnet not started",
+            "the owner must run `tao subnets start` first",
+        ),
+        (
+            "hotkey account does not exist",
+            "the destination hotkey must be registered somewhere (or owned) first",
+        ),
+        (
+            "commit-reveal is enabled",
+            "this subnet uses commit-reveal: `tao weights commit`, then `tao weights reveal`",
+        ),
+        (
+            "commit-reveal is disabled",
+            "this subnet takes weights directly: `tao weights set`",
+        ),
+        (
+            "reveal too early",
+            "wait for the reveal epoch: `tao weights reveal --wait`",
+        ),
+        (
+            "weight commit expired",
+            "the reveal window passed: commit again",
+        ),
+        (
+            "reveal does not match",
+            "the saved uids, weights or salt differ from the commit",
+        ),
+        (
+            "no weights commit found",
+            "commit first with `tao weights commit`",
+        ),
+        (
+            "already registered",
+            "see `tao wallet overview` for the hotkey's registrations",
+        ),
+        ("subnet does not exist", "see `tao subnets list`"),
+    ];
+    HINTS
+        .iter()
+        .find(|(needle, _)| error.contains(needle))
+        .map(|(_, hint)| *hint)
+}
+
+fn hint_suffix(error: &str) -> String {
+    hint(error).map(|h| format!("; {h}")).unwrap_or_default()
+}
+
+/// A client error with what to do about it where the message is a chain error.
+pub fn explain(error: tao_client::ClientError) -> anyhow::Error {
+    let text = error.to_string();
+    anyhow::anyhow!("{text}{}", hint_suffix(&text))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!(
+        "0x{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// Signs and submits `call`, shows progress until it is finalized, and reports where.
+pub async fn send(
+    client: &Client,
     network: &NetworkArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
-) -> anyhow::Result<()> {
-    let client = network.client().await?;
-    let quiet = out.json;
-    let finalized: Finalized = client
-        .submit_and_watch(
-            pair,
-            call,
-            Duration::from_secs(network.finality_s),
-            |status| {
-                if !quiet {
-                    match status {
-                        TxStatus::Ready => eprintln!("… submitted, waiting for a block"),
-                        TxStatus::InBlock { number, .. } => {
-                            eprintln!("… in block {number}, waiting for finality")
-                        }
-                        _ => {}
-                    }
-                }
-            },
-        )
-        .await?;
+) -> anyhow::Result<TxReport> {
+    let progress = Progress::start(out.json, "submitting");
+    let watched = client
+        .submit_and_watch(pair, call, network.finality(), |status| match status {
+            TxStatus::Ready => progress.set("in the pool, waiting for a block"),
+            TxStatus::InBlock { number, .. } => {
+                progress.set(&format!("in block {number}, waiting for finality"))
+            }
+            _ => {}
+        })
+        .await;
+    let finalized: Finalized = match watched {
+        Ok(finalized) => finalized,
+        Err(error) => {
+            progress.finish("✗ not included");
+            return Err(explain(error));
+        }
+    };
     let report = TxReport {
-        block: format!(
-            "0x{}",
-            finalized
-                .block
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        ),
+        block: hex(&finalized.block),
         number: finalized.number,
         success: finalized.success,
-        error: finalized.error.clone(),
+        error: finalized.error,
     };
-    out.show(&report, || {
+    let mark = if report.success { "✓" } else { "✗" };
+    progress.finish(&format!(
+        "{mark} finalized in block {} ({})",
+        report.number, report.block
+    ));
+    Ok(report)
+}
+
+/// Prints a transaction's report: JSON (with `details` under its key), or a table.
+pub fn show_tx<T: Serialize>(
+    out: &Output,
+    report: &TxReport,
+    details: Option<(&str, &T)>,
+) -> anyhow::Result<()> {
+    let mut json = serde_json::to_value(report)?;
+    if let (Some((key, value)), serde_json::Value::Object(map)) = (details, &mut json) {
+        map.insert(key.to_owned(), serde_json::to_value(value)?);
+    }
+    out.show(&json, || {
         let mut t = table(&["finalized in block", "hash", "result"]);
         let result = if report.success {
             "ok".to_owned()
@@ -296,11 +366,57 @@ async fn submit(
             result,
         ]);
         t
-    })?;
-    if !finalized.success {
+    })
+}
+
+/// Submits `call` signed by `pair`, shows progress, and fails with the chain's error.
+async fn submit(
+    network: &NetworkArgs,
+    pair: &Keypair,
+    call: Call,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let client = network.client().await?;
+    submit_on(&client, network, pair, call, out).await
+}
+
+/// [`submit`] on an open connection.
+pub async fn submit_on(
+    client: &Client,
+    network: &NetworkArgs,
+    pair: &Keypair,
+    call: Call,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let report = send(client, network, pair, call, out).await?;
+    show_tx::<()>(out, &report, None)?;
+    report.into_result()
+}
+
+/// Fails, before anything is signed, when `payer` cannot pay `amount_rao` plus the fee of
+/// `call`: "insufficient balance: have …, need … plus … fee".
+pub async fn ensure_affordable(
+    client: &Client,
+    payer: &PublicKey,
+    amount_rao: u64,
+    call: &Call,
+) -> anyhow::Result<()> {
+    let fee_rao = client
+        .estimate_fee_rao(AccountId(payer.to_bytes()), call)
+        .await?;
+    let free_rao = client
+        .rpc()
+        .await?
+        .state_get_account(payer.to_ss58())
+        .await
+        .map_err(rpc_error)?
+        .free_rao;
+    if free_rao < amount_rao.saturating_add(fee_rao) {
         bail!(
-            "the call failed on chain: {} (the fee was paid)",
-            finalized.error.unwrap_or_default()
+            "insufficient balance: have {}, need {} plus {} fee (see `tao wallet balance`)",
+            format_amount(free_rao, "τ"),
+            format_amount(amount_rao, "τ"),
+            format_amount(fee_rao, "τ")
         );
     }
     Ok(())
@@ -353,32 +469,35 @@ pub async fn transfer(
     out: &Output,
 ) -> anyhow::Result<()> {
     let dest = address(dest)?;
-    let amount_rao = parse_amount(amount).map_err(anyhow::Error::msg)?;
+    let amount_rao = parse_amount(amount).map_err(usage)?;
+    let client = signer.network.client().await?;
+    let call = Call::Transfer { dest, amount_rao };
+    let coldkey = signer.wallet.wallet()?.coldkeypub()?;
+    ensure_affordable(&client, &coldkey, amount_rao, &call).await?;
     let pair = signer.coldkey(out)?;
-    submit(
-        &signer.network,
-        &pair,
-        Call::Transfer { dest, amount_rao },
-        out,
-    )
-    .await
+    submit_on(&client, &signer.network, &pair, call, out).await
 }
 
 /// `tao register`.
 pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow::Result<()> {
     let hotkey = AccountId(signer.hotkey_public()?.to_bytes());
+    let client = signer.network.client().await?;
+    let burn_rao = client
+        .rpc()
+        .await?
+        .subnet_info_get_burn(NetUid(netuid))
+        .await
+        .map_err(rpc_error)?;
+    let burn_rao = found(burn_rao, netuid)?;
+    let call = Call::BurnedRegister {
+        netuid: NetUid(netuid),
+        hotkey,
+        limit_rao: u64::MAX,
+    };
+    let coldkey = signer.wallet.wallet()?.coldkeypub()?;
+    ensure_affordable(&client, &coldkey, burn_rao, &call).await?;
     let pair = signer.coldkey(out)?;
-    submit(
-        &signer.network,
-        &pair,
-        Call::BurnedRegister {
-            netuid: NetUid(netuid),
-            hotkey,
-            limit_rao: u64::MAX,
-        },
-        out,
-    )
-    .await
+    submit_on(&client, &signer.network, &pair, call, out).await
 }
 
 /// `tao subnets …`.
@@ -556,7 +675,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             value,
             signer,
         } => {
-            let value = HyperparamValue::parse(&parameter, &value).map_err(anyhow::Error::msg)?;
+            let value = HyperparamValue::parse(&parameter, &value).map_err(usage)?;
             let pair = signer.coldkey(out)?;
             submit(
                 &signer.network,
@@ -570,114 +689,6 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             .await
         }
     }
-}
-
-/// `tao stake …`.
-pub async fn stake(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
-    match command {
-        StakeCommand::Add {
-            netuid,
-            amount,
-            hotkey_address,
-            signer,
-        } => {
-            let hotkey = staked_hotkey(&signer, hotkey_address.as_deref())?;
-            let amount_rao = parse_amount(&amount).map_err(anyhow::Error::msg)?;
-            let pair = signer.coldkey(out)?;
-            submit(
-                &signer.network,
-                &pair,
-                Call::AddStake {
-                    hotkey,
-                    netuid: NetUid(netuid),
-                    amount_rao,
-                    limit: None,
-                },
-                out,
-            )
-            .await
-        }
-        StakeCommand::Remove {
-            netuid,
-            amount,
-            hotkey_address,
-            signer,
-        } => {
-            let hotkey = staked_hotkey(&signer, hotkey_address.as_deref())?;
-            let alpha = parse_amount(&amount).map_err(anyhow::Error::msg)?;
-            let pair = signer.coldkey(out)?;
-            submit(
-                &signer.network,
-                &pair,
-                Call::RemoveStake {
-                    hotkey,
-                    netuid: NetUid(netuid),
-                    alpha,
-                    limit: None,
-                },
-                out,
-            )
-            .await
-        }
-        StakeCommand::List { network, wallet } => {
-            let coldkey = wallet.wallet()?.coldkeypub()?;
-            let rpc = network.client().await?.rpc().await?;
-            let stakes = rpc
-                .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
-                .await
-                .map_err(rpc_error)?;
-            out.show(&stakes, || {
-                let mut t = table(&["netuid", "hotkey", "alpha", "value"]);
-                for s in &stakes {
-                    t.add_row(vec![
-                        s.netuid.to_string(),
-                        s.hotkey.to_ss58_text(),
-                        format_amount(s.alpha, "α"),
-                        format_amount(s.tao_value_rao, "τ"),
-                    ]);
-                }
-                t
-            })
-        }
-    }
-}
-
-fn staked_hotkey(signer: &SignerArgs, given: Option<&str>) -> anyhow::Result<AccountId> {
-    match given {
-        Some(text) => address(text),
-        None => Ok(AccountId(signer.hotkey_public()?.to_bytes())),
-    }
-}
-
-/// `tao weights set`.
-pub async fn weights(command: WeightsCommand, out: &Output) -> anyhow::Result<()> {
-    let WeightsCommand::Set {
-        netuid,
-        uids,
-        weights,
-        version_key,
-        signer,
-    } = command;
-    if uids.len() != weights.len() {
-        bail!(
-            "--uids has {} entries and --weights {}: give one weight per uid",
-            uids.len(),
-            weights.len()
-        );
-    }
-    let pair = signer.hotkey()?;
-    submit(
-        &signer.network,
-        &pair,
-        Call::SetWeights {
-            netuid: NetUid(netuid),
-            uids,
-            values: weights,
-            version_key,
-        },
-        out,
-    )
-    .await
 }
 
 /// `tao axon serve`.
@@ -701,7 +712,8 @@ pub async fn axon(command: AxonCommand, out: &Output) -> anyhow::Result<()> {
 }
 
 /// Accounts as SS58 in tables.
-trait Ss58Text {
+pub trait Ss58Text {
+    /// The SS58 address.
     fn to_ss58_text(&self) -> String;
 }
 

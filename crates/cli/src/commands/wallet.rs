@@ -88,6 +88,24 @@ pub enum WalletCommand {
     RegenColdkey(Regen),
     /// Restore a hotkey from its mnemonic or seed.
     RegenHotkey(Regen),
+    /// Free and staked TAO of the wallet's coldkey (of every wallet with --all).
+    Balance {
+        /// Every wallet under the wallet path.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        network: crate::commands::chain::NetworkArgs,
+        #[command(flatten)]
+        wallet: WalletArgs,
+    },
+    /// The wallet on chain: coldkey balance, and per hotkey its registrations (netuid, uid),
+    /// stake per subnet with its TAO value, and last emission.
+    Overview {
+        #[command(flatten)]
+        network: crate::commands::chain::NetworkArgs,
+        #[command(flatten)]
+        wallet: WalletArgs,
+    },
     /// List wallets and their keys.
     List {
         /// Directory holding the wallets.
@@ -192,6 +210,16 @@ pub fn run(command: WalletCommand, out: &Output) -> anyhow::Result<()> {
             )
         }
         WalletCommand::List { path } => list(path, out),
+        WalletCommand::Balance {
+            all,
+            network,
+            wallet,
+        } => crate::block_on(crate::commands::accounts::balance(
+            &network, &wallet, all, out,
+        )),
+        WalletCommand::Overview { network, wallet } => {
+            crate::block_on(crate::commands::accounts::overview(&network, &wallet, out))
+        }
     }
 }
 

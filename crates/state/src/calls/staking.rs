@@ -27,15 +27,21 @@ pub struct Position {
 
 /// The pool of a subnet as recorded in its economy.
 pub fn pool_of(netuid: NetUid, economy: &Economy) -> Pool {
+    subnet_pool(netuid, economy.tao_reserve_rao, economy.alpha_reserve)
+}
+
+/// The pool of a subnet with these reserves: stable (1:1) on the root subnet, constant product
+/// elsewhere. Clients quoting a trade from the RPC's reserves use this too.
+pub fn subnet_pool(netuid: NetUid, tao_reserve_rao: u64, alpha_reserve: u64) -> Pool {
     if netuid == NetUid::ROOT {
-        Pool::stable(economy.tao_reserve_rao, economy.alpha_reserve)
+        Pool::stable(tao_reserve_rao, alpha_reserve)
     } else {
-        Pool::dynamic(economy.tao_reserve_rao, economy.alpha_reserve)
+        Pool::dynamic(tao_reserve_rao, alpha_reserve)
     }
 }
 
 /// `price_rao` per whole alpha as the pool's price unit.
-fn limit_price(limit: &PriceLimit) -> I96F32 {
+pub fn limit_price(limit: &PriceLimit) -> I96F32 {
     I96F32::from_num(limit.price_rao).saturating_div(I96F32::from_num(UNITS))
 }
 
@@ -233,8 +239,9 @@ pub fn unstake_all(
     Ok(())
 }
 
-/// The amount to trade given the largest amount the limit allows.
-fn within_limit(amount: u64, max_allowed: u64, limit: PriceLimit) -> Result<u64, TxError> {
+/// The amount to trade given the largest amount the limit allows: all of it, the allowed part
+/// (with `allow_partial`), or [`TxError::SlippageTooHigh`].
+pub fn within_limit(amount: u64, max_allowed: u64, limit: PriceLimit) -> Result<u64, TxError> {
     if amount <= max_allowed {
         Ok(amount)
     } else if limit.allow_partial && max_allowed > 0 {
@@ -259,7 +266,23 @@ fn max_swap_for_ratio(
         ctx.hparams(origin)?.swap_fee_rate,
         ctx.hparams(dest)?.swap_fee_rate,
     );
-    let wanted = limit_price(limit);
+    Ok(max_swap_within_ratio(
+        (&origin_pool, origin_fee),
+        (&dest_pool, dest_fee),
+        alpha,
+        limit_price(limit),
+    ))
+}
+
+/// The largest alpha (≤ `alpha`) whose sale on the origin pool and purchase on the destination
+/// pool (each with its fee rate) leave `origin price / destination price` at or above
+/// `wanted`; pure, so clients can quote a limited swap exactly as the chain executes it.
+pub fn max_swap_within_ratio(
+    (origin_pool, origin_fee): (&Pool, u16),
+    (dest_pool, dest_fee): (&Pool, u16),
+    alpha: u64,
+    wanted: I96F32,
+) -> u64 {
     let acceptable = |amount: u64| -> bool {
         let Ok(sold) = origin_pool.sell(amount, origin_fee) else {
             return false;
@@ -275,7 +298,7 @@ fn max_swap_for_ratio(
         ratio >= wanted
     };
     if acceptable(alpha) {
-        return Ok(alpha);
+        return alpha;
     }
     let (mut low, mut high) = (0u64, alpha);
     while high.saturating_sub(low) > 1 {
@@ -286,7 +309,7 @@ fn max_swap_for_ratio(
             high = mid
         }
     }
-    Ok(low)
+    low
 }
 
 /// TAO worth of `alpha` at the pool's spot price (floor).

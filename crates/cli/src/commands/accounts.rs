@@ -1,0 +1,311 @@
+//! `tao wallet balance` and `tao wallet overview`: what a wallet holds on chain.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use serde::Serialize;
+use tao_keys::PublicKey;
+use tao_primitives::{AccountId, NetUid};
+use tao_rpc_api::TaoApiClient;
+use tao_state::read::{StakeView, serde_account};
+
+use crate::amount::format_amount;
+use crate::commands::chain::{NetworkArgs, rpc_error};
+use crate::commands::wallet::WalletArgs;
+use crate::output::{Output, table};
+
+/// One wallet's balances.
+#[derive(Debug, Serialize)]
+struct WalletBalance {
+    wallet: String,
+    coldkey: String,
+    free_rao: u64,
+    /// Stake valued at spot prices.
+    staked_rao: u64,
+    total_rao: u64,
+}
+
+/// Sums over the wallets shown.
+#[derive(Debug, Default, Serialize)]
+struct Totals {
+    free_rao: u64,
+    staked_rao: u64,
+    total_rao: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct BalanceReport {
+    wallets: Vec<WalletBalance>,
+    totals: Totals,
+}
+
+/// The wallets' root directory these flags name.
+fn root_of(wallet: &WalletArgs) -> PathBuf {
+    wallet
+        .path
+        .as_deref()
+        .map(tao_wallet::expand_home)
+        .unwrap_or_else(tao_wallet::default_root)
+}
+
+fn sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::saturating_add)
+}
+
+/// `tao wallet balance`: free and staked TAO of the wallet (or of every wallet with `all`).
+pub async fn balance(
+    network: &NetworkArgs,
+    wallet: &WalletArgs,
+    all: bool,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let targets: Vec<(String, PublicKey)> = if all {
+        tao_wallet::list(&root_of(wallet))?
+            .into_iter()
+            .filter_map(|w| w.coldkey.map(|key| (w.name, key)))
+            .collect()
+    } else {
+        let w = wallet.wallet()?;
+        vec![(w.name().to_owned(), w.coldkeypub()?)]
+    };
+    if targets.is_empty() {
+        bail!(
+            "no wallet with a coldkey under {}: create one with `tao wallet create`",
+            root_of(wallet).display()
+        );
+    }
+    let rpc = network.client().await?.rpc().await?;
+    let mut wallets = Vec::with_capacity(targets.len());
+    for (name, coldkey) in targets {
+        let free_rao = rpc
+            .state_get_account(coldkey.to_ss58())
+            .await
+            .map_err(rpc_error)?
+            .free_rao;
+        let stakes = rpc
+            .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
+            .await
+            .map_err(rpc_error)?;
+        let staked_rao = sum(stakes.iter().map(|s| s.tao_value_rao));
+        wallets.push(WalletBalance {
+            wallet: name,
+            coldkey: coldkey.to_ss58(),
+            free_rao,
+            staked_rao,
+            total_rao: free_rao.saturating_add(staked_rao),
+        });
+    }
+    let totals = Totals {
+        free_rao: sum(wallets.iter().map(|w| w.free_rao)),
+        staked_rao: sum(wallets.iter().map(|w| w.staked_rao)),
+        total_rao: sum(wallets.iter().map(|w| w.total_rao)),
+    };
+    let report = BalanceReport { wallets, totals };
+    out.show(&report, || {
+        let mut t = table(&["wallet", "coldkey", "free", "staked", "total"]);
+        for w in &report.wallets {
+            t.add_row(vec![
+                w.wallet.clone(),
+                w.coldkey.clone(),
+                format_amount(w.free_rao, "τ"),
+                format_amount(w.staked_rao, "τ"),
+                format_amount(w.total_rao, "τ"),
+            ]);
+        }
+        if report.wallets.len() > 1 {
+            t.add_row(vec![
+                "total".to_owned(),
+                String::new(),
+                format_amount(report.totals.free_rao, "τ"),
+                format_amount(report.totals.staked_rao, "τ"),
+                format_amount(report.totals.total_rao, "τ"),
+            ]);
+        }
+        t
+    })
+}
+
+/// A hotkey's uid on a subnet with its last epoch's terms.
+#[derive(Debug, Serialize)]
+struct Registration {
+    netuid: u16,
+    uid: u16,
+    /// Last epoch's emission, alpha.
+    emission: u64,
+    /// u16 proportions from the last epoch.
+    incentive: u16,
+    dividends: u16,
+    validator_permit: bool,
+}
+
+/// A stake position of the wallet's coldkey.
+#[derive(Debug, Serialize)]
+struct Position {
+    netuid: u16,
+    alpha: u64,
+    tao_value_rao: u64,
+}
+
+/// One hotkey of the wallet (or another hotkey the coldkey stakes to).
+#[derive(Debug, Serialize)]
+struct HotkeyOverview {
+    /// The hotkey's name in the wallet (`None`: a hotkey outside the wallet).
+    name: Option<String>,
+    hotkey: String,
+    registrations: Vec<Registration>,
+    stakes: Vec<Position>,
+    stake_value_rao: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Overview {
+    wallet: String,
+    coldkey: String,
+    free_rao: u64,
+    hotkeys: Vec<HotkeyOverview>,
+    staked_rao: u64,
+    total_rao: u64,
+}
+
+/// `tao wallet overview`.
+pub async fn overview(
+    network: &NetworkArgs,
+    wallet: &WalletArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let w = wallet.wallet()?;
+    let coldkey = w.coldkeypub()?;
+    let mut hotkeys: BTreeMap<AccountId, HotkeyOverview> = BTreeMap::new();
+    for name in w.hotkeys()? {
+        let Ok(public) = w.hotkeypub(&name) else {
+            eprintln!(
+                "warning: hotkey {name:?} of wallet {} is unreadable; skipped",
+                w.name()
+            );
+            continue;
+        };
+        hotkeys.insert(
+            AccountId(public.to_bytes()),
+            HotkeyOverview {
+                name: Some(name),
+                hotkey: public.to_ss58(),
+                registrations: Vec::new(),
+                stakes: Vec::new(),
+                stake_value_rao: 0,
+            },
+        );
+    }
+    let rpc = network.client().await?.rpc().await?;
+    let free_rao = rpc
+        .state_get_account(coldkey.to_ss58())
+        .await
+        .map_err(rpc_error)?
+        .free_rao;
+    let stakes: Vec<StakeView> = rpc
+        .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
+        .await
+        .map_err(rpc_error)?;
+    for stake in &stakes {
+        let entry = hotkeys
+            .entry(stake.hotkey)
+            .or_insert_with(|| HotkeyOverview {
+                name: None,
+                hotkey: serde_account::to_text(&stake.hotkey),
+                registrations: Vec::new(),
+                stakes: Vec::new(),
+                stake_value_rao: 0,
+            });
+        entry.stakes.push(Position {
+            netuid: stake.netuid,
+            alpha: stake.alpha,
+            tao_value_rao: stake.tao_value_rao,
+        });
+        entry.stake_value_rao = entry.stake_value_rao.saturating_add(stake.tao_value_rao);
+    }
+    for subnet in rpc
+        .subnet_info_get_subnets_info()
+        .await
+        .map_err(rpc_error)?
+    {
+        let Some(graph) = rpc
+            .subnet_info_get_metagraph(NetUid(subnet.netuid))
+            .await
+            .map_err(rpc_error)?
+        else {
+            continue;
+        };
+        for (i, hotkey) in graph.hotkeys.iter().enumerate() {
+            let Some(entry) = hotkeys.get_mut(hotkey) else {
+                continue;
+            };
+            let at = |v: &Vec<u16>| v.get(i).copied().unwrap_or_default();
+            entry.registrations.push(Registration {
+                netuid: graph.netuid,
+                uid: graph.uids.get(i).copied().unwrap_or_default(),
+                emission: graph.emission.get(i).copied().unwrap_or_default(),
+                incentive: at(&graph.incentive),
+                dividends: at(&graph.dividends),
+                validator_permit: graph.validator_permit.get(i).copied().unwrap_or_default(),
+            });
+        }
+    }
+    let hotkeys: Vec<HotkeyOverview> = hotkeys.into_values().collect();
+    let staked_rao = sum(hotkeys.iter().map(|h| h.stake_value_rao));
+    let report = Overview {
+        wallet: w.name().to_owned(),
+        coldkey: coldkey.to_ss58(),
+        free_rao,
+        staked_rao,
+        total_rao: free_rao.saturating_add(staked_rao),
+        hotkeys,
+    };
+    out.show(&report, || {
+        let mut t = table(&["hotkey", "netuid", "uid", "stake", "value", "emission"]);
+        for h in &report.hotkeys {
+            let label = match &h.name {
+                Some(name) => format!("{name} ({})", h.hotkey),
+                None => h.hotkey.clone(),
+            };
+            let mut netuids: Vec<u16> = h
+                .registrations
+                .iter()
+                .map(|r| r.netuid)
+                .chain(h.stakes.iter().map(|s| s.netuid))
+                .collect();
+            netuids.sort_unstable();
+            netuids.dedup();
+            if netuids.is_empty() {
+                t.add_row(vec![
+                    label.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
+            }
+            for netuid in netuids {
+                let registration = h.registrations.iter().find(|r| r.netuid == netuid);
+                let stake = h.stakes.iter().find(|s| s.netuid == netuid);
+                t.add_row(vec![
+                    label.clone(),
+                    netuid.to_string(),
+                    registration.map_or("-".into(), |r| r.uid.to_string()),
+                    stake.map_or("-".into(), |s| format_amount(s.alpha, "α")),
+                    stake.map_or("-".into(), |s| format_amount(s.tao_value_rao, "τ")),
+                    registration.map_or("-".into(), |r| format_amount(r.emission, "α")),
+                ]);
+            }
+        }
+        t.add_row(vec![
+            format!("wallet {} ({})", report.wallet, report.coldkey),
+            String::new(),
+            String::new(),
+            format!("free {}", format_amount(report.free_rao, "τ")),
+            format!("staked {}", format_amount(report.staked_rao, "τ")),
+            format!("total {}", format_amount(report.total_rao, "τ")),
+        ]);
+        t
+    })
+}

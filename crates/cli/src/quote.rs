@@ -1,0 +1,557 @@
+//! What a stake operation is expected to do, computed before it is sent: the pools' reserves
+//! from the node, the chain's own swap math (`tao_state::pool`, `tao_state::calls::staking`),
+//! and the limit the user asked for. The only place the CLI prices trades.
+
+use serde::Serialize;
+use tao_primitives::NetUid;
+use tao_rpc_api::TaoApiClient;
+use tao_state::calls::staking::{limit_price, max_swap_within_ratio, subnet_pool, within_limit};
+use tao_state::muldiv::mul_div_floor;
+use tao_state::pool::{Pool, PoolError};
+use tao_state::read::DynamicView;
+use tao_state::tx::PriceLimit;
+
+use crate::amount::{PPM, RAO, format_amount, parse_ppm};
+use crate::commands::chain::{found, rpc_error};
+
+/// A subnet's pool as the chain prices it, with the display symbol.
+#[derive(Clone, Debug)]
+pub struct Market {
+    netuid: NetUid,
+    symbol: String,
+    pool: Pool,
+    fee_rate: u16,
+}
+
+impl Market {
+    /// Reads a subnet's reserves and swap fee from the node.
+    pub async fn read(rpc: &impl TaoApiClient, netuid: u16) -> anyhow::Result<Market> {
+        let dynamic = rpc
+            .subnet_info_get_dynamic_info(NetUid(netuid))
+            .await
+            .map_err(rpc_error)?;
+        let dynamic = found(dynamic, netuid)?;
+        let params = rpc
+            .subnet_info_get_subnet_hyperparams(NetUid(netuid))
+            .await
+            .map_err(rpc_error)?;
+        let fee_rate = params.map_or(0, |p| p.swap_fee_rate);
+        Ok(Market::from_view(&dynamic, fee_rate))
+    }
+
+    /// The market of a dynamic-info view with this swap fee rate.
+    pub fn from_view(view: &DynamicView, fee_rate: u16) -> Market {
+        let netuid = NetUid(view.netuid);
+        Market {
+            netuid,
+            symbol: view.symbol.clone(),
+            pool: subnet_pool(netuid, view.tao_in_rao, view.alpha_in),
+            fee_rate,
+        }
+    }
+
+    /// The subnet.
+    pub fn netuid(&self) -> u16 {
+        self.netuid.0
+    }
+
+    /// The token symbol.
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+
+    /// Spot price, rao per whole alpha.
+    pub fn price_rao(&self) -> u64 {
+        price_rao(&self.pool)
+    }
+
+    /// `alpha` valued at the spot price, rao (1:1 on the root subnet).
+    pub fn value_rao(&self, alpha: u64) -> u64 {
+        spot_value_rao(self.netuid.0, self.pool.tao_rao, self.pool.alpha, alpha)
+    }
+}
+
+/// `alpha` valued at a pool's spot price: `floor(alpha · tao_reserve / alpha_reserve)` rao,
+/// 1:1 on the root subnet, 0 for an empty pool (the chain's `StakeView::tao_value_rao` rule).
+pub fn spot_value_rao(netuid: u16, tao_reserve_rao: u64, alpha_reserve: u64, alpha: u64) -> u64 {
+    if NetUid(netuid) == NetUid::ROOT {
+        return alpha;
+    }
+    ratio(alpha, tao_reserve_rao, alpha_reserve)
+}
+
+/// `floor(value · numerator / denominator)`, saturating; 0 when the denominator is 0.
+fn ratio(value: u64, numerator: u64, denominator: u64) -> u64 {
+    mul_div_floor(
+        u128::from(value),
+        u128::from(numerator),
+        u128::from(denominator),
+    )
+    .map_or(0, |v| u64::try_from(v).unwrap_or(u64::MAX))
+}
+
+fn price_rao(pool: &Pool) -> u64 {
+    match pool.mechanism {
+        tao_state::pool::Mechanism::Stable => RAO,
+        tao_state::pool::Mechanism::Dynamic => ratio(RAO, pool.tao_rao, pool.alpha),
+    }
+}
+
+/// How far the user lets the price move: an explicit limit or a tolerance around the spot price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// No limit (the trade executes at whatever price the pool gives).
+    None,
+    /// Worst acceptable price, rao per whole alpha (for a swap: origin price / destination
+    /// price, scaled by 10⁹).
+    Limit(u64),
+    /// Worst acceptable price as a fraction away from the current one, parts per million.
+    TolerancePpm(u64),
+}
+
+/// Parses a tolerance: `0.005` (a fraction) or `0.5%`, into parts per million (below 100 %).
+pub fn parse_tolerance(text: &str) -> Result<u64, String> {
+    let ppm = parse_ppm(text)?;
+    if ppm >= PPM {
+        return Err(format!("{text:?}: a tolerance must be below 100%"));
+    }
+    Ok(ppm)
+}
+
+/// One swap through a pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Leg {
+    /// The subnet.
+    pub netuid: u16,
+    /// `buy` (TAO in, alpha out) or `sell` (alpha in, TAO out).
+    pub side: &'static str,
+    /// Alpha bought or sold.
+    pub alpha: u64,
+    /// TAO paid (buy, fee included) or received (sell, after the fee), rao.
+    pub tao_rao: u64,
+    /// The swap fee paid to the block author, rao.
+    pub fee_rao: u64,
+    /// Spot price before, rao per whole alpha.
+    pub price_before_rao: u64,
+    /// Spot price after, rao per whole alpha.
+    pub price_after_rao: u64,
+    /// Price change, basis points of the price before (positive for a buy, negative for a sell).
+    pub price_impact_bps: i64,
+}
+
+/// The limit sent with the call and what it lets through at today's reserves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LimitQuote {
+    /// The limit, rao per whole alpha (swaps: the price ratio scaled by 10⁹).
+    pub price_rao: u64,
+    /// Whether a partial fill is allowed.
+    pub allow_partial: bool,
+    /// `full`, `partial` or `refused`, at today's reserves.
+    pub outcome: &'static str,
+    /// The amount that would execute (alpha, or rao for `stake add`).
+    pub executable: u64,
+}
+
+/// The expected result of a stake operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Quote {
+    /// `add`, `remove`, `move`, `swap` or `transfer`.
+    pub operation: &'static str,
+    /// Amount put in: rao for `add`, alpha otherwise.
+    pub amount_in: u64,
+    /// Unit of `amount_in` and `received`: `rao` or `alpha`.
+    pub unit_in: &'static str,
+    /// What arrives: alpha on the destination subnet, or rao for `remove` (when `refusal` is
+    /// set: what the whole trade would give at today's reserves).
+    pub received: u64,
+    /// Unit of `received`.
+    pub unit_received: &'static str,
+    /// What would arrive at today's spot prices with no fee and no price impact.
+    pub received_at_spot: u64,
+    /// `(received_at_spot − received) / received_at_spot`, basis points (fees and impact).
+    pub slippage_bps: u64,
+    /// The swaps, in order (none for a move within one subnet).
+    pub legs: Vec<Leg>,
+    /// The price limit, when one is sent.
+    pub limit: Option<LimitQuote>,
+    /// Why the chain would refuse the operation at today's reserves, if it would.
+    pub refusal: Option<String>,
+    /// Symbol of the destination subnet's token (display only).
+    #[serde(skip)]
+    pub symbol_received: String,
+}
+
+fn leg(market: &Market, side: &'static str, amount_in: u64) -> Result<(Leg, u64), PoolError> {
+    let swap = match side {
+        "buy" => market.pool.buy(amount_in, market.fee_rate)?,
+        _ => market.pool.sell(amount_in, market.fee_rate)?,
+    };
+    let before = market.price_rao();
+    let after = price_rao(&swap.pool_after);
+    let (alpha, tao_rao) = match side {
+        "buy" => (swap.amount_out, amount_in),
+        _ => (amount_in, swap.amount_out),
+    };
+    let leg = Leg {
+        netuid: market.netuid(),
+        side,
+        alpha,
+        tao_rao,
+        fee_rao: swap.fee_rao,
+        price_before_rao: before,
+        price_after_rao: after,
+        price_impact_bps: impact_bps(before, after),
+    };
+    Ok((leg, swap.amount_out))
+}
+
+fn impact_bps(before: u64, after: u64) -> i64 {
+    if before == 0 {
+        return 0;
+    }
+    let change = i128::from(after) - i128::from(before);
+    i64::try_from(change * 10_000 / i128::from(before)).unwrap_or(i64::MAX)
+}
+
+fn slippage_bps(at_spot: u64, received: u64) -> u64 {
+    if at_spot == 0 || received >= at_spot {
+        return 0;
+    }
+    ratio(at_spot - received, 10_000, at_spot)
+}
+
+/// The limit for `protection` around `reference` (rao per alpha): above it for buys, below
+/// for sells and swaps.
+fn limit_for(protection: Protection, reference: u64, buying: bool) -> Option<u64> {
+    match protection {
+        Protection::None => None,
+        Protection::Limit(price_rao) => Some(price_rao),
+        Protection::TolerancePpm(ppm) => Some(if buying {
+            ratio(reference, PPM + ppm, PPM)
+        } else {
+            ratio(reference, PPM - ppm.min(PPM), PPM)
+        }),
+    }
+}
+
+fn limited(
+    price_rao: u64,
+    allow_partial: bool,
+    amount: u64,
+    max_allowed: u64,
+) -> (LimitQuote, Option<u64>) {
+    let limit = PriceLimit {
+        price_rao,
+        allow_partial,
+    };
+    let (outcome, executable) = match within_limit(amount, max_allowed, limit) {
+        Ok(executable) if executable == amount => ("full", Some(executable)),
+        Ok(executable) => ("partial", Some(executable)),
+        Err(_) => ("refused", None),
+    };
+    (
+        LimitQuote {
+            price_rao,
+            allow_partial,
+            outcome,
+            executable: executable.unwrap_or(0),
+        },
+        executable,
+    )
+}
+
+fn refused_by_limit() -> String {
+    "the price limit would be crossed (the chain answers \"slippage too high\"): raise \
+     --tolerance/--limit-price or add --allow-partial"
+        .to_owned()
+}
+
+impl Quote {
+    /// The limit to send with the call, if any.
+    pub fn price_limit(&self) -> Option<PriceLimit> {
+        self.limit.as_ref().map(|l| PriceLimit {
+            price_rao: l.price_rao,
+            allow_partial: l.allow_partial,
+        })
+    }
+
+    /// `stake add`: buy alpha with `amount_rao`.
+    pub fn add(market: &Market, amount_rao: u64, protection: Protection, partial: bool) -> Quote {
+        let mut quote = Quote::empty("add", amount_rao, "rao", "alpha", market.symbol());
+        quote.received_at_spot = ratio(amount_rao, RAO, market.price_rao());
+        let mut amount = amount_rao;
+        if let Some(price_rao) = limit_for(protection, market.price_rao(), true) {
+            let max = market
+                .pool
+                .max_tao_in_for_limit(limit_price(&price(price_rao)), market.fee_rate);
+            let (limit, executable) = limited(price_rao, partial, amount_rao, max);
+            quote.limit = Some(limit);
+            match executable {
+                Some(executable) => amount = executable,
+                // Still priced in full below, so the warning comes with the price impact.
+                None => quote.refusal = Some(refused_by_limit()),
+            }
+        }
+        match leg(market, "buy", amount) {
+            Ok((leg, alpha)) => {
+                quote.received = alpha;
+                quote.legs.push(leg);
+            }
+            Err(error) => return quote.refuse(error.to_string()),
+        }
+        quote.finish()
+    }
+
+    /// `stake remove`: sell `alpha`.
+    pub fn remove(market: &Market, alpha: u64, protection: Protection, partial: bool) -> Quote {
+        let mut quote = Quote::empty("remove", alpha, "alpha", "rao", "τ");
+        quote.received_at_spot = market.value_rao(alpha);
+        let mut amount = alpha;
+        if let Some(price_rao) = limit_for(protection, market.price_rao(), false) {
+            let max = market
+                .pool
+                .max_alpha_in_for_limit(limit_price(&price(price_rao)), market.fee_rate);
+            let (limit, executable) = limited(price_rao, partial, alpha, max);
+            quote.limit = Some(limit);
+            match executable {
+                Some(executable) => amount = executable,
+                // Still priced in full below, so the warning comes with the price impact.
+                None => quote.refusal = Some(refused_by_limit()),
+            }
+        }
+        match leg(market, "sell", amount) {
+            Ok((leg, tao_rao)) => {
+                quote.received = tao_rao;
+                quote.legs.push(leg);
+            }
+            Err(error) => return quote.refuse(error.to_string()),
+        }
+        quote.finish()
+    }
+
+    /// `stake move`/`swap`/`transfer`: `alpha` from `origin` to `dest` (the same subnet moves
+    /// shares without a swap; across subnets it sells on one pool and buys on the other).
+    pub fn relocate(
+        operation: &'static str,
+        origin: &Market,
+        dest: &Market,
+        alpha: u64,
+        protection: Protection,
+        partial: bool,
+    ) -> Quote {
+        let mut quote = Quote::empty(operation, alpha, "alpha", "alpha", dest.symbol());
+        if origin.netuid == dest.netuid {
+            quote.received = alpha;
+            quote.received_at_spot = alpha;
+            return quote;
+        }
+        quote.received_at_spot = ratio(origin.value_rao(alpha), RAO, dest.price_rao());
+        let mut amount = alpha;
+        let spot_ratio = ratio(origin.price_rao(), RAO, dest.price_rao());
+        if let Some(price_rao) = limit_for(protection, spot_ratio, false) {
+            let max = max_swap_within_ratio(
+                (&origin.pool, origin.fee_rate),
+                (&dest.pool, dest.fee_rate),
+                alpha,
+                limit_price(&price(price_rao)),
+            );
+            let (limit, executable) = limited(price_rao, partial, alpha, max);
+            quote.limit = Some(limit);
+            match executable {
+                Some(executable) => amount = executable,
+                // Still priced in full below, so the warning comes with the price impact.
+                None => quote.refusal = Some(refused_by_limit()),
+            }
+        }
+        let sold = match leg(origin, "sell", amount) {
+            Ok(sold) => sold,
+            Err(error) => return quote.refuse(format!("subnet {}: {error}", origin.netuid())),
+        };
+        match leg(dest, "buy", sold.1) {
+            Ok((bought, alpha_out)) => {
+                quote.legs.push(sold.0);
+                quote.legs.push(bought);
+                quote.received = alpha_out;
+            }
+            Err(error) => return quote.refuse(format!("subnet {}: {error}", dest.netuid())),
+        }
+        quote.finish()
+    }
+
+    fn empty(
+        operation: &'static str,
+        amount_in: u64,
+        unit_in: &'static str,
+        unit_received: &'static str,
+        symbol_received: &str,
+    ) -> Quote {
+        Quote {
+            operation,
+            amount_in,
+            unit_in,
+            received: 0,
+            unit_received,
+            received_at_spot: 0,
+            slippage_bps: 0,
+            legs: Vec::new(),
+            limit: None,
+            refusal: None,
+            symbol_received: symbol_received.to_owned(),
+        }
+    }
+
+    /// Records why the chain would refuse (the first reason found stays).
+    fn refuse(mut self, why: String) -> Quote {
+        self.refusal.get_or_insert(why);
+        self
+    }
+
+    fn finish(mut self) -> Quote {
+        self.slippage_bps = slippage_bps(self.received_at_spot, self.received);
+        self
+    }
+
+    /// The quote as lines for people.
+    pub fn table(&self) -> comfy_table::Table {
+        let mut t = crate::output::table(&["expected", ""]);
+        for leg in &self.legs {
+            let verb = if leg.side == "buy" { "buy" } else { "sell" };
+            t.add_row(vec![
+                format!("{verb} on subnet {}", leg.netuid),
+                format!(
+                    "{} for {} (fee {}); price {} → {} ({}{}.{:02}%)",
+                    format_amount(leg.alpha, "α"),
+                    format_amount(leg.tao_rao, "τ"),
+                    format_amount(leg.fee_rao, "τ"),
+                    format_amount(leg.price_before_rao, "τ/α"),
+                    format_amount(leg.price_after_rao, "τ/α"),
+                    if leg.price_impact_bps < 0 { "-" } else { "+" },
+                    leg.price_impact_bps.unsigned_abs() / 100,
+                    leg.price_impact_bps.unsigned_abs() % 100,
+                ),
+            ]);
+        }
+        let symbol = if self.unit_received == "rao" {
+            "τ"
+        } else {
+            self.symbol_received.as_str()
+        };
+        t.add_row(vec![
+            "you receive".to_owned(),
+            format!(
+                "{} (at spot {}; slippage {}.{:02}%)",
+                format_amount(self.received, symbol),
+                format_amount(self.received_at_spot, symbol),
+                self.slippage_bps / 100,
+                self.slippage_bps % 100
+            ),
+        ]);
+        if let Some(limit) = &self.limit {
+            t.add_row(vec![
+                "price limit".to_owned(),
+                format!(
+                    "{} ({}{})",
+                    format_amount(limit.price_rao, "τ/α"),
+                    limit.outcome,
+                    if limit.allow_partial {
+                        ", partial fills allowed"
+                    } else {
+                        ""
+                    }
+                ),
+            ]);
+        }
+        if let Some(why) = &self.refusal {
+            t.add_row(vec![
+                "warning".to_owned(),
+                format!("the chain would refuse this now: {why}"),
+            ]);
+        }
+        t
+    }
+}
+
+fn price(price_rao: u64) -> PriceLimit {
+    PriceLimit {
+        price_rao,
+        allow_partial: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market(netuid: u16, tao: u64, alpha: u64) -> Market {
+        Market {
+            netuid: NetUid(netuid),
+            symbol: "α".into(),
+            pool: subnet_pool(NetUid(netuid), tao, alpha),
+            fee_rate: 0,
+        }
+    }
+
+    #[test]
+    fn tolerances_parse_as_fractions_or_percentages() {
+        assert_eq!(parse_tolerance("0.005"), Ok(5_000));
+        assert_eq!(parse_tolerance("0.5%"), Ok(5_000));
+        assert_eq!(parse_tolerance("5%"), Ok(50_000));
+        assert_eq!(parse_tolerance("0"), Ok(0));
+        for bad in ["", "%", "-1", "1", "100%", "abc", "0.0000001", "1e-3"] {
+            assert!(parse_tolerance(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_buy_is_quoted_with_the_pool_math() {
+        // 1 000 τ : 1 000 α, buy with 1 000 τ: half the alpha, price ×4.
+        let pool = market(1, 1_000 * RAO, 1_000 * RAO);
+        let quote = Quote::add(&pool, 1_000 * RAO, Protection::None, false);
+        assert_eq!(quote.received, 500 * RAO);
+        assert_eq!(quote.received_at_spot, 1_000 * RAO);
+        assert_eq!(quote.slippage_bps, 5_000);
+        assert_eq!(quote.legs[0].price_after_rao, 4 * RAO);
+        assert_eq!(quote.legs[0].price_impact_bps, 30_000);
+        assert!(quote.refusal.is_none());
+    }
+
+    #[test]
+    fn limits_refuse_or_fill_partly() {
+        let pool = market(1, 1_000 * RAO, 1_000 * RAO);
+        // Price may rise at most to 4 τ/α: exactly 1 000 τ fits.
+        let fits = Quote::add(&pool, 1_000 * RAO, Protection::Limit(4 * RAO), false);
+        assert_eq!(fits.limit.as_ref().map(|l| l.outcome), Some("full"));
+        let refused = Quote::add(&pool, 2_000 * RAO, Protection::Limit(4 * RAO), false);
+        assert_eq!(refused.limit.as_ref().map(|l| l.outcome), Some("refused"));
+        assert!(refused.refusal.is_some());
+        // Priced in full anyway, to show how far past the limit it goes.
+        // (3 000 τ : 333.33… α, so 9 τ/α floored.)
+        assert_eq!(refused.legs[0].price_after_rao, 9 * RAO - 1);
+        let partial = Quote::add(&pool, 2_000 * RAO, Protection::Limit(4 * RAO), true);
+        // The chain's search is exact on floored prices: a few rao past 1 000 τ still fit.
+        let executable = partial.limit.as_ref().map_or(0, |l| l.executable);
+        assert!(
+            (1_000 * RAO..1_000 * RAO + 1_000).contains(&executable),
+            "{executable}"
+        );
+        assert_eq!(partial.legs[0].tao_rao, executable);
+        // A 1 % tolerance on a sell of 10 % of the pool is refused.
+        let sell = Quote::remove(&pool, 100 * RAO, Protection::TolerancePpm(10_000), false);
+        assert_eq!(sell.limit.as_ref().map(|l| l.price_rao), Some(990_000_000));
+        assert!(sell.refusal.is_some());
+    }
+
+    #[test]
+    fn moves_within_a_subnet_do_not_swap() {
+        let one = market(1, 1_000 * RAO, 1_000 * RAO);
+        let two = market(2, 1_000 * RAO, 2_000 * RAO);
+        let same = Quote::relocate("move", &one, &one, 5 * RAO, Protection::None, false);
+        assert_eq!((same.received, same.legs.len()), (5 * RAO, 0));
+        let across = Quote::relocate("swap", &one, &two, RAO, Protection::None, false);
+        assert_eq!(across.legs.len(), 2);
+        // 1 α on subnet 1 is worth 1 τ, which buys about 2 α on subnet 2.
+        assert_eq!(across.received_at_spot, 2 * RAO);
+        assert!(across.received < 2 * RAO && across.received > 19 * RAO / 10);
+        assert_eq!(spot_value_rao(0, 5, 7, 11), 11);
+    }
+}
