@@ -125,6 +125,8 @@ fn a_user_story_on_a_dev_node() {
             .args([
                 "node",
                 "--dev",
+                "--block-time-ms",
+                "50",
                 "--rpc-port",
                 &port.to_string(),
                 "--data-dir",
@@ -518,7 +520,7 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
     );
 
     // Weights by commit-reveal (sudo turns it on for the subnet, with a tempo long enough
-    // that the one-epoch reveal window outlasts a few requests on a dev node's fast blocks).
+    // that the one-epoch reveal window, 2 s of 50 ms blocks, outlasts a few requests).
     env.json(&[
         "subnets",
         "set-hyperparameter",
@@ -533,7 +535,7 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
         "set-hyperparameter",
         netuid,
         "tempo",
-        "100",
+        "40",
         "--wallet.name",
         "alice",
     ]);
