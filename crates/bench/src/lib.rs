@@ -2,12 +2,14 @@
 //!
 //! [`run`] funds `accounts` fresh accounts from `//Alice`, pre-signs `txs_per_account`
 //! transfers for each, submits them all as fast as the nodes accept them (spread over every
-//! endpoint, `in_flight` requests at a time per endpoint), and follows the finalized blocks of
+//! endpoint, `in_flight` requests at a time per endpoint, optionally paced to a fixed offered
+//! rate), and follows the finalized blocks of
 //! the first endpoint until every accepted transfer is final. It reports finalized transfers
 //! per second (first submission to last finalization) and the finality latency of each
 //! transfer (its submission to the moment the bench saw its block finalized).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,9 @@ pub struct FloodConfig {
     pub txs_per_account: u32,
     /// Concurrent submissions per endpoint.
     pub in_flight: usize,
+    /// Offered load, transfers per second over all endpoints; `None`: as fast as the nodes
+    /// accept them (which measures queueing as much as finality).
+    pub rate_per_second: Option<u32>,
     /// Give up waiting for finality after this long.
     pub timeout: Duration,
 }
@@ -133,12 +138,14 @@ async fn fund(client: &Client, keys: &[Keypair], timeout: Duration) -> anyhow::R
     Ok(())
 }
 
-/// Pre-signs every transfer (nonces from each account's current one, to `//Ferdie`).
+/// Pre-signs every transfer (nonces from each account's current one, to `//Ferdie`), each with
+/// the index of its account, in sending order: the accounts interleaved, so that every block
+/// mixes many senders.
 async fn sign_all(
     client: &Client,
     keys: &[Keypair],
     per_account: u32,
-) -> anyhow::Result<Vec<SignedTx>> {
+) -> anyhow::Result<Vec<(usize, SignedTx)>> {
     let rpc = client.rpc().await?;
     let head = rpc
         .chain_get_header(None)
@@ -147,7 +154,7 @@ async fn sign_all(
     let sink = account_id(&Keypair::from_uri("//Ferdie")?);
     let genesis_hash = client.genesis_hash();
     let mut txs = Vec::new();
-    for key in keys {
+    for (index, key) in keys.iter().enumerate() {
         let first = rpc.account_next_index(key.public().to_ss58()).await?;
         for nonce in first..first + u64::from(per_account) {
             let tx = UnsignedTx {
@@ -163,70 +170,95 @@ async fn sign_all(
                 },
             };
             let signature = key.sign(&tx.signing_payload(&genesis_hash)).to_bytes();
-            txs.push(SignedTx { tx, signature });
+            txs.push((index, SignedTx { tx, signature }));
         }
     }
-    // Interleave the accounts, so each block mixes many senders.
-    txs.sort_by_key(|tx| (tx.tx.nonce, tx.tx.signer));
+    txs.sort_by_key(|(index, tx)| (tx.tx.nonce, *index));
     Ok(txs)
 }
 
-/// Submission times of accepted transfers, by hash.
-type Submitted = Arc<Mutex<HashMap<[u8; 32], Instant>>>;
+/// When each transfer was sent, by hash (entered before sending, removed when refused).
+type Sent = Arc<Mutex<HashMap<[u8; 32], Instant>>>;
+
+/// What the finality observer saw.
+#[derive(Default)]
+struct Observed {
+    latencies: Vec<f64>,
+    blocks: u64,
+    max_block_txs: u64,
+    last_final: Option<Instant>,
+}
 
 async fn flood(
     clients: &[Arc<Client>],
-    txs: Vec<SignedTx>,
+    txs: Vec<(usize, SignedTx)>,
     config: &FloodConfig,
 ) -> anyhow::Result<Report> {
-    let submitted: Submitted = Arc::new(Mutex::new(HashMap::new()));
+    let sent: Sent = Arc::new(Mutex::new(HashMap::new()));
     let rejections: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let total = txs.len() as u64;
-    // Finalized blocks are followed from before the first submission.
-    let mut heads = clients[0]
+    // Finalized blocks are followed from before the first submission, while submitting.
+    let heads = clients[0]
         .rpc()
         .await?
         .chain_subscribe_finalized_heads()
         .await?;
+    let expected = Arc::new(AtomicU64::new(u64::MAX));
+    let observer = tokio::spawn(observe(
+        Arc::clone(&clients[0]),
+        heads,
+        Arc::clone(&sent),
+        Arc::clone(&expected),
+        config.timeout,
+    ));
     let start = Instant::now();
     let mut senders = Vec::new();
-    for (index, client) in clients.iter().enumerate() {
-        let share: Vec<SignedTx> = txs
+    // The k-th transfer (in sending order) is due at `start + k / rate`; each account sends
+    // through one endpoint (account i through endpoint i mod n), so its nonces arrive in order.
+    let spacing = config
+        .rate_per_second
+        .map(|rate| Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+    for (endpoint, client) in clients.iter().enumerate() {
+        let share: Vec<(usize, SignedTx)> = txs
             .iter()
-            .filter(|tx| tx.tx.signer.0[0] as usize % clients.len() == index)
-            .cloned()
+            .enumerate()
+            .filter(|(_, (account, _))| account % clients.len() == endpoint)
+            .map(|(k, (_, tx))| (k, tx.clone()))
             .collect();
-        let (client, submitted, rejections) = (
+        let (client, sent, rejections) = (
             Arc::clone(client),
-            Arc::clone(&submitted),
+            Arc::clone(&sent),
             Arc::clone(&rejections),
         );
         let in_flight = config.in_flight;
         senders.push(tokio::spawn(async move {
             futures::stream::iter(share)
-                .map(|tx| {
-                    let client = Arc::clone(&client);
+                .map(|(k, tx)| {
+                    let (client, sent) = (Arc::clone(&client), Arc::clone(&sent));
                     async move {
-                        let result = client
-                            .rpc()
-                            .await?
-                            .author_submit_extrinsic(Bytes(tx.encode()))
-                            .await;
-                        Ok::<_, tao_client::ClientError>((tx, result, Instant::now()))
+                        if let Some(spacing) = spacing {
+                            let due = start + spacing.mul_f64(k as f64);
+                            tokio::time::sleep_until(due.into()).await;
+                        }
+                        let hash = tx.hash().0;
+                        lock(&sent).insert(hash, Instant::now());
+                        let result = match client.rpc().await {
+                            Ok(rpc) => rpc
+                                .author_submit_extrinsic(Bytes(tx.encode()))
+                                .await
+                                .map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        if result.is_err() {
+                            lock(&sent).remove(&hash);
+                        }
+                        result
                     }
                 })
                 .buffer_unordered(in_flight)
-                .for_each(|outcome| {
-                    match outcome {
-                        Ok((tx, Ok(_), at)) => {
-                            lock(&submitted).insert(tx.hash().0, at);
-                        }
-                        Ok((_, Err(error), _)) => {
-                            *lock(&rejections).entry(error.to_string()).or_insert(0) += 1;
-                        }
-                        Err(error) => {
-                            *lock(&rejections).entry(error.to_string()).or_insert(0) += 1;
-                        }
+                .for_each(|result| {
+                    if let Err(error) = result {
+                        *lock(&rejections).entry(error).or_insert(0) += 1;
                     }
                     futures::future::ready(())
                 })
@@ -237,49 +269,14 @@ async fn flood(
         sender.await?;
     }
     let submit_seconds = start.elapsed().as_secs_f64();
-    let accepted = lock(&submitted).len() as u64;
-
-    let mut latencies: Vec<f64> = Vec::new();
-    let mut blocks = 0u64;
-    let mut max_block_txs = 0u64;
-    let mut last_final = start;
-    let deadline = tokio::time::sleep(config.timeout);
-    tokio::pin!(deadline);
-    let rpc = clients[0].rpc().await?;
-    while (latencies.len() as u64) < accepted {
-        let header = tokio::select! {
-            _ = &mut deadline => break,
-            next = heads.next() => match next {
-                Some(Ok(header)) => header,
-                _ => bail!("the finalized-heads subscription ended"),
-            },
-        };
-        let seen = Instant::now();
-        let Some(block) = rpc
-            .chain_get_block(Some(BlockId::Number(header.number)))
-            .await?
-        else {
-            continue;
-        };
-        let mut in_block = 0u64;
-        for extrinsic in &block.extrinsics {
-            let Ok(tx) = SignedTx::decode_bounded(&extrinsic.0) else {
-                continue;
-            };
-            if let Some(at) = lock(&submitted).get(&tx.hash().0) {
-                latencies.push(seen.saturating_duration_since(*at).as_secs_f64());
-                in_block += 1;
-            }
-        }
-        if in_block > 0 {
-            blocks += 1;
-            max_block_txs = max_block_txs.max(in_block);
-            last_final = seen;
-        }
-    }
-    latencies.sort_by(f64::total_cmp);
-    let total_seconds = last_final.saturating_duration_since(start).as_secs_f64();
-    let finalized = latencies.len() as u64;
+    let accepted = lock(&sent).len() as u64;
+    expected.store(accepted, Ordering::SeqCst);
+    let mut observed = observer.await??;
+    observed.latencies.sort_by(f64::total_cmp);
+    let total_seconds = observed
+        .last_final
+        .map_or(0.0, |at| at.saturating_duration_since(start).as_secs_f64());
+    let finalized = observed.latencies.len() as u64;
     let mut rejected: Vec<(String, u64)> = lock(&rejections).drain().collect();
     rejected.sort();
     Ok(Report {
@@ -294,12 +291,57 @@ async fn flood(
         } else {
             0.0
         },
-        latency_p50: percentile(&latencies, 50),
-        latency_p99: percentile(&latencies, 99),
-        latency_max: latencies.last().copied().unwrap_or(0.0),
-        blocks,
-        max_block_txs,
+        latency_p50: percentile(&observed.latencies, 50),
+        latency_p99: percentile(&observed.latencies, 99),
+        latency_max: observed.latencies.last().copied().unwrap_or(0.0),
+        blocks: observed.blocks,
+        max_block_txs: observed.max_block_txs,
     })
+}
+
+/// Follows finalized blocks until `expected` bench transfers (unknown, `u64::MAX`, while
+/// still sending) were seen final, or until `timeout` after the last one seen.
+async fn observe(
+    client: Arc<Client>,
+    mut heads: jsonrpsee::core::client::Subscription<tao_rpc_api::HeaderView>,
+    sent: Sent,
+    expected: Arc<AtomicU64>,
+    timeout: Duration,
+) -> anyhow::Result<Observed> {
+    let rpc = client.rpc().await?;
+    let mut observed = Observed::default();
+    while (observed.latencies.len() as u64) < expected.load(Ordering::SeqCst) {
+        let header = match tokio::time::timeout(timeout, heads.next()).await {
+            Err(_) => break,
+            Ok(Some(Ok(header))) => header,
+            Ok(_) => bail!("the finalized-heads subscription ended"),
+        };
+        let seen = Instant::now();
+        let Some(block) = rpc
+            .chain_get_block(Some(BlockId::Number(header.number)))
+            .await?
+        else {
+            continue;
+        };
+        let mut in_block = 0u64;
+        for extrinsic in &block.extrinsics {
+            let Ok(tx) = SignedTx::decode_bounded(&extrinsic.0) else {
+                continue;
+            };
+            if let Some(at) = lock(&sent).get(&tx.hash().0) {
+                observed
+                    .latencies
+                    .push(seen.saturating_duration_since(*at).as_secs_f64());
+                in_block += 1;
+            }
+        }
+        if in_block > 0 {
+            observed.blocks += 1;
+            observed.max_block_txs = observed.max_block_txs.max(in_block);
+            observed.last_final = Some(seen);
+        }
+    }
+    Ok(observed)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

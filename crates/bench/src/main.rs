@@ -26,6 +26,9 @@ struct Args {
     /// Concurrent submissions per endpoint.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     in_flight: u64,
+    /// Offered load, transfers per second over all endpoints (0: as fast as they are accepted).
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
     /// Seconds to wait for every transfer to finalize.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
@@ -62,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         accounts: args.accounts,
         txs_per_account: args.txs_per_account,
         in_flight: usize::try_from(args.in_flight)?,
+        rate_per_second: (args.rate > 0).then_some(args.rate),
         timeout: Duration::from_secs(args.timeout_secs),
     };
     let report = run(&config).await?;

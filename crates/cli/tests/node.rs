@@ -236,6 +236,15 @@ fn a_validator_killed_with_sigkill_restarts_and_catches_up() {
     for port in &ports {
         wait_for(*port, 5, Duration::from_secs(90));
     }
+    // Every validator sees the other three (read off the p2p layer every 2 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rpc(ports[0], "system_health", serde_json::json!([])).unwrap()["peers"] != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "validator 0 never reported 3 peers"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (_, eve_before) = account(ports[0], "//Eve");
     // Transactions accepted by validator 2, which is killed the moment the last is accepted.
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -473,10 +473,14 @@ impl<S: CommitStore> Chain<S> {
             author,
         };
         let max = inner.config.max_block_txs.min(MAX_BLOCK_TXS);
-        let candidates = inner.mempool.candidates(max);
         let started = Instant::now();
         let (outcome, included, rejected) = {
             let view = Layered::new(&inner.store, parent_changes);
+            // Only what the parent's chain has not included yet (pooled transactions stay until
+            // finalized, so pending ancestors may carry some).
+            let candidates = inner.mempool.candidates(max, |who| {
+                tao_state::read::account(&view, who).map_or(0, |account| account.nonce)
+            });
             let mut builder = BlockBuilder::begin(&view, &header).ok()?;
             let mut included = Vec::new();
             let mut rejected = Vec::new();

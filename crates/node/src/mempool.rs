@@ -156,18 +156,28 @@ impl Mempool {
         }
     }
 
-    /// Up to `max` transactions: per sender in nonce order, across senders highest fee first
-    /// (then earliest arrival). Each sender's run stops at its first nonce gap.
-    pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
-        // Every sender's waiting run, as an iterator over consecutive nonces.
+    /// Up to `max` transactions for a block whose parent state gives each sender's next nonce
+    /// (`next_nonce`): per sender the consecutive run from exactly that nonce (lower ones are
+    /// already in the parent's chain, a gap ends the run), across senders highest fee first
+    /// (then earliest arrival).
+    pub fn candidates(
+        &self,
+        max: usize,
+        mut next_nonce: impl FnMut(&AccountId) -> u64,
+    ) -> Vec<SignedTx> {
         let mut runs: BTreeMap<AccountId, Vec<&Entry>> = BTreeMap::new();
+        let mut expected: Option<(AccountId, u64)> = None;
         for ((signer, nonce), entry) in &self.txs {
-            let run = runs.entry(*signer).or_default();
-            let consecutive = run
-                .last()
-                .is_none_or(|last| last.tx.tx.nonce.checked_add(1) == Some(*nonce));
-            if consecutive {
-                run.push(entry);
+            let want = match expected {
+                Some((who, want)) if who == *signer => want,
+                _ => next_nonce(signer),
+            };
+            if *nonce == want {
+                runs.entry(*signer).or_default().push(entry);
+                expected = Some((*signer, want.saturating_add(1)));
+            } else {
+                // Below the parent's nonce (already included) or past a gap: skipped.
+                expected = Some((*signer, want));
             }
         }
         let mut heads: BinaryHeap<(u64, Reverse<u64>, AccountId, usize)> = runs
@@ -277,7 +287,7 @@ mod tests {
     }
 
     fn order(pool: &Mempool, max: usize) -> Vec<(u8, u64)> {
-        pool.candidates(max)
+        pool.candidates(max, |_| 0)
             .iter()
             .map(|t| (t.tx.signer.0[0], t.tx.nonce))
             .collect()
@@ -297,6 +307,18 @@ mod tests {
             vec![(2, 0), (1, 0), (1, 1), (3, 0), (2, 1)]
         );
         assert_eq!(order(&pool, 2), vec![(2, 0), (1, 0)]);
+        // On a parent where sender 1 already used nonce 0 and sender 3 nonces 0 and 1, the
+        // runs start there: sender 3's nonce 2 is now next.
+        let on_parent = pool.candidates(10, |who| match who.0[0] {
+            1 => 1,
+            3 => 2,
+            _ => 0,
+        });
+        let on_parent: Vec<(u8, u64)> = on_parent
+            .iter()
+            .map(|t| (t.tx.signer.0[0], t.tx.nonce))
+            .collect();
+        assert_eq!(on_parent, vec![(3, 2), (2, 0), (1, 1), (2, 1)]);
         Ok(())
     }
 

@@ -112,14 +112,14 @@ impl NodeMetrics {
 }
 
 /// Number of peers the p2p tracker reports as connected, read from an encoded scrape (the
-/// `lookup` network exports one `..._tracker_connected{peer=..}` sample per open connection
-/// and has no other public counter of them).
+/// `lookup` network exports one `..._tracker_directory_connected{peer=..}` sample per open
+/// connection and has no other public counter of them).
 pub fn connected_peers(encoded: &str) -> usize {
     encoded
         .lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.split_once('{').map(|(name, _)| name))
-        .filter(|name| name.ends_with("_tracker_connected"))
+        .filter(|name| name.contains("_tracker_") && name.ends_with("_connected"))
         .count()
 }
 
@@ -194,10 +194,11 @@ mod tests {
 
     #[test]
     fn connected_peers_counts_the_tracker_samples() {
-        let scrape = "# HELP network_tracker_connected x\n\
-                      network_tracker_connected{peer=\"aa\"} 1\n\
-                      network_tracker_connected{peer=\"bb\"} 2\n\
-                      network_tracker_blocked{peer=\"cc\"} 3\n\
+        // As a `lookup` network really names them (read off a running localnet).
+        let scrape = "# HELP network_tracker_directory_connected x\n\
+                      network_tracker_directory_connected{peer=\"aa\"} 1795676791056\n\
+                      network_tracker_directory_connected{peer=\"bb\"} 1795676788551\n\
+                      network_tracker_directory_limits_total{peer=\"cc\"} 1\n\
                       tao_peers 0\n";
         assert_eq!(connected_peers(scrape), 2);
         assert_eq!(connected_peers(""), 0);
