@@ -1,4 +1,5 @@
-//! Load tools for a running Tao network.
+//! Load tools for a running Tao network: a transfer flood ([`run`]) and the metagraph
+//! timings of [`metagraph`].
 //!
 //! [`run`] funds `accounts` fresh accounts from `//Alice`, pre-signs `txs_per_account`
 //! transfers for each, submits them all as fast as the nodes accept them (spread over every
@@ -21,6 +22,8 @@ use tao_keys::Keypair;
 use tao_primitives::AccountId;
 use tao_rpc_api::{BlockId, Bytes, TaoApiClient as _};
 use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+
+pub mod metagraph;
 
 /// Settings of a flood.
 #[derive(Clone, Debug)]

@@ -1,10 +1,10 @@
 //! The bench end to end against an in-process dev node: small, but every transfer it sends
-//! must be accepted, finalized once and timed.
+//! must be accepted, finalized once and timed, and the metagraph set-up must fill a subnet.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tao_bench::{FloodConfig, run};
+use tao_bench::{FloodConfig, metagraph, run};
 use tao_node::service::{self, NodeConfig};
 
 fn free_port() -> Result<u16, std::io::Error> {
@@ -49,6 +49,15 @@ async fn a_small_flood_is_finalized_and_timed() -> Result<(), Box<dyn std::error
     // A second run on the same chain continues from the accounts' current nonces.
     let again = run(&config).await?;
     assert_eq!(again.finalized, 40, "{again:?}");
+
+    // The metagraph bench's set-up fills a subnet to the size asked, and reads are timed.
+    let client = tao_client::Client::connect(&config.endpoints[0], Duration::from_secs(10)).await?;
+    let netuid = tao_primitives::NetUid(1);
+    let neurons = metagraph::fill_subnet(&client, netuid, 12, Duration::from_secs(30)).await?;
+    assert_eq!(neurons, 12);
+    let reads = metagraph::time_reads(&client, netuid, 3).await?;
+    assert_eq!(reads.runs, 3);
+    assert!(reads.min > 0.0 && reads.min <= reads.p50 && reads.p50 <= reads.p90);
     tokio::task::block_in_place(|| node.stop())?;
     Ok(())
 }
