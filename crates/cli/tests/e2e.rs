@@ -574,12 +574,14 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
         assert_eq!(mode & 0o777, 0o600);
     }
     assert!(committed["commit"]["reveal_epoch"].as_u64().is_some());
+    let reveal_command = committed["commit"]["reveal_command"].as_str().unwrap();
     assert!(
-        committed["commit"]["reveal_command"]
-            .as_str()
-            .unwrap()
-            .contains("weights reveal")
+        reveal_command.contains("weights reveal"),
+        "{reveal_command}"
     );
+    // The wallet directory in use is part of the command to run next.
+    let wallet_path = format!("--wallet.path {}", env.wallets.path().display());
+    assert!(reveal_command.contains(&wallet_path), "{reveal_command}");
     let revealed = env.json(&[
         "weights",
         "reveal",

@@ -248,8 +248,15 @@ async fn commit(row: WeightRow, signer: &SignerArgs, out: &Output) -> anyhow::Re
         reveal_epoch: on_chain.as_ref().map(|c| c.reveal_epoch),
         reveal_opens_in_blocks: opens_in,
         reveal_command: format!(
-            "tao weights reveal --netuid {} --wallet.name {} --wallet.hotkey {} --hash {hash}",
-            row.netuid, wallet.name, wallet.hotkey
+            "tao weights reveal --netuid {}{} --wallet.name {} --wallet.hotkey {} --hash {hash}",
+            row.netuid,
+            wallet
+                .path
+                .as_ref()
+                .map(|path| format!(" --wallet.path {}", path.display()))
+                .unwrap_or_default(),
+            wallet.name,
+            wallet.hotkey
         ),
     };
     show_tx(out, &report, Some(("commit", &commit_report)))?;
