@@ -210,6 +210,21 @@ async fn set_link(oracle: &Oracle, a: usize, b: usize, link: Option<Link>) {
     result.expect("link change");
 }
 
+/// Takes down (`None`) or restores (`Some`) every link between the validators on `side` and
+/// the others, in both directions.
+async fn set_partition(
+    oracle: &Oracle,
+    n: usize,
+    side: impl Fn(usize) -> bool,
+    link: Option<Link>,
+) {
+    for a in 0..n {
+        for b in (0..n).filter(|&b| side(a) != side(b)) {
+            set_link(oracle, a, b, link.clone()).await;
+        }
+    }
+}
+
 /// Runs validator `index` inside its own task: aborting the handle stops every actor of it
 /// (the runtime aborts a task's descendants), as a crash would.
 fn spawn_validator(
@@ -665,12 +680,8 @@ fn a_partitioned_minority_stalls_and_catches_up_after_healing() {
         runtime(seed).start(|context| async move {
             let (chains, oracle) = start_network(&context, &stores(7), None, good_link()).await;
             wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 5).await;
-            let cut = |a: usize, b: usize| (a < 5) != (b < 5);
-            for a in 0..7 {
-                for b in (0..7).filter(|&b| cut(a, b)) {
-                    set_link(&oracle, a, b, None).await;
-                }
-            }
+            let majority = |node: usize| node < 5;
+            set_partition(&oracle, 7, majority, None).await;
             let split_at = heights(&chains);
             submit_spread(&chains[..5], transfers());
             wait_until(&context, seed, &chains[..5], |chain| {
@@ -685,11 +696,7 @@ fn a_partitioned_minority_stalls_and_catches_up_after_healing() {
                     "seed {seed}: the minority finalized while cut off: {split_at:?} -> {during:?}"
                 );
             }
-            for a in 0..7 {
-                for b in (0..7).filter(|&b| cut(a, b)) {
-                    set_link(&oracle, a, b, Some(good_link())).await;
-                }
-            }
+            set_partition(&oracle, 7, majority, Some(good_link())).await;
             let target = during[0] + 5;
             wait_until(&context, seed, &chains, |chain| {
                 chain.committed().0 >= target && all_transfers_final(chain)
@@ -713,12 +720,8 @@ fn an_even_split_halts_finality_until_the_network_heals() {
             let (chains, oracle) =
                 start_network(&context, &stores(VALIDATORS), None, good_link()).await;
             wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 5).await;
-            let cut = |a: usize, b: usize| (a < 2) != (b < 2);
-            for a in 0..VALIDATORS {
-                for b in (0..VALIDATORS).filter(|&b| cut(a, b)) {
-                    set_link(&oracle, a, b, None).await;
-                }
-            }
+            let first_half = |node: usize| node < 2;
+            set_partition(&oracle, VALIDATORS, first_half, None).await;
             let split_at = heights(&chains);
             submit_spread(&chains, transfers());
             context.sleep(Duration::from_secs(20)).await;
@@ -729,11 +732,7 @@ fn an_even_split_halts_finality_until_the_network_heals() {
                     "seed {seed}: node {node} finalized without a quorum: {split_at:?} -> {during:?}"
                 );
             }
-            for a in 0..VALIDATORS {
-                for b in (0..VALIDATORS).filter(|&b| cut(a, b)) {
-                    set_link(&oracle, a, b, Some(good_link())).await;
-                }
-            }
+            set_partition(&oracle, VALIDATORS, first_half, Some(good_link())).await;
             let target = during.iter().max().copied().unwrap_or(0) + 10;
             wait_until(&context, seed, &chains, |chain| {
                 chain.committed().0 >= target && all_transfers_final(chain)

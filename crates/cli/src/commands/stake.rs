@@ -169,19 +169,21 @@ pub async fn run(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
             limit,
             signer,
         } => {
-            let amount_rao = parse_amount(&amount).map_err(usage)?;
-            let protection = limit.protection()?;
-            let hotkey = staked_hotkey(&signer, hotkey_address.as_deref())?;
-            let client = signer.network.client().await?;
-            let market = Market::read(&*client.rpc().await?, netuid).await?;
-            let quote = Quote::add(&market, amount_rao, protection, limit.allow_partial);
+            let order =
+                Order::read(&signer, &amount, hotkey_address.as_deref(), &limit, netuid).await?;
+            let quote = Quote::add(
+                &order.market,
+                order.amount,
+                order.protection,
+                limit.allow_partial,
+            );
             let call = Call::AddStake {
-                hotkey,
+                hotkey: order.hotkey,
                 netuid: NetUid(netuid),
-                amount_rao,
+                amount_rao: order.amount,
                 limit: quote.price_limit(),
             };
-            execute(&client, &signer, call, quote, amount_rao, out).await
+            execute(&order.client, &signer, call, quote, order.amount, out).await
         }
         StakeCommand::Remove {
             netuid,
@@ -190,19 +192,21 @@ pub async fn run(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
             limit,
             signer,
         } => {
-            let alpha = parse_amount(&amount).map_err(usage)?;
-            let protection = limit.protection()?;
-            let hotkey = staked_hotkey(&signer, hotkey_address.as_deref())?;
-            let client = signer.network.client().await?;
-            let market = Market::read(&*client.rpc().await?, netuid).await?;
-            let quote = Quote::remove(&market, alpha, protection, limit.allow_partial);
+            let order =
+                Order::read(&signer, &amount, hotkey_address.as_deref(), &limit, netuid).await?;
+            let quote = Quote::remove(
+                &order.market,
+                order.amount,
+                order.protection,
+                limit.allow_partial,
+            );
             let call = Call::RemoveStake {
-                hotkey,
+                hotkey: order.hotkey,
                 netuid: NetUid(netuid),
-                alpha,
+                alpha: order.amount,
                 limit: quote.price_limit(),
             };
-            execute(&client, &signer, call, quote, 0, out).await
+            execute(&order.client, &signer, call, quote, 0, out).await
         }
         StakeCommand::Move {
             origin_netuid,
@@ -351,6 +355,39 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
 }
 
 /// The hotkey given as SS58, or the wallet's.
+/// What `stake add` and `stake remove` both read before quoting: the amount (τ or α), the
+/// price protection, the staked hotkey, a connection and the subnet's market.
+struct Order {
+    amount: u64,
+    protection: Protection,
+    hotkey: AccountId,
+    client: Client,
+    market: Market,
+}
+
+impl Order {
+    async fn read(
+        signer: &SignerArgs,
+        amount: &str,
+        hotkey_address: Option<&str>,
+        limit: &LimitArgs,
+        netuid: u16,
+    ) -> anyhow::Result<Order> {
+        let amount = parse_amount(amount).map_err(usage)?;
+        let protection = limit.protection()?;
+        let hotkey = staked_hotkey(signer, hotkey_address)?;
+        let client = signer.network.client().await?;
+        let market = Market::read(&*client.rpc().await?, netuid).await?;
+        Ok(Order {
+            amount,
+            protection,
+            hotkey,
+            client,
+            market,
+        })
+    }
+}
+
 fn staked_hotkey(signer: &SignerArgs, given: Option<&str>) -> anyhow::Result<AccountId> {
     match given {
         Some(text) => address(text),
