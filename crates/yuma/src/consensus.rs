@@ -15,13 +15,13 @@
 //! only decides how well the scores spread over the bins.
 
 use crate::csr::Csr;
-use crate::math::{ZERO, normalize, sum};
+use crate::math::{ZERO, add_nonneg, normalize, sum};
 use crate::median::{Entry, weighted_median};
 use tao_primitives::I32F32;
 
 /// Columns per block: their histograms (64 × 0.5 KiB) stay in cache while the voters' rows
 /// stream past, and one block of a row is a short contiguous run.
-const BLOCK: usize = 64;
+const BLOCK: usize = 128;
 /// Bins per column: 6 bits of the score, so the occupied bins fit one `u64` mask.
 const BINS: usize = 64;
 const BIN_BITS: u32 = 6;
@@ -42,29 +42,27 @@ pub(crate) struct Scratch {
 struct Histograms {
     /// `stake[offset][bin]`: stake of the voters whose score falls in the bin.
     stake: [[i64; BINS]; BLOCK],
-    /// Bit `b` set when bin `b` holds a score (possibly with zero stake).
-    occupied: [u64; BLOCK],
+    /// `count[offset][bin]`: how many voters' scores fall in the bin (at most the number of
+    /// voters, `< 2^16`): which bins hold a score, even with zero stake, and how many voters
+    /// gave the column an entry.
+    count: [[u16; BINS]; BLOCK],
     /// Scores are binned by `key >> shift`.
     shift: [u32; BLOCK],
-    /// Voters that gave the column an entry.
-    present: [u32; BLOCK],
 }
 
 impl Histograms {
     fn new() -> Self {
         Self {
             stake: [[0; BINS]; BLOCK],
-            occupied: [0; BLOCK],
+            count: [[0; BINS]; BLOCK],
             shift: [0; BLOCK],
-            present: [0; BLOCK],
         }
     }
 
     /// Empties the histograms for columns whose scores are at most `maxima[offset]`.
     fn reset(&mut self, maxima: impl Iterator<Item = I32F32>) {
         self.stake = [[0; BINS]; BLOCK];
-        self.occupied = [0; BLOCK];
-        self.present = [0; BLOCK];
+        self.count = [[0; BINS]; BLOCK];
         self.shift = [0; BLOCK];
         for (shift, max) in self.shift.iter_mut().zip(maxima) {
             // The bit length of `max`, less 6: `max >> shift < 64`, with the top bin in use.
@@ -73,24 +71,22 @@ impl Histograms {
         }
     }
 
-    /// Adds a voter's `score` with `stake` to column `offset`; `false` when the offset is past
-    /// the block.
+    /// Adds a voter's `score` with `stake ≥ 0` to column `offset`; `false` when the offset is
+    /// past the block.
     #[inline(always)]
     fn add(&mut self, offset: usize, score: I32F32, stake: i64) -> bool {
-        let (Some(bins), Some(occupied), Some(present), Some(&shift)) = (
+        let (Some(bins), Some(counts), Some(&shift)) = (
             self.stake.get_mut(offset),
-            self.occupied.get_mut(offset),
-            self.present.get_mut(offset),
+            self.count.get_mut(offset),
             self.shift.get(offset),
         ) else {
             return false;
         };
         let bin = bin_of(score, shift);
-        if let Some(cell) = bins.get_mut(bin) {
-            *cell = cell.saturating_add(stake);
+        if let (Some(cell), Some(count)) = (bins.get_mut(bin), counts.get_mut(bin)) {
+            *cell = add_nonneg(*cell, stake);
+            *count = count.wrapping_add(1);
         }
-        *occupied |= 1u64 << bin;
-        *present = present.wrapping_add(1);
         true
     }
 
@@ -99,18 +95,23 @@ impl Histograms {
     /// together with the rest of the stake; `absent` is that entry when it exists and falls
     /// in the target bin.
     fn target(&self, offset: usize, total: i64, voters: usize, minority: i64) -> Target {
-        let (Some(bins), Some(&occupied), Some(&present), Some(&shift)) = (
+        let (Some(bins), Some(counts), Some(&shift)) = (
             self.stake.get(offset),
-            self.occupied.get(offset),
-            self.present.get(offset),
+            self.count.get(offset),
             self.shift.get(offset),
         ) else {
             return Target::default();
         };
+        let present = counts
+            .iter()
+            .fold(0usize, |n, c| n.wrapping_add(usize::from(*c)));
+        let mut occupied = counts
+            .iter()
+            .enumerate()
+            .fold(0u64, |mask, (bin, c)| mask | (u64::from(*c != 0) << bin));
         let mut bins = *bins;
-        let mut occupied = occupied;
         let given = bins.iter().fold(0i64, |acc, s| acc.saturating_add(*s));
-        let absent = (usize::try_from(present).unwrap_or(usize::MAX) < voters).then(|| {
+        let absent = (present < voters).then(|| {
             let stake = total.saturating_sub(given);
             let bin = bin_of(ZERO, shift);
             if let Some(cell) = bins.get_mut(bin) {
@@ -400,9 +401,7 @@ mod tests {
         fn histogram_consensus_matches_sorting((n, stake, rows, kappa, column_max) in matrix()) {
             let mut csr = Csr::default();
             for row in &rows {
-                for &(j, w) in row {
-                    csr.push(j, w);
-                }
+                csr.extend(row.iter().map(|e| e.0), row.iter().map(|e| e.1));
                 csr.end_row();
             }
             let kappa = tao_primitives::u16_proportion_to_fixed(kappa);

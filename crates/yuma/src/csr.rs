@@ -44,13 +44,6 @@ impl Csr {
         self.vals.clear();
     }
 
-    /// Appends an entry to the row being built.
-    #[inline]
-    pub(crate) fn push(&mut self, col: u16, val: I32F32) {
-        self.cols.push(col);
-        self.vals.push(val);
-    }
-
     /// Appends entries to the row being built, from two iterators of equal length.
     #[inline]
     pub(crate) fn extend(
@@ -110,12 +103,10 @@ mod tests {
     fn build_iterate_update() {
         let mut m = Csr::default();
         m.reserve(3, 4);
-        m.push(0, fx(1));
-        m.push(2, fx(2));
+        m.extend([0, 2], [fx(1), fx(2)]);
         m.end_row();
         m.end_row();
-        m.push(1, fx(3));
-        m.push(2, fx(4));
+        m.extend([1, 2], [fx(3), fx(4)]);
         m.end_row();
         let rows: Vec<(Vec<u16>, Vec<I32F32>)> =
             m.rows().map(|(c, v)| (c.to_vec(), v.to_vec())).collect();

@@ -30,17 +30,41 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     }))
 }
 
-/// [`mul`] for two proportions: `a · b` when `0 ≤ a, b ≤ 1`.
-///
-/// In that range the exact product is at most 2^64, so one unsigned widening multiply and a
-/// shift give it, with no clamping; callers check the range of their factors (once per epoch
-/// or per row), not per product. Outside it the result is meaningless (never used).
-#[inline(always)]
-pub(crate) fn mul_unit(a: i64, b: i64) -> i64 {
-    ((u128::from(a as u64).wrapping_mul(u128::from(b as u64))) >> 32) as i64
+/// Multiplication by a fixed proportion `k`: `mul(k, x)` for every proportion `x`, with a
+/// plain 64-bit multiply. For `k < 1` the exact product `k · x < 2^64` fits a `u64`; `k = 1`
+/// returns `x`. In hot loops that is one plain multiply instead of a 128-bit product and
+/// its clamping, when one factor is constant over the loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnitScale {
+    k: u64,
+    one: bool,
 }
 
-/// Whether `x` is a proportion, `0 ≤ x ≤ 1`, the range [`mul_unit`] needs.
+impl UnitScale {
+    /// `None` unless `k` is a proportion.
+    pub(crate) fn new(k: I32F32) -> Option<Self> {
+        is_unit(k).then(|| Self {
+            k: k.to_bits() as u64,
+            one: k == ONE,
+        })
+    }
+
+    /// `k · x` for a proportion `x` (meaningless outside that range, never used there).
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i64) -> i64 {
+        let scaled = (self.k.wrapping_mul(x as u64) >> 32) as i64;
+        if self.one { x } else { scaled }
+    }
+}
+
+/// `acc.saturating_add(x)` for `x ≥ 0`, the only direction such a sum can overflow in: one
+/// add and a conditional move instead of the general sign test.
+#[inline(always)]
+pub(crate) fn add_nonneg(acc: i64, x: i64) -> i64 {
+    acc.checked_add(x).unwrap_or(i64::MAX)
+}
+
+/// Whether `x` is a proportion, `0 ≤ x ≤ 1`.
 #[inline(always)]
 pub(crate) fn is_unit(x: I32F32) -> bool {
     (0..=ONE.to_bits()).contains(&x.to_bits())
@@ -330,11 +354,6 @@ mod tests {
 
     proptest! {
         #[test]
-        fn mul_unit_matches_mul_on_proportions(a in 0i64..=(1 << 32), b in 0i64..=(1 << 32)) {
-            prop_assert_eq!(mul_unit(a, b), mul(I32F32::from_bits(a), I32F32::from_bits(b)).to_bits());
-        }
-
-        #[test]
         fn apply_unless_zero_matches_safe_div(a in any::<i64>(), d in prop_oneof![Just(0i64), any::<i64>(), 0i64..(1 << 40)]) {
             let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
             let expected = if d == ZERO { a } else { a.safe_div(d) };
@@ -342,16 +361,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn mul_unit_edges() {
-        for a in [0, 1, (1 << 32) - 1, 1 << 32] {
-            for b in [0, 1, 1 << 31, (1 << 32) - 1, 1 << 32] {
-                assert_eq!(
-                    mul_unit(a, b),
-                    mul(I32F32::from_bits(a), I32F32::from_bits(b)).to_bits()
-                );
+    proptest! {
+        #[test]
+        fn unit_scale_matches_mul(k in 0i64..=(1 << 32), x in 0i64..=(1 << 32), edge in 0usize..4) {
+            let k = [k, 0, (1 << 32) - 1, 1 << 32][edge];
+            for x in [x, 0, 1, (1 << 32) - 1, 1 << 32] {
+                let scale = UnitScale::new(I32F32::from_bits(k)).unwrap();
+                prop_assert_eq!(scale.apply(x), mul(I32F32::from_bits(k), I32F32::from_bits(x)).to_bits());
             }
         }
+
+        #[test]
+        fn add_nonneg_matches_saturating_add(acc in any::<i64>(), x in 0i64..=i64::MAX, edge in 0usize..3) {
+            let acc = [acc, i64::MAX, i64::MIN][edge];
+            prop_assert_eq!(add_nonneg(acc, x), acc.saturating_add(x));
+        }
+    }
+
+    #[test]
+    fn unit_scale_rejects_non_proportions() {
+        assert!(UnitScale::new(I32F32::from_bits(-1)).is_none());
+        assert!(UnitScale::new(I32F32::from_bits((1 << 32) + 1)).is_none());
     }
 
     #[test]

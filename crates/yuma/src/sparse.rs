@@ -19,7 +19,7 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, IntRatio, ONE, ZERO, is_unit, mul, mul_unit, normalize, to_u16_proportion,
+    FastDiv, IntRatio, ONE, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize, to_u16_proportion,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -124,38 +124,72 @@ fn masked_weights(
     weights.reserve(n, total_len(&checked.weights));
     column_max.clear();
     column_max.resize(n, ZERO);
+    let input = checked.input;
+    let latest_registration = input.block_at_registration.iter().copied().max();
     for (i, row) in checked.weights.iter().enumerate() {
-        if let Some(keeps) = prelude.weight_filter(i) {
-            // The row's sum as an integer (`I32F32::from_num(w)` is `w · 2^32`), and how many
-            // entries survive the mask: usually all of them.
-            let (total, kept) = row.iter().fold((0u64, 0usize), |(total, kept), &(j, w)| {
-                let keep = keeps(usize::from(j));
+        if let Some(mask) = prelude.weight_mask(i) {
+            // Usually nothing is masked: every miner registered before the weights were set
+            // and the row holds no self-weight. Then the row is copied as it is.
+            let self_weight = !mask.keeps_self
+                && u16::try_from(i)
+                    .is_ok_and(|uid| row.binary_search_by_key(&uid, |e| e.0).is_ok());
+            let keeps_all = !self_weight && latest_registration.is_none_or(|r| mask.set_after > r);
+            if keeps_all {
                 // < 65 536 entries of < 65 536 each: the sum stays below 2^32.
-                let w = if keep { u64::from(w) } else { 0 };
-                (total.wrapping_add(w), kept.wrapping_add(usize::from(keep)))
-            });
-            let scale = RowScale::new(total);
-            let mut normalise = |(j, w): (u16, u16)| {
-                let v = scale.apply(w);
-                if let Some(max) = column_max.get_mut(usize::from(j)) {
-                    *max = I32F32::from_bits(max.to_bits().max(v.to_bits()));
-                }
-                v
-            };
-            if kept == row.len() {
-                weights.extend(
-                    row.iter().map(|&(j, _)| j),
-                    row.iter().map(|&entry| normalise(entry)),
-                );
+                let total = row
+                    .iter()
+                    .fold(0u64, |t, &(_, w)| t.wrapping_add(u64::from(w)));
+                let kept = row.iter().copied();
+                push_row(weights, column_max, kept, total);
             } else {
-                for &(j, w) in row.iter().filter(|(j, _)| keeps(usize::from(*j))) {
-                    let v = normalise((j, w));
-                    weights.push(j, v);
-                }
+                let kept = row
+                    .iter()
+                    .copied()
+                    .filter(|&(j, _)| mask.keeps(usize::from(j), input));
+                let total = kept
+                    .clone()
+                    .fold(0u64, |t, (_, w)| t.wrapping_add(u64::from(w)));
+                push_row(weights, column_max, kept, total);
             }
         }
         weights.end_row();
     }
+}
+
+/// Appends one weight row, normalised (its raw values sum to `total`), to `weights`, and
+/// raises the column maxima to its values.
+fn push_row(
+    weights: &mut Csr,
+    column_max: &mut [I32F32],
+    row: impl Iterator<Item = (u16, u16)> + Clone,
+    total: u64,
+) {
+    // One loop per case, the division picked outside it.
+    match RowScale::new(total) {
+        RowScale::Zero => push_scaled(weights, column_max, row, I32F32::from_num),
+        RowScale::Ratio(ratio) => push_scaled(weights, column_max, row, |w| ratio.apply(w)),
+        RowScale::Saturated(div) => {
+            push_scaled(weights, column_max, row, |w| div.apply(I32F32::from_num(w)));
+        }
+    }
+}
+
+fn push_scaled(
+    weights: &mut Csr,
+    column_max: &mut [I32F32],
+    row: impl Iterator<Item = (u16, u16)> + Clone,
+    scale: impl Fn(u16) -> I32F32,
+) {
+    weights.extend(
+        row.clone().map(|(j, _)| j),
+        row.map(|(j, w)| {
+            let v = scale(w);
+            if let Some(max) = column_max.get_mut(usize::from(j)) {
+                *max = I32F32::from_bits(max.to_bits().max(v.to_bits()));
+            }
+            v
+        }),
+    );
 }
 
 /// How the values of one weight row normalise: `normalize` of `I32F32::from_num(w)` values
@@ -178,15 +212,6 @@ impl RowScale {
             Self::Ratio(ratio)
         } else {
             Self::Saturated(FastDiv::new(I32F32::from_bits(i64::MAX)))
-        }
-    }
-
-    #[inline(always)]
-    fn apply(&self, w: u16) -> I32F32 {
-        match self {
-            Self::Zero => I32F32::from_num(w),
-            Self::Ratio(ratio) => ratio.apply(w),
-            Self::Saturated(div) => div.apply(I32F32::from_num(w)),
         }
     }
 }
@@ -239,26 +264,11 @@ struct Ranking {
 }
 
 impl Ranking {
-    fn new(n: usize) -> Self {
-        Self {
-            trust: vec![ZERO; n],
-            ranks: vec![ZERO; n],
-        }
-    }
-
     /// Validator trust, and incentive (the normalised ranks).
     fn finish(self) -> (Vec<I32F32>, Vec<I32F32>) {
         let mut incentive = self.ranks;
         normalize(&mut incentive);
         (self.trust, incentive)
-    }
-}
-
-/// `ranks[j] += a · clipped`, saturating.
-#[inline(always)]
-fn add_rank(ranks: &mut [I32F32], j: u16, a: i64, clipped: i64) {
-    if let Some(rank) = ranks.get_mut(usize::from(j)) {
-        *rank = I32F32::from_bits(rank.to_bits().saturating_add(mul_bits(a, clipped)));
     }
 }
 
@@ -399,6 +409,16 @@ impl RowScratch {
     }
 }
 
+/// Whether a weight row and a stored bond row name the same uids, in one branch-free pass.
+fn same_uids(cols: &[u16], stored: &[(u16, u16)]) -> bool {
+    cols.len() == stored.len()
+        && cols
+            .iter()
+            .zip(stored)
+            .fold(0u16, |differ, (&j, &(k, _))| differ | (j ^ k))
+            == 0
+}
+
 /// The positive entries of a finished row in stored form.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn stored_row(
@@ -497,16 +517,18 @@ fn yuma3(
         .collect();
     // Each share is at most 1 (a bond is part of its column's total) and so is incentive
     // (normalised): their products are of proportions.
-    let unit = incentive.iter().all(|i| is_unit(*i));
+    let unit: Option<Vec<(FastDiv, UnitScale)>> = columns
+        .iter()
+        .map(|(total, incentive)| Some((*total, UnitScale::new(I32F32::from_bits(*incentive))?)))
+        .collect();
     let mut dividends: Vec<I32F32> = ws
         .bonds
         .rows()
         .zip(active_stake)
         .map(|((cols, vals), a)| {
-            let bonded = if unit {
-                bonded_unit(cols, vals, &columns)
-            } else {
-                bonded_general(cols, vals, &columns)
+            let bonded = match &unit {
+                Some(unit) => bonded_unit(cols, vals, unit),
+                None => bonded_general(cols, vals, &columns),
             };
             I32F32::from_bits(mul_bits(bonded, a.to_bits()))
         })
@@ -535,13 +557,13 @@ fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> 
 
 /// [`bonded_general`] when every incentive is a proportion; shares always are.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> i64 {
+fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, UnitScale)]) -> i64 {
     cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
         columns
             .get(usize::from(j))
             .map_or(acc, |(total, incentive)| {
                 let share = total.apply_unless_zero(b).to_bits();
-                acc.saturating_add(mul_unit(share, *incentive))
+                add_nonneg(acc, incentive.apply(share))
             })
     })
 }
@@ -567,64 +589,92 @@ fn yuma3_sweep(
         row: scratch,
         ..
     } = ws;
-    let mut ranking = Ranking::new(n);
-    let mut totals = vec![ZERO; n];
+    let mut trust = vec![ZERO; n];
+    let mut miners: Vec<MinerAcc> = (0..n)
+        .map(|j| MinerAcc {
+            consensus: clip.consensus.get(j).map_or(0, |c| c.to_bits()),
+            rank: 0,
+            total: 0,
+        })
+        .collect();
     let mut stored = Vec::with_capacity(n);
     new_bonds.clear();
     new_bonds.reserve(n, weights.nnz());
     // The fast kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`).
-    let unit = alpha.fixed().filter(|(alpha, keep)| {
-        clip.beta == ONE
-            && is_unit(I32F32::from_bits(*alpha))
-            && is_unit(I32F32::from_bits(*keep))
-            && clip.consensus.iter().all(|c| is_unit(*c))
-    });
-    for ((i, row), trust) in weights.rows().enumerate().zip(ranking.trust.iter_mut()) {
-        let (lined, out) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
+    let unit = alpha
+        .fixed()
+        .and_then(|(alpha, keep)| {
+            let scale = |x| UnitScale::new(I32F32::from_bits(x));
+            Some((scale(alpha)?, scale(keep)?))
+        })
+        .filter(|_| clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c)));
+    for ((i, row), trust) in weights.rows().enumerate().zip(trust.iter_mut()) {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
-        out.resize(lined.cols.len(), ZERO);
-        let row_trust = match unit {
-            Some((alpha, keep)) if is_unit(a) => {
-                let factors = UnitFactors {
-                    a: a.to_bits(),
-                    alpha,
-                    keep,
-                };
-                yuma3_row_unit(
-                    &lined,
-                    out,
-                    &mut ranking.ranks,
-                    &mut totals,
-                    clip.consensus,
-                    &factors,
-                )
+        let factors = unit.and_then(|(alpha, keep)| {
+            let a = UnitScale::new(a)?;
+            Some(UnitFactors { a, alpha, keep })
+        });
+        let (cols, vals) = row;
+        let stored_row_in = stored_bonds.row(i);
+        let row_trust = match &factors {
+            // Steady state: the stored bonds are on exactly the weighted miners; read them
+            // in place instead of lining the rows up.
+            Some(factors) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
+                let out = &mut scratch.out;
+                out.resize(cols.len(), ZERO);
+                let bonds = stored_row_in
+                    .iter()
+                    .map(|&(_, b)| u16_proportion_to_fixed(b));
+                let row_trust = yuma3_row_unit((cols, vals), bonds, out, &mut miners, factors);
+                new_bonds.extend(cols.iter().copied(), out.iter().copied());
+                stored.push(stored_row(cols, out, |_, b| to_u16_proportion(b)));
+                row_trust
             }
-            _ => yuma3_row(
-                &lined,
-                out,
-                &mut ranking.ranks,
-                &mut totals,
-                clip,
-                alpha,
-                a.to_bits(),
-            ),
+            _ => {
+                let (lined, out) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
+                out.resize(lined.cols.len(), ZERO);
+                let row_trust = match &factors {
+                    Some(factors) => {
+                        let bonds = lined.old.iter().copied();
+                        yuma3_row_unit((lined.cols, lined.new), bonds, out, &mut miners, factors)
+                    }
+                    None => yuma3_row(&lined, out, &mut miners, clip, alpha, a.to_bits()),
+                };
+                new_bonds.extend(lined.cols.iter().copied(), out.iter().copied());
+                stored.push(stored_row(lined.cols, out, |_, b| to_u16_proportion(b)));
+                row_trust
+            }
         };
         *trust = I32F32::from_bits(row_trust);
-        new_bonds.extend(lined.cols.iter().copied(), out.iter().copied());
         new_bonds.end_row();
-        stored.push(stored_row(lined.cols, out, |_, b| to_u16_proportion(b)));
     }
+    let ranking = Ranking {
+        trust,
+        ranks: miners.iter().map(|m| I32F32::from_bits(m.rank)).collect(),
+    };
+    let totals = miners.iter().map(|m| I32F32::from_bits(m.total)).collect();
     (ranking, totals, stored)
 }
 
+/// Per miner, what Yuma 3's sweep reads and accumulates for it, side by side so that an
+/// entry costs one bounds check and one cache line.
+#[derive(Clone, Copy, Debug)]
+struct MinerAcc {
+    consensus: i64,
+    /// Σ active stake · clipped weight.
+    rank: i64,
+    /// Σ new bonds.
+    total: i64,
+}
+
 /// Yuma 3's first sweep over one lined-up row, in general: `out[k]` gets the new bond,
-/// clipped weights go to `ranks`, new bonds to the column `totals`; returns the row's trust.
+/// clipped weights go to the miners' ranks, new bonds to their totals; returns the row's
+/// trust.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn yuma3_row(
     lined: &LinedUp<'_>,
     out: &mut [I32F32],
-    ranks: &mut [I32F32],
-    totals: &mut [I32F32],
+    miners: &mut [MinerAcc],
     clip: &Clip<'_>,
     alpha: &impl EmaAlpha,
     a: i64,
@@ -632,15 +682,18 @@ fn yuma3_row(
     let mut trust = 0i64;
     let entries = lined.cols.iter().zip(lined.new).zip(lined.old);
     for (((&j, &w), &b), out) in entries.zip(out.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
         let (c, clipped, w) = clip.apply(j, w.to_bits());
         trust = trust.saturating_add(clipped);
-        add_rank(ranks, j, a, clipped);
+        miner.rank = miner.rank.saturating_add(mul_bits(a, clipped));
         let b = b.to_bits();
         let (alpha, keep) = alpha.of(w, b, c);
         let decayed = mul_bits(keep, b);
         let gained = mul_bits(alpha, w).max(0);
         let value = decayed.saturating_add(gained).min(ONE.to_bits()).max(0);
-        add_total(totals, j, value);
+        miner.total = miner.total.saturating_add(value);
         *out = I32F32::from_bits(value);
     }
     trust
@@ -649,46 +702,38 @@ fn yuma3_row(
 /// The factors of [`yuma3_row_unit`], all proportions.
 struct UnitFactors {
     /// The row's active stake.
-    a: i64,
+    a: UnitScale,
     /// The fixed EMA coefficient and its complement.
-    alpha: i64,
-    keep: i64,
+    alpha: UnitScale,
+    keep: UnitScale,
 }
 
 /// [`yuma3_row`] for the usual case — fixed α, β = 1, and every factor a proportion — with
-/// [`mul_unit`] products: the same bits, about half the instructions.
+/// [`UnitScale`] products and [`add_nonneg`] sums: the same bits, far fewer instructions.
 ///
 /// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
-/// u16 proportions are at most 1; `a`, α and 1 − α were checked. Both EMA terms are then at
-/// most 1, so their sum cannot saturate.
+/// u16 proportions are at most 1; `a`, α and 1 − α were checked. Every term is non-negative.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn yuma3_row_unit(
-    lined: &LinedUp<'_>,
+    (cols, weights): CsrRow<'_>,
+    bonds: impl Iterator<Item = I32F32>,
     out: &mut [I32F32],
-    ranks: &mut [I32F32],
-    totals: &mut [I32F32],
-    consensus: &[I32F32],
+    miners: &mut [MinerAcc],
     f: &UnitFactors,
 ) -> i64 {
     let one = ONE.to_bits();
     let mut trust = 0i64;
-    let entries = lined.cols.iter().zip(lined.new).zip(lined.old);
-    for (((&j, &w), &b), out) in entries.zip(out.iter_mut()) {
-        let j = usize::from(j);
-        let c = consensus.get(j).map_or(0, |c| c.to_bits());
-        let clipped = w.to_bits().min(c).max(0);
-        trust = trust.saturating_add(clipped);
-        if let Some(rank) = ranks.get_mut(j) {
-            *rank = I32F32::from_bits(rank.to_bits().saturating_add(mul_unit(f.a, clipped)));
-        }
-        // Two terms of at most 1 each: the sum cannot overflow.
-        let value = mul_unit(f.keep, b.to_bits())
-            .wrapping_add(mul_unit(f.alpha, clipped))
-            .min(one);
-        if let Some(total) = totals.get_mut(j) {
-            *total = I32F32::from_bits(total.to_bits().saturating_add(value));
-        }
+    let entries = cols.iter().zip(weights).zip(bonds);
+    for (((&j, &w), b), out) in entries.zip(out.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let clipped = w.to_bits().min(miner.consensus).max(0);
+        trust = add_nonneg(trust, clipped);
+        miner.rank = add_nonneg(miner.rank, f.a.apply(clipped));
+        let value = add_nonneg(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
+        miner.total = add_nonneg(miner.total, value);
         *out = I32F32::from_bits(value);
     }
     trust
@@ -715,60 +760,93 @@ fn original(
         ..
     } = ws;
     // ΔB = W_b ∘ A, column-normalised below.
-    let mut ranking = Ranking::new(n);
-    let mut delta_totals = vec![ZERO; n];
+    let unit_consensus = clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c));
+    let mut trust = vec![ZERO; n];
+    let mut miners: Vec<MinerAcc> = (0..n)
+        .map(|j| MinerAcc {
+            consensus: clip.consensus.get(j).map_or(0, |c| c.to_bits()),
+            rank: 0,
+            total: 0,
+        })
+        .collect();
     delta.for_each_row_mut(|i, cols, vals| {
-        let a = active_stake.get(i).map_or(0, |a| a.to_bits());
-        let ranks = &mut ranking.ranks;
-        let mut trust = 0i64;
-        for (&j, v) in cols.iter().zip(vals.iter_mut()) {
-            let (_, clipped, w) = clip.apply(j, v.to_bits());
-            trust = trust.saturating_add(clipped);
-            add_rank(ranks, j, a, clipped);
-            let d = mul_bits(w, a);
-            add_total(&mut delta_totals, j, d);
-            *v = I32F32::from_bits(d);
-        }
-        if let Some(t) = ranking.trust.get_mut(i) {
-            *t = I32F32::from_bits(trust);
+        let a = active_stake.get(i).copied().unwrap_or(ZERO);
+        let row_trust = match UnitScale::new(a).filter(|_| unit_consensus) {
+            Some(a) => delta_row_unit(cols, vals, &mut miners, a),
+            None => delta_row(cols, vals, &mut miners, clip, a.to_bits()),
+        };
+        if let Some(t) = trust.get_mut(i) {
+            *t = I32F32::from_bits(row_trust);
         }
     });
+    let ranking = Ranking {
+        trust,
+        ranks: miners.iter().map(|m| I32F32::from_bits(m.rank)).collect(),
+    };
     let (validator_trust, incentive) = ranking.finish();
 
     // One entry per column: the divisors of ΔB and of the stored bonds.
-    let columns: Vec<(FastDiv, FastDiv)> = delta_totals
-        .into_iter()
+    let columns: Vec<EmaColumn> = miners
+        .iter()
         .zip(stored_bond_totals(stored_bonds, n))
-        .map(|(delta, bond)| (FastDiv::new(delta), FastDiv::new(bond)))
+        .map(|(miner, (bond, bond_raw))| EmaColumn {
+            delta: FastDiv::new(I32F32::from_bits(miner.total)),
+            bond: FastDiv::new(bond),
+            // An unsaturated integer total: the stored value over it is an integer ratio.
+            bond_ratio: IntRatio::new(bond_raw).filter(|_| bond_raw < 1 << 31),
+        })
         .collect();
+    let unit = UnitScale::new(alpha).zip(UnitScale::new(ONE.saturating_sub(alpha)));
     let (alpha, keep) = (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits());
     let mut totals = vec![ZERO; n];
     let mut maxima = vec![ZERO; n];
     ema.clear();
     ema.reserve(n, delta.nnz());
     for (i, row) in delta.rows().enumerate() {
-        let (lined, out) = scratch.line_up(row, stored_bonds, i, I32F32::from_num);
-        out.clear();
-        out.extend(
-            lined
-                .cols
-                .iter()
-                .zip(lined.new)
-                .zip(lined.old)
-                .map(|((&j, &d), &b)| {
-                    let value = columns.get(usize::from(j)).map_or(0, |(delta, bond)| {
-                        let d = delta.apply_unless_zero(d).to_bits();
-                        let b = bond.apply_unless_zero(b).to_bits();
-                        mul_bits(alpha, d).saturating_add(mul_bits(keep, b)).max(0)
+        let (cols, deltas) = row;
+        let stored_row_in = stored_bonds.row(i);
+        match unit {
+            // Steady state: the stored bonds are on exactly the same miners; read in place.
+            Some(unit) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
+                let out = &mut scratch.out;
+                out.resize(cols.len(), ZERO);
+                let bonds = stored_row_in.iter().map(|&(_, b)| b);
+                let entries = cols.iter().zip(deltas).zip(bonds).zip(out.iter_mut());
+                for (((&j, &d), b), out) in entries {
+                    let value = columns.get(usize::from(j)).map_or(0, |column| {
+                        let d = column.delta.apply_unless_zero(d).to_bits();
+                        let b = column.bond_share(b).to_bits();
+                        // Shares of a column's total: proportions, and so both terms.
+                        add_nonneg(unit.0.apply(d), unit.1.apply(b))
                     });
                     add_total(&mut totals, j, value);
                     if let Some(max) = maxima.get_mut(usize::from(j)) {
                         *max = I32F32::from_bits(max.to_bits().max(value));
                     }
-                    I32F32::from_bits(value)
-                }),
-        );
-        ema.extend(lined.cols.iter().copied(), out.iter().copied());
+                    *out = I32F32::from_bits(value);
+                }
+                ema.extend(cols.iter().copied(), out.iter().copied());
+            }
+            _ => {
+                let (lined, out) = scratch.line_up(row, stored_bonds, i, I32F32::from_num);
+                out.clear();
+                out.extend(lined.cols.iter().zip(lined.new).zip(lined.old).map(
+                    |((&j, &d), &b)| {
+                        let value = columns.get(usize::from(j)).map_or(0, |column| {
+                            let d = column.delta.apply_unless_zero(d).to_bits();
+                            let b = column.bond.apply_unless_zero(b).to_bits();
+                            mul_bits(alpha, d).saturating_add(mul_bits(keep, b)).max(0)
+                        });
+                        add_total(&mut totals, j, value);
+                        if let Some(max) = maxima.get_mut(usize::from(j)) {
+                            *max = I32F32::from_bits(max.to_bits().max(value));
+                        }
+                        I32F32::from_bits(value)
+                    },
+                ));
+                ema.extend(lined.cols.iter().copied(), out.iter().copied());
+            }
+        }
         ema.end_row();
     }
 
@@ -812,10 +890,76 @@ fn original(
     }
 }
 
+/// Original Yuma's per-column divisors for the EMA sweep.
+struct EmaColumn {
+    /// The column total of ΔB.
+    delta: FastDiv,
+    /// The column total of the stored bonds, and the same as an integer ratio when that
+    /// total is an unsaturated integer (as a sum of `I32F32::from_num(u16)` values is).
+    bond: FastDiv,
+    bond_ratio: Option<IntRatio>,
+}
+
+impl EmaColumn {
+    /// A stored bond `b` (read as `I32F32::from_num(b)`) over its column's total.
+    #[inline(always)]
+    fn bond_share(&self, b: u16) -> I32F32 {
+        match &self.bond_ratio {
+            // (b · 2^32) / (t · 2^32) = b / t: one multiply instead of a division.
+            Some(ratio) => ratio.apply(b),
+            None => self.bond.apply_unless_zero(I32F32::from_num(b)),
+        }
+    }
+}
+
+/// ΔB for one row, in general: clipped weights to trust and ranks, `w_b · a` in place of
+/// each weight and into its column's total; returns the row's trust.
+fn delta_row(
+    cols: &[u16],
+    vals: &mut [I32F32],
+    miners: &mut [MinerAcc],
+    clip: &Clip<'_>,
+    a: i64,
+) -> i64 {
+    let mut trust = 0i64;
+    for (&j, v) in cols.iter().zip(vals.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let (_, clipped, w) = clip.apply(j, v.to_bits());
+        trust = trust.saturating_add(clipped);
+        miner.rank = miner.rank.saturating_add(mul_bits(a, clipped));
+        let d = mul_bits(w, a);
+        miner.total = miner.total.saturating_add(d);
+        *v = I32F32::from_bits(d);
+    }
+    trust
+}
+
+/// [`delta_row`] when β = 1 and consensus and `a` are proportions: the bond weight is the
+/// clipped weight, so ΔB's entry `w_b · a` is the rank's increment `a · w_b`, computed once
+/// with a [`UnitScale`]; every term is non-negative.
+fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a: UnitScale) -> i64 {
+    let mut trust = 0i64;
+    for (&j, v) in cols.iter().zip(vals.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let clipped = v.to_bits().min(miner.consensus).max(0);
+        trust = add_nonneg(trust, clipped);
+        let d = a.apply(clipped);
+        miner.rank = add_nonneg(miner.rank, d);
+        miner.total = add_nonneg(miner.total, d);
+        *v = I32F32::from_bits(d);
+    }
+    trust
+}
+
 /// Column totals of the carried stored bonds read as `I32F32::from_num(u16)`: the live
-/// saturating sum of `b · 2^32` is `min(Σb · 2^32, MAX)`, summed here as integers.
+/// saturating sum of `b · 2^32` is `min(Σb · 2^32, MAX)`, summed here as integers; with
+/// the integer sums themselves.
 #[inline(never)] // a phase of its own in profiles
-fn stored_bond_totals(bonds: &StoredBonds<'_>, n: usize) -> Vec<I32F32> {
+fn stored_bond_totals(bonds: &StoredBonds<'_>, n: usize) -> Vec<(I32F32, u64)> {
     let mut totals = vec![0u64; n];
     for row in bonds.rows {
         for &(j, b) in row.iter() {
@@ -833,7 +977,7 @@ fn stored_bond_totals(bonds: &StoredBonds<'_>, n: usize) -> Vec<I32F32> {
                 .ok()
                 .and_then(|t| t.checked_mul(1 << 32))
                 .unwrap_or(i64::MAX);
-            I32F32::from_bits(bits)
+            (I32F32::from_bits(bits), total)
         })
         .collect()
 }
