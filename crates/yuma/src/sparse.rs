@@ -349,15 +349,19 @@ impl RowScratch {
             out,
         } = self;
         old.clear();
-        if bonds.all_carry && stored.len() == cols.len() {
-            // Convert and compare the uids in one pass; OR-ing their differences keeps the
-            // loop free of early exits.
-            let mut differ = 0u16;
-            old.extend(cols.iter().zip(stored).map(|(&j, &(k, b))| {
-                differ |= j ^ k;
-                read(b)
+        if bonds.all_carry && stored.len() <= cols.len() {
+            // Near the steady state the stored uids are a subset of the weighted ones (bonds
+            // that decayed to 0 were not stored): walk the row once, taking the next stored
+            // bond where its uid comes up. If all were taken, the row itself is the union.
+            let mut next = 0usize;
+            old.extend(cols.iter().map(|&j| match stored.get(next) {
+                Some(&(k, b)) if k == j => {
+                    next = next.wrapping_add(1);
+                    read(b)
+                }
+                _ => ZERO,
             }));
-            if differ == 0 {
+            if next == stored.len() {
                 return (
                     LinedUp {
                         cols,
@@ -797,56 +801,45 @@ fn original(
         })
         .collect();
     let unit = UnitScale::new(alpha).zip(UnitScale::new(ONE.saturating_sub(alpha)));
-    let (alpha, keep) = (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits());
+    let (alpha_bits, keep_bits) = (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits());
     let mut totals = vec![ZERO; n];
     let mut maxima = vec![ZERO; n];
     ema.clear();
     ema.reserve(n, delta.nnz());
     for (i, row) in delta.rows().enumerate() {
-        let (cols, deltas) = row;
-        let stored_row_in = stored_bonds.row(i);
-        match unit {
-            // Steady state: the stored bonds are on exactly the same miners; read in place.
-            Some(unit) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
-                let out = &mut scratch.out;
-                out.resize(cols.len(), ZERO);
-                let bonds = stored_row_in.iter().map(|&(_, b)| b);
-                let entries = cols.iter().zip(deltas).zip(bonds).zip(out.iter_mut());
-                for (((&j, &d), b), out) in entries {
+        let (lined, out) = scratch.line_up(row, stored_bonds, i, I32F32::from_num);
+        out.clear();
+        out.extend(
+            lined
+                .cols
+                .iter()
+                .zip(lined.new)
+                .zip(lined.old)
+                .map(|((&j, &d), &b)| {
                     let value = columns.get(usize::from(j)).map_or(0, |column| {
                         let d = column.delta.apply_unless_zero(d).to_bits();
-                        let b = column.bond_share(b).to_bits();
-                        // Shares of a column's total: proportions, and so both terms.
-                        add_nonneg(unit.0.apply(d), unit.1.apply(b))
+                        match unit {
+                            // Shares of a column's total are proportions, and so both terms.
+                            Some((alpha, keep)) => add_nonneg(
+                                alpha.apply(d),
+                                keep.apply(column.bond_share(b).to_bits()),
+                            ),
+                            None => {
+                                let b = column.bond.apply_unless_zero(b).to_bits();
+                                mul_bits(alpha_bits, d)
+                                    .saturating_add(mul_bits(keep_bits, b))
+                                    .max(0)
+                            }
+                        }
                     });
                     add_total(&mut totals, j, value);
                     if let Some(max) = maxima.get_mut(usize::from(j)) {
                         *max = I32F32::from_bits(max.to_bits().max(value));
                     }
-                    *out = I32F32::from_bits(value);
-                }
-                ema.extend(cols.iter().copied(), out.iter().copied());
-            }
-            _ => {
-                let (lined, out) = scratch.line_up(row, stored_bonds, i, I32F32::from_num);
-                out.clear();
-                out.extend(lined.cols.iter().zip(lined.new).zip(lined.old).map(
-                    |((&j, &d), &b)| {
-                        let value = columns.get(usize::from(j)).map_or(0, |column| {
-                            let d = column.delta.apply_unless_zero(d).to_bits();
-                            let b = column.bond.apply_unless_zero(b).to_bits();
-                            mul_bits(alpha, d).saturating_add(mul_bits(keep, b)).max(0)
-                        });
-                        add_total(&mut totals, j, value);
-                        if let Some(max) = maxima.get_mut(usize::from(j)) {
-                            *max = I32F32::from_bits(max.to_bits().max(value));
-                        }
-                        I32F32::from_bits(value)
-                    },
-                ));
-                ema.extend(lined.cols.iter().copied(), out.iter().copied());
-            }
-        }
+                    I32F32::from_bits(value)
+                }),
+        );
+        ema.extend(lined.cols.iter().copied(), out.iter().copied());
         ema.end_row();
     }
 
@@ -901,13 +894,15 @@ struct EmaColumn {
 }
 
 impl EmaColumn {
-    /// A stored bond `b` (read as `I32F32::from_num(b)`) over its column's total.
+    /// A stored bond over its column's total.
     #[inline(always)]
-    fn bond_share(&self, b: u16) -> I32F32 {
-        match &self.bond_ratio {
-            // (b · 2^32) / (t · 2^32) = b / t: one multiply instead of a division.
-            Some(ratio) => ratio.apply(b),
-            None => self.bond.apply_unless_zero(I32F32::from_num(b)),
+    fn bond_share(&self, b: I32F32) -> I32F32 {
+        let bits = b.to_bits();
+        match (&self.bond_ratio, u16::try_from(bits >> 32)) {
+            // b = x · 2^32 (as `I32F32::from_num(x)` reads a stored value): (x · 2^32) /
+            // (t · 2^32) = x / t, one multiply instead of a division.
+            (Some(ratio), Ok(x)) if bits & 0xFFFF_FFFF == 0 => ratio.apply(x),
+            _ => self.bond.apply_unless_zero(b),
         }
     }
 }
