@@ -88,22 +88,27 @@ impl<'a> Prelude<'a> {
     /// dropped), otherwise whether its weight on miner `j` survives: no self-weight (except the
     /// owner's), not set before `j` registered, and with commit-reveal not committed before it.
     pub(crate) fn weight_filter(&self, i: usize) -> Option<impl Fn(usize) -> bool + '_> {
+        let mask = self.weight_mask(i)?;
+        Some(move |j: usize| mask.keeps(j, self.input))
+    }
+
+    /// [`Prelude::weight_filter`]'s parts, for callers that test a whole row at once.
+    pub(crate) fn weight_mask(&self, i: usize) -> Option<WeightMask> {
         if !self.old_permit.get(i).copied().unwrap_or(false) {
             return None;
         }
         let input = self.input;
-        let keeps_self = is_owner(input, i);
         let updated = input.last_update.get(i).copied().unwrap_or(0);
         let committed = input
             .weight_commit_blocks
             .as_ref()
             .and_then(|blocks| blocks.get(i).copied())
             .unwrap_or(u64::MAX);
-        // A weight survives only if both its update and its commit came after j registered.
-        let set_after = updated.min(committed.saturating_add(1));
-        Some(move |j: usize| {
-            let registered = input.block_at_registration.get(j).copied().unwrap_or(0);
-            (j != i || keeps_self) && set_after > registered
+        Some(WeightMask {
+            row: i,
+            keeps_self: is_owner(input, i),
+            // A weight survives only if both its update and its commit came after j registered.
+            set_after: updated.min(committed.saturating_add(1)),
         })
     }
 
@@ -113,6 +118,24 @@ impl<'a> Prelude<'a> {
             .block_at_registration
             .get(j)
             .is_none_or(|registered| self.input.last_tempo_block > *registered)
+    }
+}
+
+/// The weight mask of one permitted validator's row.
+pub(crate) struct WeightMask {
+    /// The validator's uid.
+    pub row: usize,
+    /// Whether its self-weight survives (the owner's does).
+    pub keeps_self: bool,
+    /// Weights survive on miners registered before this block.
+    pub set_after: u64,
+}
+
+impl WeightMask {
+    /// Whether the weight on miner `j` survives.
+    pub(crate) fn keeps(&self, j: usize, input: &EpochInput) -> bool {
+        let registered = input.block_at_registration.get(j).copied().unwrap_or(0);
+        (j != self.row || self.keeps_self) && self.set_after > registered
     }
 }
 

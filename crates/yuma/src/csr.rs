@@ -44,11 +44,15 @@ impl Csr {
         self.vals.clear();
     }
 
-    /// Appends an entry to the row being built.
+    /// Appends entries to the row being built, from two iterators of equal length.
     #[inline]
-    pub(crate) fn push(&mut self, col: u16, val: I32F32) {
-        self.cols.push(col);
-        self.vals.push(val);
+    pub(crate) fn extend(
+        &mut self,
+        cols: impl IntoIterator<Item = u16>,
+        vals: impl IntoIterator<Item = I32F32>,
+    ) {
+        self.cols.extend(cols);
+        self.vals.extend(vals);
     }
 
     /// Closes the row being built.
@@ -56,25 +60,9 @@ impl Csr {
         self.starts.push(self.cols.len());
     }
 
-    /// Entries in the row being built (since the last [`Csr::end_row`]).
-    pub(crate) fn open_row_mut(&mut self) -> &mut [I32F32] {
-        let start = self.starts.last().copied().unwrap_or(0);
-        self.vals.get_mut(start..).unwrap_or_default()
-    }
-
     /// Number of stored entries.
     pub(crate) fn nnz(&self) -> usize {
         self.cols.len()
-    }
-
-    /// Row `i` as `(uids, values)`; empty past the last row.
-    pub(crate) fn row(&self, i: usize) -> CsrRow<'_> {
-        let start = self.starts.get(i).copied().unwrap_or(0);
-        let end = self.starts.get(i.wrapping_add(1)).copied().unwrap_or(start);
-        (
-            self.cols.get(start..end).unwrap_or_default(),
-            self.vals.get(start..end).unwrap_or_default(),
-        )
     }
 
     /// The rows, in order, as `(uids, values)`.
@@ -88,52 +76,16 @@ impl Csr {
         })
     }
 
-    /// Keeps the entries for which `keep(row, col, &mut value)` is true (it may also change the
-    /// value), compacting the matrix in place.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(usize, u16, &mut I32F32) -> bool) {
-        let mut write = 0usize;
-        let mut row_start = 0usize;
-        for (row, end) in self.starts.iter_mut().skip(1).enumerate() {
-            for read in row_start..*end {
-                let (Some(&col), Some(&val)) = (self.cols.get(read), self.vals.get(read)) else {
-                    break;
-                };
-                let mut val = val;
-                if keep(row, col, &mut val) {
-                    // write ≤ read: never clobbers an entry not yet read.
-                    if let (Some(c), Some(v)) = (self.cols.get_mut(write), self.vals.get_mut(write))
-                    {
-                        (*c, *v) = (col, val);
-                    }
-                    write = write.wrapping_add(1);
-                }
+    /// Calls `f(row, uids, values)` on every row, letting it change the values.
+    pub(crate) fn for_each_row_mut(&mut self, mut f: impl FnMut(usize, &[u16], &mut [I32F32])) {
+        let mut start = 0usize;
+        for (row, &end) in self.starts.iter().skip(1).enumerate() {
+            if let (Some(cols), Some(vals)) =
+                (self.cols.get(start..end), self.vals.get_mut(start..end))
+            {
+                f(row, cols, vals);
             }
-            row_start = *end;
-            *end = write;
-        }
-        self.cols.truncate(write);
-        self.vals.truncate(write);
-    }
-
-    /// `fold` over each column's values from 0: column sums, maxima, ...
-    pub(crate) fn column_fold(
-        &self,
-        n: usize,
-        fold: impl Fn(I32F32, I32F32) -> I32F32,
-    ) -> Vec<I32F32> {
-        let mut totals = vec![I32F32::from_bits(0); n];
-        for (col, val) in self.cols.iter().zip(&self.vals) {
-            if let Some(total) = totals.get_mut(usize::from(*col)) {
-                *total = fold(*total, *val);
-            }
-        }
-        totals
-    }
-
-    /// Replaces every value by `f(col, value)`.
-    pub(crate) fn map_values(&mut self, f: impl Fn(u16, I32F32) -> I32F32) {
-        for (col, val) in self.cols.iter().zip(self.vals.iter_mut()) {
-            *val = f(*col, *val);
+            start = end;
         }
     }
 }
@@ -148,15 +100,13 @@ mod tests {
     }
 
     #[test]
-    fn build_iterate_retain() {
+    fn build_iterate_update() {
         let mut m = Csr::default();
         m.reserve(3, 4);
-        m.push(0, fx(1));
-        m.push(2, fx(2));
+        m.extend([0, 2], [fx(1), fx(2)]);
         m.end_row();
         m.end_row();
-        m.push(1, fx(3));
-        m.push(2, fx(4));
+        m.extend([1, 2], [fx(3), fx(4)]);
         m.end_row();
         let rows: Vec<(Vec<u16>, Vec<I32F32>)> =
             m.rows().map(|(c, v)| (c.to_vec(), v.to_vec())).collect();
@@ -168,21 +118,24 @@ mod tests {
                 (vec![1, 2], vec![fx(3), fx(4)])
             ]
         );
-        assert_eq!(m.column_fold(3, |a, b| a + b), vec![fx(1), fx(3), fx(6)]);
-        m.retain(|row, col, val| {
-            *val *= 10;
-            !(row == 0 && col == 0) && col != 1
+        m.for_each_row_mut(|row, cols, vals| {
+            for (c, v) in cols.iter().zip(vals) {
+                *v *= fx(10 * (row as i32 + 1) + i32::from(*c));
+            }
         });
+        m.extend([0, 3], [fx(5), fx(6)]);
+        m.end_row();
         let rows: Vec<(Vec<u16>, Vec<I32F32>)> =
             m.rows().map(|(c, v)| (c.to_vec(), v.to_vec())).collect();
         assert_eq!(
             rows,
             vec![
-                (vec![2], vec![fx(20)]),
+                (vec![0, 2], vec![fx(10), fx(24)]),
                 (vec![], vec![]),
-                (vec![2], vec![fx(40)])
+                (vec![1, 2], vec![fx(93), fx(128)]),
+                (vec![0, 3], vec![fx(5), fx(6)])
             ]
         );
-        assert_eq!(m.nnz(), 2);
+        assert_eq!(m.nnz(), 6);
     }
 }

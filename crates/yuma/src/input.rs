@@ -339,11 +339,16 @@ fn canonical_rows<'a>(
                     n,
                 });
             }
+            // Usual case: strictly ascending uids, so the last one is the largest and no uid
+            // repeats. One branch-free pass over adjacent pairs decides it.
+            let ascending = entries
+                .windows(2)
+                .fold(true, |ok, pair| ok & matches!(pair, [a, b] if a.0 < b.0));
+            if ascending && entries.last().is_none_or(|(uid, _)| usize::from(*uid) < n) {
+                return Ok(Cow::Borrowed(entries.as_slice()));
+            }
             if let Some(&(uid, _)) = entries.iter().find(|(uid, _)| usize::from(*uid) >= n) {
                 return Err(YumaError::UidOutOfRange { field, row, uid, n });
-            }
-            if entries.is_sorted_by(|a, b| a.0 < b.0) {
-                return Ok(Cow::Borrowed(entries.as_slice()));
             }
             let mut sorted = entries.clone();
             sorted.sort_unstable_by_key(|(uid, _)| *uid);

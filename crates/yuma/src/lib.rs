@@ -45,6 +45,7 @@
 )]
 
 mod common;
+mod consensus;
 mod csr;
 mod dense;
 mod input;

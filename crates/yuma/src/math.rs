@@ -20,7 +20,7 @@ pub(crate) fn sum(values: &[I32F32]) -> I32F32 {
 /// `substrate-fixed` multiplies through a 128-bit overflow-checked product (a library call per
 /// product); the exact product of two 64-bit values always fits in 128 bits, so one widening
 /// multiply, a floor shift and a clamp give the same bits several times faster.
-#[inline]
+#[inline(always)]
 pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     let product = i128::from(a.to_bits()).wrapping_mul(i128::from(b.to_bits())) >> 32;
     I32F32::from_bits(i64::try_from(product).unwrap_or(if product < 0 {
@@ -28,6 +28,61 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     } else {
         i64::MAX
     }))
+}
+
+/// Multiplication by a fixed proportion `k`: `mul(k, x)` for every proportion `x`, with a
+/// plain 64-bit multiply. For `k < 1` the exact product `k · x < 2^64` fits a `u64`; `k = 1`
+/// returns `x`. In hot loops that is one plain multiply instead of a 128-bit product and
+/// its clamping, when one factor is constant over the loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnitScale {
+    k: u64,
+    one: bool,
+}
+
+impl UnitScale {
+    /// `None` unless `k` is a proportion.
+    pub(crate) fn new(k: I32F32) -> Option<Self> {
+        is_unit(k).then(|| Self {
+            k: k.to_bits() as u64,
+            one: k == ONE,
+        })
+    }
+
+    /// `k · x` for a proportion `x` (meaningless outside that range, never used there).
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i64) -> i64 {
+        let scaled = (self.k.wrapping_mul(x as u64) >> 32) as i64;
+        if self.one { x } else { scaled }
+    }
+}
+
+/// `acc.saturating_add(x)` for `x ≥ 0`, the only direction such a sum can overflow in: one
+/// add and a conditional move instead of the general sign test.
+#[inline(always)]
+pub(crate) fn add_nonneg(acc: i64, x: i64) -> i64 {
+    acc.checked_add(x).unwrap_or(i64::MAX)
+}
+
+/// Whether `x` is a proportion, `0 ≤ x ≤ 1`.
+#[inline(always)]
+pub(crate) fn is_unit(x: I32F32) -> bool {
+    (0..=ONE.to_bits()).contains(&x.to_bits())
+}
+
+/// `floor(x · 65535)` clamped to `u16`: the stored form of a proportion, bit-identical to
+/// `tao_primitives::fixed_proportion_to_u16` (whose `substrate-fixed` multiply is a 128-bit
+/// overflow-checked library call). The exact product fits an `i128`, and clamping it gives
+/// what saturating first and converting after does.
+#[inline(always)]
+pub(crate) fn to_u16_proportion(x: I32F32) -> u16 {
+    let bits = x.to_bits();
+    if is_unit(x) {
+        // x ≤ 2^32: the product is below 2^48 and the result at most 65 535.
+        return ((bits as u64).wrapping_mul(65_535) >> 32) as u16;
+    }
+    let scaled = i128::from(bits).wrapping_mul(65_535) >> 32;
+    u16::try_from(scaled.clamp(0, 65_535)).unwrap_or(u16::MAX)
 }
 
 /// Whether the vector sums to zero (for the non-negative vectors of an epoch: all zero).
@@ -100,6 +155,9 @@ pub(crate) struct FastDiv {
     divisor: I32F32,
     /// `d` as an unsigned integer, when the fast path applies (`d > 0`).
     d: u64,
+    /// `d + 1` when `d > 0`, else 0: `a < bound` is the fast path's whole test (`0 ≤ a ≤ d`,
+    /// a negative `a` reading as a huge unsigned value).
+    bound: u64,
     /// `⌊2^96 / d⌋ = hi · 2^64 + lo` (`hi < 2^33`); zero when the fast path does not apply.
     reciprocal_hi: u64,
     reciprocal_lo: u64,
@@ -113,6 +171,8 @@ impl FastDiv {
         Self {
             divisor,
             d,
+            // d < 2^63, so d + 1 does not overflow.
+            bound: if d == 0 { 0 } else { d.wrapping_add(1) },
             reciprocal_hi: u64::try_from(reciprocal >> 64).unwrap_or(0),
             reciprocal_lo: reciprocal as u64,
         }
@@ -120,33 +180,75 @@ impl FastDiv {
 
     /// `a / divisor`, or `a` unchanged when the divisor is 0 (how column normalisation skips
     /// empty columns).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply_unless_zero(&self, a: I32F32) -> I32F32 {
-        if self.divisor == ZERO {
-            a
-        } else {
-            self.apply(a)
+        match self.fast(a) {
+            Some(q) => q,
+            None if self.divisor == ZERO => a,
+            None => a.safe_div(self.divisor),
         }
     }
 
     /// `a / divisor`, bit-identical to `a.safe_div(divisor)`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply(&self, a: I32F32) -> I32F32 {
-        let Ok(a_bits) = u64::try_from(a.to_bits()) else {
-            return a.safe_div(self.divisor);
-        };
-        if self.d == 0 || a_bits > self.d {
-            return a.safe_div(self.divisor);
+        self.fast(a).unwrap_or_else(|| a.safe_div(self.divisor))
+    }
+
+    /// The quotient when `0 ≤ a ≤ d` and `d > 0`, else `None`.
+    #[inline(always)]
+    fn fast(&self, a: I32F32) -> Option<I32F32> {
+        let a_bits = a.to_bits() as u64;
+        if a_bits >= self.bound {
+            return None;
         }
-        // 0 ≤ a ≤ d < 2^63: the estimate a·r / 2^64 is q or q − 1, and fits in 34 bits.
+        // 0 ≤ a ≤ d < 2^63: the estimate a·r / 2^64 is q or q − 1 ≤ 2^32, so it and the
+        // high partial product fit a u64.
         let low = (u128::from(a_bits).wrapping_mul(u128::from(self.reciprocal_lo))) >> 64;
-        let high = u128::from(a_bits).wrapping_mul(u128::from(self.reciprocal_hi));
-        let mut quotient = low.wrapping_add(high);
-        let remainder =
-            (u128::from(a_bits) << 32).wrapping_sub(quotient.wrapping_mul(u128::from(self.d)));
-        quotient = quotient.wrapping_add(u128::from(remainder >= u128::from(self.d)));
+        let mut quotient = (low as u64).wrapping_add(a_bits.wrapping_mul(self.reciprocal_hi));
+        // The true remainder a·2^32 − estimate·d lies in [0, 2d) ⊂ [0, 2^64), so computing it
+        // modulo 2^64 is exact: one 64-bit multiply instead of a 128-bit one.
+        let remainder = (a_bits << 32).wrapping_sub(quotient.wrapping_mul(self.d));
+        quotient = quotient.wrapping_add(u64::from(remainder >= self.d));
         // quotient ≤ 2^32 because a ≤ d, so it always fits an i64.
-        I32F32::from_bits(i64::try_from(quotient).unwrap_or(0))
+        Some(I32F32::from_bits(quotient as i64))
+    }
+}
+
+/// Exact `⌊x · 2^32 / s⌋` for an integer `x < 2^16` and `0 < s < 2^32`: the fixed-point
+/// quotient `x / s` of two integers, as a weight row whose (unsaturated) sum is `s` normalises.
+///
+/// With `ℓ = ⌈log₂ s⌉`, `k = 48 + ℓ` and `m = ⌊2^k / s⌋ + 1`, `⌊t·m / 2^k⌋ = ⌊t / s⌋` for every
+/// `t < 2^48` (Granlund–Montgomery: `m·s − 2^k ≤ s ≤ 2^ℓ`, so the excess `t·(m·s − 2^k)/(s·2^k)`
+/// stays below `1/s`, too little to reach the next integer). One widening multiply then replaces
+/// [`FastDiv`]'s three for the most common division of the epoch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IntRatio {
+    magic: u64,
+    shift: u32,
+}
+
+impl IntRatio {
+    /// Prepares division by `s`; `None` when `s` is 0 or not below 2^32.
+    pub(crate) fn new(s: u64) -> Option<Self> {
+        let s32 = u32::try_from(s).ok().filter(|s| *s > 0)?;
+        let ceil_log2 = u32::BITS.wrapping_sub(s32.wrapping_sub(1).leading_zeros());
+        let shift = ceil_log2.wrapping_add(48);
+        // m ≤ 2^k / s + 1 ≤ 2^49 + 1 because s > 2^(ℓ−1).
+        let magic = (1u128 << shift).checked_div(u128::from(s))?.wrapping_add(1);
+        Some(Self {
+            magic: u64::try_from(magic).ok()?,
+            shift,
+        })
+    }
+
+    /// `x / s` as fixed point: `⌊x · 2^32 / s⌋`.
+    #[inline]
+    pub(crate) fn apply(&self, x: u16) -> I32F32 {
+        let t = u128::from(x) << 32;
+        let quotient = t.wrapping_mul(u128::from(self.magic)) >> self.shift;
+        // quotient ≤ 2^48: always an i64.
+        I32F32::from_bits(i64::try_from(quotient).unwrap_or(i64::MAX))
     }
 }
 
@@ -182,6 +284,104 @@ mod tests {
             let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
             prop_assert_eq!(mul(a, b), a.saturating_mul(b));
         }
+    }
+
+    proptest! {
+        #[test]
+        fn to_u16_proportion_matches_primitive(x in any::<i64>(), y in 0i64..=(1 << 32)) {
+            for bits in [x, y] {
+                let x = I32F32::from_bits(bits);
+                prop_assert_eq!(to_u16_proportion(x), tao_primitives::fixed_proportion_to_u16(x));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn int_ratio_matches_safe_div(s in 1u64..(1 << 32), x in any::<u16>(), small in 1u64..70_000) {
+            for s in [s, small] {
+                let ratio = IntRatio::new(s).unwrap();
+                let expected = I32F32::from_num(x).safe_div(I32F32::from_bits((s << 32).min(i64::MAX as u64) as i64));
+                if s < 1 << 31 {
+                    prop_assert_eq!(ratio.apply(x), expected);
+                }
+                prop_assert_eq!(u128::from(ratio.apply(x).to_bits() as u64), (u128::from(x) << 32) / u128::from(s));
+            }
+        }
+    }
+
+    #[test]
+    fn int_ratio_edges() {
+        assert!(IntRatio::new(0).is_none());
+        assert!(IntRatio::new(1 << 32).is_none());
+        let mut divisors = vec![1u64, 2, 3, 65_535, 65_537, (1 << 31) - 1, (1 << 32) - 1];
+        for p in 1..32 {
+            divisors.extend([(1u64 << p) - 1, 1 << p, (1 << p) + 1]);
+        }
+        for s in divisors {
+            let ratio = IntRatio::new(s).unwrap();
+            for x in [0u16, 1, 2, 3, 255, 32_767, 32_768, 65_534, 65_535] {
+                let exact = (u128::from(x) << 32) / u128::from(s);
+                assert_eq!(
+                    u128::from(ratio.apply(x).to_bits() as u64),
+                    exact,
+                    "{x} / {s}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn to_u16_proportion_edges() {
+        for bits in [
+            i64::MIN,
+            -1,
+            0,
+            1,
+            65_536,
+            (1 << 32) - 1,
+            1 << 32,
+            (1 << 32) + 1,
+            i64::MAX,
+        ] {
+            let x = I32F32::from_bits(bits);
+            assert_eq!(
+                to_u16_proportion(x),
+                tao_primitives::fixed_proportion_to_u16(x)
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn apply_unless_zero_matches_safe_div(a in any::<i64>(), d in prop_oneof![Just(0i64), any::<i64>(), 0i64..(1 << 40)]) {
+            let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
+            let expected = if d == ZERO { a } else { a.safe_div(d) };
+            prop_assert_eq!(FastDiv::new(d).apply_unless_zero(a), expected);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn unit_scale_matches_mul(k in 0i64..=(1 << 32), x in 0i64..=(1 << 32), edge in 0usize..4) {
+            let k = [k, 0, (1 << 32) - 1, 1 << 32][edge];
+            for x in [x, 0, 1, (1 << 32) - 1, 1 << 32] {
+                let scale = UnitScale::new(I32F32::from_bits(k)).unwrap();
+                prop_assert_eq!(scale.apply(x), mul(I32F32::from_bits(k), I32F32::from_bits(x)).to_bits());
+            }
+        }
+
+        #[test]
+        fn add_nonneg_matches_saturating_add(acc in any::<i64>(), x in 0i64..=i64::MAX, edge in 0usize..3) {
+            let acc = [acc, i64::MAX, i64::MIN][edge];
+            prop_assert_eq!(add_nonneg(acc, x), acc.saturating_add(x));
+        }
+    }
+
+    #[test]
+    fn unit_scale_rejects_non_proportions() {
+        assert!(UnitScale::new(I32F32::from_bits(-1)).is_none());
+        assert!(UnitScale::new(I32F32::from_bits((1 << 32) + 1)).is_none());
     }
 
     #[test]

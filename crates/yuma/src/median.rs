@@ -6,7 +6,8 @@
 //! score qualifies (κ ≤ 0) it is the largest score, and an empty column gives 0. Fixed-point
 //! addition is exact, so the cumulative sums carry no rounding and any correct selection
 //! algorithm returns the same bits. Two implementations live here: a fast in-place quickselect
-//! for production and a sort-based one that states the definition, used by the dense reference.
+//! for production (run by `consensus.rs` on the one histogram bin that holds the answer) and a
+//! sort-based one that states the definition, used by the dense reference.
 
 use crate::math::ZERO;
 use tao_primitives::I32F32;

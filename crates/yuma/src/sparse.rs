@@ -1,12 +1,27 @@
 //! The production epoch over compressed sparse rows: `O(nnz(W) + nnz(B) + n log n)`.
+//!
+//! The matrix work is a few sequential sweeps over the rows, each doing as much as the data
+//! dependencies allow:
+//! 1. build the masked, row-normalised W, and each column's maximum for consensus;
+//! 2. consensus, straight from the rows (`consensus.rs`);
+//! 3. one sweep that clips each weight, adds it to validator trust and ranks, forms the bond
+//!    weight and — Yuma 3 — the new bond against the stored one, read in place;
+//! 4. what needs column totals of step 3: dividends, and original Yuma's normalised EMA.
+//!
+//! The per-entry loops work on plain slices lined up entry by entry ([`RowScratch`]), with
+//! per-column constants gathered into one array each, so that each compiles to a short loop
+//! without calls or pushes. Entries of value 0 may stay in the working matrices: every step
+//! treats a missing entry and a zero alike, and the stored rows keep only positive values.
 
 use crate::common::{self, Prelude};
+use crate::consensus::{self, consensus};
 use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
-use crate::math::{FastDiv, ONE, ZERO, mul, normalize, sum};
-use crate::median::{Entry, weighted_median};
-use tao_primitives::{I32F32, fixed_proportion_to_u16};
+use crate::math::{
+    FastDiv, IntRatio, ONE, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize, to_u16_proportion,
+};
+use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
 /// Runs one Yuma Consensus epoch (sparse implementation).
 ///
@@ -20,14 +35,16 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, YumaError> {
 }
 
 /// Reusable memory for [`epoch`]: the working matrices of one epoch, kept between epochs so
-/// that the next one does not pay for fresh pages (on a 4 096-neuron subnet they are ~100 MB).
+/// that the next one does not pay for fresh pages (on a 4 096-neuron subnet they are ~60 MB).
 #[derive(Debug, Default)]
 pub struct Workspace {
+    /// Masked, row-normalised weights; original Yuma turns them into ΔB in place.
     weights: Csr,
-    raw_weights: Csr,
+    /// The new bonds (Yuma 3) or the bond EMA (original Yuma).
     bonds: Csr,
-    scratch: Csr,
-    columns: Vec<Vec<Entry>>,
+    column_max: Vec<I32F32>,
+    consensus: consensus::Scratch,
+    row: RowScratch,
 }
 
 impl Workspace {
@@ -41,45 +58,34 @@ impl Workspace {
         let params = &input.params;
         let prelude = Prelude::new(&checked);
 
-        masked_weights(&mut self.weights, &checked, &prelude, n);
+        masked_weights(
+            &mut self.weights,
+            &mut self.column_max,
+            &checked,
+            &prelude,
+            n,
+        );
         let consensus = consensus(
-            &mut self.columns,
+            &mut self.consensus,
             &prelude.active_stake,
             &self.weights,
+            &self.column_max,
             n,
             params.kappa_fixed(),
         );
-        // Bonds follow W + β·(W̄ − W); with the default β = 1 that is W̄ and W is not kept.
-        let beta = params.bonds_penalty_fixed();
-        if beta != ONE {
-            self.raw_weights.clone_from(&self.weights);
-        }
-        let (validator_trust, incentive) =
-            clip_and_rank(&mut self.weights, &consensus, &prelude.active_stake, n);
-        if beta != ONE {
-            interpolate(&mut self.scratch, &self.raw_weights, &self.weights, beta);
-            core::mem::swap(&mut self.weights, &mut self.scratch);
-        }
-        carried_bonds(&mut self.bonds, &checked, &prelude);
-
-        let (dividends, new_bonds) = if params.yuma3 {
-            yuma3_bonds(
-                &mut self.scratch,
-                input,
-                &prelude,
-                &self.weights,
-                &self.bonds,
-                &consensus,
-                &incentive,
-                n,
-            )
+        let clip = Clip {
+            consensus: &consensus,
+            beta: params.bonds_penalty_fixed(),
+        };
+        let bonds = StoredBonds::new(&checked, &prelude);
+        let result = if params.yuma3 {
+            yuma3(self, input, &prelude.active_stake, &clip, &bonds, n)
         } else {
-            original_bonds(
-                &mut self.scratch,
-                &prelude,
-                &mut self.weights,
-                &self.bonds,
-                &incentive,
+            original(
+                self,
+                &prelude.active_stake,
+                &clip,
+                &bonds,
                 n,
                 params.ema_alpha(),
             )
@@ -88,29 +94,125 @@ impl Workspace {
             input,
             prelude,
             consensus,
-            incentive,
-            dividends,
-            validator_trust,
-            new_bonds,
+            result.incentive,
+            result.dividends,
+            result.validator_trust,
+            result.stored,
         ))
     }
 }
 
-/// Weights of permitted validators after masking, each row normalised to sum to 1.
-fn masked_weights(weights: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_>, n: usize) {
+/// What the bond step returns besides consensus.
+struct BondResult {
+    validator_trust: Vec<I32F32>,
+    incentive: Vec<I32F32>,
+    dividends: Vec<I32F32>,
+    stored: Vec<Vec<(u16, u16)>>,
+}
+
+/// Weights of permitted validators after masking, each row normalised to sum to 1, and the
+/// largest weight in each column.
+#[inline(never)] // a phase of its own in profiles
+fn masked_weights(
+    weights: &mut Csr,
+    column_max: &mut Vec<I32F32>,
+    checked: &Checked<'_>,
+    prelude: &Prelude<'_>,
+    n: usize,
+) {
     weights.clear();
     weights.reserve(n, total_len(&checked.weights));
+    column_max.clear();
+    column_max.resize(n, ZERO);
+    let input = checked.input;
+    let latest_registration = input.block_at_registration.iter().copied().max();
     for (i, row) in checked.weights.iter().enumerate() {
-        if let Some(keeps) = prelude.weight_filter(i) {
-            for &(j, w) in row.iter() {
-                if keeps(usize::from(j)) {
-                    weights.push(j, I32F32::from_num(w));
-                }
+        if let Some(mask) = prelude.weight_mask(i) {
+            // Usually nothing is masked: every miner registered before the weights were set
+            // and the row holds no self-weight. Then the row is copied as it is.
+            let self_weight = !mask.keeps_self
+                && u16::try_from(i)
+                    .is_ok_and(|uid| row.binary_search_by_key(&uid, |e| e.0).is_ok());
+            let keeps_all = !self_weight && latest_registration.is_none_or(|r| mask.set_after > r);
+            if keeps_all {
+                // < 65 536 entries of < 65 536 each: the sum stays below 2^32.
+                let total = row
+                    .iter()
+                    .fold(0u64, |t, &(_, w)| t.wrapping_add(u64::from(w)));
+                let kept = row.iter().copied();
+                push_row(weights, column_max, kept, total);
+            } else {
+                let kept = row
+                    .iter()
+                    .copied()
+                    .filter(|&(j, _)| mask.keeps(usize::from(j), input));
+                let total = kept
+                    .clone()
+                    .fold(0u64, |t, (_, w)| t.wrapping_add(u64::from(w)));
+                push_row(weights, column_max, kept, total);
             }
-            // Non-negative values: `sum > 0` (the live row test) is `sum != 0` (`normalize`'s).
-            normalize(weights.open_row_mut());
         }
         weights.end_row();
+    }
+}
+
+/// Appends one weight row, normalised (its raw values sum to `total`), to `weights`, and
+/// raises the column maxima to its values.
+fn push_row(
+    weights: &mut Csr,
+    column_max: &mut [I32F32],
+    row: impl Iterator<Item = (u16, u16)> + Clone,
+    total: u64,
+) {
+    // One loop per case, the division picked outside it.
+    match RowScale::new(total) {
+        RowScale::Zero => push_scaled(weights, column_max, row, I32F32::from_num),
+        RowScale::Ratio(ratio) => push_scaled(weights, column_max, row, |w| ratio.apply(w)),
+        RowScale::Saturated(div) => {
+            push_scaled(weights, column_max, row, |w| div.apply(I32F32::from_num(w)));
+        }
+    }
+}
+
+fn push_scaled(
+    weights: &mut Csr,
+    column_max: &mut [I32F32],
+    row: impl Iterator<Item = (u16, u16)> + Clone,
+    scale: impl Fn(u16) -> I32F32,
+) {
+    weights.extend(
+        row.clone().map(|(j, _)| j),
+        row.map(|(j, w)| {
+            let v = scale(w);
+            if let Some(max) = column_max.get_mut(usize::from(j)) {
+                *max = I32F32::from_bits(max.to_bits().max(v.to_bits()));
+            }
+            v
+        }),
+    );
+}
+
+/// How the values of one weight row normalise: `normalize` of `I32F32::from_num(w)` values
+/// whose integers sum to `total`.
+enum RowScale {
+    /// All values are 0 and stay so (`normalize` leaves an all-zero row alone).
+    Zero,
+    /// The sum does not saturate (`total < 2^31`): `(w · 2^32) / (total · 2^32)` is the
+    /// integer ratio `w / total`, one multiply with [`IntRatio`].
+    Ratio(IntRatio),
+    /// The saturating sum is `I32F32::MAX`, the divisor `normalize` then uses.
+    Saturated(FastDiv),
+}
+
+impl RowScale {
+    fn new(total: u64) -> Self {
+        if total == 0 {
+            Self::Zero
+        } else if let Some(ratio) = IntRatio::new(total).filter(|_| total < 1 << 31) {
+            Self::Ratio(ratio)
+        } else {
+            Self::Saturated(FastDiv::new(I32F32::from_bits(i64::MAX)))
+        }
     }
 }
 
@@ -121,290 +223,756 @@ fn total_len(rows: &[CanonicalRow<'_>]) -> usize {
         .fold(0, usize::saturating_add)
 }
 
-/// Clips the weights to consensus in place (entries clipped to 0 are dropped) and returns
-/// validator trust (each row's clipped sum) and incentive (normalised stake-weighted ranks).
-fn clip_and_rank(
-    weights: &mut Csr,
-    consensus: &[I32F32],
-    active_stake: &[I32F32],
-    n: usize,
-) -> (Vec<I32F32>, Vec<I32F32>) {
-    let mut trust = vec![ZERO; n];
-    let mut ranks = vec![ZERO; n];
-    weights.retain(|i, j, w| {
-        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-        if c < *w {
-            *w = c;
-            if c <= ZERO {
-                return false;
-            }
-        }
-        if let (Some(t), Some(r)) = (trust.get_mut(i), ranks.get_mut(usize::from(j))) {
-            *t = t.saturating_add(*w);
-            *r = r.saturating_add(mul(active_stake.get(i).copied().unwrap_or(ZERO), *w));
-        }
-        true
-    });
-    normalize(&mut ranks);
-    (trust, ranks)
+/// Clipping to consensus and the bond weight `W + β·(W̄ − W)`, entry by entry.
+struct Clip<'a> {
+    consensus: &'a [I32F32],
+    beta: I32F32,
 }
 
-/// `out = W + β·(W̄ − W)` for `0 ≤ β < 1`, keeping positive entries.
-fn interpolate(out: &mut Csr, raw: &Csr, clipped: &Csr, ratio: I32F32) {
-    out.clear();
-    for (raw_row, clipped_row) in raw.rows().zip(clipped.rows()) {
-        merge(raw_row, clipped_row, |j, w, c| {
-            let value = w.saturating_add(mul(ratio, c.saturating_sub(w)));
-            if value > ZERO {
-                out.push(j, value);
-            }
-        });
-        out.end_row();
+impl Clip<'_> {
+    /// `(consensus, clipped, bond weight)` of a weight `w ≥ 0` on miner `j`, as raw bits.
+    ///
+    /// The clipped weight is `min(w, C_j)`, an entry clipped to `≤ 0` dropped, i.e. 0. The
+    /// bond weight keeps only positive values of the interpolation, again as 0; with the
+    /// default β = 1 it is the clipped weight itself (`w + 1·(c − w) = c` exactly).
+    #[inline(always)]
+    fn apply(&self, j: u16, w: i64) -> (i64, i64, i64) {
+        let c = self
+            .consensus
+            .get(usize::from(j))
+            .map_or(0, |c| c.to_bits());
+        let clipped = w.min(c).max(0);
+        if self.beta == ONE {
+            return (c, clipped, clipped);
+        }
+        let interpolated =
+            w.saturating_add(mul_bits(self.beta.to_bits(), clipped.saturating_sub(w)));
+        (c, clipped, interpolated.max(0))
     }
 }
 
-/// The stored bonds as the epoch reads them: converted to fixed point, with bonds to neurons
-/// registered since the previous epoch dropped.
-fn carried_bonds(bonds: &mut Csr, checked: &Checked<'_>, prelude: &Prelude<'_>) {
-    let carries: Vec<bool> = (0..checked.n).map(|j| prelude.keeps_bond_to(j)).collect();
-    let read = checked.bond_reader();
-    bonds.clear();
-    bonds.reserve(checked.n, total_len(&checked.bonds));
-    for row in &checked.bonds {
-        for &(j, b) in row.iter() {
-            if carries.get(usize::from(j)).copied().unwrap_or(false) {
-                bonds.push(j, read(b));
-            }
-        }
-        bonds.end_row();
+/// [`mul`] on raw bits.
+#[inline(always)]
+fn mul_bits(a: i64, b: i64) -> i64 {
+    mul(I32F32::from_bits(a), I32F32::from_bits(b)).to_bits()
+}
+
+/// Validator trust and ranks, accumulated while the clipped weights stream past.
+struct Ranking {
+    trust: Vec<I32F32>,
+    ranks: Vec<I32F32>,
+}
+
+impl Ranking {
+    /// Validator trust, and incentive (the normalised ranks).
+    fn finish(self) -> (Vec<I32F32>, Vec<I32F32>) {
+        let mut incentive = self.ranks;
+        normalize(&mut incentive);
+        (self.trust, incentive)
     }
 }
 
-/// Walks two uid-sorted rows together: `f(uid, new, old)` for every uid in either, the side
-/// without it counting as 0.
-fn merge(new: CsrRow<'_>, old: CsrRow<'_>, mut f: impl FnMut(u16, I32F32, I32F32)) {
-    let ((new_cols, new_vals), (old_cols, old_vals)) = (new, old);
-    // Steady state: a validator weights the miners it is bonded to, so the uids coincide.
-    if new_cols == old_cols {
-        for ((&j, &x), &y) in new_cols.iter().zip(new_vals).zip(old_vals) {
-            f(j, x, y);
-        }
-        return;
-    }
-    let (mut a, mut b) = (0usize, 0usize);
-    loop {
-        match (new_cols.get(a), old_cols.get(b)) {
-            (Some(&ja), Some(&jb)) if ja == jb => {
-                f(ja, value_at(new_vals, a), value_at(old_vals, b));
-                (a, b) = (a.wrapping_add(1), b.wrapping_add(1));
-            }
-            (Some(&ja), Some(&jb)) if ja < jb => {
-                f(ja, value_at(new_vals, a), ZERO);
-                a = a.wrapping_add(1);
-            }
-            (Some(&ja), None) => {
-                f(ja, value_at(new_vals, a), ZERO);
-                a = a.wrapping_add(1);
-            }
-            (_, Some(&jb)) => {
-                f(jb, ZERO, value_at(old_vals, b));
-                b = b.wrapping_add(1);
-            }
-            (None, None) => break,
-        }
+/// `totals[j] += value`, saturating.
+#[inline(always)]
+fn add_total(totals: &mut [I32F32], j: u16, value: i64) {
+    if let Some(total) = totals.get_mut(usize::from(j)) {
+        *total = I32F32::from_bits(total.to_bits().saturating_add(value));
     }
 }
 
-fn value_at(values: &[I32F32], k: usize) -> I32F32 {
-    values.get(k).copied().unwrap_or(ZERO)
+/// The stored bonds as the epoch reads them, with bonds to neurons registered since the
+/// previous epoch dropped.
+struct StoredBonds<'a> {
+    rows: &'a [CanonicalRow<'a>],
+    /// `carries[j]`: bonds to `j` were made before it registered and carry over.
+    carries: Vec<bool>,
+    all_carry: bool,
 }
 
-/// Columns transposed at a time by [`consensus`]: 64 columns of a 1 024-validator subnet are
-/// 1 MiB, so a block stays in cache while its medians are taken.
-const CONSENSUS_BLOCK_COLUMNS: usize = 64;
-
-/// Consensus per column: the stake-weighted κ-quantile over validators with active stake,
-/// missing entries counting as 0.
-fn consensus(
-    columns: &mut Vec<Vec<Entry>>,
-    active_stake: &[I32F32],
-    weights: &Csr,
-    n: usize,
-    kappa: I32F32,
-) -> Vec<I32F32> {
-    let mut voter_stake: Vec<I32F32> = active_stake.iter().copied().filter(|s| *s > ZERO).collect();
-    normalize(&mut voter_stake);
-    let total_stake = sum(&voter_stake);
-    let minority = total_stake.saturating_sub(kappa);
-    let voters: Vec<(CsrRow<'_>, I32F32)> = active_stake
-        .iter()
-        .zip(weights.rows())
-        .filter(|(s, _)| **s > ZERO)
-        .map(|(_, row)| row)
-        .zip(voter_stake.iter().copied())
-        .collect();
-    let mut result = vec![ZERO; n];
-    if voters.is_empty() {
-        return result;
-    }
-    // Rows are sorted by uid, so one cursor per voter walks its row block by block.
-    let mut cursors = vec![0usize; voters.len()];
-    columns.resize_with(CONSENSUS_BLOCK_COLUMNS, Vec::new);
-    for (block, out) in result.chunks_mut(CONSENSUS_BLOCK_COLUMNS).enumerate() {
-        let first = block.saturating_mul(CONSENSUS_BLOCK_COLUMNS);
-        columns.iter_mut().for_each(Vec::clear);
-        let mut given = [ZERO; CONSENSUS_BLOCK_COLUMNS];
-        for (((cols, vals), stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
-            while let (Some(&j), Some(&w)) = (cols.get(*cursor), vals.get(*cursor)) {
-                let offset = usize::from(j).wrapping_sub(first);
-                let (Some(column), Some(total)) = (columns.get_mut(offset), given.get_mut(offset))
-                else {
-                    break;
-                };
-                column.push((w, *stake));
-                *total = total.saturating_add(*stake);
-                *cursor = cursor.saturating_add(1);
-            }
-        }
-        for ((median, column), given) in out.iter_mut().zip(columns.iter_mut()).zip(given) {
-            // Voters that gave this miner no weight score 0: one entry carries their stake.
-            if column.len() < voters.len() {
-                column.push((ZERO, total_stake.saturating_sub(given)));
-            }
-            *median = weighted_median(column, minority);
+impl<'a> StoredBonds<'a> {
+    fn new(checked: &'a Checked<'a>, prelude: &Prelude<'_>) -> Self {
+        let carries: Vec<bool> = (0..checked.n).map(|j| prelude.keeps_bond_to(j)).collect();
+        Self {
+            rows: &checked.bonds,
+            all_carry: carries.iter().all(|c| *c),
+            carries,
         }
     }
-    result
+
+    /// Row `i` as stored, `(uid, raw value)`.
+    fn row(&self, i: usize) -> &[(u16, u16)] {
+        self.rows.get(i).map_or(&[], |row| row)
+    }
+
+    fn carries(&self, j: u16) -> bool {
+        self.all_carry || self.carries.get(usize::from(j)).copied().unwrap_or(false)
+    }
 }
 
-/// One divisor per column.
-fn divisors(totals: Vec<I32F32>) -> Vec<FastDiv> {
-    totals.into_iter().map(FastDiv::new).collect()
+/// One row of a working matrix lined up with the same row of the stored bonds: equal-length
+/// slices of uids, the matrix's values and the bonds' values, 0 where a side has no entry.
+struct LinedUp<'r> {
+    cols: &'r [u16],
+    new: &'r [I32F32],
+    old: &'r [I32F32],
 }
 
-/// `value / divisors[j]`, or `value` when that column's divisor is 0.
-fn divide(divisors: &[FastDiv], j: u16, value: I32F32) -> I32F32 {
-    divisors
-        .get(usize::from(j))
-        .map_or(value, |div| div.apply_unless_zero(value))
+/// Per-row working memory: the lined-up row when it has to be built, and a row's results.
+#[derive(Debug, Default)]
+struct RowScratch {
+    cols: Vec<u16>,
+    new: Vec<I32F32>,
+    old: Vec<I32F32>,
+    out: Vec<I32F32>,
+}
+
+impl RowScratch {
+    /// Lines `row` up with stored bond row `i`, reading each stored value with `read`.
+    ///
+    /// Steady state — every stored bond carries over and the validator bonds exactly the
+    /// miners it weights — borrows the row and only converts the bonds; otherwise the two
+    /// rows are merged by uid.
+    #[inline(never)] // one call per row; a function of its own in profiles
+    fn line_up<'r>(
+        &'r mut self,
+        row: CsrRow<'r>,
+        bonds: &StoredBonds<'_>,
+        i: usize,
+        read: impl Fn(u16) -> I32F32,
+    ) -> (LinedUp<'r>, &'r mut Vec<I32F32>) {
+        let (cols, vals) = row;
+        let stored = bonds.row(i);
+        let Self {
+            old,
+            new,
+            cols: merged,
+            out,
+        } = self;
+        old.clear();
+        if bonds.all_carry && stored.len() <= cols.len() {
+            // Near the steady state the stored uids are a subset of the weighted ones (bonds
+            // that decayed to 0 were not stored): walk the row once, taking the next stored
+            // bond where its uid comes up. If all were taken, the row itself is the union.
+            let mut next = 0usize;
+            old.extend(cols.iter().map(|&j| match stored.get(next) {
+                Some(&(k, b)) if k == j => {
+                    next = next.wrapping_add(1);
+                    read(b)
+                }
+                _ => ZERO,
+            }));
+            if next == stored.len() {
+                return (
+                    LinedUp {
+                        cols,
+                        new: vals,
+                        old,
+                    },
+                    out,
+                );
+            }
+            old.clear();
+        }
+        merged.clear();
+        new.clear();
+        let mut stored = stored.iter().filter(|(j, _)| bonds.carries(*j)).peekable();
+        let mut weights = cols.iter().zip(vals).peekable();
+        loop {
+            let (j, w, b) = match (weights.peek(), stored.peek()) {
+                (Some(&(&ja, &w)), Some(&&(jb, b))) if ja == jb => {
+                    weights.next();
+                    stored.next();
+                    (ja, w, read(b))
+                }
+                (Some(&(&ja, &w)), Some(&&(jb, _))) if ja < jb => {
+                    weights.next();
+                    (ja, w, ZERO)
+                }
+                (Some(&(&ja, &w)), None) => {
+                    weights.next();
+                    (ja, w, ZERO)
+                }
+                (_, Some(&&(jb, b))) => {
+                    stored.next();
+                    (jb, ZERO, read(b))
+                }
+                (None, None) => break,
+            };
+            merged.push(j);
+            new.push(w);
+            old.push(b);
+        }
+        (
+            LinedUp {
+                cols: merged,
+                new,
+                old,
+            },
+            out,
+        )
+    }
+}
+
+/// Whether a weight row and a stored bond row name the same uids, in one branch-free pass.
+fn same_uids(cols: &[u16], stored: &[(u16, u16)]) -> bool {
+    cols.len() == stored.len()
+        && cols
+            .iter()
+            .zip(stored)
+            .fold(0u16, |differ, (&j, &(k, _))| differ | (j ^ k))
+            == 0
+}
+
+/// The positive entries of a finished row in stored form.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn stored_row(
+    cols: &[u16],
+    vals: &[I32F32],
+    stored: impl Fn(u16, I32F32) -> u16,
+) -> Vec<(u16, u16)> {
+    let positive = vals.iter().filter(|v| **v > ZERO).count();
+    if positive == vals.len() {
+        // Usually every entry: an exact-size map the compiler turns into a tight loop.
+        return cols
+            .iter()
+            .zip(vals)
+            .map(|(&j, &v)| (j, stored(j, v)))
+            .collect();
+    }
+    let mut row = Vec::with_capacity(positive);
+    row.extend(
+        cols.iter()
+            .zip(vals)
+            .filter(|(_, v)| **v > ZERO)
+            .map(|(&j, &v)| (j, stored(j, v))),
+    );
+    row
+}
+
+/// The bond EMA coefficient of one entry: fixed, or liquid alpha's sigmoid.
+trait EmaAlpha {
+    /// `(α, 1 − α)` as raw bits for bond weight `w`, bond `b` and the miner's consensus `c`.
+    fn of(&self, w: i64, b: i64, c: i64) -> (i64, i64);
+
+    /// `(α, 1 − α)` when they do not depend on the entry.
+    fn fixed(&self) -> Option<(i64, i64)> {
+        None
+    }
+}
+
+/// A fixed `(α, 1 − α)`.
+struct FixedAlpha(i64, i64);
+
+impl EmaAlpha for FixedAlpha {
+    #[inline(always)]
+    fn of(&self, _: i64, _: i64, _: i64) -> (i64, i64) {
+        (self.0, self.1)
+    }
+
+    fn fixed(&self) -> Option<(i64, i64)> {
+        Some((self.0, self.1))
+    }
+}
+
+impl EmaAlpha for LiquidAlpha {
+    #[inline]
+    fn of(&self, w: i64, b: i64, c: i64) -> (i64, i64) {
+        let alpha = self.alpha(
+            I32F32::from_bits(w),
+            I32F32::from_bits(b),
+            I32F32::from_bits(c),
+        );
+        (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits())
+    }
 }
 
 /// Yuma 3: per-element EMA of absolute bonds, dividends from column-normalised bonds.
 ///
 /// A bond to a miner that the validator omits decays exactly like one to a miner it weights 0
 /// (docs/adr/002-yuma3-omitted-bonds-decay.md).
-#[allow(clippy::too_many_arguments)] // the epoch's intermediate vectors, passed by reference
-fn yuma3_bonds(
-    new_bonds: &mut Csr,
+#[inline(never)] // a phase of its own in profiles
+fn yuma3(
+    ws: &mut Workspace,
     input: &EpochInput,
-    prelude: &Prelude<'_>,
-    weights_for_bonds: &Csr,
-    bonds: &Csr,
-    consensus: &[I32F32],
-    incentive: &[I32F32],
+    active_stake: &[I32F32],
+    clip: &Clip<'_>,
+    stored_bonds: &StoredBonds<'_>,
     n: usize,
-) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
+) -> BondResult {
     let params = &input.params;
-    let liquid = (params.liquid_alpha && consensus.iter().any(|c| *c != ZERO))
-        .then(|| LiquidAlpha::new(params));
     let fixed_alpha = params.ema_alpha();
-    new_bonds.clear();
-    new_bonds.reserve(n, weights_for_bonds.nnz());
-    let mut stored = Vec::with_capacity(n);
-    for (i, w_row) in weights_for_bonds.rows().enumerate() {
-        let mut stored_row = Vec::with_capacity(w_row.0.len());
-        merge(w_row, bonds.row(i), |j, w, b| {
-            let alpha = match &liquid {
-                Some(la) => la.alpha(w, b, consensus.get(usize::from(j)).copied().unwrap_or(ZERO)),
-                None => fixed_alpha,
-            };
-            let decayed = mul(ONE.saturating_sub(alpha), b);
-            let gained = mul(alpha, w).max(ZERO);
-            let value = decayed.saturating_add(gained).min(ONE);
-            if value > ZERO {
-                new_bonds.push(j, value);
-                stored_row.push((j, fixed_proportion_to_u16(value)));
-            }
-        });
-        new_bonds.end_row();
-        stored.push(stored_row);
-    }
+    let fixed = FixedAlpha(
+        fixed_alpha.to_bits(),
+        ONE.saturating_sub(fixed_alpha).to_bits(),
+    );
+    let sweep = if params.liquid_alpha && clip.consensus.iter().any(|c| *c != ZERO) {
+        let liquid = LiquidAlpha::new(params);
+        yuma3_sweep(ws, active_stake, clip, stored_bonds, &liquid, n)
+    } else {
+        yuma3_sweep(ws, active_stake, clip, stored_bonds, &fixed, n)
+    };
+    let (ranking, column_totals, stored) = sweep;
+    let (validator_trust, incentive) = ranking.finish();
     // Dividends read the column-normalised bonds; normalise on the fly instead of copying.
-    let columns = divisors(new_bonds.column_fold(n, I32F32::saturating_add));
-    let mut dividends: Vec<I32F32> = new_bonds
+    let columns: Vec<(FastDiv, i64)> = column_totals
+        .into_iter()
+        .zip(&incentive)
+        .map(|(total, incentive)| (FastDiv::new(total), incentive.to_bits()))
+        .collect();
+    // Each share is at most 1 (a bond is part of its column's total) and so is incentive
+    // (normalised): their products are of proportions.
+    let unit: Option<Vec<(FastDiv, UnitScale)>> = columns
+        .iter()
+        .map(|(total, incentive)| Some((*total, UnitScale::new(I32F32::from_bits(*incentive))?)))
+        .collect();
+    let mut dividends: Vec<I32F32> = ws
+        .bonds
         .rows()
-        .zip(&prelude.active_stake)
+        .zip(active_stake)
         .map(|((cols, vals), a)| {
-            let bonded = cols.iter().zip(vals).fold(ZERO, |acc, (&j, &b)| {
-                let share = divide(&columns, j, b);
-                acc.saturating_add(mul(
-                    share,
-                    incentive.get(usize::from(j)).copied().unwrap_or(ZERO),
-                ))
-            });
-            mul(bonded, *a)
+            let bonded = match &unit {
+                Some(unit) => bonded_unit(cols, vals, unit),
+                None => bonded_general(cols, vals, &columns),
+            };
+            I32F32::from_bits(mul_bits(bonded, a.to_bits()))
         })
         .collect();
     normalize(&mut dividends);
-    (dividends, stored)
+    BondResult {
+        validator_trust,
+        incentive,
+        dividends,
+        stored,
+    }
+}
+
+/// `Σ_j (b_j / total_j) · incentive_j` over one row of new bonds.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> i64 {
+    cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
+        columns
+            .get(usize::from(j))
+            .map_or(acc, |(total, incentive)| {
+                let share = total.apply_unless_zero(b).to_bits();
+                acc.saturating_add(mul_bits(share, *incentive))
+            })
+    })
+}
+
+/// [`bonded_general`] when every incentive is a proportion; shares always are.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, UnitScale)]) -> i64 {
+    cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
+        columns
+            .get(usize::from(j))
+            .map_or(acc, |(total, incentive)| {
+                let share = total.apply_unless_zero(b).to_bits();
+                add_nonneg(acc, incentive.apply(share))
+            })
+    })
+}
+
+/// What Yuma 3's first sweep returns: trust and ranks, the new bonds' column totals, and
+/// the stored rows.
+type Sweep = (Ranking, Vec<I32F32>, Vec<Vec<(u16, u16)>>);
+
+/// Yuma 3's first sweep: clipping, trust and ranks, and the new bonds with their column
+/// totals and stored rows.
+#[inline(never)] // a phase of its own in profiles
+fn yuma3_sweep(
+    ws: &mut Workspace,
+    active_stake: &[I32F32],
+    clip: &Clip<'_>,
+    stored_bonds: &StoredBonds<'_>,
+    alpha: &impl EmaAlpha,
+    n: usize,
+) -> Sweep {
+    let Workspace {
+        weights,
+        bonds: new_bonds,
+        row: scratch,
+        ..
+    } = ws;
+    let mut trust = vec![ZERO; n];
+    let mut miners: Vec<MinerAcc> = (0..n)
+        .map(|j| MinerAcc {
+            consensus: clip.consensus.get(j).map_or(0, |c| c.to_bits()),
+            rank: 0,
+            total: 0,
+        })
+        .collect();
+    let mut stored = Vec::with_capacity(n);
+    new_bonds.clear();
+    new_bonds.reserve(n, weights.nnz());
+    // The fast kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`).
+    let unit = alpha
+        .fixed()
+        .and_then(|(alpha, keep)| {
+            let scale = |x| UnitScale::new(I32F32::from_bits(x));
+            Some((scale(alpha)?, scale(keep)?))
+        })
+        .filter(|_| clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c)));
+    for ((i, row), trust) in weights.rows().enumerate().zip(trust.iter_mut()) {
+        let a = active_stake.get(i).copied().unwrap_or(ZERO);
+        let factors = unit.and_then(|(alpha, keep)| {
+            let a = UnitScale::new(a)?;
+            Some(UnitFactors { a, alpha, keep })
+        });
+        let (cols, vals) = row;
+        let stored_row_in = stored_bonds.row(i);
+        let row_trust = match &factors {
+            // Steady state: the stored bonds are on exactly the weighted miners; read them
+            // in place instead of lining the rows up.
+            Some(factors) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
+                let out = &mut scratch.out;
+                out.resize(cols.len(), ZERO);
+                let bonds = stored_row_in
+                    .iter()
+                    .map(|&(_, b)| u16_proportion_to_fixed(b));
+                let row_trust = yuma3_row_unit((cols, vals), bonds, out, &mut miners, factors);
+                new_bonds.extend(cols.iter().copied(), out.iter().copied());
+                stored.push(stored_row(cols, out, |_, b| to_u16_proportion(b)));
+                row_trust
+            }
+            _ => {
+                let (lined, out) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
+                out.resize(lined.cols.len(), ZERO);
+                let row_trust = match &factors {
+                    Some(factors) => {
+                        let bonds = lined.old.iter().copied();
+                        yuma3_row_unit((lined.cols, lined.new), bonds, out, &mut miners, factors)
+                    }
+                    None => yuma3_row(&lined, out, &mut miners, clip, alpha, a.to_bits()),
+                };
+                new_bonds.extend(lined.cols.iter().copied(), out.iter().copied());
+                stored.push(stored_row(lined.cols, out, |_, b| to_u16_proportion(b)));
+                row_trust
+            }
+        };
+        *trust = I32F32::from_bits(row_trust);
+        new_bonds.end_row();
+    }
+    let ranking = Ranking {
+        trust,
+        ranks: miners.iter().map(|m| I32F32::from_bits(m.rank)).collect(),
+    };
+    let totals = miners.iter().map(|m| I32F32::from_bits(m.total)).collect();
+    (ranking, totals, stored)
+}
+
+/// Per miner, what Yuma 3's sweep reads and accumulates for it, side by side so that an
+/// entry costs one bounds check and one cache line.
+#[derive(Clone, Copy, Debug)]
+struct MinerAcc {
+    consensus: i64,
+    /// Σ active stake · clipped weight.
+    rank: i64,
+    /// Σ new bonds.
+    total: i64,
+}
+
+/// Yuma 3's first sweep over one lined-up row, in general: `out[k]` gets the new bond,
+/// clipped weights go to the miners' ranks, new bonds to their totals; returns the row's
+/// trust.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn yuma3_row(
+    lined: &LinedUp<'_>,
+    out: &mut [I32F32],
+    miners: &mut [MinerAcc],
+    clip: &Clip<'_>,
+    alpha: &impl EmaAlpha,
+    a: i64,
+) -> i64 {
+    let mut trust = 0i64;
+    let entries = lined.cols.iter().zip(lined.new).zip(lined.old);
+    for (((&j, &w), &b), out) in entries.zip(out.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let (c, clipped, w) = clip.apply(j, w.to_bits());
+        trust = trust.saturating_add(clipped);
+        miner.rank = miner.rank.saturating_add(mul_bits(a, clipped));
+        let b = b.to_bits();
+        let (alpha, keep) = alpha.of(w, b, c);
+        let decayed = mul_bits(keep, b);
+        let gained = mul_bits(alpha, w).max(0);
+        let value = decayed.saturating_add(gained).min(ONE.to_bits()).max(0);
+        miner.total = miner.total.saturating_add(value);
+        *out = I32F32::from_bits(value);
+    }
+    trust
+}
+
+/// The factors of [`yuma3_row_unit`], all proportions.
+struct UnitFactors {
+    /// The row's active stake.
+    a: UnitScale,
+    /// The fixed EMA coefficient and its complement.
+    alpha: UnitScale,
+    keep: UnitScale,
+}
+
+/// [`yuma3_row`] for the usual case — fixed α, β = 1, and every factor a proportion — with
+/// [`UnitScale`] products and [`add_nonneg`] sums: the same bits, far fewer instructions.
+///
+/// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
+/// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
+/// u16 proportions are at most 1; `a`, α and 1 − α were checked. Every term is non-negative.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn yuma3_row_unit(
+    (cols, weights): CsrRow<'_>,
+    bonds: impl Iterator<Item = I32F32>,
+    out: &mut [I32F32],
+    miners: &mut [MinerAcc],
+    f: &UnitFactors,
+) -> i64 {
+    let one = ONE.to_bits();
+    let mut trust = 0i64;
+    let entries = cols.iter().zip(weights).zip(bonds);
+    for (((&j, &w), b), out) in entries.zip(out.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let clipped = w.to_bits().min(miner.consensus).max(0);
+        trust = add_nonneg(trust, clipped);
+        miner.rank = add_nonneg(miner.rank, f.a.apply(clipped));
+        let value = add_nonneg(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
+        miner.total = add_nonneg(miner.total, value);
+        *out = I32F32::from_bits(value);
+    }
+    trust
 }
 
 /// Original Yuma: column-normalised bond EMA with a fixed α, stored column max-upscaled.
-/// `weights_for_bonds` is consumed (scaled into ΔB in place).
-fn original_bonds(
-    ema: &mut Csr,
-    prelude: &Prelude<'_>,
-    weights_for_bonds: &mut Csr,
-    bonds: &Csr,
-    incentive: &[I32F32],
+///
+/// Three sweeps, each waiting for column totals of the one before: clip (trust, ranks) and
+/// scale the bond weights by stake into ΔB in place; the EMA of the column-normalised ΔB and
+/// stored bonds, with its column totals and maxima; dividends and the stored rows.
+#[inline(never)] // a phase of its own in profiles
+fn original(
+    ws: &mut Workspace,
+    active_stake: &[I32F32],
+    clip: &Clip<'_>,
+    stored_bonds: &StoredBonds<'_>,
     n: usize,
     alpha: I32F32,
-) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
-    let bond_columns = divisors(bonds.column_fold(n, I32F32::saturating_add));
-    // ΔB = W_b ∘ A, column-normalised.
-    let delta = weights_for_bonds;
-    delta.retain(|i, _, w| {
-        *w = mul(*w, prelude.active_stake.get(i).copied().unwrap_or(ZERO));
-        true
+) -> BondResult {
+    let Workspace {
+        weights: delta,
+        bonds: ema,
+        row: scratch,
+        ..
+    } = ws;
+    // ΔB = W_b ∘ A, column-normalised below.
+    let unit_consensus = clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c));
+    let mut trust = vec![ZERO; n];
+    let mut miners: Vec<MinerAcc> = (0..n)
+        .map(|j| MinerAcc {
+            consensus: clip.consensus.get(j).map_or(0, |c| c.to_bits()),
+            rank: 0,
+            total: 0,
+        })
+        .collect();
+    delta.for_each_row_mut(|i, cols, vals| {
+        let a = active_stake.get(i).copied().unwrap_or(ZERO);
+        let row_trust = match UnitScale::new(a).filter(|_| unit_consensus) {
+            Some(a) => delta_row_unit(cols, vals, &mut miners, a),
+            None => delta_row(cols, vals, &mut miners, clip, a.to_bits()),
+        };
+        if let Some(t) = trust.get_mut(i) {
+            *t = I32F32::from_bits(row_trust);
+        }
     });
-    let delta_columns = divisors(delta.column_fold(n, I32F32::saturating_add));
-    let keep = ONE.saturating_sub(alpha);
+    let ranking = Ranking {
+        trust,
+        ranks: miners.iter().map(|m| I32F32::from_bits(m.rank)).collect(),
+    };
+    let (validator_trust, incentive) = ranking.finish();
+
+    // One entry per column: the divisors of ΔB and of the stored bonds.
+    let columns: Vec<EmaColumn> = miners
+        .iter()
+        .zip(stored_bond_totals(stored_bonds, n))
+        .map(|(miner, (bond, bond_raw))| EmaColumn {
+            delta: FastDiv::new(I32F32::from_bits(miner.total)),
+            bond: FastDiv::new(bond),
+            // An unsaturated integer total: the stored value over it is an integer ratio.
+            bond_ratio: IntRatio::new(bond_raw).filter(|_| bond_raw < 1 << 31),
+        })
+        .collect();
+    let unit = UnitScale::new(alpha).zip(UnitScale::new(ONE.saturating_sub(alpha)));
+    let (alpha_bits, keep_bits) = (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits());
+    let mut totals = vec![ZERO; n];
+    let mut maxima = vec![ZERO; n];
     ema.clear();
     ema.reserve(n, delta.nnz());
-    for (i, delta_row) in delta.rows().enumerate() {
-        merge(delta_row, bonds.row(i), |j, d, b| {
-            let d = divide(&delta_columns, j, d);
-            let b = divide(&bond_columns, j, b);
-            let value = mul(alpha, d).saturating_add(mul(keep, b));
-            if value > ZERO {
-                ema.push(j, value);
-            }
-        });
+    for (i, row) in delta.rows().enumerate() {
+        let (lined, out) = scratch.line_up(row, stored_bonds, i, I32F32::from_num);
+        out.clear();
+        out.extend(
+            lined
+                .cols
+                .iter()
+                .zip(lined.new)
+                .zip(lined.old)
+                .map(|((&j, &d), &b)| {
+                    let value = columns.get(usize::from(j)).map_or(0, |column| {
+                        let d = column.delta.apply_unless_zero(d).to_bits();
+                        match unit {
+                            // Shares of a column's total are proportions, and so both terms.
+                            Some((alpha, keep)) => add_nonneg(
+                                alpha.apply(d),
+                                keep.apply(column.bond_share(b).to_bits()),
+                            ),
+                            None => {
+                                let b = column.bond.apply_unless_zero(b).to_bits();
+                                mul_bits(alpha_bits, d)
+                                    .saturating_add(mul_bits(keep_bits, b))
+                                    .max(0)
+                            }
+                        }
+                    });
+                    add_total(&mut totals, j, value);
+                    if let Some(max) = maxima.get_mut(usize::from(j)) {
+                        *max = I32F32::from_bits(max.to_bits().max(value));
+                    }
+                    I32F32::from_bits(value)
+                }),
+        );
+        ema.extend(lined.cols.iter().copied(), out.iter().copied());
         ema.end_row();
     }
-    let ema_columns = divisors(ema.column_fold(n, I32F32::saturating_add));
-    ema.map_values(|j, b| divide(&ema_columns, j, b));
-    let mut dividends: Vec<I32F32> = ema
-        .rows()
-        .map(|(cols, vals)| {
-            cols.iter().zip(vals).fold(ZERO, |acc, (&j, &b)| {
-                acc.saturating_add(mul(
-                    incentive.get(usize::from(j)).copied().unwrap_or(ZERO),
-                    b,
-                ))
+
+    // Per column: the EMA's divisor, the divisor of its normalised maximum, and incentive.
+    // Each entry is at most its column's total, where division is monotone: the maximum of
+    // the normalised column is the normalised maximum.
+    let columns: Vec<(FastDiv, FastDiv, i64)> = totals
+        .iter()
+        .zip(&maxima)
+        .zip(&incentive)
+        .map(|((total, max), incentive)| {
+            let total = FastDiv::new(*total);
+            let max = FastDiv::new(total.apply_unless_zero(*max));
+            (total, max, incentive.to_bits())
+        })
+        .collect();
+    let mut dividends = Vec::with_capacity(n);
+    let mut stored = Vec::with_capacity(n);
+    for (cols, vals) in ema.rows() {
+        let dividend = cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
+            columns
+                .get(usize::from(j))
+                .map_or(acc, |(total, _, incentive)| {
+                    let b = total.apply_unless_zero(b).to_bits();
+                    acc.saturating_add(mul_bits(*incentive, b))
+                })
+        });
+        dividends.push(I32F32::from_bits(dividend));
+        stored.push(stored_row(cols, vals, |j, b| {
+            columns.get(usize::from(j)).map_or(0, |(total, max, _)| {
+                to_u16_proportion(max.apply_unless_zero(total.apply_unless_zero(b)))
             })
-        })
-        .collect();
+        }));
+    }
     normalize(&mut dividends);
-    let maxima = divisors(ema.column_fold(n, I32F32::max));
-    let stored = ema
-        .rows()
-        .map(|(cols, vals)| {
-            cols.iter()
-                .zip(vals)
-                .map(|(&j, &b)| (j, fixed_proportion_to_u16(divide(&maxima, j, b))))
-                .collect()
+    BondResult {
+        validator_trust,
+        incentive,
+        dividends,
+        stored,
+    }
+}
+
+/// Original Yuma's per-column divisors for the EMA sweep.
+struct EmaColumn {
+    /// The column total of ΔB.
+    delta: FastDiv,
+    /// The column total of the stored bonds, and the same as an integer ratio when that
+    /// total is an unsaturated integer (as a sum of `I32F32::from_num(u16)` values is).
+    bond: FastDiv,
+    bond_ratio: Option<IntRatio>,
+}
+
+impl EmaColumn {
+    /// A stored bond over its column's total.
+    #[inline(always)]
+    fn bond_share(&self, b: I32F32) -> I32F32 {
+        let bits = b.to_bits();
+        match (&self.bond_ratio, u16::try_from(bits >> 32)) {
+            // b = x · 2^32 (as `I32F32::from_num(x)` reads a stored value): (x · 2^32) /
+            // (t · 2^32) = x / t, one multiply instead of a division.
+            (Some(ratio), Ok(x)) if bits & 0xFFFF_FFFF == 0 => ratio.apply(x),
+            _ => self.bond.apply_unless_zero(b),
+        }
+    }
+}
+
+/// ΔB for one row, in general: clipped weights to trust and ranks, `w_b · a` in place of
+/// each weight and into its column's total; returns the row's trust.
+fn delta_row(
+    cols: &[u16],
+    vals: &mut [I32F32],
+    miners: &mut [MinerAcc],
+    clip: &Clip<'_>,
+    a: i64,
+) -> i64 {
+    let mut trust = 0i64;
+    for (&j, v) in cols.iter().zip(vals.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let (_, clipped, w) = clip.apply(j, v.to_bits());
+        trust = trust.saturating_add(clipped);
+        miner.rank = miner.rank.saturating_add(mul_bits(a, clipped));
+        let d = mul_bits(w, a);
+        miner.total = miner.total.saturating_add(d);
+        *v = I32F32::from_bits(d);
+    }
+    trust
+}
+
+/// [`delta_row`] when β = 1 and consensus and `a` are proportions: the bond weight is the
+/// clipped weight, so ΔB's entry `w_b · a` is the rank's increment `a · w_b`, computed once
+/// with a [`UnitScale`]; every term is non-negative.
+fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a: UnitScale) -> i64 {
+    let mut trust = 0i64;
+    for (&j, v) in cols.iter().zip(vals.iter_mut()) {
+        let Some(miner) = miners.get_mut(usize::from(j)) else {
+            continue;
+        };
+        let clipped = v.to_bits().min(miner.consensus).max(0);
+        trust = add_nonneg(trust, clipped);
+        let d = a.apply(clipped);
+        miner.rank = add_nonneg(miner.rank, d);
+        miner.total = add_nonneg(miner.total, d);
+        *v = I32F32::from_bits(d);
+    }
+    trust
+}
+
+/// Column totals of the carried stored bonds read as `I32F32::from_num(u16)`: the live
+/// saturating sum of `b · 2^32` is `min(Σb · 2^32, MAX)`, summed here as integers; with
+/// the integer sums themselves.
+#[inline(never)] // a phase of its own in profiles
+fn stored_bond_totals(bonds: &StoredBonds<'_>, n: usize) -> Vec<(I32F32, u64)> {
+    let mut totals = vec![0u64; n];
+    for row in bonds.rows {
+        for &(j, b) in row.iter() {
+            if bonds.carries(j)
+                && let Some(total) = totals.get_mut(usize::from(j))
+            {
+                *total = total.saturating_add(u64::from(b));
+            }
+        }
+    }
+    totals
+        .into_iter()
+        .map(|total| {
+            let bits = i64::try_from(total)
+                .ok()
+                .and_then(|t| t.checked_mul(1 << 32))
+                .unwrap_or(i64::MAX);
+            (I32F32::from_bits(bits), total)
         })
-        .collect();
-    (dividends, stored)
+        .collect()
 }

@@ -420,3 +420,93 @@ proptest! {
         prop_assert_eq!(epoch(&input), epoch_dense(&input));
     }
 }
+
+/// A wider subnet (more columns than one consensus block of 64), validators weighting random
+/// subsets of miners with spread, tied, zero and maximal values, some miners registered
+/// recently (masked weights, dropped bonds), zero and equal stakes.
+fn wide_input() -> impl Strategy<Value = EpochInput> {
+    (64usize..200, 1usize..48, params(), any::<u64>()).prop_flat_map(
+        |(n, validators, params, seed)| {
+            let value = prop_oneof![
+                any::<u16>(),
+                Just(0u16),
+                Just(u16::MAX),
+                (0u16..4).prop_map(|x| x * 16_000),
+            ];
+            let row = proptest::collection::vec(value, n);
+            let stake = prop_oneof![Just(0u64), Just(1_000u64), 1u64..1_000_000];
+            (
+                proptest::collection::vec(row.clone(), validators),
+                proptest::collection::vec(row, validators),
+                proptest::collection::vec(stake, n),
+                proptest::collection::vec(prop_oneof![9 => Just(0u64), 1 => 0u64..8], n),
+            )
+                .prop_map(move |(w, b, stake, registered)| {
+                    let sparse = |m: &[Vec<u16>], salt: u64| -> Vec<Vec<(u16, u16)>> {
+                        (0..n)
+                            .map(|i| {
+                                m.get(i).map_or_else(Vec::new, |r| {
+                                    r.iter()
+                                        .enumerate()
+                                        .filter(|(j, _)| {
+                                            let h = (i as u64 * 131 + *j as u64 * 7 + salt)
+                                                .wrapping_mul(seed | 1);
+                                            (h >> 61) != 0 // keeps about 7 in 8
+                                        })
+                                        .map(|(j, v)| (j as u16, *v))
+                                        .collect()
+                                })
+                            })
+                            .collect()
+                    };
+                    EpochInput {
+                        params: EpochParams {
+                            max_allowed_validators: validators as u16,
+                            ..params.clone()
+                        },
+                        current_block: 10,
+                        last_tempo_block: 5,
+                        emission: 1_000_000_000,
+                        owner_uid: None,
+                        stake: stake.into_iter().map(I64F64::from_num).collect(),
+                        last_update: (0..n).map(|i| if i < validators { 9 } else { 0 }).collect(),
+                        block_at_registration: registered,
+                        validator_permit: (0..n).map(|i| i < validators).collect(),
+                        weights: sparse(&w, 1),
+                        bonds: sparse(&b, 2),
+                        weight_commit_blocks: None,
+                    }
+                })
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Several consensus blocks, and a second epoch whose stored bonds line up with the
+    /// weights exactly (the steady state the sparse sweeps special-case).
+    #[test]
+    fn sparse_equals_dense_on_wide_subnets(input in wide_input()) {
+        let first = epoch(&input).unwrap();
+        prop_assert_eq!(&first, &epoch_dense(&input).unwrap());
+        let steady = EpochInput { bonds: first.bonds.clone(), ..input };
+        let mut workspace = Workspace::default();
+        let second = workspace.epoch(&steady).unwrap();
+        prop_assert_eq!(&second, &epoch_dense(&steady).unwrap());
+        prop_assert_eq!(workspace.epoch(&steady).unwrap(), second);
+        // Stored bonds on exactly the weighted miners, all carried over.
+        let aligned = EpochInput {
+            bonds: steady.weights.iter().map(|row| row.iter().map(|&(j, v)| (j, v.rotate_left(3))).collect()).collect(),
+            block_at_registration: vec![0; steady.stake.len()],
+            ..steady
+        };
+        prop_assert_eq!(workspace.epoch(&aligned).unwrap(), epoch_dense(&aligned).unwrap());
+        // Near the steady state: some bonds decayed away, the rest line up with the weights.
+        let subset = EpochInput {
+            bonds: aligned.bonds.iter().map(|row| row.iter().copied().filter(|&(j, v)| (j ^ v) % 5 != 0).collect()).collect(),
+            ..aligned
+        };
+        prop_assert_eq!(workspace.epoch(&subset).unwrap(), epoch_dense(&subset).unwrap());
+    }
+}
