@@ -126,7 +126,8 @@ fn localnet_finalizes_and_exits_after_the_requested_height() {
     let dir = tempfile::tempdir().unwrap();
     let (rpc_port, rpc_held) = port_block(4);
     let (p2p_port, p2p_held) = port_block(4);
-    drop((rpc_held, p2p_held));
+    let (metrics_port, metrics_held) = port_block(4);
+    drop((rpc_held, p2p_held, metrics_held));
     let started = Instant::now();
     let mut localnet = Command::new(env!("CARGO_BIN_EXE_tao"))
         .arg("localnet")
@@ -134,6 +135,7 @@ fn localnet_finalizes_and_exits_after_the_requested_height() {
         .arg(dir.path())
         .args(["--rpc-port", &rpc_port.to_string()])
         .args(["--p2p-port", &p2p_port.to_string()])
+        .args(["--metrics-port", &metrics_port.to_string()])
         .args(["--exit-after-finalized", "5"])
         .stdout(Stdio::piped())
         .spawn()
@@ -153,6 +155,10 @@ fn localnet_finalizes_and_exits_after_the_requested_height() {
     );
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{}", rpc_port + 3)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("http://127.0.0.1:{}/metrics", metrics_port + 3)),
         "{stdout}"
     );
     eprintln!(
