@@ -19,7 +19,8 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, IntRatio, ONE, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize, to_u16_proportion,
+    FastDiv, IntRatio, ONE, ShareDiv, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize,
+    to_u16_proportion,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -515,15 +516,16 @@ fn yuma3(
     let (validator_trust, incentive) = ranking.finish();
     // Dividends read the column-normalised bonds; normalise on the fly instead of copying.
     let columns: Vec<(FastDiv, i64)> = column_totals
-        .into_iter()
+        .iter()
         .zip(&incentive)
-        .map(|(total, incentive)| (FastDiv::new(total), incentive.to_bits()))
+        .map(|(total, incentive)| (FastDiv::new(*total), incentive.to_bits()))
         .collect();
     // Each share is at most 1 (a bond is part of its column's total) and so is incentive
     // (normalised): their products are of proportions.
-    let unit: Option<Vec<(FastDiv, UnitScale)>> = columns
+    let unit: Option<Vec<(ShareDiv, UnitScale)>> = column_totals
         .iter()
-        .map(|(total, incentive)| Some((*total, UnitScale::new(I32F32::from_bits(*incentive))?)))
+        .zip(&incentive)
+        .map(|(total, incentive)| Some((ShareDiv::new(*total), UnitScale::new(*incentive)?)))
         .collect();
     let mut dividends: Vec<I32F32> = ws
         .bonds
@@ -561,7 +563,7 @@ fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> 
 
 /// [`bonded_general`] when every incentive is a proportion; shares always are.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, UnitScale)]) -> i64 {
+fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, UnitScale)]) -> i64 {
     cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
         columns
             .get(usize::from(j))
