@@ -295,9 +295,14 @@ impl ShareDiv {
 /// `t < 2^48` (Granlund–Montgomery: `m·s − 2^k ≤ s ≤ 2^ℓ`, so the excess `t·(m·s − 2^k)/(s·2^k)`
 /// stays below `1/s`, too little to reach the next integer). One widening multiply then replaces
 /// [`FastDiv`]'s three for the most common division of the epoch.
+///
+/// As `t = x · 2^32`, `⌊t·m / 2^k⌋ = ⌊x·m / 2^(k−32)⌋`: one `16 × 50`-bit multiply and a shift
+/// by `16 + ℓ < 64`, which reads the quotient (`≤ 2^48`) straight out of the product's two
+/// halves.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IntRatio {
     magic: u64,
+    /// `k − 32 = 16 + ℓ`, in 16..=48.
     shift: u32,
 }
 
@@ -306,9 +311,11 @@ impl IntRatio {
     pub(crate) fn new(s: u64) -> Option<Self> {
         let s32 = u32::try_from(s).ok().filter(|s| *s > 0)?;
         let ceil_log2 = u32::BITS.wrapping_sub(s32.wrapping_sub(1).leading_zeros());
-        let shift = ceil_log2.wrapping_add(48);
+        let shift = ceil_log2.wrapping_add(16);
         // m ≤ 2^k / s + 1 ≤ 2^49 + 1 because s > 2^(ℓ−1).
-        let magic = (1u128 << shift).checked_div(u128::from(s))?.wrapping_add(1);
+        let magic = (1u128 << shift.wrapping_add(32))
+            .checked_div(u128::from(s))?
+            .wrapping_add(1);
         Some(Self {
             magic: u64::try_from(magic).ok()?,
             shift,
@@ -318,10 +325,11 @@ impl IntRatio {
     /// `x / s` as fixed point: `⌊x · 2^32 / s⌋`.
     #[inline]
     pub(crate) fn apply(&self, x: u16) -> I32F32 {
-        let t = u128::from(x) << 32;
-        let quotient = t.wrapping_mul(u128::from(self.magic)) >> self.shift;
+        // x · m < 2^16 · (2^49 + 2) < 2^66, and the shift is below 64 (masking it says so).
+        let product = u128::from(x).wrapping_mul(u128::from(self.magic));
+        let quotient = (product >> (self.shift & 63)) as u64;
         // quotient ≤ 2^48: always an i64.
-        I32F32::from_bits(i64::try_from(quotient).unwrap_or(i64::MAX))
+        I32F32::from_bits(quotient as i64)
     }
 }
 
