@@ -55,6 +55,22 @@ impl Csr {
         self.vals.extend(vals);
     }
 
+    /// Appends a row with the uids `cols`, whose values `fill` pushes (one per uid) onto the
+    /// value array, and closes it; a `fill` that pushes too few or too many values is
+    /// evened out with zeros or cut back, so the matrix always stays well-formed.
+    #[inline]
+    pub(crate) fn push_row_with<R>(
+        &mut self,
+        cols: &[u16],
+        fill: impl FnOnce(&mut Vec<I32F32>) -> R,
+    ) -> R {
+        self.cols.extend_from_slice(cols);
+        let result = fill(&mut self.vals);
+        self.vals.resize(self.cols.len(), I32F32::from_bits(0));
+        self.end_row();
+        result
+    }
+
     /// Closes the row being built.
     pub(crate) fn end_row(&mut self) {
         self.starts.push(self.cols.len());

@@ -215,6 +215,79 @@ impl FastDiv {
     }
 }
 
+/// [`FastDiv::apply_unless_zero`] with one widening multiply for the usual operand: a
+/// proportion `0 ≤ a ≤ 1` that is at most the divisor (a share of a column total).
+///
+/// For such an `a` the quotient is `⌊N / d⌋` with `N = a · 2^32 ≤ 2^64`. With `ℓ` the bit
+/// length of `d` (`2^(ℓ−1) ≤ d < 2^ℓ`), `k = 64 + ℓ` and `m = ⌊2^k / d⌋ + 1`, the estimate
+/// `N · m / 2^k = a · m / 2^(32+ℓ)` exceeds `N / d` by `N · (m·d − 2^k) / (d · 2^k)`, where
+/// `0 < m·d − 2^k ≤ d`: by more than 0 and at most `N / 2^k ≤ 2^−ℓ < 1 / d`. The fraction of
+/// `N / d` is at most `(d − 1) / d`, so the excess never reaches the next integer and the
+/// floor is exact (Granlund–Montgomery). `m < 2^65 + 2` and `a ≤ 2^32`, so `a · m < 2^98`
+/// fits a `u128`. Every other operand (negative, above 1 or above the divisor, a divisor
+/// ≤ 0) takes [`FastDiv`]'s path, so the result is the same for every input.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShareDiv {
+    /// `min(d, 1) + 1` as raw bits for `d > 0`, else 0: `a < bound` is the fast path's test
+    /// (a negative `a` reads as a huge unsigned value).
+    bound: u64,
+    /// `m = magic_hi · 2^64 + magic_lo` (`magic_hi ≤ 2`).
+    magic_lo: u64,
+    magic_hi: u32,
+    /// `32 + ℓ`, in 33..=95.
+    shift: u32,
+    divisor: I32F32,
+}
+
+impl ShareDiv {
+    /// Prepares division by `divisor`.
+    pub(crate) fn new(divisor: I32F32) -> Self {
+        let d = u64::try_from(divisor.to_bits()).unwrap_or(0);
+        let bits = u64::BITS.wrapping_sub(d.leading_zeros());
+        let magic = (1u128 << 64u32.wrapping_add(bits).min(127))
+            .checked_div(u128::from(d))
+            .map_or(0, |m| m.wrapping_add(1));
+        match (d, u32::try_from(magic >> 64)) {
+            (1.., Ok(magic_hi)) => Self {
+                bound: d.min(ONE.to_bits() as u64).wrapping_add(1),
+                magic_lo: magic as u64,
+                magic_hi,
+                shift: bits.wrapping_add(32),
+                divisor,
+            },
+            _ => Self {
+                bound: 0,
+                magic_lo: 0,
+                magic_hi: 0,
+                shift: 0,
+                divisor,
+            },
+        }
+    }
+
+    /// `a / divisor`, or `a` unchanged when the divisor is 0; bit-identical to
+    /// [`FastDiv::apply_unless_zero`].
+    #[inline(always)]
+    pub(crate) fn apply_unless_zero(&self, a: I32F32) -> I32F32 {
+        let a_bits = a.to_bits() as u64;
+        if a_bits >= self.bound {
+            return self.slow(a);
+        }
+        // a ≤ 2^32 and magic_hi ≤ 2: the high partial product fits a u64, the sum a u128.
+        let product = u128::from(a_bits)
+            .wrapping_mul(u128::from(self.magic_lo))
+            .wrapping_add(u128::from(a_bits.wrapping_mul(u64::from(self.magic_hi))) << 64);
+        // The quotient is at most 2^32 because a ≤ d.
+        I32F32::from_bits((product >> self.shift) as i64)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow(&self, a: I32F32) -> I32F32 {
+        FastDiv::new(self.divisor).apply_unless_zero(a)
+    }
+}
+
 /// Exact `⌊x · 2^32 / s⌋` for an integer `x < 2^16` and `0 < s < 2^32`: the fixed-point
 /// quotient `x / s` of two integers, as a weight row whose (unsaturated) sum is `s` normalises.
 ///
@@ -222,9 +295,14 @@ impl FastDiv {
 /// `t < 2^48` (Granlund–Montgomery: `m·s − 2^k ≤ s ≤ 2^ℓ`, so the excess `t·(m·s − 2^k)/(s·2^k)`
 /// stays below `1/s`, too little to reach the next integer). One widening multiply then replaces
 /// [`FastDiv`]'s three for the most common division of the epoch.
+///
+/// As `t = x · 2^32`, `⌊t·m / 2^k⌋ = ⌊x·m / 2^(k−32)⌋`: one `16 × 50`-bit multiply and a shift
+/// by `16 + ℓ < 64`, which reads the quotient (`≤ 2^48`) straight out of the product's two
+/// halves.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IntRatio {
     magic: u64,
+    /// `k − 32 = 16 + ℓ`, in 16..=48.
     shift: u32,
 }
 
@@ -233,9 +311,11 @@ impl IntRatio {
     pub(crate) fn new(s: u64) -> Option<Self> {
         let s32 = u32::try_from(s).ok().filter(|s| *s > 0)?;
         let ceil_log2 = u32::BITS.wrapping_sub(s32.wrapping_sub(1).leading_zeros());
-        let shift = ceil_log2.wrapping_add(48);
+        let shift = ceil_log2.wrapping_add(16);
         // m ≤ 2^k / s + 1 ≤ 2^49 + 1 because s > 2^(ℓ−1).
-        let magic = (1u128 << shift).checked_div(u128::from(s))?.wrapping_add(1);
+        let magic = (1u128 << shift.wrapping_add(32))
+            .checked_div(u128::from(s))?
+            .wrapping_add(1);
         Some(Self {
             magic: u64::try_from(magic).ok()?,
             shift,
@@ -245,10 +325,11 @@ impl IntRatio {
     /// `x / s` as fixed point: `⌊x · 2^32 / s⌋`.
     #[inline]
     pub(crate) fn apply(&self, x: u16) -> I32F32 {
-        let t = u128::from(x) << 32;
-        let quotient = t.wrapping_mul(u128::from(self.magic)) >> self.shift;
+        // x · m < 2^16 · (2^49 + 2) < 2^66, and the shift is below 64 (masking it says so).
+        let product = u128::from(x).wrapping_mul(u128::from(self.magic));
+        let quotient = (product >> (self.shift & 63)) as u64;
         // quotient ≤ 2^48: always an i64.
-        I32F32::from_bits(i64::try_from(quotient).unwrap_or(i64::MAX))
+        I32F32::from_bits(quotient as i64)
     }
 }
 
@@ -375,6 +456,76 @@ mod tests {
         fn add_nonneg_matches_saturating_add(acc in any::<i64>(), x in 0i64..=i64::MAX, edge in 0usize..3) {
             let acc = [acc, i64::MAX, i64::MIN][edge];
             prop_assert_eq!(add_nonneg(acc, x), acc.saturating_add(x));
+        }
+    }
+
+    /// Divisors and operands at the edges of [`ShareDiv`]'s fast path.
+    fn share_edges(x: i64) -> [i64; 12] {
+        [
+            x,
+            0,
+            1,
+            2,
+            (1 << 32) - 1,
+            1 << 32,
+            (1 << 32) + 1,
+            1 << 33,
+            i64::MAX,
+            -1,
+            i64::MIN,
+            3,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn share_div_matches_fast_div(
+            a in any::<i64>(),
+            unit in 0i64..=(1 << 32),
+            d in prop_oneof![any::<i64>(), 0i64..(1 << 42), 0i64..=(1 << 33), (0u32..63).prop_map(|p| 1i64 << p)],
+            frac in 0u64..=u64::MAX,
+            edge in 0usize..12,
+            edge_a in 0usize..12,
+        ) {
+            let d = share_edges(d)[edge];
+            // a spread over [0, min(d, 1)], the range of a share of a column total.
+            let share = i64::try_from((u128::from(frac) * u128::from(d.clamp(0, 1 << 32).unsigned_abs())) >> 64).unwrap();
+            let div = ShareDiv::new(I32F32::from_bits(d));
+            for a in [a, unit, share, d, d.saturating_sub(1), d.saturating_add(1), share_edges(a)[edge_a]] {
+                let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
+                let expected = if d == ZERO { a } else { a.safe_div(d) };
+                prop_assert_eq!(div.apply_unless_zero(a), expected, "{:?} / {:?}", a, d);
+            }
+        }
+    }
+
+    #[test]
+    fn share_div_edges() {
+        let mut divisors = vec![i64::MIN, -1, 0, i64::MAX, i64::MAX - 1];
+        for p in 0..63 {
+            divisors.extend([(1i64 << p) - 1, 1 << p, (1i64 << p).saturating_add(1)]);
+        }
+        for d in divisors {
+            let div = ShareDiv::new(I32F32::from_bits(d));
+            let unit = d.clamp(0, 1 << 32);
+            for a in [
+                0,
+                1,
+                2,
+                unit - 1,
+                unit,
+                unit + 1,
+                unit / 2,
+                unit / 3,
+                (1 << 32) - 1,
+                1 << 32,
+                -1,
+                i64::MAX,
+            ] {
+                let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
+                let expected = if d == ZERO { a } else { a.safe_div(d) };
+                assert_eq!(div.apply_unless_zero(a), expected, "{a:?} / {d:?}");
+            }
         }
     }
 

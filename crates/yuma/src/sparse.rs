@@ -19,7 +19,8 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, IntRatio, ONE, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize, to_u16_proportion,
+    FastDiv, IntRatio, ONE, ShareDiv, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize,
+    to_u16_proportion,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -515,15 +516,16 @@ fn yuma3(
     let (validator_trust, incentive) = ranking.finish();
     // Dividends read the column-normalised bonds; normalise on the fly instead of copying.
     let columns: Vec<(FastDiv, i64)> = column_totals
-        .into_iter()
+        .iter()
         .zip(&incentive)
-        .map(|(total, incentive)| (FastDiv::new(total), incentive.to_bits()))
+        .map(|(total, incentive)| (FastDiv::new(*total), incentive.to_bits()))
         .collect();
     // Each share is at most 1 (a bond is part of its column's total) and so is incentive
     // (normalised): their products are of proportions.
-    let unit: Option<Vec<(FastDiv, UnitScale)>> = columns
+    let unit: Option<Vec<(ShareDiv, UnitScale)>> = column_totals
         .iter()
-        .map(|(total, incentive)| Some((*total, UnitScale::new(I32F32::from_bits(*incentive))?)))
+        .zip(&incentive)
+        .map(|(total, incentive)| Some((ShareDiv::new(*total), UnitScale::new(*incentive)?)))
         .collect();
     let mut dividends: Vec<I32F32> = ws
         .bonds
@@ -561,7 +563,7 @@ fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> 
 
 /// [`bonded_general`] when every incentive is a proportion; shares always are.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, UnitScale)]) -> i64 {
+fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, UnitScale)]) -> i64 {
     cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
         columns
             .get(usize::from(j))
@@ -624,33 +626,50 @@ fn yuma3_sweep(
             // Steady state: the stored bonds are on exactly the weighted miners; read them
             // in place instead of lining the rows up.
             Some(factors) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
-                let out = &mut scratch.out;
-                out.resize(cols.len(), ZERO);
                 let bonds = stored_row_in
                     .iter()
                     .map(|&(_, b)| u16_proportion_to_fixed(b));
-                let row_trust = yuma3_row_unit((cols, vals), bonds, out, &mut miners, factors);
-                new_bonds.extend(cols.iter().copied(), out.iter().copied());
-                stored.push(stored_row(cols, out, |_, b| to_u16_proportion(b)));
+                let mut row_stored = Vec::with_capacity(cols.len());
+                let row_trust = new_bonds.push_row_with(cols, |out| {
+                    let sinks = RowSinks {
+                        new: out,
+                        stored: &mut row_stored,
+                    };
+                    yuma3_row_unit((cols, vals), bonds, sinks, &mut miners, factors)
+                });
+                stored.push(row_stored);
                 row_trust
             }
             _ => {
                 let (lined, out) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
-                out.resize(lined.cols.len(), ZERO);
-                let row_trust = match &factors {
+                match &factors {
                     Some(factors) => {
                         let bonds = lined.old.iter().copied();
-                        yuma3_row_unit((lined.cols, lined.new), bonds, out, &mut miners, factors)
+                        let mut row_stored = Vec::with_capacity(lined.cols.len());
+                        let row_trust = new_bonds.push_row_with(lined.cols, |out| {
+                            let sinks = RowSinks {
+                                new: out,
+                                stored: &mut row_stored,
+                            };
+                            let row = (lined.cols, lined.new);
+                            yuma3_row_unit(row, bonds, sinks, &mut miners, factors)
+                        });
+                        stored.push(row_stored);
+                        row_trust
                     }
-                    None => yuma3_row(&lined, out, &mut miners, clip, alpha, a.to_bits()),
-                };
-                new_bonds.extend(lined.cols.iter().copied(), out.iter().copied());
-                stored.push(stored_row(lined.cols, out, |_, b| to_u16_proportion(b)));
-                row_trust
+                    None => {
+                        out.resize(lined.cols.len(), ZERO);
+                        let row_trust =
+                            yuma3_row(&lined, out, &mut miners, clip, alpha, a.to_bits());
+                        new_bonds.extend(lined.cols.iter().copied(), out.iter().copied());
+                        new_bonds.end_row();
+                        stored.push(stored_row(lined.cols, out, |_, b| to_u16_proportion(b)));
+                        row_trust
+                    }
+                }
             }
         };
         *trust = I32F32::from_bits(row_trust);
-        new_bonds.end_row();
     }
     let ranking = Ranking {
         trust,
@@ -718,29 +737,47 @@ struct UnitFactors {
 /// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
 /// u16 proportions are at most 1; `a`, α and 1 − α were checked. Every term is non-negative.
+///
+/// Each new bond goes straight to the end of the new bond matrix's values, and — when
+/// positive — in stored form onto the row's stored bonds, so the row is not copied after.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn yuma3_row_unit(
     (cols, weights): CsrRow<'_>,
     bonds: impl Iterator<Item = I32F32>,
-    out: &mut [I32F32],
+    sinks: RowSinks<'_>,
     miners: &mut [MinerAcc],
     f: &UnitFactors,
 ) -> i64 {
+    let RowSinks { new, stored } = sinks;
     let one = ONE.to_bits();
     let mut trust = 0i64;
     let entries = cols.iter().zip(weights).zip(bonds);
-    for (((&j, &w), b), out) in entries.zip(out.iter_mut()) {
-        let Some(miner) = miners.get_mut(usize::from(j)) else {
-            continue;
+    for ((&j, &w), b) in entries {
+        let value = match miners.get_mut(usize::from(j)) {
+            Some(miner) => {
+                let clipped = w.to_bits().min(miner.consensus).max(0);
+                trust = add_nonneg(trust, clipped);
+                miner.rank = add_nonneg(miner.rank, f.a.apply(clipped));
+                let value = add_nonneg(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
+                miner.total = add_nonneg(miner.total, value);
+                value
+            }
+            None => 0,
         };
-        let clipped = w.to_bits().min(miner.consensus).max(0);
-        trust = add_nonneg(trust, clipped);
-        miner.rank = add_nonneg(miner.rank, f.a.apply(clipped));
-        let value = add_nonneg(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
-        miner.total = add_nonneg(miner.total, value);
-        *out = I32F32::from_bits(value);
+        let value = I32F32::from_bits(value);
+        new.push(value);
+        if value > ZERO {
+            stored.push((j, to_u16_proportion(value)));
+        }
     }
     trust
+}
+
+/// Where [`yuma3_row_unit`] writes a row: the new bond matrix's values (one per entry) and
+/// the row's stored form (its positive entries).
+struct RowSinks<'s> {
+    new: &'s mut Vec<I32F32>,
+    stored: &'s mut Vec<(u16, u16)>,
 }
 
 /// Original Yuma: column-normalised bond EMA with a fixed α, stored column max-upscaled.
