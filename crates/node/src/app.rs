@@ -360,9 +360,16 @@ impl<S: CommitStore> Chain<S> {
     fn admit(inner: &mut Inner<S>, tx: SignedTx) -> Result<(), MempoolError> {
         let result = match tao_state::block::validate_transaction(&inner.store, &tx) {
             Ok(receipt) => inner.mempool.insert(tx, receipt.fee_rao),
-            // A future nonce may become valid once the sender's earlier transactions land; its
-            // fee is not known yet, so it waits at the lowest priority.
-            Err(tao_state::error::InvalidTx::FutureNonce { .. }) => inner.mempool.insert(tx, 0),
+            // A future nonce may become valid once the sender's earlier transactions land; it
+            // waits with the fee its size and call will cost.
+            Err(tao_state::error::InvalidTx::FutureNonce { .. }) => {
+                let globals = tao_state::read::global_params(&inner.store).unwrap_or_default();
+                let fee_rao = tx
+                    .tx
+                    .call
+                    .fee_rao(parity_scale_codec::Encode::encoded_size(&tx), &globals);
+                inner.mempool.insert(tx, fee_rao)
+            }
             Err(error) => Err(error.into()),
         };
         match &result {
