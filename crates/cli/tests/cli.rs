@@ -128,6 +128,17 @@ fn bad_input_gives_clear_errors_and_usage_exits_2() {
         Some(2)
     );
     assert_eq!(tao(&["no-such-command"]).status.code(), Some(2));
+    // A node's block time and metrics port are checked before anything starts.
+    for bad_node in [
+        &["node", "--dev", "--block-time-ms", "0"][..],
+        &["node", "--dev", "--block-time-ms", "600001"][..],
+        &["node", "--dev", "--metrics-port", "70000"][..],
+        &["localnet", "--block-time-ms", "fast"][..],
+    ] {
+        let output = tao(bad_node);
+        assert_eq!(output.status.code(), Some(2), "{bad_node:?}");
+        assert!(!output.stderr.is_empty(), "{bad_node:?}");
+    }
     let escape = tao(&[
         "wallet",
         "new-hotkey",

@@ -122,6 +122,31 @@ fn dev_node_answers_health_finalizes_and_stops_on_sigterm() {
 }
 
 #[test]
+fn a_taken_metrics_port_is_a_clear_error() {
+    let (rpc_port, held) = port_block(2);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_port = taken.local_addr().unwrap().port();
+    drop(held);
+    let mut node = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["node", "--dev", "--rpc-port", &rpc_port.to_string()])
+        .args(["--p2p-port", &(rpc_port + 1).to_string()])
+        .args(["--metrics-port", &metrics_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut node, Duration::from_secs(30));
+    let mut stderr = String::new();
+    node.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--metrics-port"), "{stderr}");
+}
+
+#[test]
 fn localnet_finalizes_and_exits_after_the_requested_height() {
     let dir = tempfile::tempdir().unwrap();
     let (rpc_port, rpc_held) = port_block(4);

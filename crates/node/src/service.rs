@@ -341,7 +341,11 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     let metrics_listener = match config.metrics_addr {
-        Some(addr) => Some(metrics::bind(addr).await?),
+        Some(addr) => Some(metrics::bind(addr).await.map_err(|e| {
+            NodeError::Config(format!(
+                "cannot serve metrics on {addr}: {e} (choose another --metrics-port)"
+            ))
+        })?),
         None => None,
     };
     let metrics = NodeMetrics::register(&context.child("tao"));
