@@ -596,13 +596,7 @@ fn yuma3_sweep(
         ..
     } = ws;
     let mut trust = vec![ZERO; n];
-    let mut miners: Vec<MinerAcc> = (0..n)
-        .map(|j| MinerAcc {
-            consensus: clip.consensus.get(j).map_or(0, |c| c.to_bits()),
-            rank: 0,
-            total: 0,
-        })
-        .collect();
+    let mut miners = MinerAcc::per_miner(clip.consensus, n);
     let mut stored = Vec::with_capacity(n);
     new_bonds.clear();
     new_bonds.reserve(n, weights.nnz());
@@ -688,6 +682,19 @@ struct MinerAcc {
     rank: i64,
     /// Σ new bonds.
     total: i64,
+}
+
+impl MinerAcc {
+    /// One zeroed accumulator per miner `0..n`, holding its consensus (0 past its end).
+    fn per_miner(consensus: &[I32F32], n: usize) -> Vec<MinerAcc> {
+        (0..n)
+            .map(|j| MinerAcc {
+                consensus: consensus.get(j).map_or(0, |c| c.to_bits()),
+                rank: 0,
+                total: 0,
+            })
+            .collect()
+    }
 }
 
 /// Yuma 3's first sweep over one lined-up row, in general: `out[k]` gets the new bond,
@@ -803,13 +810,7 @@ fn original(
     // ΔB = W_b ∘ A, column-normalised below.
     let unit_consensus = clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c));
     let mut trust = vec![ZERO; n];
-    let mut miners: Vec<MinerAcc> = (0..n)
-        .map(|j| MinerAcc {
-            consensus: clip.consensus.get(j).map_or(0, |c| c.to_bits()),
-            rank: 0,
-            total: 0,
-        })
-        .collect();
+    let mut miners = MinerAcc::per_miner(clip.consensus, n);
     delta.for_each_row_mut(|i, cols, vals| {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
         let row_trust = match UnitScale::new(a).filter(|_| unit_consensus) {
