@@ -15,7 +15,7 @@
 //! only decides how well the scores spread over the bins.
 
 use crate::csr::Csr;
-use crate::math::{ZERO, add_nonneg, normalize, sum};
+use crate::math::{ZERO, add_unit, normalize, sum};
 use crate::median::{Entry, weighted_median};
 use tao_primitives::I32F32;
 
@@ -71,8 +71,8 @@ impl Histograms {
         }
     }
 
-    /// Adds a voter's `score` with `stake ≥ 0` to column `offset`; `false` when the offset is
-    /// past the block.
+    /// Adds a voter's `score` with `stake` (a proportion, normalised over the voters) to
+    /// column `offset`; `false` when the offset is past the block.
     #[inline(always)]
     fn add(&mut self, offset: usize, score: I32F32, stake: i64) -> bool {
         let (Some(bins), Some(counts), Some(&shift)) = (
@@ -84,7 +84,7 @@ impl Histograms {
         };
         let bin = bin_of(score, shift);
         if let (Some(cell), Some(count)) = (bins.get_mut(bin), counts.get_mut(bin)) {
-            *cell = add_nonneg(*cell, stake);
+            *cell = add_unit(*cell, stake);
             *count = count.wrapping_add(1);
         }
         true

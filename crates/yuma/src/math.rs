@@ -41,6 +41,9 @@ pub(crate) struct UnitScale {
 }
 
 impl UnitScale {
+    /// Multiplication by 0.
+    pub(crate) const ZERO: Self = Self { k: 0, one: false };
+
     /// `None` unless `k` is a proportion.
     pub(crate) fn new(k: I32F32) -> Option<Self> {
         is_unit(k).then(|| Self {
@@ -62,6 +65,15 @@ impl UnitScale {
 #[inline(always)]
 pub(crate) fn add_nonneg(acc: i64, x: i64) -> i64 {
     acc.checked_add(x).unwrap_or(i64::MAX)
+}
+
+/// `acc.saturating_add(x)` in a sum of proportions: a plain add. Such a sum never saturates:
+/// an epoch accumulates at most [`crate::MAX_NEURONS`] `< 2^16` terms per row or column,
+/// each at most `2^32`, so every partial sum stays below `2^48`. Only for sums of checked
+/// proportions (the unit kernels), never for general operands.
+#[inline(always)]
+pub(crate) fn add_unit(acc: i64, x: i64) -> i64 {
+    acc.wrapping_add(x)
 }
 
 /// Whether `x` is a proportion, `0 ≤ x ≤ 1`.
@@ -223,18 +235,25 @@ impl FastDiv {
 /// `N · m / 2^k = a · m / 2^(32+ℓ)` exceeds `N / d` by `N · (m·d − 2^k) / (d · 2^k)`, where
 /// `0 < m·d − 2^k ≤ d`: by more than 0 and at most `N / 2^k ≤ 2^−ℓ < 1 / d`. The fraction of
 /// `N / d` is at most `(d − 1) / d`, so the excess never reaches the next integer and the
-/// floor is exact (Granlund–Montgomery). `m < 2^65 + 2` and `a ≤ 2^32`, so `a · m < 2^98`
-/// fits a `u128`. Every other operand (negative, above 1 or above the divisor, a divisor
-/// ≤ 0) takes [`FastDiv`]'s path, so the result is the same for every input.
+/// floor is exact (Granlund–Montgomery).
+///
+/// The shift by `32 + ℓ` is split so that no 128-bit shift remains: for `ℓ ≤ 32` the magic is
+/// stored as `M = m · 2^(32−ℓ)` and the quotient is the high word of `a · M`; for `ℓ > 32`
+/// `M = m` and the high word is shifted right by `ℓ − 32 < 32`. Either way `M < 2^97`, so
+/// `M = hi · 2^64 + lo` with `hi ≤ 2^32`, and the high word of `a · M` is the high word of
+/// `a · lo` plus `a · hi` — one widening and one plain multiply, both exact: `a < 2^ℓ` gives
+/// `a · hi < 2^33`, and the high word is at most `2^32` (ℓ ≤ 32) or `q · 2^(ℓ−32) < 2^64`.
+/// Every other operand (negative, above 1 or above the divisor, a divisor ≤ 0) takes
+/// [`FastDiv`]'s path, so the result is the same for every input.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ShareDiv {
     /// `min(d, 1) + 1` as raw bits for `d > 0`, else 0: `a < bound` is the fast path's test
     /// (a negative `a` reads as a huge unsigned value).
     bound: u64,
-    /// `m = magic_hi · 2^64 + magic_lo` (`magic_hi ≤ 2`).
+    /// `M = magic_hi · 2^64 + magic_lo`.
     magic_lo: u64,
-    magic_hi: u32,
-    /// `32 + ℓ`, in 33..=95.
+    magic_hi: u64,
+    /// `ℓ − 32` for `ℓ > 32`, else 0.
     shift: u32,
     divisor: I32F32,
 }
@@ -247,12 +266,17 @@ impl ShareDiv {
         let magic = (1u128 << 64u32.wrapping_add(bits).min(127))
             .checked_div(u128::from(d))
             .map_or(0, |m| m.wrapping_add(1));
-        match (d, u32::try_from(magic >> 64)) {
+        // ℓ ≤ 32: m < 2^65 + 2, so m · 2^(32−ℓ) < 2^97 fits; ℓ > 32: m < 2^66.
+        let (magic, shift) = match 32u32.checked_sub(bits) {
+            Some(up) => (magic << up, 0),
+            None => (magic, bits.wrapping_sub(32)),
+        };
+        match (d, u64::try_from(magic >> 64)) {
             (1.., Ok(magic_hi)) => Self {
                 bound: d.min(ONE.to_bits() as u64).wrapping_add(1),
                 magic_lo: magic as u64,
                 magic_hi,
-                shift: bits.wrapping_add(32),
+                shift,
                 divisor,
             },
             _ => Self {
@@ -273,12 +297,10 @@ impl ShareDiv {
         if a_bits >= self.bound {
             return self.slow(a);
         }
-        // a ≤ 2^32 and magic_hi ≤ 2: the high partial product fits a u64, the sum a u128.
-        let product = u128::from(a_bits)
-            .wrapping_mul(u128::from(self.magic_lo))
-            .wrapping_add(u128::from(a_bits.wrapping_mul(u64::from(self.magic_hi))) << 64);
-        // The quotient is at most 2^32 because a ≤ d.
-        I32F32::from_bits((product >> self.shift) as i64)
+        let high = (u128::from(a_bits).wrapping_mul(u128::from(self.magic_lo)) >> 64) as u64;
+        let high = high.wrapping_add(a_bits.wrapping_mul(self.magic_hi));
+        // The quotient is at most 2^32 because a ≤ d; the shift is below 32.
+        I32F32::from_bits((high >> (self.shift & 63)) as i64)
     }
 
     #[cold]

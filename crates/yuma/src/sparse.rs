@@ -19,8 +19,8 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, IntRatio, ONE, ShareDiv, UnitScale, ZERO, add_nonneg, is_unit, mul, normalize,
-    to_u16_proportion,
+    FastDiv, IntRatio, ONE, ShareDiv, UnitScale, ZERO, add_nonneg, add_unit, is_unit, mul,
+    normalize, to_u16_proportion,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -270,14 +270,6 @@ impl Ranking {
         let mut incentive = self.ranks;
         normalize(&mut incentive);
         (self.trust, incentive)
-    }
-}
-
-/// `totals[j] += value`, saturating.
-#[inline(always)]
-fn add_total(totals: &mut [I32F32], j: u16, value: i64) {
-    if let Some(total) = totals.get_mut(usize::from(j)) {
-        *total = I32F32::from_bits(total.to_bits().saturating_add(value));
     }
 }
 
@@ -569,7 +561,7 @@ fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, UnitScale)])
             .get(usize::from(j))
             .map_or(acc, |(total, incentive)| {
                 let share = total.apply_unless_zero(b).to_bits();
-                add_nonneg(acc, incentive.apply(share))
+                add_unit(acc, incentive.apply(share))
             })
     })
 }
@@ -739,7 +731,7 @@ struct UnitFactors {
 }
 
 /// [`yuma3_row`] for the usual case — fixed α, β = 1, and every factor a proportion — with
-/// [`UnitScale`] products and [`add_nonneg`] sums: the same bits, far fewer instructions.
+/// [`UnitScale`] products and [`add_unit`] sums: the same bits, far fewer instructions.
 ///
 /// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
@@ -763,10 +755,10 @@ fn yuma3_row_unit(
         let value = match miners.get_mut(usize::from(j)) {
             Some(miner) => {
                 let clipped = w.to_bits().min(miner.consensus).max(0);
-                trust = add_nonneg(trust, clipped);
-                miner.rank = add_nonneg(miner.rank, f.a.apply(clipped));
-                let value = add_nonneg(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
-                miner.total = add_nonneg(miner.total, value);
+                trust = add_unit(trust, clipped);
+                miner.rank = add_unit(miner.rank, f.a.apply(clipped));
+                let value = add_unit(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
+                miner.total = add_unit(miner.total, value);
                 value
             }
             None => 0,
@@ -828,89 +820,69 @@ fn original(
     let (validator_trust, incentive) = ranking.finish();
 
     // One entry per column: the divisors of ΔB and of the stored bonds.
-    let columns: Vec<EmaColumn> = miners
+    let bond_totals = stored_bond_totals(stored_bonds, n);
+    let mut columns: Vec<EmaColumn> = miners
         .iter()
-        .zip(stored_bond_totals(stored_bonds, n))
-        .map(|(miner, (bond, bond_raw))| EmaColumn {
-            delta: FastDiv::new(I32F32::from_bits(miner.total)),
-            bond: FastDiv::new(bond),
-            // An unsaturated integer total: the stored value over it is an integer ratio.
-            bond_ratio: IntRatio::new(bond_raw).filter(|_| bond_raw < 1 << 31),
+        .zip(&bond_totals)
+        .map(|(miner, &(_, bond_raw))| EmaColumn {
+            delta: ShareDiv::new(I32F32::from_bits(miner.total)),
+            // A column without bonds only ever divides 0: any ratio gives 0.
+            bond: IntRatio::new(bond_raw.max(1)),
+            total: 0,
+            max: 0,
         })
         .collect();
-    let unit = UnitScale::new(alpha).zip(UnitScale::new(ONE.saturating_sub(alpha)));
-    let (alpha_bits, keep_bits) = (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits());
-    let mut totals = vec![ZERO; n];
-    let mut maxima = vec![ZERO; n];
+    // The fast kernel when α is a proportion and every column's stored total is an
+    // unsaturated integer; else the general one, with full divisions.
+    let unit = UnitScale::new(alpha)
+        .zip(UnitScale::new(ONE.saturating_sub(alpha)))
+        .filter(|_| bond_totals.iter().all(|&(_, raw)| raw < 1 << 31));
+    let general = EmaGeneral {
+        alpha: alpha.to_bits(),
+        keep: ONE.saturating_sub(alpha).to_bits(),
+        bond: bond_totals
+            .iter()
+            .map(|(bond, _)| FastDiv::new(*bond))
+            .collect(),
+    };
+    let mut kernel = |row: CsrRow<'_>, bonds: BondsIn<'_>, out: &mut Vec<I32F32>| match unit {
+        Some((alpha, keep)) => ema_row_unit(row, bonds, out, &mut columns, alpha, keep),
+        None => ema_row(row, bonds, out, &mut columns, &general),
+    };
     ema.clear();
     ema.reserve(n, delta.nnz());
     for (i, row) in delta.rows().enumerate() {
-        let (lined, out) = scratch.line_up(row, stored_bonds, i, I32F32::from_num);
-        out.clear();
-        out.extend(
-            lined
-                .cols
-                .iter()
-                .zip(lined.new)
-                .zip(lined.old)
-                .map(|((&j, &d), &b)| {
-                    let value = columns.get(usize::from(j)).map_or(0, |column| {
-                        let d = column.delta.apply_unless_zero(d).to_bits();
-                        match unit {
-                            // Shares of a column's total are proportions, and so both terms.
-                            Some((alpha, keep)) => add_nonneg(
-                                alpha.apply(d),
-                                keep.apply(column.bond_share(b).to_bits()),
-                            ),
-                            None => {
-                                let b = column.bond.apply_unless_zero(b).to_bits();
-                                mul_bits(alpha_bits, d)
-                                    .saturating_add(mul_bits(keep_bits, b))
-                                    .max(0)
-                            }
-                        }
-                    });
-                    add_total(&mut totals, j, value);
-                    if let Some(max) = maxima.get_mut(usize::from(j)) {
-                        *max = I32F32::from_bits(max.to_bits().max(value));
-                    }
-                    I32F32::from_bits(value)
-                }),
-        );
-        ema.extend(lined.cols.iter().copied(), out.iter().copied());
-        ema.end_row();
+        let stored_row_in = stored_bonds.row(i);
+        if stored_bonds.all_carry && same_uids(row.0, stored_row_in) {
+            // Steady state: the stored bonds are on exactly the weighted miners.
+            let bonds = BondsIn::Stored(stored_row_in);
+            ema.push_row_with(row.0, |out| kernel(row, bonds, out));
+        } else {
+            // Read raw: each lined-up bond is the stored u16 value itself, 0 where missing.
+            let raw = |b: u16| I32F32::from_bits(i64::from(b));
+            let (lined, _) = scratch.line_up(row, stored_bonds, i, raw);
+            let bonds = BondsIn::LinedUp(lined.old);
+            ema.push_row_with(lined.cols, |out| {
+                kernel((lined.cols, lined.new), bonds, out)
+            });
+        }
     }
+    let totals: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.total)).collect();
+    let maxima: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.max)).collect();
 
-    // Per column: the EMA's divisor, the divisor of its normalised maximum, and incentive.
-    // Each entry is at most its column's total, where division is monotone: the maximum of
-    // the normalised column is the normalised maximum.
-    let columns: Vec<(FastDiv, FastDiv, i64)> = totals
-        .iter()
-        .zip(&maxima)
-        .zip(&incentive)
-        .map(|((total, max), incentive)| {
-            let total = FastDiv::new(*total);
-            let max = FastDiv::new(total.apply_unless_zero(*max));
-            (total, max, incentive.to_bits())
-        })
-        .collect();
+    let columns = PayoutColumn::per_miner(&totals, &maxima, &incentive);
+    let unit = incentive.iter().all(|i| is_unit(*i));
     let mut dividends = Vec::with_capacity(n);
     let mut stored = Vec::with_capacity(n);
-    for (cols, vals) in ema.rows() {
-        let dividend = cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
-            columns
-                .get(usize::from(j))
-                .map_or(acc, |(total, _, incentive)| {
-                    let b = total.apply_unless_zero(b).to_bits();
-                    acc.saturating_add(mul_bits(*incentive, b))
-                })
-        });
+    for row in ema.rows() {
+        let mut row_stored = Vec::with_capacity(row.0.len());
+        let dividend = if unit {
+            payout_row::<true>(row, &columns, &mut row_stored)
+        } else {
+            payout_row::<false>(row, &columns, &mut row_stored)
+        };
         dividends.push(I32F32::from_bits(dividend));
-        stored.push(stored_row(cols, vals, |j, b| {
-            columns.get(usize::from(j)).map_or(0, |(total, max, _)| {
-                to_u16_proportion(max.apply_unless_zero(total.apply_unless_zero(b)))
-            })
-        }));
+        stored.push(row_stored);
     }
     normalize(&mut dividends);
     BondResult {
@@ -921,28 +893,168 @@ fn original(
     }
 }
 
-/// Original Yuma's per-column divisors for the EMA sweep.
+/// Original Yuma's per-column divisors and accumulators for the EMA sweep.
 struct EmaColumn {
-    /// The column total of ΔB.
-    delta: FastDiv,
-    /// The column total of the stored bonds, and the same as an integer ratio when that
-    /// total is an unsaturated integer (as a sum of `I32F32::from_num(u16)` values is).
-    bond: FastDiv,
-    bond_ratio: Option<IntRatio>,
+    /// The column total of ΔB (each entry is part of it, so a share).
+    delta: ShareDiv,
+    /// The column total of the stored u16 bonds, as an integer ratio (the stored value `x`
+    /// reads as `x · 2^32`, the total as `t · 2^32`, their quotient is `x / t`); `None`
+    /// when the total is too large, and then only [`EmaGeneral`] runs.
+    bond: Option<IntRatio>,
+    /// Σ and max of the column's EMA values so far (all ≥ 0).
+    total: i64,
+    max: i64,
 }
 
-impl EmaColumn {
-    /// A stored bond over its column's total.
+/// The stored bonds of one row for original Yuma's EMA, entry by entry with the row:
+/// the stored row itself when its uids are the row's, else lined up by [`RowScratch`]
+/// with raw reads (each value the stored u16 itself, 0 where missing).
+#[derive(Clone, Copy)]
+enum BondsIn<'r> {
+    Stored(&'r [(u16, u16)]),
+    LinedUp(&'r [I32F32]),
+}
+
+impl BondsIn<'_> {
+    /// Calls `f(uid, ΔB, stored bond)` for each entry of the row, in order; one loop per
+    /// source, so that each inlines into its kernel.
     #[inline(always)]
-    fn bond_share(&self, b: I32F32) -> I32F32 {
-        let bits = b.to_bits();
-        match (&self.bond_ratio, u16::try_from(bits >> 32)) {
-            // b = x · 2^32 (as `I32F32::from_num(x)` reads a stored value): (x · 2^32) /
-            // (t · 2^32) = x / t, one multiply instead of a division.
-            (Some(ratio), Ok(x)) if bits & 0xFFFF_FFFF == 0 => ratio.apply(x),
-            _ => self.bond.apply_unless_zero(b),
+    fn for_each(self, cols: &[u16], deltas: &[I32F32], mut f: impl FnMut(u16, I32F32, u16)) {
+        let entries = cols.iter().zip(deltas);
+        match self {
+            Self::Stored(stored) => {
+                for ((&j, &d), &(_, x)) in entries.zip(stored) {
+                    f(j, d, x);
+                }
+            }
+            Self::LinedUp(raw) => {
+                for ((&j, &d), x) in entries.zip(raw) {
+                    f(j, d, u16::try_from(x.to_bits()).unwrap_or(0));
+                }
+            }
         }
     }
+}
+
+/// What original Yuma's general EMA kernel needs besides the columns: `α` and `1 − α` as
+/// raw bits, and each column's stored-bond total as a divisor.
+struct EmaGeneral {
+    alpha: i64,
+    keep: i64,
+    bond: Vec<FastDiv>,
+}
+
+/// Original Yuma's EMA over one row lined up with its stored bonds (raw u16 values):
+/// pushes `α · ΔB_j / ΣΔB_j + (1 − α) · B_j / ΣB_j` per entry onto `out` and into its
+/// column's total and maximum. For any `α` and totals.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn ema_row(
+    (cols, deltas): CsrRow<'_>,
+    bonds: BondsIn<'_>,
+    out: &mut Vec<I32F32>,
+    columns: &mut [EmaColumn],
+    general: &EmaGeneral,
+) {
+    bonds.for_each(cols, deltas, |j, d, x| {
+        let column = columns.get_mut(usize::from(j));
+        let divisor = general.bond.get(usize::from(j));
+        let value = column.zip(divisor).map_or(0, |(column, divisor)| {
+            let d = column.delta.apply_unless_zero(d).to_bits();
+            let b = divisor.apply_unless_zero(I32F32::from_num(x)).to_bits();
+            let value = mul_bits(general.alpha, d)
+                .saturating_add(mul_bits(general.keep, b))
+                .max(0);
+            column.total = add_nonneg(column.total, value);
+            column.max = column.max.max(value);
+            value
+        });
+        out.push(I32F32::from_bits(value));
+    });
+}
+
+/// [`ema_row`] when `α` and `1 − α` are proportions and every column's bond total is an
+/// integer ratio: shares of a column's total are proportions, so both terms are
+/// [`UnitScale`] products and their sum an [`add_unit`] — the same bits.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn ema_row_unit(
+    (cols, deltas): CsrRow<'_>,
+    bonds: BondsIn<'_>,
+    out: &mut Vec<I32F32>,
+    columns: &mut [EmaColumn],
+    alpha: UnitScale,
+    keep: UnitScale,
+) {
+    bonds.for_each(cols, deltas, |j, d, x| {
+        let value = columns.get_mut(usize::from(j)).map_or(0, |column| {
+            let d = column.delta.apply_unless_zero(d).to_bits();
+            let b = column.bond.map_or(0, |ratio| ratio.apply(x).to_bits());
+            let value = add_unit(alpha.apply(d), keep.apply(b));
+            column.total = add_unit(column.total, value);
+            column.max = column.max.max(value);
+            value
+        });
+        out.push(I32F32::from_bits(value));
+    });
+}
+
+/// Original Yuma's per-column constants for the last sweep: the EMA's column total, the
+/// normalised column maximum, and incentive.
+struct PayoutColumn {
+    total: ShareDiv,
+    max: ShareDiv,
+    incentive: i64,
+    /// `incentive` as a [`UnitScale`] when it is a proportion (else 0, never read).
+    incentive_unit: UnitScale,
+}
+
+impl PayoutColumn {
+    /// One per miner. Each entry is at most its column's total, where division is
+    /// monotone: the maximum of the normalised column is the normalised maximum.
+    fn per_miner(totals: &[I32F32], maxima: &[I32F32], incentive: &[I32F32]) -> Vec<Self> {
+        totals
+            .iter()
+            .zip(maxima)
+            .zip(incentive)
+            .map(|((total, max), incentive)| {
+                let total = ShareDiv::new(*total);
+                Self {
+                    max: ShareDiv::new(total.apply_unless_zero(*max)),
+                    total,
+                    incentive: incentive.to_bits(),
+                    incentive_unit: UnitScale::new(*incentive).unwrap_or(UnitScale::ZERO),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Original Yuma's last sweep over one row of the bond EMA: returns the row's
+/// `Σ_j incentive_j · b_j / total_j`, and pushes each positive entry's stored form
+/// `(b_j / total_j) / max_j` onto `stored`. `UNIT` when every incentive is a proportion:
+/// every share is too (an entry is part of its column's total), so the products are
+/// [`UnitScale`]s and the sum [`add_unit`] — the same bits as the general saturating code.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn payout_row<const UNIT: bool>(
+    (cols, vals): CsrRow<'_>,
+    columns: &[PayoutColumn],
+    stored: &mut Vec<(u16, u16)>,
+) -> i64 {
+    let mut dividend = 0i64;
+    for (&j, &b) in cols.iter().zip(vals) {
+        let Some(column) = columns.get(usize::from(j)) else {
+            continue;
+        };
+        let share = column.total.apply_unless_zero(b);
+        dividend = if UNIT {
+            add_unit(dividend, column.incentive_unit.apply(share.to_bits()))
+        } else {
+            dividend.saturating_add(mul_bits(column.incentive, share.to_bits()))
+        };
+        if b > ZERO {
+            stored.push((j, to_u16_proportion(column.max.apply_unless_zero(share))));
+        }
+    }
+    dividend
 }
 
 /// ΔB for one row, in general: clipped weights to trust and ranks, `w_b · a` in place of
@@ -979,10 +1091,10 @@ fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a:
             continue;
         };
         let clipped = v.to_bits().min(miner.consensus).max(0);
-        trust = add_nonneg(trust, clipped);
+        trust = add_unit(trust, clipped);
         let d = a.apply(clipped);
-        miner.rank = add_nonneg(miner.rank, d);
-        miner.total = add_nonneg(miner.total, d);
+        miner.rank = add_unit(miner.rank, d);
+        miner.total = add_unit(miner.total, d);
         *v = I32F32::from_bits(d);
     }
     trust
