@@ -30,33 +30,29 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     }))
 }
 
-/// Multiplication by a fixed proportion `k`: `mul(k, x)` for every proportion `x`, with a
-/// plain 64-bit multiply. For `k < 1` the exact product `k · x < 2^64` fits a `u64`; `k = 1`
-/// returns `x`. In hot loops that is one plain multiply instead of a 128-bit product and
-/// its clamping, when one factor is constant over the loop.
+/// Multiplication by a fixed proportion `k < 1`: `mul(k, x)` for every proportion `x`, as
+/// one plain multiply and a shift (`k · x < 2^64`), with no case for `k = 1`. Kernels that
+/// use it fall back to general code for the rare epoch with a factor of exactly 1.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct UnitScale {
+pub(crate) struct FracScale {
     k: u64,
-    one: bool,
 }
 
-impl UnitScale {
+impl FracScale {
     /// Multiplication by 0.
-    pub(crate) const ZERO: Self = Self { k: 0, one: false };
+    pub(crate) const ZERO: Self = Self { k: 0 };
 
-    /// `None` unless `k` is a proportion.
+    /// `None` unless `0 ≤ k < 1`.
     pub(crate) fn new(k: I32F32) -> Option<Self> {
-        is_unit(k).then(|| Self {
-            k: k.to_bits() as u64,
-            one: k == ONE,
-        })
+        (0..ONE.to_bits())
+            .contains(&k.to_bits())
+            .then(|| Self { k: k.to_bits() as u64 })
     }
 
     /// `k · x` for a proportion `x` (meaningless outside that range, never used there).
     #[inline(always)]
     pub(crate) fn apply(self, x: i64) -> i64 {
-        let scaled = (self.k.wrapping_mul(x as u64) >> 32) as i64;
-        if self.one { x } else { scaled }
+        (self.k.wrapping_mul(x as u64) >> 32) as i64
     }
 }
 
@@ -95,6 +91,13 @@ pub(crate) fn to_u16_proportion(x: I32F32) -> u16 {
     }
     let scaled = i128::from(bits).wrapping_mul(65_535) >> 32;
     u16::try_from(scaled.clamp(0, 65_535)).unwrap_or(u16::MAX)
+}
+
+/// [`to_u16_proportion`] of a proportion's raw bits `0 ≤ x ≤ 2^32`: one multiply (meaningless
+/// outside that range; callers check it, or discard the result).
+#[inline(always)]
+pub(crate) fn to_u16_unit(x: i64) -> u16 {
+    ((x as u64).wrapping_mul(65_535) >> 32) as u16
 }
 
 /// Whether the vector sums to zero (for the non-negative vectors of an epoch: all zero).
@@ -293,14 +296,22 @@ impl ShareDiv {
     /// [`FastDiv::apply_unless_zero`].
     #[inline(always)]
     pub(crate) fn apply_unless_zero(&self, a: I32F32) -> I32F32 {
-        let a_bits = a.to_bits() as u64;
-        if a_bits >= self.bound {
-            return self.slow(a);
+        match self.fast(a.to_bits()) {
+            (quotient, true) => I32F32::from_bits(quotient),
+            (_, false) => self.slow(a),
         }
+    }
+
+    /// The fast path alone, on raw bits: `(a / divisor, true)` when `a` is a share this
+    /// divides exactly (`0 ≤ a ≤ min(d, 1)`), else `(meaningless, false)`. Without a call in
+    /// it, a hot loop keeps its registers, and checks the flag once per row.
+    #[inline(always)]
+    pub(crate) fn fast(&self, a: i64) -> (i64, bool) {
+        let a_bits = a as u64;
         let high = (u128::from(a_bits).wrapping_mul(u128::from(self.magic_lo)) >> 64) as u64;
         let high = high.wrapping_add(a_bits.wrapping_mul(self.magic_hi));
         // The quotient is at most 2^32 because a ≤ d; the shift is below 32.
-        I32F32::from_bits((high >> (self.shift & 63)) as i64)
+        ((high >> (self.shift & 63)) as i64, a_bits < self.bound)
     }
 
     #[cold]
@@ -466,10 +477,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn unit_scale_matches_mul(k in 0i64..=(1 << 32), x in 0i64..=(1 << 32), edge in 0usize..4) {
-            let k = [k, 0, (1 << 32) - 1, 1 << 32][edge];
+        fn frac_scale_matches_mul(k in 0i64..(1 << 32), x in 0i64..=(1 << 32), edge in 0usize..4) {
+            let k = [k, 0, 1, (1 << 32) - 1][edge];
             for x in [x, 0, 1, (1 << 32) - 1, 1 << 32] {
-                let scale = UnitScale::new(I32F32::from_bits(k)).unwrap();
+                let scale = FracScale::new(I32F32::from_bits(k)).unwrap();
                 prop_assert_eq!(scale.apply(x), mul(I32F32::from_bits(k), I32F32::from_bits(x)).to_bits());
             }
         }
@@ -552,9 +563,10 @@ mod tests {
     }
 
     #[test]
-    fn unit_scale_rejects_non_proportions() {
-        assert!(UnitScale::new(I32F32::from_bits(-1)).is_none());
-        assert!(UnitScale::new(I32F32::from_bits((1 << 32) + 1)).is_none());
+    fn frac_scale_rejects_one_and_non_proportions() {
+        assert!(FracScale::new(I32F32::from_bits(-1)).is_none());
+        assert!(FracScale::new(I32F32::from_bits(1 << 32)).is_none());
+        assert!(FracScale::new(I32F32::from_bits((1 << 32) + 1)).is_none());
     }
 
     #[test]

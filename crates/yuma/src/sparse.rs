@@ -19,8 +19,8 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, IntRatio, ONE, ShareDiv, UnitScale, ZERO, add_nonneg, add_unit, is_unit, mul,
-    normalize, to_u16_proportion,
+    FastDiv, FracScale, IntRatio, ONE, ShareDiv, ZERO, add_nonneg, add_unit, is_unit, mul,
+    normalize, to_u16_proportion, to_u16_unit,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -514,10 +514,10 @@ fn yuma3(
         .collect();
     // Each share is at most 1 (a bond is part of its column's total) and so is incentive
     // (normalised): their products are of proportions.
-    let unit: Option<Vec<(ShareDiv, UnitScale)>> = column_totals
+    let unit: Option<Vec<(ShareDiv, FracScale)>> = column_totals
         .iter()
         .zip(&incentive)
-        .map(|(total, incentive)| Some((ShareDiv::new(*total), UnitScale::new(*incentive)?)))
+        .map(|(total, incentive)| Some((ShareDiv::new(*total), FracScale::new(*incentive)?)))
         .collect();
     let mut dividends: Vec<I32F32> = ws
         .bonds
@@ -555,7 +555,7 @@ fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> 
 
 /// [`bonded_general`] when every incentive is a proportion; shares always are.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, UnitScale)]) -> i64 {
+fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, FracScale)]) -> i64 {
     cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
         columns
             .get(usize::from(j))
@@ -596,14 +596,14 @@ fn yuma3_sweep(
     let unit = alpha
         .fixed()
         .and_then(|(alpha, keep)| {
-            let scale = |x| UnitScale::new(I32F32::from_bits(x));
+            let scale = |x| FracScale::new(I32F32::from_bits(x));
             Some((scale(alpha)?, scale(keep)?))
         })
         .filter(|_| clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c)));
     for ((i, row), trust) in weights.rows().enumerate().zip(trust.iter_mut()) {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
         let factors = unit.and_then(|(alpha, keep)| {
-            let a = UnitScale::new(a)?;
+            let a = FracScale::new(a)?;
             Some(UnitFactors { a, alpha, keep })
         });
         let (cols, vals) = row;
@@ -724,14 +724,14 @@ fn yuma3_row(
 /// The factors of [`yuma3_row_unit`], all proportions.
 struct UnitFactors {
     /// The row's active stake.
-    a: UnitScale,
+    a: FracScale,
     /// The fixed EMA coefficient and its complement.
-    alpha: UnitScale,
-    keep: UnitScale,
+    alpha: FracScale,
+    keep: FracScale,
 }
 
 /// [`yuma3_row`] for the usual case — fixed α, β = 1, and every factor a proportion — with
-/// [`UnitScale`] products and [`add_unit`] sums: the same bits, far fewer instructions.
+/// [`FracScale`] products and [`add_unit`] sums: the same bits, far fewer instructions.
 ///
 /// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
@@ -800,12 +800,15 @@ fn original(
         ..
     } = ws;
     // ΔB = W_b ∘ A, column-normalised below.
-    let unit_consensus = clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c));
+    // The unit kernel for every row or for none: it leaves ΔB's column totals to the ranks.
+    let unit = clip.beta == ONE
+        && clip.consensus.iter().all(|c| is_unit(*c))
+        && active_stake.iter().all(|a| FracScale::new(*a).is_some());
     let mut trust = vec![ZERO; n];
     let mut miners = MinerAcc::per_miner(clip.consensus, n);
     delta.for_each_row_mut(|i, cols, vals| {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
-        let row_trust = match UnitScale::new(a).filter(|_| unit_consensus) {
+        let row_trust = match FracScale::new(a).filter(|_| unit) {
             Some(a) => delta_row_unit(cols, vals, &mut miners, a),
             None => delta_row(cols, vals, &mut miners, clip, a.to_bits()),
         };
@@ -813,6 +816,9 @@ fn original(
             *t = I32F32::from_bits(row_trust);
         }
     });
+    if unit {
+        miners.iter_mut().for_each(|m| m.total = m.rank);
+    }
     let ranking = Ranking {
         trust,
         ranks: miners.iter().map(|m| I32F32::from_bits(m.rank)).collect(),
@@ -834,8 +840,8 @@ fn original(
         .collect();
     // The fast kernel when α is a proportion and every column's stored total is an
     // unsaturated integer; else the general one, with full divisions.
-    let unit = UnitScale::new(alpha)
-        .zip(UnitScale::new(ONE.saturating_sub(alpha)))
+    let unit = FracScale::new(alpha)
+        .zip(FracScale::new(ONE.saturating_sub(alpha)))
         .filter(|_| bond_totals.iter().all(|&(_, raw)| raw < 1 << 31));
     let general = EmaGeneral {
         alpha: alpha.to_bits(),
@@ -871,16 +877,14 @@ fn original(
     let maxima: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.max)).collect();
 
     let columns = PayoutColumn::per_miner(&totals, &maxima, &incentive);
-    let unit = incentive.iter().all(|i| is_unit(*i));
+    let unit = incentive.iter().all(|i| FracScale::new(*i).is_some());
     let mut dividends = Vec::with_capacity(n);
     let mut stored = Vec::with_capacity(n);
     for row in ema.rows() {
-        let mut row_stored = Vec::with_capacity(row.0.len());
-        let dividend = if unit {
-            payout_row::<true>(row, &columns, &mut row_stored)
-        } else {
-            payout_row::<false>(row, &columns, &mut row_stored)
-        };
+        let (dividend, row_stored) = unit
+            .then(|| payout_row_unit(row, &columns))
+            .flatten()
+            .unwrap_or_else(|| payout_row(row, &columns));
         dividends.push(I32F32::from_bits(dividend));
         stored.push(row_stored);
     }
@@ -974,15 +978,15 @@ fn ema_row(
 
 /// [`ema_row`] when `α` and `1 − α` are proportions and every column's bond total is an
 /// integer ratio: shares of a column's total are proportions, so both terms are
-/// [`UnitScale`] products and their sum an [`add_unit`] — the same bits.
+/// [`FracScale`] products and their sum an [`add_unit`] — the same bits.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn ema_row_unit(
     (cols, deltas): CsrRow<'_>,
     bonds: BondsIn<'_>,
     out: &mut Vec<I32F32>,
     columns: &mut [EmaColumn],
-    alpha: UnitScale,
-    keep: UnitScale,
+    alpha: FracScale,
+    keep: FracScale,
 ) {
     bonds.for_each(cols, deltas, |j, d, x| {
         let value = columns.get_mut(usize::from(j)).map_or(0, |column| {
@@ -1003,8 +1007,9 @@ struct PayoutColumn {
     total: ShareDiv,
     max: ShareDiv,
     incentive: i64,
-    /// `incentive` as a [`UnitScale`] when it is a proportion (else 0, never read).
-    incentive_unit: UnitScale,
+    /// `incentive` as a [`FracScale`] when it is below 1 (else 0, and only the general
+    /// kernel runs).
+    incentive_frac: FracScale,
 }
 
 impl PayoutColumn {
@@ -1021,40 +1026,67 @@ impl PayoutColumn {
                     max: ShareDiv::new(total.apply_unless_zero(*max)),
                     total,
                     incentive: incentive.to_bits(),
-                    incentive_unit: UnitScale::new(*incentive).unwrap_or(UnitScale::ZERO),
+                    incentive_frac: FracScale::new(*incentive).unwrap_or(FracScale::ZERO),
                 }
             })
             .collect()
     }
 }
 
-/// Original Yuma's last sweep over one row of the bond EMA: returns the row's
-/// `Σ_j incentive_j · b_j / total_j`, and pushes each positive entry's stored form
-/// `(b_j / total_j) / max_j` onto `stored`. `UNIT` when every incentive is a proportion:
-/// every share is too (an entry is part of its column's total), so the products are
-/// [`UnitScale`]s and the sum [`add_unit`] — the same bits as the general saturating code.
+/// Original Yuma's last sweep over one row of the bond EMA: the row's
+/// `Σ_j incentive_j · b_j / total_j`, and its stored form, `(b_j / total_j) / max_j` for
+/// each positive entry.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn payout_row<const UNIT: bool>(
-    (cols, vals): CsrRow<'_>,
-    columns: &[PayoutColumn],
-    stored: &mut Vec<(u16, u16)>,
-) -> i64 {
+fn payout_row((cols, vals): CsrRow<'_>, columns: &[PayoutColumn]) -> (i64, Vec<(u16, u16)>) {
     let mut dividend = 0i64;
+    let mut stored = Vec::with_capacity(cols.len());
     for (&j, &b) in cols.iter().zip(vals) {
         let Some(column) = columns.get(usize::from(j)) else {
             continue;
         };
         let share = column.total.apply_unless_zero(b);
-        dividend = if UNIT {
-            add_unit(dividend, column.incentive_unit.apply(share.to_bits()))
-        } else {
-            dividend.saturating_add(mul_bits(column.incentive, share.to_bits()))
-        };
+        dividend = dividend.saturating_add(mul_bits(column.incentive, share.to_bits()));
         if b > ZERO {
             stored.push((j, to_u16_proportion(column.max.apply_unless_zero(share))));
         }
     }
-    dividend
+    (dividend, stored)
+}
+
+/// [`payout_row`] when every incentive is a proportion: every share is one too (an entry is
+/// part of its column's total), so the products are [`FracScale`]s and the sum [`add_unit`].
+/// The divisions take [`ShareDiv::fast`], and the row is written whole, entry by entry;
+/// `None` when an entry is outside the fast path (the caller then runs [`payout_row`]), and
+/// in the rare row with a zero entry the stored form drops it after the loop. The same bits
+/// as [`payout_row`].
+#[inline(never)] // one call per row; a function of its own in profiles
+fn payout_row_unit(
+    (cols, vals): CsrRow<'_>,
+    columns: &[PayoutColumn],
+) -> Option<(i64, Vec<(u16, u16)>)> {
+    let mut dividend = 0i64;
+    let mut fast = true;
+    let mut all_positive = true;
+    let mut stored = vec![(0u16, 0u16); cols.len()];
+    for ((&j, &b), out) in cols.iter().zip(vals).zip(stored.iter_mut()) {
+        let Some(column) = columns.get(usize::from(j)) else {
+            return None;
+        };
+        let (share, exact_share) = column.total.fast(b.to_bits());
+        let (scaled, exact_scaled) = column.max.fast(share);
+        dividend = add_unit(dividend, column.incentive_frac.apply(share));
+        fast &= exact_share & exact_scaled;
+        all_positive &= b > ZERO;
+        *out = (j, to_u16_unit(scaled));
+    }
+    if !fast {
+        return None;
+    }
+    if !all_positive {
+        let mut positive = vals.iter().map(|b| *b > ZERO);
+        stored.retain(|_| positive.next().unwrap_or(false));
+    }
+    Some((dividend, stored))
 }
 
 /// ΔB for one row, in general: clipped weights to trust and ranks, `w_b · a` in place of
@@ -1083,8 +1115,9 @@ fn delta_row(
 
 /// [`delta_row`] when β = 1 and consensus and `a` are proportions: the bond weight is the
 /// clipped weight, so ΔB's entry `w_b · a` is the rank's increment `a · w_b`, computed once
-/// with a [`UnitScale`]; every term is non-negative.
-fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a: UnitScale) -> i64 {
+/// with a [`FracScale`]; every term is non-negative. ΔB's column totals are then the ranks,
+/// and are not summed twice: the caller copies them once every row went through here.
+fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a: FracScale) -> i64 {
     let mut trust = 0i64;
     for (&j, v) in cols.iter().zip(vals.iter_mut()) {
         let Some(miner) = miners.get_mut(usize::from(j)) else {
@@ -1094,7 +1127,6 @@ fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a:
         trust = add_unit(trust, clipped);
         let d = a.apply(clipped);
         miner.rank = add_unit(miner.rank, d);
-        miner.total = add_unit(miner.total, d);
         *v = I32F32::from_bits(d);
     }
     trust
