@@ -72,9 +72,10 @@ impl Histograms {
     }
 
     /// Adds a voter's `score` with `stake` (a proportion, normalised over the voters) to
-    /// column `offset`; `false` when the offset is past the block.
+    /// column `offset`; `false` when the offset is past the block. `COUNTED`: also count the
+    /// voter, which [`Self::target`] needs only when some voter has no stake.
     #[inline(always)]
-    fn add(&mut self, offset: usize, score: I32F32, stake: i64) -> bool {
+    fn add<const COUNTED: bool>(&mut self, offset: usize, score: I32F32, stake: i64) -> bool {
         let (Some(bins), Some(counts), Some(&shift)) = (
             self.stake.get_mut(offset),
             self.count.get_mut(offset),
@@ -83,8 +84,10 @@ impl Histograms {
             return false;
         };
         let bin = bin_of(score, shift);
-        if let (Some(cell), Some(count)) = (bins.get_mut(bin), counts.get_mut(bin)) {
+        if let Some(cell) = bins.get_mut(bin) {
             *cell = add_unit(*cell, stake);
+        }
+        if COUNTED && let Some(count) = counts.get_mut(bin) {
             *count = count.wrapping_add(1);
         }
         true
@@ -94,7 +97,11 @@ impl Histograms {
     /// covers, and the stake of all lower bins. The voters that gave no entry score 0
     /// together with the rest of the stake; `absent` is that entry when it exists and falls
     /// in the target bin.
-    fn target(&self, offset: usize, total: i64, voters: usize, minority: i64) -> Target {
+    ///
+    /// `counted`: the voters were counted ([`Self::add`]); else every voter has positive
+    /// stake, so a bin holds a score exactly when it holds stake, and a voter gave no entry
+    /// exactly when the given stake falls short of the total.
+    fn target(&self, offset: usize, total: i64, voters: Option<usize>, minority: i64) -> Target {
         let (Some(bins), Some(counts), Some(&shift)) = (
             self.stake.get(offset),
             self.count.get(offset),
@@ -102,16 +109,28 @@ impl Histograms {
         ) else {
             return Target::default();
         };
-        let present = counts
-            .iter()
-            .fold(0usize, |n, c| n.wrapping_add(usize::from(*c)));
-        let mut occupied = counts
-            .iter()
-            .enumerate()
-            .fold(0u64, |mask, (bin, c)| mask | (u64::from(*c != 0) << bin));
         let mut bins = *bins;
         let given = bins.iter().fold(0i64, |acc, s| acc.saturating_add(*s));
-        let absent = (present < voters).then(|| {
+        let (some_absent, mut occupied) = match voters {
+            Some(voters) => {
+                let present = counts
+                    .iter()
+                    .fold(0usize, |n, c| n.wrapping_add(usize::from(*c)));
+                let occupied = counts
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |mask, (bin, c)| mask | (u64::from(*c != 0) << bin));
+                (present < voters, occupied)
+            }
+            None => {
+                let occupied = bins
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |mask, (bin, s)| mask | (u64::from(*s > 0) << bin));
+                (given < total, occupied)
+            }
+        };
+        let absent = some_absent.then(|| {
             let stake = total.saturating_sub(given);
             let bin = bin_of(ZERO, shift);
             if let Some(cell) = bins.get_mut(bin) {
@@ -209,6 +228,11 @@ pub(crate) fn consensus(
     if voters.is_empty() {
         return result;
     }
+    // Voters are counted only when one has no stake (normalised to 0).
+    let counted_voters = voter_stake
+        .iter()
+        .any(|s| *s <= ZERO)
+        .then_some(voters.len());
     let Scratch {
         candidates,
         cursors,
@@ -226,18 +250,9 @@ pub(crate) fn consensus(
         // walked linearly: it is short, and a binary search's probes would each miss the
         // cache where the walk streams the row through it.
         block_starts.clone_from(cursors);
-        for ((cols, vals, stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
-            let stake = stake.to_bits();
-            let mut run = 0usize;
-            for (&j, &score) in tail(cols, *cursor).iter().zip(tail(vals, *cursor)) {
-                // Uids below `first` were consumed by earlier blocks: the offset is < 64
-                // exactly while the entry belongs to this block.
-                if !histograms.add(usize::from(j).wrapping_sub(first), score, stake) {
-                    break;
-                }
-                run = run.wrapping_add(1);
-            }
-            *cursor = cursor.saturating_add(run);
+        match counted_voters {
+            Some(_) => sweep_histograms::<true>(&mut histograms, &voters, cursors, first),
+            None => sweep_histograms::<false>(&mut histograms, &voters, cursors, first),
         }
         // Choose each column's bin.
         let mut targets = [Target::default(); BLOCK];
@@ -246,7 +261,7 @@ pub(crate) fn consensus(
             *target = histograms.target(
                 offset,
                 total_stake.to_bits(),
-                voters.len(),
+                counted_voters,
                 minority.to_bits(),
             );
             column.clear();
@@ -275,6 +290,30 @@ pub(crate) fn consensus(
         }
     }
     result
+}
+
+/// Sweep 1 over one block: every voter's run of entries in the block (from its cursor, which
+/// moves past the run) into the histograms.
+#[inline(never)] // a phase of its own in profiles
+fn sweep_histograms<const COUNTED: bool>(
+    histograms: &mut Histograms,
+    voters: &[(&[u16], &[I32F32], I32F32)],
+    cursors: &mut [usize],
+    first: usize,
+) {
+    for ((cols, vals, stake), cursor) in voters.iter().zip(cursors.iter_mut()) {
+        let stake = stake.to_bits();
+        let mut run = 0usize;
+        for (&j, &score) in tail(cols, *cursor).iter().zip(tail(vals, *cursor)) {
+            // Uids below `first` were consumed by earlier blocks: the offset is < 128
+            // exactly while the entry belongs to this block.
+            if !histograms.add::<COUNTED>(usize::from(j).wrapping_sub(first), score, stake) {
+                break;
+            }
+            run = run.wrapping_add(1);
+        }
+        *cursor = cursor.saturating_add(run);
+    }
 }
 
 /// `values[from..]`, empty past the end.

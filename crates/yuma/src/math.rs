@@ -44,9 +44,9 @@ impl FracScale {
 
     /// `None` unless `0 ≤ k < 1`.
     pub(crate) fn new(k: I32F32) -> Option<Self> {
-        (0..ONE.to_bits())
-            .contains(&k.to_bits())
-            .then(|| Self { k: k.to_bits() as u64 })
+        (0..ONE.to_bits()).contains(&k.to_bits()).then(|| Self {
+            k: k.to_bits() as u64,
+        })
     }
 
     /// `k · x` for a proportion `x` (meaningless outside that range, never used there).
@@ -269,9 +269,12 @@ impl ShareDiv {
         let magic = (1u128 << 64u32.wrapping_add(bits).min(127))
             .checked_div(u128::from(d))
             .map_or(0, |m| m.wrapping_add(1));
-        // ℓ ≤ 32: m < 2^65 + 2, so m · 2^(32−ℓ) < 2^97 fits; ℓ > 32: m < 2^66.
+        // ℓ ≤ 32: m < 2^65 + 2, so m · 2^(32−ℓ) < 2^97 fits; d = 2^32 (ℓ = 33) divides a
+        // by 1, so M = 2^64; other ℓ > 32: m < 2^66. So every divisor of a share of a
+        // proportion (d ≤ 1) needs no shift.
         let (magic, shift) = match 32u32.checked_sub(bits) {
             Some(up) => (magic << up, 0),
+            None if d == ONE.to_bits() as u64 => (1u128 << 64, 0),
             None => (magic, bits.wrapping_sub(32)),
         };
         match (d, u64::try_from(magic >> 64)) {
@@ -314,6 +317,24 @@ impl ShareDiv {
         ((high >> (self.shift & 63)) as i64, a_bits < self.bound)
     }
 
+    /// Whether [`Self::fast_unshifted`] applies: the divisor is at most 1 (or not positive,
+    /// and then the fast path never applies anyway).
+    pub(crate) fn unshifted(&self) -> bool {
+        self.shift == 0
+    }
+
+    /// [`Self::fast`] for a divisor that is [`Self::unshifted`] (meaningless otherwise): no
+    /// shift at all, so a hot loop keeps its count register.
+    #[inline(always)]
+    pub(crate) fn fast_unshifted(&self, a: i64) -> (i64, bool) {
+        let a_bits = a as u64;
+        let high = (u128::from(a_bits).wrapping_mul(u128::from(self.magic_lo)) >> 64) as u64;
+        (
+            high.wrapping_add(a_bits.wrapping_mul(self.magic_hi)) as i64,
+            a_bits < self.bound,
+        )
+    }
+
     #[cold]
     #[inline(never)]
     fn slow(&self, a: I32F32) -> I32F32 {
@@ -329,17 +350,24 @@ impl ShareDiv {
 /// stays below `1/s`, too little to reach the next integer). One widening multiply then replaces
 /// [`FastDiv`]'s three for the most common division of the epoch.
 ///
-/// As `t = x · 2^32`, `⌊t·m / 2^k⌋ = ⌊x·m / 2^(k−32)⌋`: one `16 × 50`-bit multiply and a shift
-/// by `16 + ℓ < 64`, which reads the quotient (`≤ 2^48`) straight out of the product's two
-/// halves.
+/// As `t = x · 2^32`, `⌊t·m / 2^k⌋ = ⌊x·m / 2^s⌋` with `s = k − 32 = 16 + ℓ ≤ 48`. The shift
+/// is folded into the magic: with `M = m · 2^(64−s)` (`< 2^97`, so `M = hi · 2^64 + lo` with
+/// `hi < 2^33`), `⌊x·m / 2^s⌋ = ⌊x·M / 2^64⌋`, the high word of `x · lo` plus `x · hi` — one
+/// widening and one plain multiply, and no variable shift (whose count register a hot loop
+/// would have to give up).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IntRatio {
-    magic: u64,
-    /// `k − 32 = 16 + ℓ`, in 16..=48.
-    shift: u32,
+    magic_lo: u64,
+    magic_hi: u64,
 }
 
 impl IntRatio {
+    /// Division by 1: `⌊x · 2^32 / 1⌋`, i.e. `M = 2^96`.
+    pub(crate) const ONE: Self = Self {
+        magic_lo: 0,
+        magic_hi: 1 << 32,
+    };
+
     /// Prepares division by `s`; `None` when `s` is 0 or not below 2^32.
     pub(crate) fn new(s: u64) -> Option<Self> {
         let s32 = u32::try_from(s).ok().filter(|s| *s > 0)?;
@@ -349,20 +377,21 @@ impl IntRatio {
         let magic = (1u128 << shift.wrapping_add(32))
             .checked_div(u128::from(s))?
             .wrapping_add(1);
+        // shift ≥ 16: M = m · 2^(64 − shift) < 2^(50 + 48) fits a u128.
+        let magic = magic << 64u32.wrapping_sub(shift);
         Some(Self {
-            magic: u64::try_from(magic).ok()?,
-            shift,
+            magic_lo: magic as u64,
+            magic_hi: u64::try_from(magic >> 64).ok()?,
         })
     }
 
     /// `x / s` as fixed point: `⌊x · 2^32 / s⌋`.
     #[inline]
     pub(crate) fn apply(&self, x: u16) -> I32F32 {
-        // x · m < 2^16 · (2^49 + 2) < 2^66, and the shift is below 64 (masking it says so).
-        let product = u128::from(x).wrapping_mul(u128::from(self.magic));
-        let quotient = (product >> (self.shift & 63)) as u64;
-        // quotient ≤ 2^48: always an i64.
-        I32F32::from_bits(quotient as i64)
+        let x = u64::from(x);
+        let high = (u128::from(x).wrapping_mul(u128::from(self.magic_lo)) >> 64) as u64;
+        // x · hi < 2^49, and the quotient is at most 2^48: always an i64.
+        I32F32::from_bits(high.wrapping_add(x.wrapping_mul(self.magic_hi)) as i64)
     }
 }
 
@@ -528,6 +557,7 @@ mod tests {
                 let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
                 let expected = if d == ZERO { a } else { a.safe_div(d) };
                 prop_assert_eq!(div.apply_unless_zero(a), expected, "{:?} / {:?}", a, d);
+                assert_fast_paths(&div, a, expected);
             }
         }
     }
@@ -558,6 +588,24 @@ mod tests {
                 let (a, d) = (I32F32::from_bits(a), I32F32::from_bits(d));
                 let expected = if d == ZERO { a } else { a.safe_div(d) };
                 assert_eq!(div.apply_unless_zero(a), expected, "{a:?} / {d:?}");
+                assert_fast_paths(&div, a, expected);
+            }
+            // Every divisor of a share of a proportion takes the unshifted path.
+            assert_eq!(div.unshifted(), d <= 1 << 32, "{d}");
+        }
+    }
+
+    /// Where `ShareDiv`'s fast paths claim `a`, they give `expected`.
+    fn assert_fast_paths(div: &ShareDiv, a: I32F32, expected: I32F32) {
+        let (quotient, exact) = div.fast(a.to_bits());
+        if exact {
+            assert_eq!(quotient, expected.to_bits(), "fast {a:?}");
+        }
+        if div.unshifted() {
+            let (quotient, exact_unshifted) = div.fast_unshifted(a.to_bits());
+            assert_eq!(exact, exact_unshifted);
+            if exact {
+                assert_eq!(quotient, expected.to_bits(), "fast_unshifted {a:?}");
             }
         }
     }

@@ -832,8 +832,9 @@ fn original(
         .zip(&bond_totals)
         .map(|(miner, &(_, bond_raw))| EmaColumn {
             delta: ShareDiv::new(I32F32::from_bits(miner.total)),
-            // A column without bonds only ever divides 0: any ratio gives 0.
-            bond: IntRatio::new(bond_raw.max(1)),
+            // A column without bonds only ever divides 0: any ratio gives 0. A total too
+            // large for a ratio leaves the epoch to the general kernel.
+            bond: IntRatio::new(bond_raw.clamp(1, u64::from(u32::MAX))).unwrap_or(IntRatio::ONE),
             total: 0,
             max: 0,
         })
@@ -851,9 +852,15 @@ fn original(
             .map(|(bond, _)| FastDiv::new(*bond))
             .collect(),
     };
-    let mut kernel = |row: CsrRow<'_>, bonds: BondsIn<'_>, out: &mut Vec<I32F32>| match unit {
-        Some((alpha, keep)) => ema_row_unit(row, bonds, out, &mut columns, alpha, keep),
-        None => ema_row(row, bonds, out, &mut columns, &general),
+    let unit = unit.filter(|_| columns.iter().all(|c| c.delta.unshifted()));
+    let mut kernel = |row: CsrRow<'_>, bonds: BondsIn<'_>, out: &mut Vec<I32F32>| {
+        let start = out.len();
+        let fast = unit
+            .is_some_and(|(alpha, keep)| ema_row_unit(row, bonds, out, &mut columns, alpha, keep));
+        if !fast {
+            out.truncate(start);
+            ema_row(row, bonds, out, &mut columns, &general);
+        }
     };
     ema.clear();
     ema.reserve(n, delta.nnz());
@@ -877,7 +884,10 @@ fn original(
     let maxima: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.max)).collect();
 
     let columns = PayoutColumn::per_miner(&totals, &maxima, &incentive);
-    let unit = incentive.iter().all(|i| FracScale::new(*i).is_some());
+    let unit = incentive.iter().all(|i| FracScale::new(*i).is_some())
+        && columns
+            .iter()
+            .all(|c| c.total.unshifted() && c.max.unshifted());
     let mut dividends = Vec::with_capacity(n);
     let mut stored = Vec::with_capacity(n);
     for row in ema.rows() {
@@ -902,9 +912,9 @@ struct EmaColumn {
     /// The column total of ΔB (each entry is part of it, so a share).
     delta: ShareDiv,
     /// The column total of the stored u16 bonds, as an integer ratio (the stored value `x`
-    /// reads as `x · 2^32`, the total as `t · 2^32`, their quotient is `x / t`); `None`
-    /// when the total is too large, and then only [`EmaGeneral`] runs.
-    bond: Option<IntRatio>,
+    /// reads as `x · 2^32`, the total as `t · 2^32`, their quotient is `x / t`); only read
+    /// when every column's total is below 2^31, else [`EmaGeneral`] runs.
+    bond: IntRatio,
     /// Σ and max of the column's EMA values so far (all ≥ 0).
     total: i64,
     max: i64,
@@ -976,9 +986,12 @@ fn ema_row(
     });
 }
 
-/// [`ema_row`] when `α` and `1 − α` are proportions and every column's bond total is an
-/// integer ratio: shares of a column's total are proportions, so both terms are
-/// [`FracScale`] products and their sum an [`add_unit`] — the same bits.
+/// [`ema_row`] when `α` and `1 − α` are below 1, every column's bond total is an integer
+/// ratio and every ΔB total at most 1: shares of a column's total are proportions, so both
+/// terms are [`FracScale`] products and their sum an [`add_unit`] — the same bits. The ΔB
+/// share takes [`ShareDiv::fast_unshifted`]; `false` when an entry is outside it, and then
+/// the caller drops what was pushed and runs [`ema_row`] on the row. The column totals and
+/// maxima are only raised once the whole row is known to be exact.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn ema_row_unit(
     (cols, deltas): CsrRow<'_>,
@@ -987,18 +1000,35 @@ fn ema_row_unit(
     columns: &mut [EmaColumn],
     alpha: FracScale,
     keep: FracScale,
-) {
+) -> bool {
+    let start = out.len();
+    let mut fast = true;
     bonds.for_each(cols, deltas, |j, d, x| {
         let value = columns.get_mut(usize::from(j)).map_or(0, |column| {
-            let d = column.delta.apply_unless_zero(d).to_bits();
-            let b = column.bond.map_or(0, |ratio| ratio.apply(x).to_bits());
-            let value = add_unit(alpha.apply(d), keep.apply(b));
-            column.total = add_unit(column.total, value);
-            column.max = column.max.max(value);
+            let (d, exact) = column.delta.fast_unshifted(d.to_bits());
+            fast &= exact;
+            let value = add_unit(alpha.apply(d), keep.apply(column.bond.apply(x).to_bits()));
+            // Only exact values reach the column, so that a failed row is easy to take back.
+            let counted = if exact { value } else { 0 };
+            column.total = add_unit(column.total, counted);
+            column.max = column.max.max(counted);
             value
         });
         out.push(I32F32::from_bits(value));
     });
+    if !fast {
+        // Take the row's exact values back out of the totals; the maxima keep them, as the
+        // general kernel computes the same values again.
+        let values = out.get(start..).unwrap_or_default();
+        for ((&j, d), value) in cols.iter().zip(deltas).zip(values) {
+            if let Some(column) = columns.get_mut(usize::from(j))
+                && column.delta.fast_unshifted(d.to_bits()).1
+            {
+                column.total = column.total.wrapping_sub(value.to_bits());
+            }
+        }
+    }
+    fast
 }
 
 /// Original Yuma's per-column constants for the last sweep: the EMA's column total, the
@@ -1069,11 +1099,9 @@ fn payout_row_unit(
     let mut all_positive = true;
     let mut stored = vec![(0u16, 0u16); cols.len()];
     for ((&j, &b), out) in cols.iter().zip(vals).zip(stored.iter_mut()) {
-        let Some(column) = columns.get(usize::from(j)) else {
-            return None;
-        };
-        let (share, exact_share) = column.total.fast(b.to_bits());
-        let (scaled, exact_scaled) = column.max.fast(share);
+        let column = columns.get(usize::from(j))?;
+        let (share, exact_share) = column.total.fast_unshifted(b.to_bits());
+        let (scaled, exact_scaled) = column.max.fast_unshifted(share);
         dividend = add_unit(dividend, column.incentive_frac.apply(share));
         fast &= exact_share & exact_scaled;
         all_positive &= b > ZERO;
