@@ -71,6 +71,33 @@ impl Csr {
         result
     }
 
+    /// Empties the matrix for rows written by position ([`Self::push_row_slot`]), keeping
+    /// the old values as scratch to be overwritten: in the steady state nothing is zeroed.
+    pub(crate) fn clear_for_slots(&mut self) {
+        self.starts.clear();
+        self.starts.push(0);
+        self.cols.clear();
+    }
+
+    /// Appends and closes a row with the uids `cols`, returning its values to be written in
+    /// full by position (until then they hold stale values). After the last row,
+    /// [`Self::finish_slots`] drops the stale values past the end.
+    pub(crate) fn push_row_slot(&mut self, cols: &[u16]) -> &mut [I32F32] {
+        let start = self.cols.len();
+        self.cols.extend_from_slice(cols);
+        let end = self.cols.len();
+        if self.vals.len() < end {
+            self.vals.resize(end, I32F32::from_bits(0));
+        }
+        self.end_row();
+        self.vals.get_mut(start..end).unwrap_or_default()
+    }
+
+    /// Ends a matrix written with [`Self::push_row_slot`].
+    pub(crate) fn finish_slots(&mut self) {
+        self.vals.truncate(self.cols.len());
+    }
+
     /// Closes the row being built.
     pub(crate) fn end_row(&mut self) {
         self.starts.push(self.cols.len());

@@ -524,10 +524,10 @@ fn yuma3(
         .rows()
         .zip(active_stake)
         .map(|((cols, vals), a)| {
-            let bonded = match &unit {
-                Some(unit) => bonded_unit(cols, vals, unit),
-                None => bonded_general(cols, vals, &columns),
-            };
+            let bonded = unit
+                .as_ref()
+                .and_then(|unit| bonded_unit(cols, vals, unit))
+                .unwrap_or_else(|| bonded_general(cols, vals, &columns));
             I32F32::from_bits(mul_bits(bonded, a.to_bits()))
         })
         .collect();
@@ -553,17 +553,20 @@ fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> 
     })
 }
 
-/// [`bonded_general`] when every incentive is a proportion; shares always are.
+/// [`bonded_general`] when every incentive is below 1 (shares are proportions), with the
+/// division on [`ShareDiv::fast`]: `None` when an entry is outside it, and the caller then
+/// runs [`bonded_general`] on the row.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, FracScale)]) -> i64 {
-    cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
-        columns
-            .get(usize::from(j))
-            .map_or(acc, |(total, incentive)| {
-                let share = total.apply_unless_zero(b).to_bits();
-                add_unit(acc, incentive.apply(share))
-            })
-    })
+fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, FracScale)]) -> Option<i64> {
+    let mut bonded = 0i64;
+    let mut fast = true;
+    for (&j, &b) in cols.iter().zip(vals) {
+        let (total, incentive) = columns.get(usize::from(j))?;
+        let (share, exact) = total.fast(b.to_bits());
+        fast &= exact;
+        bonded = add_unit(bonded, incentive.apply(share));
+    }
+    fast.then_some(bonded)
 }
 
 /// What Yuma 3's first sweep returns: trust and ranks, the new bonds' column totals, and
@@ -590,8 +593,7 @@ fn yuma3_sweep(
     let mut trust = vec![ZERO; n];
     let mut miners = MinerAcc::per_miner(clip.consensus, n);
     let mut stored = Vec::with_capacity(n);
-    new_bonds.clear();
-    new_bonds.reserve(n, weights.nnz());
+    new_bonds.clear_for_slots();
     // The fast kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`).
     let unit = alpha
         .fixed()
@@ -615,41 +617,29 @@ fn yuma3_sweep(
                 let bonds = stored_row_in
                     .iter()
                     .map(|&(_, b)| u16_proportion_to_fixed(b));
-                let mut row_stored = Vec::with_capacity(cols.len());
-                let row_trust = new_bonds.push_row_with(cols, |out| {
-                    let sinks = RowSinks {
-                        new: out,
-                        stored: &mut row_stored,
-                    };
-                    yuma3_row_unit((cols, vals), bonds, sinks, &mut miners, factors)
-                });
+                let new = new_bonds.push_row_slot(cols);
+                let (row_trust, row_stored) =
+                    yuma3_row_unit((cols, vals), bonds, new, &mut miners, factors);
                 stored.push(row_stored);
                 row_trust
             }
             _ => {
-                let (lined, out) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
+                let (lined, _) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
                 match &factors {
                     Some(factors) => {
                         let bonds = lined.old.iter().copied();
-                        let mut row_stored = Vec::with_capacity(lined.cols.len());
-                        let row_trust = new_bonds.push_row_with(lined.cols, |out| {
-                            let sinks = RowSinks {
-                                new: out,
-                                stored: &mut row_stored,
-                            };
-                            let row = (lined.cols, lined.new);
-                            yuma3_row_unit(row, bonds, sinks, &mut miners, factors)
-                        });
+                        let new = new_bonds.push_row_slot(lined.cols);
+                        let row = (lined.cols, lined.new);
+                        let (row_trust, row_stored) =
+                            yuma3_row_unit(row, bonds, new, &mut miners, factors);
                         stored.push(row_stored);
                         row_trust
                     }
                     None => {
-                        out.resize(lined.cols.len(), ZERO);
+                        let new = new_bonds.push_row_slot(lined.cols);
                         let row_trust =
-                            yuma3_row(&lined, out, &mut miners, clip, alpha, a.to_bits());
-                        new_bonds.extend(lined.cols.iter().copied(), out.iter().copied());
-                        new_bonds.end_row();
-                        stored.push(stored_row(lined.cols, out, |_, b| to_u16_proportion(b)));
+                            yuma3_row(&lined, new, &mut miners, clip, alpha, a.to_bits());
+                        stored.push(stored_row(lined.cols, new, |_, b| to_u16_proportion(b)));
                         row_trust
                     }
                 }
@@ -657,6 +647,7 @@ fn yuma3_sweep(
         };
         *trust = I32F32::from_bits(row_trust);
     }
+    new_bonds.finish_slots();
     let ranking = Ranking {
         trust,
         ranks: miners.iter().map(|m| I32F32::from_bits(m.rank)).collect(),
@@ -737,21 +728,25 @@ struct UnitFactors {
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
 /// u16 proportions are at most 1; `a`, α and 1 − α were checked. Every term is non-negative.
 ///
-/// Each new bond goes straight to the end of the new bond matrix's values, and — when
-/// positive — in stored form onto the row's stored bonds, so the row is not copied after.
+/// The row is written by position — each new bond into its slot of the new bond matrix,
+/// its stored form into a row sized for it — so the loop has no pushes, and no calls that
+/// would keep its state in memory; the stored row keeps only positive bonds, compacted after
+/// the loop in the rare row that has another.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn yuma3_row_unit(
     (cols, weights): CsrRow<'_>,
     bonds: impl Iterator<Item = I32F32>,
-    sinks: RowSinks<'_>,
+    new: &mut [I32F32],
     miners: &mut [MinerAcc],
     f: &UnitFactors,
-) -> i64 {
-    let RowSinks { new, stored } = sinks;
+) -> (i64, Vec<(u16, u16)>) {
     let one = ONE.to_bits();
     let mut trust = 0i64;
+    let mut all_positive = true;
+    let mut stored = vec![(0u16, 0u16); cols.len()];
     let entries = cols.iter().zip(weights).zip(bonds);
-    for ((&j, &w), b) in entries {
+    let outputs = new.iter_mut().zip(stored.iter_mut());
+    for (((&j, &w), b), (new, stored)) in entries.zip(outputs) {
         let value = match miners.get_mut(usize::from(j)) {
             Some(miner) => {
                 let clipped = w.to_bits().min(miner.consensus).max(0);
@@ -763,20 +758,15 @@ fn yuma3_row_unit(
             }
             None => 0,
         };
-        let value = I32F32::from_bits(value);
-        new.push(value);
-        if value > ZERO {
-            stored.push((j, to_u16_proportion(value)));
-        }
+        all_positive &= value > 0;
+        *new = I32F32::from_bits(value);
+        *stored = (j, to_u16_unit(value));
     }
-    trust
-}
-
-/// Where [`yuma3_row_unit`] writes a row: the new bond matrix's values (one per entry) and
-/// the row's stored form (its positive entries).
-struct RowSinks<'s> {
-    new: &'s mut Vec<I32F32>,
-    stored: &'s mut Vec<(u16, u16)>,
+    if !all_positive {
+        let mut positive = new.iter().map(|v| *v > ZERO);
+        stored.retain(|_| positive.next().unwrap_or(false));
+    }
+    (trust, stored)
 }
 
 /// Original Yuma: column-normalised bond EMA with a fixed α, stored column max-upscaled.
