@@ -181,4 +181,34 @@ mod tests {
         );
         assert_eq!(m.nnz(), 6);
     }
+
+    #[test]
+    fn slots_overwrite_stale_values_and_trim() {
+        let mut m = Csr::default();
+        m.extend([0, 1, 2], [fx(7), fx(7), fx(7)]);
+        m.end_row();
+        // Reuse: the old values stay as scratch, every slot is written, the tail is dropped.
+        m.clear_for_slots();
+        m.push_row_slot(&[1]).copy_from_slice(&[fx(1)]);
+        m.push_row_slot(&[]);
+        // Past the old length the slot grows the values.
+        m.push_row_slot(&[0, 2, 3])
+            .copy_from_slice(&[fx(2), fx(3), fx(4)]);
+        m.finish_slots();
+        let rows: Vec<(Vec<u16>, Vec<I32F32>)> =
+            m.rows().map(|(c, v)| (c.to_vec(), v.to_vec())).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (vec![1], vec![fx(1)]),
+                (vec![], vec![]),
+                (vec![0, 2, 3], vec![fx(2), fx(3), fx(4)])
+            ]
+        );
+        m.clear_for_slots();
+        m.push_row_slot(&[5]).copy_from_slice(&[fx(9)]);
+        m.finish_slots();
+        assert_eq!(m.nnz(), 1);
+        assert_eq!(m.rows().next(), Some((&[5u16][..], &[fx(9)][..])));
+    }
 }

@@ -475,6 +475,14 @@ mod tests {
     }
 
     #[test]
+    fn int_ratio_one_divides_by_one() {
+        for x in [0u16, 1, 2, 255, 32_768, u16::MAX] {
+            assert_eq!(IntRatio::ONE.apply(x), I32F32::from_num(x));
+            assert_eq!(IntRatio::ONE.apply(x), IntRatio::new(1).unwrap().apply(x));
+        }
+    }
+
+    #[test]
     fn to_u16_proportion_edges() {
         for bits in [
             i64::MIN,

@@ -980,8 +980,8 @@ fn ema_row(
 /// ratio and every ΔB total at most 1: shares of a column's total are proportions, so both
 /// terms are [`FracScale`] products and their sum an [`add_unit`] — the same bits. The ΔB
 /// share takes [`ShareDiv::fast_unshifted`]; `false` when an entry is outside it, and then
-/// the caller drops what was pushed and runs [`ema_row`] on the row. The column totals and
-/// maxima are only raised once the whole row is known to be exact.
+/// the caller drops what was pushed and runs [`ema_row`] on the row. Only exact values reach
+/// the column totals and maxima, and a failed row takes its totals back.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn ema_row_unit(
     (cols, deltas): CsrRow<'_>,
@@ -1175,4 +1175,71 @@ fn stored_bond_totals(bonds: &StoredBonds<'_>, n: usize) -> Vec<(I32F32, u64)> {
             (I32F32::from_bits(bits), total)
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn ema_column(delta_total: i64, bond_total: u64) -> EmaColumn {
+        EmaColumn {
+            delta: ShareDiv::new(I32F32::from_bits(delta_total)),
+            bond: IntRatio::new(bond_total).unwrap(),
+            total: 0,
+            max: 0,
+        }
+    }
+
+    /// A row with an entry outside the fast EMA path leaves no trace in the column totals,
+    /// and the general kernel then gives the exact entries the values the fast path gave.
+    #[test]
+    fn failed_fast_ema_row_leaves_no_trace() {
+        let (alpha, keep) = (1i64 << 30, 3i64 << 30); // 0.25 and 0.75
+        let scale = |k| FracScale::new(I32F32::from_bits(k)).unwrap();
+        let general = EmaGeneral {
+            alpha,
+            keep,
+            bond: vec![FastDiv::new(I32F32::from_num(10)); 2],
+        };
+        let cols = [0u16, 1];
+        // Column 1's ΔB entry exceeds its total: not a share, so not for the fast path.
+        let deltas = [I32F32::from_bits(1 << 31); 2];
+        let stored = [(0u16, 4u16), (1, 6)];
+        let mut columns = vec![ema_column(1 << 32, 10), ema_column(1 << 30, 10)];
+        let mut out = Vec::new();
+        let row = (&cols[..], &deltas[..]);
+        let bonds = BondsIn::Stored(&stored);
+        assert!(!ema_row_unit(
+            row,
+            bonds,
+            &mut out,
+            &mut columns,
+            scale(alpha),
+            scale(keep)
+        ));
+        assert!(columns.iter().all(|c| c.total == 0));
+        out.clear();
+        ema_row(row, bonds, &mut out, &mut columns, &general);
+        assert_eq!(columns[0].total, out[0].to_bits());
+        assert_eq!(columns[1].total, out[1].to_bits());
+
+        let mut fast = Vec::new();
+        let mut fresh = vec![ema_column(1 << 32, 10)];
+        let row = (&cols[..1], &deltas[..1]);
+        let bonds = BondsIn::Stored(&stored[..1]);
+        assert!(ema_row_unit(
+            row,
+            bonds,
+            &mut fast,
+            &mut fresh,
+            scale(alpha),
+            scale(keep)
+        ));
+        assert_eq!(fast[0], out[0]);
+        assert_eq!(
+            (fresh[0].total, fresh[0].max),
+            (columns[0].total, columns[0].max)
+        );
+    }
 }
