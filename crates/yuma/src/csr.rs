@@ -73,10 +73,16 @@ impl Csr {
 
     /// Empties the matrix for rows written by position ([`Self::push_row_slot`]), keeping
     /// the old values as scratch to be overwritten: in the steady state nothing is zeroed.
-    pub(crate) fn clear_for_slots(&mut self) {
+    /// Makes room for `rows` rows and `nnz` entries in all, so that the values grow at most
+    /// once.
+    pub(crate) fn clear_for_slots(&mut self, rows: usize, nnz: usize) {
         self.starts.clear();
         self.starts.push(0);
         self.cols.clear();
+        self.starts.reserve(rows);
+        self.cols.reserve(nnz);
+        // The stale values count towards the room: reserve only what is missing.
+        self.vals.reserve(nnz.saturating_sub(self.vals.len()));
     }
 
     /// Appends and closes a row with the uids `cols`, returning its values to be written in
@@ -188,7 +194,7 @@ mod tests {
         m.extend([0, 1, 2], [fx(7), fx(7), fx(7)]);
         m.end_row();
         // Reuse: the old values stay as scratch, every slot is written, the tail is dropped.
-        m.clear_for_slots();
+        m.clear_for_slots(3, 4);
         m.push_row_slot(&[1]).copy_from_slice(&[fx(1)]);
         m.push_row_slot(&[]);
         // Past the old length the slot grows the values.
@@ -205,7 +211,7 @@ mod tests {
                 (vec![0, 2, 3], vec![fx(2), fx(3), fx(4)])
             ]
         );
-        m.clear_for_slots();
+        m.clear_for_slots(3, 4);
         m.push_row_slot(&[5]).copy_from_slice(&[fx(9)]);
         m.finish_slots();
         assert_eq!(m.nnz(), 1);

@@ -593,7 +593,7 @@ fn yuma3_sweep(
     let mut trust = vec![ZERO; n];
     let mut miners = MinerAcc::per_miner(clip.consensus, n);
     let mut stored = Vec::with_capacity(n);
-    new_bonds.clear_for_slots();
+    new_bonds.clear_for_slots(n, weights.nnz());
     // The fast kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`).
     let unit = alpha
         .fixed()
