@@ -236,23 +236,6 @@ fn run_due_epochs(ctx: &mut Ctx<'_>, subnets: &[(NetUid, SubnetInfo)]) -> Result
     Ok(())
 }
 
-thread_local! {
-    /// Epoch working memory kept between the epochs run on this thread. The result never
-    /// depends on it (`Workspace::epoch` is bit-identical to `tao_yuma::epoch`, which that
-    /// crate's tests check); it only spares each epoch the page faults of fresh matrices
-    /// (≈ 35 ms for a 4 096-uid subnet, a few percent at 256).
-    static EPOCH_WORKSPACE: std::cell::RefCell<tao_yuma::Workspace> =
-        std::cell::RefCell::new(tao_yuma::Workspace::default());
-}
-
-/// Runs Yuma on this thread's reusable workspace (on a fresh one if it is somehow in use).
-fn yuma_epoch(input: &EpochInput) -> Result<EpochOutput, tao_yuma::YumaError> {
-    EPOCH_WORKSPACE.with(|workspace| match workspace.try_borrow_mut() {
-        Ok(mut workspace) => workspace.epoch(input),
-        Err(_) => tao_yuma::epoch(input),
-    })
-}
-
 /// One neuron as the epoch sees it.
 struct Member {
     uid: Uid,
@@ -275,7 +258,7 @@ fn run_epoch(
         .saturating_add(economy.pending_root);
     let input = epoch_input(ctx, netuid, info, &economy, params, &members, pending)?;
     let had_bonds: Vec<bool> = input.bonds.iter().map(|row| !row.is_empty()).collect();
-    let output = yuma_epoch(&input).map_err(|error| TxError::Internal(error.to_string()))?;
+    let output = tao_yuma::epoch(&input).map_err(|error| TxError::Internal(error.to_string()))?;
     store_terms(ctx, netuid, &members, &had_bonds, &output)?;
     let mut minted = pay_miners(ctx, netuid, info, &members, &output)?;
     minted = minted.saturating_add(pay_validators(ctx, netuid, &members, &output)?);

@@ -1,9 +1,10 @@
 //! Epoch benchmarks: `cargo bench -p tao-yuma --bench epoch`.
 //!
 //! Subnets of n neurons where every validator weights every miner, with the steady-state bonds
-//! of a previous epoch, for both bond models and liquid alpha off and on; `,reused` runs keep a
-//! [`Workspace`] between epochs as a node does. Targets (one core, liquid alpha off): ≤ 1 ms
-//! for n = 256, ≤ 50 ms for n = 4096.
+//! of a previous epoch, for both bond models and liquid alpha off and on. The plain rows run
+//! each epoch in a new [`Workspace`] (fresh memory, its page faults included); `,reused` rows
+//! keep one between epochs, as [`epoch`] does per thread and a node does. Targets (one core,
+//! liquid alpha off): ≤ 1 ms for n = 256, ≤ 50 ms for n = 4096.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented `benches` function
 
@@ -89,7 +90,11 @@ fn bench_epoch(c: &mut Criterion) {
                         .measurement_time(Duration::from_secs(5));
                 }
                 group.bench_with_input(BenchmarkId::from_parameter(&id), &input, |b, input| {
-                    b.iter(|| epoch(black_box(input)).expect("valid benchmark input"))
+                    b.iter(|| {
+                        Workspace::default()
+                            .epoch(black_box(input))
+                            .expect("valid benchmark input")
+                    })
                 });
                 if !liquid_alpha {
                     // What a node does: keep one workspace across epochs.

@@ -86,8 +86,7 @@ pub(crate) fn is_unit(x: I32F32) -> bool {
 pub(crate) fn to_u16_proportion(x: I32F32) -> u16 {
     let bits = x.to_bits();
     if is_unit(x) {
-        // x ≤ 2^32: the product is below 2^48 and the result at most 65 535.
-        return ((bits as u64).wrapping_mul(65_535) >> 32) as u16;
+        return to_u16_unit(bits);
     }
     let scaled = i128::from(bits).wrapping_mul(65_535) >> 32;
     u16::try_from(scaled.clamp(0, 65_535)).unwrap_or(u16::MAX)
@@ -97,6 +96,7 @@ pub(crate) fn to_u16_proportion(x: I32F32) -> u16 {
 /// outside that range; callers check it, or discard the result).
 #[inline(always)]
 pub(crate) fn to_u16_unit(x: i64) -> u16 {
+    // x ≤ 2^32: the product is below 2^48 and the result at most 65 535.
     ((x as u64).wrapping_mul(65_535) >> 32) as u16
 }
 
