@@ -123,11 +123,14 @@ pub fn parse(json: &str) -> Result<Scenario, ScenarioError> {
     }
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let located = |e: serde_path_to_error::Error<serde_json::Error>| {
+        // The path names the offending key; an unknown key that is empty leaves it empty
+        // (or ending in a dot), and then the enclosing object is the field.
         let path = e.path().to_string();
-        let field = if path == "." || path == "?" {
+        let path = path.trim_end_matches('.');
+        let field = if path.is_empty() || path == "?" {
             "scenario".to_owned()
         } else {
-            path
+            path.to_owned()
         };
         ScenarioError::new(field, e.into_inner().to_string())
     };
@@ -181,12 +184,23 @@ pub fn parse(json: &str) -> Result<Scenario, ScenarioError> {
     })
 }
 
+/// A stake as written: a non-negative integer or finite number, saturating at the largest
+/// `I64F64` as integers above `i64::MAX` do.
 fn parse_stake(number: &serde_json::Number) -> Option<I64F64> {
     if let Some(v) = number.as_u64() {
         return Some(I64F64::saturating_from_num(v));
     }
     let v = number.as_f64()?;
-    (v.is_finite() && v >= 0.0).then(|| I64F64::saturating_from_num(v))
+    if !(v.is_finite() && v >= 0.0) {
+        return None;
+    }
+    // `substrate-fixed`'s saturating conversion panics on floats far above the range
+    // (1e308 ends in "NaN"), so the saturation happens here: 2^63 is the first value out.
+    Some(if v >= 9_223_372_036_854_775_808.0 {
+        I64F64::max_value()
+    } else {
+        I64F64::saturating_from_num(v)
+    })
 }
 
 impl RawParams {
