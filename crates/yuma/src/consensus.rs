@@ -98,9 +98,9 @@ impl Histograms {
     /// together with the rest of the stake; `absent` is that entry when it exists and falls
     /// in the target bin.
     ///
-    /// `counted`: the voters were counted ([`Self::add`]); else every voter has positive
-    /// stake, so a bin holds a score exactly when it holds stake, and a voter gave no entry
-    /// exactly when the given stake falls short of the total.
+    /// `voters`: how many voters there are, when they were counted ([`Self::add`]); `None`
+    /// when every voter has positive stake, so that a bin holds a score exactly when it holds
+    /// stake, and a voter gave no entry exactly when the given stake falls short of the total.
     fn target(&self, offset: usize, total: i64, voters: Option<usize>, minority: i64) -> Target {
         let (Some(bins), Some(counts), Some(&shift)) = (
             self.stake.get(offset),
