@@ -6,6 +6,7 @@
 
 use proptest::prelude::*;
 use tao_state::spec::ChainSpec;
+use tao_testkit::mutate::{apply, edit};
 
 const SPECS: [&str; 2] = [
     include_str!("../specs/local.json"),
@@ -35,61 +36,13 @@ const EXTREMES: &[&str] = &[
     "\"x\"",
 ];
 
-#[derive(Debug, Clone)]
-enum Edit {
-    /// Replace the n-th run of digits with other text.
-    Number(usize, String),
-    /// Replace the byte at this position (modulo the length).
-    Flip(usize, u8),
-    /// Cut the document at this position.
-    Cut(usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    // Mostly number swaps, which keep the document JSON and so reach genesis.
-    prop_oneof![
-        4 => (any::<usize>(), 0u64..100_000).prop_map(|(run, v)| Edit::Number(run, v.to_string())),
-        3 => (any::<usize>(), 0..EXTREMES.len()).prop_map(|(run, v)| Edit::Number(run, EXTREMES[v].to_owned())),
-        1 => (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Edit::Flip(at, byte)),
-        1 => any::<usize>().prop_map(Edit::Cut),
-    ]
-}
-
-fn apply(document: &str, edit: &Edit) -> String {
-    let mut bytes = document.as_bytes().to_vec();
-    let len = bytes.len().max(1);
-    match edit {
-        Edit::Number(run, text) => {
-            let starts: Vec<usize> = (0..bytes.len())
-                .filter(|&i| {
-                    bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-                })
-                .collect();
-            if !starts.is_empty() {
-                let start = starts[run % starts.len()];
-                let end = (start..bytes.len())
-                    .find(|&i| !bytes[i].is_ascii_digit())
-                    .unwrap_or(bytes.len());
-                bytes.splice(start..end, text.bytes());
-            }
-        }
-        Edit::Flip(at, byte) => {
-            if let Some(b) = bytes.get_mut(at % len) {
-                *b = *byte;
-            }
-        }
-        Edit::Cut(at) => bytes.truncate(at % len),
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
     fn mutated_specs_never_panic(
         spec in 0usize..2,
-        edits in proptest::collection::vec(edit(), 1..4),
+        edits in proptest::collection::vec(edit(EXTREMES), 1..4),
     ) {
         let mut document = SPECS[spec].to_owned();
         for edit in &edits {

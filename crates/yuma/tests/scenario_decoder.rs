@@ -6,6 +6,7 @@
 
 use proptest::prelude::*;
 use std::path::PathBuf;
+use tao_testkit::mutate::{apply, edit};
 use tao_yuma::scenario;
 
 fn examples() -> Vec<String> {
@@ -43,64 +44,6 @@ const EXTREMES: &[&str] = &[
     "\"7\"",
 ];
 
-#[derive(Debug, Clone)]
-enum Edit {
-    /// Replace the byte at this position (modulo the length).
-    Flip(usize, u8),
-    /// Cut the document at this position.
-    Cut(usize),
-    /// Replace the n-th run of digits with other text.
-    Number(usize, String),
-    /// Copy a slice of the document to another position.
-    Splice(usize, usize, usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    // Mostly number swaps, which keep the document JSON and so reach the validation and the
-    // epochs; the rest break its syntax.
-    prop_oneof![
-        4 => (any::<usize>(), 0u32..70_000).prop_map(|(run, value)| Edit::Number(run, value.to_string())),
-        2 => (any::<usize>(), 0..EXTREMES.len()).prop_map(|(run, value)| Edit::Number(run, EXTREMES[value].to_owned())),
-        1 => (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Edit::Flip(at, byte)),
-        1 => any::<usize>().prop_map(Edit::Cut),
-        1 => (any::<usize>(), 0usize..64, any::<usize>()).prop_map(|(at, len, to)| Edit::Splice(at, len, to)),
-    ]
-}
-
-fn apply(document: &str, edit: &Edit) -> String {
-    let mut bytes = document.as_bytes().to_vec();
-    let len = bytes.len().max(1);
-    match edit {
-        Edit::Flip(at, byte) => {
-            if let Some(b) = bytes.get_mut(at % len) {
-                *b = *byte;
-            }
-        }
-        Edit::Cut(at) => bytes.truncate(at % len),
-        Edit::Number(run, text) => {
-            let starts: Vec<usize> = (0..bytes.len())
-                .filter(|&i| {
-                    bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit())
-                })
-                .collect();
-            if !starts.is_empty() {
-                let start = starts[run % starts.len()];
-                let end = (start..bytes.len())
-                    .find(|&i| !bytes[i].is_ascii_digit())
-                    .unwrap_or(bytes.len());
-                bytes.splice(start..end, text.bytes());
-            }
-        }
-        &Edit::Splice(at, count, to) => {
-            let from = at % len;
-            let slice: Vec<u8> = bytes.iter().skip(from).take(count).copied().collect();
-            let to = to % len;
-            bytes.splice(to.min(bytes.len())..to.min(bytes.len()), slice);
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 /// What the binary does with a document, without the process: parse, and for an accepted
 /// document small enough to run quickly, run every epoch and render the report.
 fn decode_and_run(document: &str) {
@@ -133,7 +76,7 @@ proptest! {
     #[test]
     fn mutated_examples_never_panic(
         example in 0usize..8,
-        edits in proptest::collection::vec(edit(), 1..4),
+        edits in proptest::collection::vec(edit(EXTREMES), 1..4),
     ) {
         let examples = examples();
         let mut document = examples[example % examples.len()].clone();
