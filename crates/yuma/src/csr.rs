@@ -55,22 +55,6 @@ impl Csr {
         self.vals.extend(vals);
     }
 
-    /// Appends a row with the uids `cols`, whose values `fill` pushes (one per uid) onto the
-    /// value array, and closes it; a `fill` that pushes too few or too many values is
-    /// evened out with zeros or cut back, so the matrix always stays well-formed.
-    #[inline]
-    pub(crate) fn push_row_with<R>(
-        &mut self,
-        cols: &[u16],
-        fill: impl FnOnce(&mut Vec<I32F32>) -> R,
-    ) -> R {
-        self.cols.extend_from_slice(cols);
-        let result = fill(&mut self.vals);
-        self.vals.resize(self.cols.len(), I32F32::from_bits(0));
-        self.end_row();
-        result
-    }
-
     /// Empties the matrix for rows written by position ([`Self::push_row_slot`]), keeping
     /// the old values as scratch to be overwritten: in the steady state nothing is zeroed.
     /// Makes room for `rows` rows and `nnz` entries in all, so that the values grow at most

@@ -855,33 +855,34 @@ fn original(
             .map(|(bond, _)| FastDiv::new(*bond))
             .collect(),
     };
-    let mut kernel = |row: CsrRow<'_>, bonds: BondsIn<'_>, out: &mut Vec<I32F32>| {
-        let start = out.len();
+    let mut kernel = |row: CsrRow<'_>, bonds: BondsIn<'_>, out: &mut [I32F32]| {
         let fast = unit
             .is_some_and(|(alpha, keep)| ema_row_unit(row, bonds, out, &mut columns, alpha, keep));
         if !fast {
-            out.truncate(start);
             ema_row(row, bonds, out, &mut columns, &general);
         }
     };
-    ema.clear();
-    ema.reserve(n, delta.nnz());
+    // Every slot of a row is written, by position; the rows' uids are those of ΔB (steady
+    // state) or the lined-up union.
+    ema.clear_for_slots(n, delta.nnz());
     for (i, row) in delta.rows().enumerate() {
         let stored_row_in = stored_bonds.row(i);
         if stored_bonds.all_carry && same_uids(row.0, stored_row_in) {
             // Steady state: the stored bonds are on exactly the weighted miners.
-            let bonds = BondsIn::Stored(stored_row_in);
-            ema.push_row_with(row.0, |out| kernel(row, bonds, out));
+            kernel(
+                row,
+                BondsIn::Stored(stored_row_in),
+                ema.push_row_slot(row.0),
+            );
         } else {
             // Read raw: each lined-up bond is the stored u16 value itself, 0 where missing.
             let raw = |b: u16| I32F32::from_bits(i64::from(b));
             let (lined, _) = scratch.line_up(row, stored_bonds, i, raw);
-            let bonds = BondsIn::LinedUp(lined.old);
-            ema.push_row_with(lined.cols, |out| {
-                kernel((lined.cols, lined.new), bonds, out)
-            });
+            let out = ema.push_row_slot(lined.cols);
+            kernel((lined.cols, lined.new), BondsIn::LinedUp(lined.old), out);
         }
     }
+    ema.finish_slots();
     let totals: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.total)).collect();
     let maxima: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.max)).collect();
 
@@ -932,20 +933,26 @@ enum BondsIn<'r> {
 }
 
 impl BondsIn<'_> {
-    /// Calls `f(uid, ΔB, stored bond)` for each entry of the row, in order; one loop per
-    /// source, so that each inlines into its kernel.
+    /// Calls `f(uid, ΔB, stored bond)` for each entry of the row, in order, and writes what
+    /// it returns to the entry's slot of `out`; one loop per source, so that each inlines
+    /// into its kernel.
     #[inline(always)]
-    fn for_each(self, cols: &[u16], deltas: &[I32F32], mut f: impl FnMut(u16, I32F32, u16)) {
-        let entries = cols.iter().zip(deltas);
+    fn for_each(
+        self,
+        (cols, deltas): CsrRow<'_>,
+        out: &mut [I32F32],
+        mut f: impl FnMut(u16, I32F32, u16) -> i64,
+    ) {
+        let entries = cols.iter().zip(deltas).zip(out);
         match self {
             Self::Stored(stored) => {
-                for ((&j, &d), &(_, x)) in entries.zip(stored) {
-                    f(j, d, x);
+                for (((&j, &d), slot), &(_, x)) in entries.zip(stored) {
+                    *slot = I32F32::from_bits(f(j, d, x));
                 }
             }
             Self::LinedUp(raw) => {
-                for ((&j, &d), x) in entries.zip(raw) {
-                    f(j, d, u16::try_from(x.to_bits()).unwrap_or(0));
+                for (((&j, &d), slot), x) in entries.zip(raw) {
+                    *slot = I32F32::from_bits(f(j, d, u16::try_from(x.to_bits()).unwrap_or(0)));
                 }
             }
         }
@@ -961,20 +968,20 @@ struct EmaGeneral {
 }
 
 /// Original Yuma's EMA over one row lined up with its stored bonds (raw u16 values):
-/// pushes `α · ΔB_j / ΣΔB_j + (1 − α) · B_j / ΣB_j` per entry onto `out` and into its
-/// column's total and maximum. For any `α` and totals.
+/// writes `α · ΔB_j / ΣΔB_j + (1 − α) · B_j / ΣB_j` to each entry's slot of `out` and adds
+/// it to its column's total and maximum. For any `α` and totals.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn ema_row(
-    (cols, deltas): CsrRow<'_>,
+    row: CsrRow<'_>,
     bonds: BondsIn<'_>,
-    out: &mut Vec<I32F32>,
+    out: &mut [I32F32],
     columns: &mut [EmaColumn],
     general: &EmaGeneral,
 ) {
-    bonds.for_each(cols, deltas, |j, d, x| {
+    bonds.for_each(row, out, |j, d, x| {
         let column = columns.get_mut(usize::from(j));
         let divisor = general.bond.get(usize::from(j));
-        let value = column.zip(divisor).map_or(0, |(column, divisor)| {
+        column.zip(divisor).map_or(0, |(column, divisor)| {
             let d = column.delta.apply_unless_zero(d).to_bits();
             let b = divisor.apply_unless_zero(I32F32::from_num(x)).to_bits();
             let value = mul_bits(general.alpha, d)
@@ -983,8 +990,7 @@ fn ema_row(
             column.total = add_nonneg(column.total, value);
             column.max = column.max.max(value);
             value
-        });
-        out.push(I32F32::from_bits(value));
+        })
     });
 }
 
@@ -992,21 +998,20 @@ fn ema_row(
 /// ratio and every ΔB total at most 1: shares of a column's total are proportions, so both
 /// terms are [`FracScale`] products and their sum an [`add_unit`] — the same bits. The ΔB
 /// share takes [`ShareDiv::fast_unshifted`]; `false` when an entry is outside it, and then
-/// the caller drops what was pushed and runs [`ema_row`] on the row. Only exact values reach
-/// the column totals and maxima, and a failed row takes its totals back.
+/// the caller runs [`ema_row`] on the row, which writes every slot again. Only exact values
+/// reach the column totals and maxima, and a failed row takes its totals back.
 #[inline(never)] // one call per row; a function of its own in profiles
 fn ema_row_unit(
     (cols, deltas): CsrRow<'_>,
     bonds: BondsIn<'_>,
-    out: &mut Vec<I32F32>,
+    out: &mut [I32F32],
     columns: &mut [EmaColumn],
     alpha: FracScale,
     keep: FracScale,
 ) -> bool {
-    let start = out.len();
     let mut fast = true;
-    bonds.for_each(cols, deltas, |j, d, x| {
-        let value = columns.get_mut(usize::from(j)).map_or(0, |column| {
+    bonds.for_each((cols, deltas), out, |j, d, x| {
+        columns.get_mut(usize::from(j)).map_or(0, |column| {
             let (d, exact) = column.delta.fast_unshifted(d.to_bits());
             fast &= exact;
             let value = add_unit(alpha.apply(d), keep.apply(column.bond.apply(x).to_bits()));
@@ -1015,14 +1020,12 @@ fn ema_row_unit(
             column.total = add_unit(column.total, counted);
             column.max = column.max.max(counted);
             value
-        });
-        out.push(I32F32::from_bits(value));
+        })
     });
     if !fast {
         // Take the row's exact values back out of the totals; the maxima keep them, as the
         // general kernel computes the same values again.
-        let values = out.get(start..).unwrap_or_default();
-        for ((&j, d), value) in cols.iter().zip(deltas).zip(values) {
+        for ((&j, d), value) in cols.iter().zip(deltas).zip(out.iter()) {
             if let Some(column) = columns.get_mut(usize::from(j))
                 && column.delta.fast_unshifted(d.to_bits()).1
             {
@@ -1220,7 +1223,7 @@ mod tests {
         let deltas = [I32F32::from_bits(1 << 31); 2];
         let stored = [(0u16, 4u16), (1, 6)];
         let mut columns = vec![ema_column(1 << 32, 10), ema_column(1 << 30, 10)];
-        let mut out = Vec::new();
+        let mut out = [I32F32::from_bits(-7); 2];
         let row = (&cols[..], &deltas[..]);
         let bonds = BondsIn::Stored(&stored);
         assert!(!ema_row_unit(
@@ -1232,12 +1235,11 @@ mod tests {
             scale(keep)
         ));
         assert!(columns.iter().all(|c| c.total == 0));
-        out.clear();
         ema_row(row, bonds, &mut out, &mut columns, &general);
         assert_eq!(columns[0].total, out[0].to_bits());
         assert_eq!(columns[1].total, out[1].to_bits());
 
-        let mut fast = Vec::new();
+        let mut fast = [I32F32::from_bits(-7); 1];
         let mut fresh = vec![ema_column(1 << 32, 10)];
         let row = (&cols[..1], &deltas[..1]);
         let bonds = BondsIn::Stored(&stored[..1]);
