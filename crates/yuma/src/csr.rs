@@ -93,6 +93,11 @@ impl Csr {
         self.starts.push(self.cols.len());
     }
 
+    /// Number of rows.
+    pub(crate) fn row_count(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
     /// Number of stored entries.
     pub(crate) fn nnz(&self) -> usize {
         self.cols.len()

@@ -342,6 +342,76 @@ impl ShareDiv {
     }
 }
 
+/// The stored form of a share `s` of a column whose largest share is `m`:
+/// `to_u16_proportion(s / m)`, which original Yuma stores for each bond after it upscales
+/// the column to its maximum — in the common case with one widening multiply instead of a
+/// division and a multiply.
+///
+/// With `Y = s · 65535 / m` and `f` the part of `s · 2^32 / m` that the division floors
+/// away, the stored value is `⌊Y − f · 65535 / 2^32⌋`: `⌊Y⌋`, unless `Y` lies less than
+/// `2^-16` above an integer. `F = ⌊65535 · 2^64 / m⌋` (a `u64` for `m ≥ 2^16`) gives
+/// `s · F ≤ Y · 2^64 < s · F + 2^32`; so when the low word of `s · F` is at least `2^48`
+/// (`frac(Y) ≥ 2^-16`) and below `2^64 − 2^32` (no carry into the high word), the high word
+/// is the stored value. Else — about one share in 65 536, a share above `m`, or a column
+/// with `m < 2^16`, which no valid epoch has (a largest share is at least `1/65535`), or
+/// `m > 1`, which is no share — the division itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StoredForm {
+    /// `F`, or 0 (every share then takes the division) unless `2^16 ≤ m ≤ 2^32`.
+    factor: u64,
+    /// `m` as raw bits; shares above it take the division.
+    max_bits: u64,
+    /// Division by `m`.
+    max: ShareDiv,
+}
+
+impl StoredForm {
+    /// For a column whose largest share is `max`.
+    pub(crate) fn new(max: I32F32) -> Self {
+        let max_bits = u64::try_from(max.to_bits()).unwrap_or(0);
+        let factor = (u128::from(u16::MAX) << 64)
+            .checked_div(u128::from(max_bits).max(1 << 16))
+            .and_then(|f| u64::try_from(f).ok())
+            .filter(|_| (1 << 16..=1 << 32).contains(&max_bits))
+            .unwrap_or(0);
+        Self {
+            factor,
+            max_bits,
+            max: ShareDiv::new(max),
+        }
+    }
+
+    /// `to_u16_proportion(s / m)` for any `s`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, s: i64) -> u16 {
+        match self.product(s) {
+            Some(stored) if (s as u64) <= self.max_bits => stored,
+            _ => to_u16_proportion(self.max.apply_unless_zero(I32F32::from_bits(s))),
+        }
+    }
+
+    /// [`Self::apply`] for a share `0 ≤ s ≤ m ≤ 1` (meaningless otherwise: callers know
+    /// the bounds). The rare share near an integer `Y` takes the division inline (a call
+    /// would make a hot loop keep its state in memory).
+    #[inline(always)]
+    pub(crate) fn of_share(&self, s: i64) -> u16 {
+        match self.product(s) {
+            Some(stored) => stored,
+            None => to_u16_unit(self.max.fast_unshifted(s).0),
+        }
+    }
+
+    /// The high word of `s · F` when the low word shows it is the stored form.
+    #[inline(always)]
+    fn product(&self, s: i64) -> Option<u16> {
+        let product = u128::from(s as u64).wrapping_mul(u128::from(self.factor));
+        let low = product as u64;
+        // 2^48 ≤ low < 2^64 − 2^32.
+        let clear = low.wrapping_sub(1 << 48) < (u64::MAX - (1 << 32) - (1 << 48) + 1);
+        clear.then_some((product >> 64) as u16)
+    }
+}
+
 /// Exact `⌊x · 2^32 / s⌋` for an integer `x < 2^16` and `0 < s < 2^32`: the fixed-point
 /// quotient `x / s` of two integers, as a weight row whose (unsaturated) sum is `s` normalises.
 ///
@@ -526,6 +596,48 @@ mod tests {
         fn add_nonneg_matches_saturating_add(acc in any::<i64>(), x in 0i64..=i64::MAX, edge in 0usize..3) {
             let acc = [acc, i64::MAX, i64::MIN][edge];
             prop_assert_eq!(add_nonneg(acc, x), acc.saturating_add(x));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn stored_form_matches_division(
+            m in prop_oneof![1i64..(1 << 16), (1i64 << 16)..=(1 << 32), any::<i64>()],
+            s in any::<u64>(),
+            edge in 0usize..12,
+        ) {
+            let form = StoredForm::new(I32F32::from_bits(m));
+            let divided = FastDiv::new(I32F32::from_bits(m));
+            // Shares of the column, edges, and anything at all.
+            let share = if m > 0 { (s % (m as u64 + 1)) as i64 } else { s as i64 };
+            for s in [share, share_edges(s as i64)[edge], m, m.wrapping_sub(1)] {
+                let expected = to_u16_proportion(divided.apply_unless_zero(I32F32::from_bits(s)));
+                prop_assert_eq!(form.apply(s), expected, "s = {}, m = {}", s, m);
+                if (0..=m).contains(&s) && m <= 1 << 32 {
+                    prop_assert_eq!(form.of_share(s), expected, "s = {}, m = {}", s, m);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stored_form_near_integers() {
+        // Shares whose Y = s · 65535 / m lies just above, at or just below an integer: the
+        // cases the fast path hands to the division, and their neighbours.
+        for m in [1i64 << 16, 65_537, 1 << 20, 3 << 29, (1 << 32) - 1, 1 << 32] {
+            let form = StoredForm::new(I32F32::from_bits(m));
+            let divided = FastDiv::new(I32F32::from_bits(m));
+            for k in [1i64, 2, 3, 12_345, 32_768, 65_534, 65_535] {
+                let centre = (i128::from(k) * i128::from(m) / 65_535) as i64;
+                for s in centre.saturating_sub(3)..=centre.saturating_add(3).min(m) {
+                    let expected =
+                        to_u16_proportion(divided.apply_unless_zero(I32F32::from_bits(s)));
+                    assert_eq!(form.apply(s), expected, "s = {s}, m = {m}");
+                    if s >= 0 {
+                        assert_eq!(form.of_share(s), expected, "s = {s}, m = {m}");
+                    }
+                }
+            }
         }
     }
 

@@ -19,8 +19,8 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, FracScale, IntRatio, ONE, ShareDiv, ZERO, add_nonneg, add_unit, is_unit, mul,
-    normalize, to_u16_proportion, to_u16_unit,
+    FastDiv, FracScale, IntRatio, ONE, ShareDiv, StoredForm, ZERO, add_nonneg, add_unit, is_unit,
+    mul, normalize, to_u16_proportion, to_u16_unit,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -855,42 +855,20 @@ fn original(
             .map(|(bond, _)| FastDiv::new(*bond))
             .collect(),
     };
-    let mut kernel = |row: CsrRow<'_>, bonds: BondsIn<'_>, out: &mut [I32F32]| {
-        let fast = unit
-            .is_some_and(|(alpha, keep)| ema_row_unit(row, bonds, out, &mut columns, alpha, keep));
-        if !fast {
-            ema_row(row, bonds, out, &mut columns, &general);
-        }
-    };
-    // Every slot of a row is written, by position; the rows' uids are those of ΔB (steady
-    // state) or the lined-up union.
-    ema.clear_for_slots(n, delta.nnz());
-    for (i, row) in delta.rows().enumerate() {
-        let stored_row_in = stored_bonds.row(i);
-        if stored_bonds.all_carry && same_uids(row.0, stored_row_in) {
-            // Steady state: the stored bonds are on exactly the weighted miners.
-            kernel(
-                row,
-                BondsIn::Stored(stored_row_in),
-                ema.push_row_slot(row.0),
-            );
-        } else {
-            // Read raw: each lined-up bond is the stored u16 value itself, 0 where missing.
-            let raw = |b: u16| I32F32::from_bits(i64::from(b));
-            let (lined, _) = scratch.line_up(row, stored_bonds, i, raw);
-            let out = ema.push_row_slot(lined.cols);
-            kernel((lined.cols, lined.new), BondsIn::LinedUp(lined.old), out);
-        }
+    EmaSweep {
+        ema,
+        delta,
+        stored_bonds,
+        scratch,
+        columns: &mut columns,
     }
-    ema.finish_slots();
+    .fast_or_general(unit, &general);
     let totals: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.total)).collect();
     let maxima: Vec<I32F32> = columns.iter().map(|c| I32F32::from_bits(c.max)).collect();
 
     let columns = PayoutColumn::per_miner(&totals, &maxima, &incentive);
     let unit = incentive.iter().all(|i| FracScale::new(*i).is_some())
-        && columns
-            .iter()
-            .all(|c| c.total.unshifted() && c.max.unshifted());
+        && columns.iter().all(|c| c.total.unshifted());
     let mut dividends = Vec::with_capacity(n);
     let mut stored = Vec::with_capacity(n);
     for row in ema.rows() {
@@ -907,6 +885,77 @@ fn original(
         incentive,
         dividends,
         stored,
+    }
+}
+
+/// Original Yuma's EMA sweep: ΔB row by row, lined up with the stored bonds, into the EMA.
+struct EmaSweep<'a, 'b> {
+    ema: &'a mut Csr,
+    delta: &'a Csr,
+    stored_bonds: &'a StoredBonds<'b>,
+    scratch: &'a mut RowScratch,
+    columns: &'a mut [EmaColumn],
+}
+
+impl EmaSweep<'_, '_> {
+    /// The EMA with the fast kernel for every row (`unit`: `α` and `1 − α`) or, when an
+    /// entry is outside it (no valid epoch has one), with the general kernel for every row,
+    /// from the start.
+    fn fast_or_general(&mut self, unit: Option<(FracScale, FracScale)>, general: &EmaGeneral) {
+        let fast = unit.is_some_and(|(alpha, keep)| {
+            self.run(|row, bonds, out, columns| ema_row_unit(row, bonds, out, columns, alpha, keep))
+        });
+        if !fast {
+            self.columns
+                .iter_mut()
+                .for_each(|c| (c.total, c.max) = (0, 0));
+            self.run(|row, bonds, out, columns| {
+                ema_row(row, bonds, out, columns, general);
+                true
+            });
+        }
+    }
+
+    /// Writes every row of the EMA with `kernel(ΔB row, stored bonds, EMA row, columns)`;
+    /// `false` as soon as the kernel returns `false`, with the EMA unfinished.
+    fn run(
+        &mut self,
+        mut kernel: impl FnMut(CsrRow<'_>, BondsIn<'_>, &mut [I32F32], &mut [EmaColumn]) -> bool,
+    ) -> bool {
+        let Self {
+            ema,
+            delta,
+            stored_bonds,
+            scratch,
+            columns,
+        } = self;
+        // Every slot of a row is written, by position; the rows' uids are those of ΔB (steady
+        // state) or the lined-up union.
+        ema.clear_for_slots(delta.row_count(), delta.nnz());
+        for (i, row) in delta.rows().enumerate() {
+            let stored_row_in = stored_bonds.row(i);
+            let done = if stored_bonds.all_carry && same_uids(row.0, stored_row_in) {
+                // Steady state: the stored bonds are on exactly the weighted miners.
+                let out = ema.push_row_slot(row.0);
+                kernel(row, BondsIn::Stored(stored_row_in), out, columns)
+            } else {
+                // Read raw: each lined-up bond is the stored u16 value itself, 0 where missing.
+                let raw = |b: u16| I32F32::from_bits(i64::from(b));
+                let (lined, _) = scratch.line_up(row, stored_bonds, i, raw);
+                let out = ema.push_row_slot(lined.cols);
+                kernel(
+                    (lined.cols, lined.new),
+                    BondsIn::LinedUp(lined.old),
+                    out,
+                    columns,
+                )
+            };
+            if !done {
+                return false;
+            }
+        }
+        ema.finish_slots();
+        true
     }
 }
 
@@ -997,41 +1046,49 @@ fn ema_row(
 /// [`ema_row`] when `α` and `1 − α` are below 1, every column's bond total is an integer
 /// ratio and every ΔB total at most 1: shares of a column's total are proportions, so both
 /// terms are [`FracScale`] products and their sum an [`add_unit`] — the same bits. The ΔB
-/// share takes [`ShareDiv::fast_unshifted`]; `false` when an entry is outside it, and then
-/// the caller runs [`ema_row`] on the row, which writes every slot again. Only exact values
-/// reach the column totals and maxima, and a failed row takes its totals back.
-#[inline(never)] // one call per row; a function of its own in profiles
+/// share takes [`ShareDiv::fast_unshifted`]; `false` when an entry is outside it (the
+/// column totals and maxima are then meaningless, and the caller starts over with
+/// [`ema_row`]).
 fn ema_row_unit(
-    (cols, deltas): CsrRow<'_>,
+    row: CsrRow<'_>,
     bonds: BondsIn<'_>,
     out: &mut [I32F32],
     columns: &mut [EmaColumn],
     alpha: FracScale,
     keep: FracScale,
 ) -> bool {
+    let factors = (alpha, keep);
+    match bonds {
+        BondsIn::Stored(stored) => {
+            ema_entries_unit(row, stored.iter().map(|e| e.1), out, columns, factors)
+        }
+        BondsIn::LinedUp(raw) => {
+            let raw = raw.iter().map(|x| u16::try_from(x.to_bits()).unwrap_or(0));
+            ema_entries_unit(row, raw, out, columns, factors)
+        }
+    }
+}
+
+/// [`ema_row_unit`] for one source of the stored bonds: a function of its own for each, so
+/// that each loop has the registers to itself.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn ema_entries_unit(
+    (cols, deltas): CsrRow<'_>,
+    bonds: impl Iterator<Item = u16>,
+    out: &mut [I32F32],
+    columns: &mut [EmaColumn],
+    (alpha, keep): (FracScale, FracScale),
+) -> bool {
     let mut fast = true;
-    bonds.for_each((cols, deltas), out, |j, d, x| {
-        columns.get_mut(usize::from(j)).map_or(0, |column| {
+    for (((&j, d), x), slot) in cols.iter().zip(deltas).zip(bonds).zip(out.iter_mut()) {
+        *slot = I32F32::from_bits(columns.get_mut(usize::from(j)).map_or(0, |column| {
             let (d, exact) = column.delta.fast_unshifted(d.to_bits());
             fast &= exact;
             let value = add_unit(alpha.apply(d), keep.apply(column.bond.apply(x).to_bits()));
-            // Only exact values reach the column, so that a failed row is easy to take back.
-            let counted = if exact { value } else { 0 };
-            column.total = add_unit(column.total, counted);
-            column.max = column.max.max(counted);
+            column.total = add_unit(column.total, value);
+            column.max = column.max.max(value);
             value
-        })
-    });
-    if !fast {
-        // Take the row's exact values back out of the totals; the maxima keep them, as the
-        // general kernel computes the same values again.
-        for ((&j, d), value) in cols.iter().zip(deltas).zip(out.iter()) {
-            if let Some(column) = columns.get_mut(usize::from(j))
-                && column.delta.fast_unshifted(d.to_bits()).1
-            {
-                column.total = column.total.wrapping_sub(value.to_bits());
-            }
-        }
+        }));
     }
     fast
 }
@@ -1040,7 +1097,8 @@ fn ema_row_unit(
 /// normalised column maximum, and incentive.
 struct PayoutColumn {
     total: ShareDiv,
-    max: ShareDiv,
+    /// The stored form of a share: upscaled to the normalised column maximum.
+    stored: StoredForm,
     incentive: i64,
     /// `incentive` as a [`FracScale`] when it is below 1 (else 0, and only the general
     /// kernel runs).
@@ -1058,7 +1116,7 @@ impl PayoutColumn {
             .map(|((total, max), incentive)| {
                 let total = ShareDiv::new(*total);
                 Self {
-                    max: ShareDiv::new(total.apply_unless_zero(*max)),
+                    stored: StoredForm::new(total.apply_unless_zero(*max)),
                     total,
                     incentive: incentive.to_bits(),
                     incentive_frac: FracScale::new(*incentive).unwrap_or(FracScale::ZERO),
@@ -1082,17 +1140,17 @@ fn payout_row((cols, vals): CsrRow<'_>, columns: &[PayoutColumn]) -> (i64, Vec<(
         let share = column.total.apply_unless_zero(b);
         dividend = dividend.saturating_add(mul_bits(column.incentive, share.to_bits()));
         if b > ZERO {
-            stored.push((j, to_u16_proportion(column.max.apply_unless_zero(share))));
+            stored.push((j, column.stored.apply(share.to_bits())));
         }
     }
     (dividend, stored)
 }
 
-/// [`payout_row`] when every incentive is below 1 and every column total and normalised
-/// maximum at most 1: every share is a proportion (an entry is part of its column's total),
-/// so the products are [`FracScale`]s and the sum [`add_unit`]. The divisions take
-/// [`ShareDiv::fast_unshifted`], and the row is written whole, entry by entry;
-/// `None` when an entry is outside the fast path (the caller then runs [`payout_row`]), and
+/// [`payout_row`] when every incentive is below 1 and every column total at most 1: every
+/// share is a proportion (an entry is part of its column's total), so the products are
+/// [`FracScale`]s and the sum [`add_unit`]. The share takes [`ShareDiv::fast_unshifted`],
+/// the stored form [`StoredForm::of_share`], and the row is written whole, entry by entry;
+/// `None` when a share is outside the fast path (the caller then runs [`payout_row`]), and
 /// in the rare row with a zero entry the stored form drops it after the loop. The same bits
 /// as [`payout_row`].
 #[inline(never)] // one call per row; a function of its own in profiles
@@ -1106,12 +1164,13 @@ fn payout_row_unit(
     let mut stored = vec![(0u16, 0u16); cols.len()];
     for ((&j, &b), out) in cols.iter().zip(vals).zip(stored.iter_mut()) {
         let column = columns.get(usize::from(j))?;
-        let (share, exact_share) = column.total.fast_unshifted(b.to_bits());
-        let (scaled, exact_scaled) = column.max.fast_unshifted(share);
+        let (share, exact) = column.total.fast_unshifted(b.to_bits());
         dividend = add_unit(dividend, column.incentive_frac.apply(share));
-        fast &= exact_share & exact_scaled;
+        fast &= exact;
         all_positive &= b > ZERO;
-        *out = (j, to_u16_unit(scaled));
+        // An exact share is at most the column's share of its maximum, as `b` is at most
+        // the maximum and division is monotone.
+        *out = (j, column.stored.of_share(share));
     }
     if !fast {
         return None;
@@ -1151,6 +1210,7 @@ fn delta_row(
 /// clipped weight, so ΔB's entry `w_b · a` is the rank's increment `a · w_b`, computed once
 /// with a [`FracScale`]; every term is non-negative. ΔB's column totals are then the ranks,
 /// and are not summed twice: the caller copies them once every row went through here.
+#[inline(never)] // one call per row: inlined, its loop shared registers with the general one
 fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a: FracScale) -> i64 {
     let mut trust = 0i64;
     for (&j, v) in cols.iter().zip(vals.iter_mut()) {
@@ -1210,7 +1270,7 @@ mod tests {
     /// A row with an entry outside the fast EMA path leaves no trace in the column totals,
     /// and the general kernel then gives the exact entries the values the fast path gave.
     #[test]
-    fn failed_fast_ema_row_leaves_no_trace() {
+    fn failed_fast_ema_starts_over_with_the_general_kernel() {
         let (alpha, keep) = (1i64 << 30, 3i64 << 30); // 0.25 and 0.75
         let scale = |k| FracScale::new(I32F32::from_bits(k)).unwrap();
         let general = EmaGeneral {
@@ -1218,43 +1278,49 @@ mod tests {
             keep,
             bond: vec![FastDiv::new(I32F32::from_num(10)); 2],
         };
-        let cols = [0u16, 1];
-        // Column 1's ΔB entry exceeds its total: not a share, so not for the fast path.
-        let deltas = [I32F32::from_bits(1 << 31); 2];
-        let stored = [(0u16, 4u16), (1, 6)];
-        let mut columns = vec![ema_column(1 << 32, 10), ema_column(1 << 30, 10)];
-        let mut out = [I32F32::from_bits(-7); 2];
-        let row = (&cols[..], &deltas[..]);
-        let bonds = BondsIn::Stored(&stored);
-        assert!(!ema_row_unit(
-            row,
-            bonds,
-            &mut out,
-            &mut columns,
-            scale(alpha),
-            scale(keep)
-        ));
-        assert!(columns.iter().all(|c| c.total == 0));
-        ema_row(row, bonds, &mut out, &mut columns, &general);
-        assert_eq!(columns[0].total, out[0].to_bits());
-        assert_eq!(columns[1].total, out[1].to_bits());
-
-        let mut fast = [I32F32::from_bits(-7); 1];
-        let mut fresh = vec![ema_column(1 << 32, 10)];
-        let row = (&cols[..1], &deltas[..1]);
-        let bonds = BondsIn::Stored(&stored[..1]);
-        assert!(ema_row_unit(
-            row,
-            bonds,
-            &mut fast,
-            &mut fresh,
-            scale(alpha),
-            scale(keep)
-        ));
-        assert_eq!(fast[0], out[0]);
-        assert_eq!(
-            (fresh[0].total, fresh[0].max),
-            (columns[0].total, columns[0].max)
+        // Row 0 is fine; row 1's entry in column 1 exceeds its column's ΔB total: not a
+        // share, so outside the fast kernel, which has by then added row 0 to the columns.
+        let mut delta = Csr::default();
+        delta.extend([0, 1], [I32F32::from_bits(1 << 29); 2]);
+        delta.end_row();
+        delta.extend(
+            [0, 1],
+            [I32F32::from_bits(1 << 29), I32F32::from_bits(1 << 31)],
         );
+        delta.end_row();
+        let rows: Vec<CanonicalRow<'_>> = vec![
+            std::borrow::Cow::Owned(vec![(0, 4), (1, 6)]),
+            std::borrow::Cow::Owned(vec![(1, 4)]),
+        ];
+        let stored_bonds = StoredBonds {
+            rows: &rows,
+            carries: vec![true; 2],
+            all_carry: true,
+        };
+        let run = |unit: Option<(FracScale, FracScale)>| {
+            let mut columns = vec![ema_column(1 << 31, 10), ema_column(1 << 30, 10)];
+            let mut ema = Csr::default();
+            let mut scratch = RowScratch::default();
+            let mut sweep = EmaSweep {
+                ema: &mut ema,
+                delta: &delta,
+                stored_bonds: &stored_bonds,
+                scratch: &mut scratch,
+                columns: &mut columns,
+            };
+            let fast = unit.is_some_and(|(a, k)| {
+                sweep.run(|row, bonds, out, columns| ema_row_unit(row, bonds, out, columns, a, k))
+            });
+            sweep.fast_or_general(unit, &general);
+            let rows: Vec<Vec<I32F32>> = ema.rows().map(|(_, vals)| vals.to_vec()).collect();
+            let sums: Vec<(i64, i64)> = columns.iter().map(|c| (c.total, c.max)).collect();
+            (fast, rows, sums)
+        };
+        let (fast, rows, sums) = run(Some((scale(alpha), scale(keep))));
+        assert!(!fast, "the fast kernel must reject row 1");
+        let (_, general_rows, general_sums) = run(None);
+        // Column 0: α · ΔB share (2^30) twice, and (1 − α) · ⌊4 · 2^32 / 10⌋ once.
+        assert_eq!(general_sums[0].0, (1 << 29) + 1_717_986_918 * 3 / 4);
+        assert_eq!((rows, sums), (general_rows, general_sums));
     }
 }
