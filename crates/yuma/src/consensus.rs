@@ -9,10 +9,10 @@
 //! of the lower bins. With scores spread over the column's range that is a handful of entries
 //! per column instead of every voter, and no sorting at all.
 //!
-//! Binning is monotone in the score (negative scores, impossible here, would share the lowest
-//! bin; scores above the assumed maximum the highest), so every score in a lower bin is smaller
-//! than every score in the chosen bin: the answer is exact for any per-column maximum, which
-//! only decides how well the scores spread over the bins.
+//! Binning is monotone in the score (scores above the assumed maximum share the highest bin),
+//! so every score in a lower bin is smaller than every score in the chosen bin: the answer is
+//! exact for any per-column maximum, which only decides how well the scores spread over the
+//! bins. Scores are normalised weights, never negative.
 
 use crate::csr::Csr;
 use crate::math::{ZERO, add_unit, normalize, sum};
@@ -194,15 +194,16 @@ fn bin_of(score: I32F32, shift: u32) -> usize {
     usize::try_from(bin).unwrap_or(BINS - 1)
 }
 
-/// A score as the unsigned key its bin is taken from (negative scores count as 0).
+/// A score (never negative) as the unsigned key its bin is taken from.
 #[inline(always)]
 fn bin_key(score: I32F32) -> u64 {
-    u64::try_from(score.to_bits()).unwrap_or(0)
+    score.to_bits() as u64
 }
 
 /// Consensus per column: the stake-weighted κ-quantile over validators with active stake,
-/// missing entries counting as 0. `column_max[j]` bounds column `j`'s scores (any value gives
-/// the exact answer; the true maximum spreads the scores best).
+/// missing entries counting as 0. The weights are never negative. `column_max[j]` bounds
+/// column `j`'s scores (any value gives the exact answer; the true maximum spreads the scores
+/// best).
 #[inline(never)] // a phase of its own in profiles
 pub(crate) fn consensus(
     scratch: &mut Scratch,
@@ -273,8 +274,10 @@ pub(crate) fn consensus(
         for ((cols, vals, stake), (&start, &stop)) in
             voters.iter().zip(block_starts.iter().zip(cursors.iter()))
         {
-            let run = stop.saturating_sub(start);
-            for (&j, &score) in tail(cols, start).iter().zip(tail(vals, start)).take(run) {
+            let (Some(cols), Some(vals)) = (cols.get(start..stop), vals.get(start..stop)) else {
+                continue;
+            };
+            for (&j, &score) in cols.iter().zip(vals) {
                 let offset = usize::from(j).wrapping_sub(first);
                 if let (Some(target), Some(column)) =
                     (targets.get(offset), candidates.get_mut(offset))
