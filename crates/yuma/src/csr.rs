@@ -29,23 +29,9 @@ impl Default for Csr {
 }
 
 impl Csr {
-    /// Makes room for `rows` more rows and `nnz` more entries.
-    pub(crate) fn reserve(&mut self, rows: usize, nnz: usize) {
-        self.starts.reserve(rows);
-        self.cols.reserve(nnz);
-        self.vals.reserve(nnz);
-    }
-
-    /// Empties the matrix, keeping its memory for the next epoch.
-    pub(crate) fn clear(&mut self) {
-        self.starts.clear();
-        self.starts.push(0);
-        self.cols.clear();
-        self.vals.clear();
-    }
-
-    /// Appends entries to the row being built, from two iterators of equal length.
-    #[inline]
+    /// Appends entries to the row being built, from two iterators of equal length (tests
+    /// build small matrices this way; epochs write rows by position).
+    #[cfg(test)]
     pub(crate) fn extend(
         &mut self,
         cols: impl IntoIterator<Item = u16>,
@@ -55,42 +41,56 @@ impl Csr {
         self.vals.extend(vals);
     }
 
-    /// Empties the matrix for rows written by position ([`Self::push_row_slot`]), keeping
-    /// the old values as scratch to be overwritten: in the steady state nothing is zeroed.
-    /// Makes room for `rows` rows and `nnz` entries in all, so that the values grow at most
-    /// once.
+    /// Closes the row being built with [`Self::extend`].
+    #[cfg(test)]
+    pub(crate) fn end_row(&mut self) {
+        self.starts.push(self.cols.len());
+    }
+
+    /// Empties the matrix for rows written by position ([`Self::push_slots`]), keeping the
+    /// old uids and values as scratch to be overwritten: in the steady state nothing is
+    /// zeroed. Makes room for `rows` rows and `nnz` entries in all, so that each array grows
+    /// at most once.
     pub(crate) fn clear_for_slots(&mut self, rows: usize, nnz: usize) {
         self.starts.clear();
         self.starts.push(0);
-        self.cols.clear();
         self.starts.reserve(rows);
-        self.cols.reserve(nnz);
-        // The stale values count towards the room: reserve only what is missing.
+        // The stale entries count towards the room: reserve only what is missing.
+        self.cols.reserve(nnz.saturating_sub(self.cols.len()));
         self.vals.reserve(nnz.saturating_sub(self.vals.len()));
     }
 
-    /// Appends and closes a row with the uids `cols`, returning its values to be written in
-    /// full by position (until then they hold stale values). After the last row,
-    /// [`Self::finish_slots`] drops the stale values past the end.
-    pub(crate) fn push_row_slot(&mut self, cols: &[u16]) -> &mut [I32F32] {
-        let start = self.cols.len();
-        self.cols.extend_from_slice(cols);
-        let end = self.cols.len();
+    /// Appends and closes a row of `len` entries, returning its uids and values to be
+    /// written in full by position (until then they hold stale entries). After the last row,
+    /// [`Self::finish_slots`] drops the stale entries past the end.
+    pub(crate) fn push_slots(&mut self, len: usize) -> (&mut [u16], &mut [I32F32]) {
+        let start = self.nnz();
+        let end = start.saturating_add(len);
+        if self.cols.len() < end {
+            self.cols.resize(end, 0);
+        }
         if self.vals.len() < end {
             self.vals.resize(end, I32F32::from_bits(0));
         }
-        self.end_row();
-        self.vals.get_mut(start..end).unwrap_or_default()
+        self.starts.push(end);
+        (
+            self.cols.get_mut(start..end).unwrap_or_default(),
+            self.vals.get_mut(start..end).unwrap_or_default(),
+        )
     }
 
-    /// Ends a matrix written with [`Self::push_row_slot`].
+    /// [`Self::push_slots`] for a row with the uids `cols`: returns its values.
+    pub(crate) fn push_row_slot(&mut self, cols: &[u16]) -> &mut [I32F32] {
+        let (uids, vals) = self.push_slots(cols.len());
+        uids.copy_from_slice(cols);
+        vals
+    }
+
+    /// Ends a matrix written with [`Self::push_slots`].
     pub(crate) fn finish_slots(&mut self) {
-        self.vals.truncate(self.cols.len());
-    }
-
-    /// Closes the row being built.
-    pub(crate) fn end_row(&mut self) {
-        self.starts.push(self.cols.len());
+        let end = self.nnz();
+        self.cols.truncate(end);
+        self.vals.truncate(end);
     }
 
     /// Number of rows.
@@ -98,9 +98,9 @@ impl Csr {
         self.starts.len().saturating_sub(1)
     }
 
-    /// Number of stored entries.
+    /// Number of entries (while rows are written by position, up to the last row's end).
     pub(crate) fn nnz(&self) -> usize {
-        self.cols.len()
+        self.starts.last().copied().unwrap_or(0)
     }
 
     /// The rows, in order, as `(uids, values)`.
@@ -140,7 +140,6 @@ mod tests {
     #[test]
     fn build_iterate_update() {
         let mut m = Csr::default();
-        m.reserve(3, 4);
         m.extend([0, 2], [fx(1), fx(2)]);
         m.end_row();
         m.end_row();
@@ -205,5 +204,15 @@ mod tests {
         m.finish_slots();
         assert_eq!(m.nnz(), 1);
         assert_eq!(m.rows().next(), Some((&[5u16][..], &[fx(9)][..])));
+        // Uids by position too: stale uids past the old length are overwritten or dropped.
+        m.clear_for_slots(2, 2);
+        let (uids, vals) = m.push_slots(2);
+        uids.copy_from_slice(&[3, 4]);
+        vals.copy_from_slice(&[fx(5), fx(6)]);
+        assert_eq!(m.nnz(), 2);
+        m.finish_slots();
+        let rows: Vec<(Vec<u16>, Vec<I32F32>)> =
+            m.rows().map(|(c, v)| (c.to_vec(), v.to_vec())).collect();
+        assert_eq!(rows, vec![(vec![3, 4], vec![fx(5), fx(6)])]);
     }
 }

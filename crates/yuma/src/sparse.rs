@@ -131,8 +131,7 @@ fn masked_weights(
     prelude: &Prelude<'_>,
     n: usize,
 ) {
-    weights.clear();
-    weights.reserve(n, total_len(&checked.weights));
+    weights.clear_for_slots(n, total_len(&checked.weights));
     column_max.clear();
     column_max.resize(n, ZERO);
     let input = checked.input;
@@ -146,61 +145,58 @@ fn masked_weights(
                     .is_ok_and(|uid| row.binary_search_by_key(&uid, |e| e.0).is_ok());
             let keeps_all = !self_weight && latest_registration.is_none_or(|r| mask.set_after > r);
             if keeps_all {
-                // < 65 536 entries of < 65 536 each: the sum stays below 2^32.
-                let total = row
-                    .iter()
-                    .fold(0u64, |t, &(_, w)| t.wrapping_add(u64::from(w)));
-                let kept = row.iter().copied();
-                push_row(weights, column_max, kept, total);
+                push_row(weights, column_max, row.iter().copied());
             } else {
-                let kept = row
-                    .iter()
-                    .copied()
-                    .filter(|&(j, _)| mask.keeps(usize::from(j), input));
-                let total = kept
-                    .clone()
-                    .fold(0u64, |t, (_, w)| t.wrapping_add(u64::from(w)));
-                push_row(weights, column_max, kept, total);
+                let kept = row.iter().copied();
+                push_row(
+                    weights,
+                    column_max,
+                    kept.filter(|&(j, _)| mask.keeps(usize::from(j), input)),
+                );
             }
+        } else {
+            weights.push_slots(0);
         }
-        weights.end_row();
     }
+    weights.finish_slots();
 }
 
-/// Appends one weight row, normalised (its raw values sum to `total`), to `weights`, and
-/// raises the column maxima to its values.
+/// Appends one weight row, normalised, to `weights`, and raises the column maxima to its
+/// values.
 fn push_row(
     weights: &mut Csr,
     column_max: &mut [I32F32],
     row: impl Iterator<Item = (u16, u16)> + Clone,
-    total: u64,
 ) {
+    // < 65 536 entries of < 65 536 each: the sum stays below 2^32.
+    let (len, total) = row.clone().fold((0usize, 0u64), |(len, total), (_, w)| {
+        (len.wrapping_add(1), total.wrapping_add(u64::from(w)))
+    });
+    let (cols, vals) = weights.push_slots(len);
     // One loop per case, the division picked outside it.
+    let out = (cols, vals, column_max);
     match RowScale::new(total) {
-        RowScale::Zero => push_scaled(weights, column_max, row, I32F32::from_num),
-        RowScale::Ratio(ratio) => push_scaled(weights, column_max, row, |w| ratio.apply(w)),
-        RowScale::Saturated(div) => {
-            push_scaled(weights, column_max, row, |w| div.apply(I32F32::from_num(w)));
-        }
+        RowScale::Zero => write_scaled(row, out, I32F32::from_num),
+        RowScale::Ratio(ratio) => write_scaled(row, out, |w| ratio.apply(w)),
+        RowScale::Saturated(div) => write_scaled(row, out, |w| div.apply(I32F32::from_num(w))),
     }
 }
 
-fn push_scaled(
-    weights: &mut Csr,
-    column_max: &mut [I32F32],
-    row: impl Iterator<Item = (u16, u16)> + Clone,
+/// Writes a row's uids and scaled values by position, raising the column maxima.
+#[inline(never)] // one call per row: a loop with the registers to itself
+fn write_scaled(
+    row: impl Iterator<Item = (u16, u16)>,
+    (cols, vals, column_max): (&mut [u16], &mut [I32F32], &mut [I32F32]),
     scale: impl Fn(u16) -> I32F32,
 ) {
-    weights.extend(
-        row.clone().map(|(j, _)| j),
-        row.map(|(j, w)| {
-            let v = scale(w);
-            if let Some(max) = column_max.get_mut(usize::from(j)) {
-                *max = I32F32::from_bits(max.to_bits().max(v.to_bits()));
-            }
-            v
-        }),
-    );
+    for (((j, w), col), val) in row.zip(cols).zip(vals) {
+        let v = scale(w);
+        if let Some(max) = column_max.get_mut(usize::from(j)) {
+            *max = I32F32::from_bits(max.to_bits().max(v.to_bits()));
+        }
+        *col = j;
+        *val = v;
+    }
 }
 
 /// How the values of one weight row normalise: `normalize` of `I32F32::from_num(w)` values
