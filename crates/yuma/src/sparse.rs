@@ -1146,9 +1146,8 @@ fn payout_row((cols, vals): CsrRow<'_>, columns: &[PayoutColumn]) -> (i64, Vec<(
 /// share is a proportion (an entry is part of its column's total), so the products are
 /// [`FracScale`]s and the sum [`add_unit`]. The share takes [`ShareDiv::fast_unshifted`],
 /// the stored form [`StoredForm::of_share`], and the row is written whole, entry by entry;
-/// `None` when a share is outside the fast path (the caller then runs [`payout_row`]), and
-/// in the rare row with a zero entry the stored form drops it after the loop. The same bits
-/// as [`payout_row`].
+/// `None` when a share is outside the fast path (the caller then runs [`payout_row`]). The
+/// same bits as [`payout_row`].
 #[inline(never)] // one call per row; a function of its own in profiles
 fn payout_row_unit(
     (cols, vals): CsrRow<'_>,
@@ -1156,26 +1155,24 @@ fn payout_row_unit(
 ) -> Option<(i64, Vec<(u16, u16)>)> {
     let mut dividend = 0i64;
     let mut fast = true;
-    let mut all_positive = true;
     let mut stored = vec![(0u16, 0u16); cols.len()];
-    for ((&j, &b), out) in cols.iter().zip(vals).zip(stored.iter_mut()) {
+    // Entries are written at `kept`, which only the positive ones move past: the zero
+    // entries are dropped without a branch.
+    let mut kept = 0usize;
+    for (&j, &b) in cols.iter().zip(vals) {
         let column = columns.get(usize::from(j))?;
         let (share, exact) = column.total.fast_unshifted(b.to_bits());
         dividend = add_unit(dividend, column.incentive_frac.apply(share));
         fast &= exact;
-        all_positive &= b > ZERO;
         // An exact share is at most the column's share of its maximum, as `b` is at most
         // the maximum and division is monotone.
-        *out = (j, column.stored.of_share(share));
+        if let Some(slot) = stored.get_mut(kept) {
+            *slot = (j, column.stored.of_share(share));
+        }
+        kept = kept.wrapping_add(usize::from(b > ZERO));
     }
-    if !fast {
-        return None;
-    }
-    if !all_positive {
-        let mut positive = vals.iter().map(|b| *b > ZERO);
-        stored.retain(|_| positive.next().unwrap_or(false));
-    }
-    Some((dividend, stored))
+    stored.truncate(kept);
+    fast.then_some((dividend, stored))
 }
 
 /// ΔB for one row, in general: clipped weights to trust and ranks, `w_b · a` in place of
