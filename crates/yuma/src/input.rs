@@ -225,6 +225,9 @@ pub(crate) struct Checked<'a> {
     pub weights: Vec<CanonicalRow<'a>>,
     /// Stored bond rows, sorted.
     pub bonds: Vec<CanonicalRow<'a>>,
+    /// `Σ_i bonds[i][j]` for each column `j`, when [`EpochInput::check_summing_bonds`] was
+    /// asked for them (else empty).
+    pub bond_sums: Vec<u64>,
 }
 
 impl Checked<'_> {
@@ -283,6 +286,12 @@ impl EpochInput {
 
     /// Validates shapes, uids and parameters; sorts and converts the sparse rows.
     pub(crate) fn check(&self) -> Result<Checked<'_>, YumaError> {
+        self.check_summing_bonds(false)
+    }
+
+    /// [`Self::check`], with the column sums of the stored bonds when `sum_bonds` (taken
+    /// while the rows are checked, so that original Yuma does not read them once more).
+    pub(crate) fn check_summing_bonds(&self, sum_bonds: bool) -> Result<Checked<'_>, YumaError> {
         let n = self.n();
         if n > MAX_NEURONS {
             return Err(YumaError::TooManyNeurons {
@@ -312,21 +321,26 @@ impl EpochInput {
                 actual,
             });
         }
+        let mut bond_sums = if sum_bonds { vec![0; n] } else { Vec::new() };
+        let sums = Some(bond_sums.as_mut_slice()).filter(|_| sum_bonds);
         Ok(Checked {
             input: self,
             n,
-            weights: canonical_rows("weights", &self.weights, n)?,
-            bonds: canonical_rows("bonds", &self.bonds, n)?,
+            weights: canonical_rows("weights", &self.weights, n, None)?,
+            bonds: canonical_rows("bonds", &self.bonds, n, sums)?,
+            bond_sums,
         })
     }
 }
 
 /// Validates sparse u16 rows (length ≤ n, uids < n, no duplicates) and returns them sorted by
-/// uid: rows already in order are borrowed, only the others are copied.
+/// uid: rows already in order are borrowed, only the others are copied. With `column_sums`,
+/// adds each value to its column's sum on the way (meaningless when it returns an error).
 fn canonical_rows<'a>(
     field: &'static str,
     rows: &'a [Vec<(u16, u16)>],
     n: usize,
+    mut column_sums: Option<&mut [u64]>,
 ) -> Result<Vec<CanonicalRow<'a>>, YumaError> {
     rows.iter()
         .enumerate()
@@ -341,9 +355,12 @@ fn canonical_rows<'a>(
             }
             // Usual case: strictly ascending uids, so the last one is the largest and no uid
             // repeats. One branch-free pass over adjacent pairs decides it.
-            let ascending = entries
-                .windows(2)
-                .fold(true, |ok, pair| ok & matches!(pair, [a, b] if a.0 < b.0));
+            let ascending = match column_sums.as_deref_mut() {
+                Some(sums) => ascending_adding(entries, sums),
+                None => entries
+                    .windows(2)
+                    .fold(true, |ok, pair| ok & matches!(pair, [a, b] if a.0 < b.0)),
+            };
             if ascending && entries.last().is_none_or(|(uid, _)| usize::from(*uid) < n) {
                 return Ok(Cow::Borrowed(entries.as_slice()));
             }
@@ -362,4 +379,69 @@ fn canonical_rows<'a>(
             Ok(Cow::Owned(sorted))
         })
         .collect()
+}
+
+/// Whether the uids of `entries` ascend strictly, adding each value to its column's sum on
+/// the way (at most 65 535 rows of values below 2^16: no sum reaches 2^32).
+fn ascending_adding(entries: &[(u16, u16)], sums: &mut [u64]) -> bool {
+    let mut ascending = true;
+    // The smallest uid the next entry may have, as a u32 so that uid 65 535 has a successor.
+    let mut least = 0u32;
+    for &(uid, value) in entries {
+        ascending &= u32::from(uid) >= least;
+        least = u32::from(uid).wrapping_add(1);
+        if let Some(sum) = sums.get_mut(usize::from(uid)) {
+            *sum = sum.wrapping_add(u64::from(value));
+        }
+    }
+    ascending
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use tao_primitives::I64F64;
+
+    fn input(bonds: Vec<Vec<(u16, u16)>>) -> EpochInput {
+        let n = bonds.len();
+        EpochInput {
+            stake: vec![I64F64::from_num(1); n],
+            last_update: vec![0; n],
+            block_at_registration: vec![0; n],
+            validator_permit: vec![true; n],
+            weights: vec![Vec::new(); n],
+            bonds,
+            ..EpochInput::default()
+        }
+    }
+
+    #[test]
+    fn bond_sums_cover_every_row_sorted_or_not() {
+        // Row 1 is out of order (copied and sorted), row 2 uses the largest uid.
+        let bonds = vec![
+            vec![(0, 5), (2, 7)],
+            vec![(2, 1), (1, 3)],
+            vec![(2, 65_535)],
+        ];
+        let epoch = input(bonds.clone());
+        let checked = epoch.check_summing_bonds(true).unwrap();
+        assert_eq!(checked.bond_sums, vec![5, 3, 7 + 1 + 65_535]);
+        assert_eq!(&*checked.bonds[1], &[(1, 3), (2, 1)]);
+        assert!(input(bonds).check().unwrap().bond_sums.is_empty());
+    }
+
+    #[test]
+    fn summing_bonds_rejects_what_check_rejects() {
+        let duplicate = vec![vec![(1, 1), (1, 2)], vec![], vec![]];
+        let out_of_range = vec![vec![(3, 1)], vec![], vec![]];
+        for bonds in [duplicate, out_of_range] {
+            let plain = input(bonds.clone()).check().map(|_| ()).unwrap_err();
+            let summing = input(bonds)
+                .check_summing_bonds(true)
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(plain, summing);
+        }
+    }
 }

@@ -64,7 +64,8 @@ impl Workspace {
     /// # Errors
     /// [`YumaError`] when the input's shapes, uids or parameters are invalid.
     pub fn epoch(&mut self, input: &EpochInput) -> Result<EpochOutput, YumaError> {
-        let checked = input.check()?;
+        // Original Yuma divides by the stored bonds' column sums: taken during the check.
+        let checked = input.check_summing_bonds(!input.params.yuma3)?;
         let n = checked.n;
         let params = &input.params;
         let prelude = Prelude::new(&checked);
@@ -283,6 +284,9 @@ impl Ranking {
 /// previous epoch dropped.
 struct StoredBonds<'a> {
     rows: &'a [CanonicalRow<'a>],
+    /// Column sums of all stored bonds, carried or not, when the check took them (original
+    /// Yuma), else empty.
+    sums: &'a [u64],
     /// `carries[j]`: bonds to `j` were made before it registered and carry over.
     carries: Vec<bool>,
     all_carry: bool,
@@ -293,6 +297,7 @@ impl<'a> StoredBonds<'a> {
         let carries: Vec<bool> = (0..checked.n).map(|j| prelude.keeps_bond_to(j)).collect();
         Self {
             rows: &checked.bonds,
+            sums: &checked.bond_sums,
             all_carry: carries.iter().all(|c| *c),
             carries,
         }
@@ -1220,23 +1225,18 @@ fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a:
 }
 
 /// Column totals of the carried stored bonds read as `I32F32::from_num(u16)`: the live
-/// saturating sum of `b · 2^32` is `min(Σb · 2^32, MAX)`, summed here as integers; with
-/// the integer sums themselves.
-#[inline(never)] // a phase of its own in profiles
+/// saturating sum of `b · 2^32` is `min(Σb · 2^32, MAX)`, from the integer sums the check
+/// took (0 for a column whose bonds do not carry over); with the integer sums themselves.
 fn stored_bond_totals(bonds: &StoredBonds<'_>, n: usize) -> Vec<(I32F32, u64)> {
-    let mut totals = vec![0u64; n];
-    for row in bonds.rows {
-        for &(j, b) in row.iter() {
-            if bonds.carries(j)
-                && let Some(total) = totals.get_mut(usize::from(j))
-            {
-                *total = total.saturating_add(u64::from(b));
-            }
-        }
-    }
-    totals
-        .into_iter()
-        .map(|total| {
+    debug_assert_eq!(
+        bonds.sums.len(),
+        n,
+        "original Yuma checks its input summing bonds"
+    );
+    (0..n)
+        .map(|j| {
+            let carried = u16::try_from(j).is_ok_and(|j| bonds.carries(j));
+            let total = bonds.sums.get(j).copied().filter(|_| carried).unwrap_or(0);
             let bits = i64::try_from(total)
                 .ok()
                 .and_then(|t| t.checked_mul(1 << 32))
@@ -1287,6 +1287,7 @@ mod tests {
         ];
         let stored_bonds = StoredBonds {
             rows: &rows,
+            sums: &[],
             carries: vec![true; 2],
             all_carry: true,
         };
