@@ -314,11 +314,12 @@ impl<'a> StoredBonds<'a> {
 }
 
 /// One row of a working matrix lined up with the same row of the stored bonds: equal-length
-/// slices of uids, the matrix's values and the bonds' values, 0 where a side has no entry.
-struct LinedUp<'r> {
+/// slices of uids, the matrix's values and the bonds' values (as `T`), 0 where a side has
+/// no entry.
+struct LinedUp<'r, T = I32F32> {
     cols: &'r [u16],
     new: &'r [I32F32],
-    old: &'r [I32F32],
+    old: &'r [T],
 }
 
 /// Per-row working memory: the lined-up row when it has to be built, and a row's results.
@@ -327,16 +328,14 @@ struct RowScratch {
     cols: Vec<u16>,
     new: Vec<I32F32>,
     old: Vec<I32F32>,
+    /// The lined-up stored bonds as their raw u16 values (original Yuma).
+    old_raw: Vec<u16>,
     out: Vec<I32F32>,
 }
 
 impl RowScratch {
-    /// Lines `row` up with stored bond row `i`, reading each stored value with `read`.
-    ///
-    /// Steady state — every stored bond carries over and the validator bonds exactly the
-    /// miners it weights — borrows the row and only converts the bonds; otherwise the two
-    /// rows are merged by uid.
-    #[inline(never)] // one call per row; a function of its own in profiles
+    /// Lines `row` up with stored bond row `i`, reading each stored value with `read`; with
+    /// room for the row's results.
     fn line_up<'r>(
         &'r mut self,
         row: CsrRow<'r>,
@@ -344,76 +343,103 @@ impl RowScratch {
         i: usize,
         read: impl Fn(u16) -> I32F32,
     ) -> (LinedUp<'r>, &'r mut Vec<I32F32>) {
-        let (cols, vals) = row;
-        let stored = bonds.row(i);
-        let Self {
-            old,
-            new,
-            cols: merged,
-            out,
-        } = self;
-        old.clear();
-        if bonds.all_carry && stored.len() <= cols.len() {
-            // Near the steady state the stored uids are a subset of the weighted ones (bonds
-            // that decayed to 0 were not stored): walk the row once, taking the next stored
-            // bond where its uid comes up. If all were taken, the row itself is the union.
-            let mut next = 0usize;
-            old.extend(cols.iter().map(|&j| match stored.get(next) {
-                Some(&(k, b)) if k == j => {
-                    next = next.wrapping_add(1);
-                    read(b)
-                }
-                _ => ZERO,
-            }));
-            if next == stored.len() {
-                return (
-                    LinedUp {
-                        cols,
-                        new: vals,
-                        old,
-                    },
-                    out,
-                );
-            }
-            old.clear();
-        }
-        merged.clear();
-        new.clear();
-        let mut stored = stored.iter().filter(|(j, _)| bonds.carries(*j)).peekable();
-        let mut weights = cols.iter().zip(vals).peekable();
-        loop {
-            let (j, w, b) = match (weights.peek(), stored.peek()) {
-                (Some(&(&ja, &w)), Some(&&(jb, b))) if ja == jb => {
-                    weights.next();
-                    stored.next();
-                    (ja, w, read(b))
-                }
-                (Some(&(&ja, &w)), Some(&&(jb, _))) if ja < jb => {
-                    weights.next();
-                    (ja, w, ZERO)
-                }
-                (Some(&(&ja, &w)), None) => {
-                    weights.next();
-                    (ja, w, ZERO)
-                }
-                (_, Some(&&(jb, b))) => {
-                    stored.next();
-                    (jb, ZERO, read(b))
-                }
-                (None, None) => break,
-            };
-            merged.push(j);
-            new.push(w);
-            old.push(b);
-        }
-        (
-            LinedUp {
-                cols: merged,
-                new,
-                old,
-            },
-            out,
+        let lined = line_up(
+            row,
+            bonds,
+            i,
+            read,
+            (&mut self.cols, &mut self.new, &mut self.old),
+        );
+        (lined, &mut self.out)
+    }
+
+    /// [`Self::line_up`] with the stored values as they are.
+    fn line_up_raw<'r>(
+        &'r mut self,
+        row: CsrRow<'r>,
+        bonds: &StoredBonds<'_>,
+        i: usize,
+    ) -> LinedUp<'r, u16> {
+        line_up(
+            row,
+            bonds,
+            i,
+            |b| b,
+            (&mut self.cols, &mut self.new, &mut self.old_raw),
         )
+    }
+}
+
+/// Lines `row` up with stored bond row `i`, reading each stored value with `read`, in the
+/// scratch vectors `(uids, values, bonds)`.
+///
+/// Steady state — every stored bond carries over and the validator bonds exactly the
+/// miners it weights — borrows the row and only converts the bonds; otherwise the two
+/// rows are merged by uid.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn line_up<'r, T: Copy + Default>(
+    (cols, vals): CsrRow<'r>,
+    bonds: &StoredBonds<'_>,
+    i: usize,
+    read: impl Fn(u16) -> T,
+    (merged, new, old): (&'r mut Vec<u16>, &'r mut Vec<I32F32>, &'r mut Vec<T>),
+) -> LinedUp<'r, T> {
+    let stored = bonds.row(i);
+    old.clear();
+    if bonds.all_carry && stored.len() <= cols.len() {
+        // Near the steady state the stored uids are a subset of the weighted ones (bonds
+        // that decayed to 0 were not stored): walk the row once, taking the next stored
+        // bond where its uid comes up. If all were taken, the row itself is the union.
+        let mut next = 0usize;
+        old.extend(cols.iter().map(|&j| match stored.get(next) {
+            Some(&(k, b)) if k == j => {
+                next = next.wrapping_add(1);
+                read(b)
+            }
+            _ => T::default(),
+        }));
+        if next == stored.len() {
+            return LinedUp {
+                cols,
+                new: vals,
+                old,
+            };
+        }
+        old.clear();
+    }
+    merged.clear();
+    new.clear();
+    let mut stored = stored.iter().filter(|(j, _)| bonds.carries(*j)).peekable();
+    let mut weights = cols.iter().zip(vals).peekable();
+    loop {
+        let (j, w, b) = match (weights.peek(), stored.peek()) {
+            (Some(&(&ja, &w)), Some(&&(jb, b))) if ja == jb => {
+                weights.next();
+                stored.next();
+                (ja, w, read(b))
+            }
+            (Some(&(&ja, &w)), Some(&&(jb, _))) if ja < jb => {
+                weights.next();
+                (ja, w, T::default())
+            }
+            (Some(&(&ja, &w)), None) => {
+                weights.next();
+                (ja, w, T::default())
+            }
+            (_, Some(&&(jb, b))) => {
+                stored.next();
+                (jb, ZERO, read(b))
+            }
+            (None, None) => break,
+        };
+        merged.push(j);
+        new.push(w);
+        old.push(b);
+    }
+    LinedUp {
+        cols: merged,
+        new,
+        old,
     }
 }
 
@@ -940,9 +966,8 @@ impl EmaSweep<'_, '_> {
                 let out = ema.push_row_slot(row.0);
                 kernel(row, BondsIn::Stored(stored_row_in), out, columns)
             } else {
-                // Read raw: each lined-up bond is the stored u16 value itself, 0 where missing.
-                let raw = |b: u16| I32F32::from_bits(i64::from(b));
-                let (lined, _) = scratch.line_up(row, stored_bonds, i, raw);
+                // Each lined-up bond is the stored u16 value itself, 0 where missing.
+                let lined = scratch.line_up_raw(row, stored_bonds, i);
                 let out = ema.push_row_slot(lined.cols);
                 kernel(
                     (lined.cols, lined.new),
@@ -979,7 +1004,7 @@ struct EmaColumn {
 #[derive(Clone, Copy)]
 enum BondsIn<'r> {
     Stored(&'r [(u16, u16)]),
-    LinedUp(&'r [I32F32]),
+    LinedUp(&'r [u16]),
 }
 
 impl BondsIn<'_> {
@@ -1001,8 +1026,8 @@ impl BondsIn<'_> {
                 }
             }
             Self::LinedUp(raw) => {
-                for (((&j, &d), slot), x) in entries.zip(raw) {
-                    *slot = I32F32::from_bits(f(j, d, u16::try_from(x.to_bits()).unwrap_or(0)));
+                for (((&j, &d), slot), &x) in entries.zip(raw) {
+                    *slot = I32F32::from_bits(f(j, d, x));
                 }
             }
         }
@@ -1063,10 +1088,7 @@ fn ema_row_unit(
         BondsIn::Stored(stored) => {
             ema_entries_unit(row, stored.iter().map(|e| e.1), out, columns, factors)
         }
-        BondsIn::LinedUp(raw) => {
-            let raw = raw.iter().map(|x| u16::try_from(x.to_bits()).unwrap_or(0));
-            ema_entries_unit(row, raw, out, columns, factors)
-        }
+        BondsIn::LinedUp(raw) => ema_entries_unit(row, raw.iter().copied(), out, columns, factors),
     }
 }
 
