@@ -13,6 +13,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The node's allocator (ADR 010): an epoch's output, megabytes of bond rows on a large
+/// subnet, is freed and allocated again every epoch, and glibc's malloc hands such memory
+/// back to the kernel in between, to fault it in again page by page.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Tao network's command line: wallets, the Yuma scenario tool, nodes and local networks.
 #[derive(Debug, Parser)]
 #[command(

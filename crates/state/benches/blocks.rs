@@ -18,6 +18,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The allocator the `tao` binary runs with (ADR 010), so that the numbers are the node's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use tao_keys::Keypair;
 use tao_primitives::{AccountId, NetUid, Uid};

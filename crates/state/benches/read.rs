@@ -19,6 +19,10 @@ use tao_state::schema::{
 };
 use tao_state::store::MemoryStore;
 
+/// The allocator the `tao` binary runs with (ADR 010), so that the numbers are the node's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const N: u16 = 256;
 const VALIDATORS: u16 = 64;
 const NETUID: NetUid = NetUid(1);

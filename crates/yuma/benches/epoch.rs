@@ -14,6 +14,10 @@ use std::time::Duration;
 use tao_primitives::I64F64;
 use tao_yuma::{EpochInput, EpochParams, Workspace, epoch};
 
+/// The allocator the `tao` binary runs with (ADR 010), so that the numbers are the node's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Deterministic pseudo-random u16 for cell (i, j) (SplitMix64 finaliser).
 fn cell(i: usize, j: usize) -> u16 {
     let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
