@@ -327,12 +327,16 @@ impl ShareDiv {
     /// shift at all, so a hot loop keeps its count register.
     #[inline(always)]
     pub(crate) fn fast_unshifted(&self, a: i64) -> (i64, bool) {
-        let a_bits = a as u64;
-        let high = (u128::from(a_bits).wrapping_mul(u128::from(self.magic_lo)) >> 64) as u64;
-        (
-            high.wrapping_add(a_bits.wrapping_mul(self.magic_hi)) as i64,
-            a_bits < self.bound,
-        )
+        self.unshifted_part().fast(a)
+    }
+
+    /// The three words [`Self::fast_unshifted`] reads.
+    pub(crate) fn unshifted_part(&self) -> UnshiftedDiv {
+        UnshiftedDiv {
+            bound: self.bound,
+            magic_lo: self.magic_lo,
+            magic_hi: self.magic_hi,
+        }
     }
 
     #[cold]
@@ -409,6 +413,27 @@ impl StoredForm {
         // 2^48 ≤ low < 2^64 − 2^32.
         let clear = low.wrapping_sub(1 << 48) < (u64::MAX - (1 << 32) - (1 << 48) + 1);
         clear.then_some((product >> 64) as u16)
+    }
+}
+
+/// [`ShareDiv::fast_unshifted`] alone: 24 bytes, for a per-column array read once per weight.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnshiftedDiv {
+    bound: u64,
+    magic_lo: u64,
+    magic_hi: u64,
+}
+
+impl UnshiftedDiv {
+    /// [`ShareDiv::fast_unshifted`] of the divisor this was taken from.
+    #[inline(always)]
+    pub(crate) fn fast(&self, a: i64) -> (i64, bool) {
+        let a_bits = a as u64;
+        let high = (u128::from(a_bits).wrapping_mul(u128::from(self.magic_lo)) >> 64) as u64;
+        (
+            high.wrapping_add(a_bits.wrapping_mul(self.magic_hi)) as i64,
+            a_bits < self.bound,
+        )
     }
 }
 

@@ -19,8 +19,8 @@ use crate::csr::{Csr, CsrRow};
 use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
-    FastDiv, FracScale, IntRatio, ONE, ShareDiv, StoredForm, ZERO, add_nonneg, add_unit, is_unit,
-    mul, normalize, to_u16_proportion, to_u16_unit,
+    FastDiv, FracScale, IntRatio, ONE, ShareDiv, StoredForm, UnshiftedDiv, ZERO, add_nonneg,
+    add_unit, is_unit, mul, normalize, to_u16_proportion, to_u16_unit,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -855,11 +855,15 @@ fn original(
 
     // One entry per column: the divisors of ΔB and of the stored bonds.
     let bond_totals = stored_bond_totals(stored_bonds, n);
-    let mut columns: Vec<EmaColumn> = miners
+    let delta_totals: Vec<ShareDiv> = miners
+        .iter()
+        .map(|miner| ShareDiv::new(I32F32::from_bits(miner.total)))
+        .collect();
+    let mut columns: Vec<EmaColumn> = delta_totals
         .iter()
         .zip(&bond_totals)
-        .map(|(miner, &(_, bond_raw))| EmaColumn {
-            delta: ShareDiv::new(I32F32::from_bits(miner.total)),
+        .map(|(delta, &(_, bond_raw))| EmaColumn {
+            delta: delta.unshifted_part(),
             // A column without bonds only ever divides 0: any ratio gives 0. A total too
             // large for a ratio leaves the epoch to the general kernel.
             bond: IntRatio::new(bond_raw.clamp(1, u64::from(u32::MAX))).unwrap_or(IntRatio::ONE),
@@ -873,8 +877,9 @@ fn original(
     let unit = FracScale::new(alpha)
         .zip(FracScale::new(ONE.saturating_sub(alpha)))
         .filter(|_| bond_totals.iter().all(|&(_, raw)| raw < 1 << 31))
-        .filter(|_| columns.iter().all(|c| c.delta.unshifted()));
+        .filter(|_| delta_totals.iter().all(ShareDiv::unshifted));
     let general = EmaGeneral {
+        delta: delta_totals,
         alpha: alpha.to_bits(),
         keep: ONE.saturating_sub(alpha).to_bits(),
         bond: bond_totals
@@ -987,8 +992,9 @@ impl EmaSweep<'_, '_> {
 
 /// Original Yuma's per-column divisors and accumulators for the EMA sweep.
 struct EmaColumn {
-    /// The column total of ΔB (each entry is part of it, so a share).
-    delta: ShareDiv,
+    /// The column total of ΔB (each entry is part of it, so a share), as the fast path's
+    /// divisor (the general kernel takes [`EmaGeneral::delta`]).
+    delta: UnshiftedDiv,
     /// The column total of the stored u16 bonds, as an integer ratio (the stored value `x`
     /// reads as `x · 2^32`, the total as `t · 2^32`, their quotient is `x / t`); only read
     /// when every column's total is below 2^31, else [`EmaGeneral`] runs.
@@ -1039,6 +1045,7 @@ impl BondsIn<'_> {
 struct EmaGeneral {
     alpha: i64,
     keep: i64,
+    delta: Vec<ShareDiv>,
     bond: Vec<FastDiv>,
 }
 
@@ -1055,10 +1062,11 @@ fn ema_row(
 ) {
     bonds.for_each(row, out, |j, d, x| {
         let column = columns.get_mut(usize::from(j));
-        let divisor = general.bond.get(usize::from(j));
-        column.zip(divisor).map_or(0, |(column, divisor)| {
-            let d = column.delta.apply_unless_zero(d).to_bits();
-            let b = divisor.apply_unless_zero(I32F32::from_num(x)).to_bits();
+        let j = usize::from(j);
+        let divisors = general.delta.get(j).zip(general.bond.get(j));
+        column.zip(divisors).map_or(0, |(column, (delta, bond))| {
+            let d = delta.apply_unless_zero(d).to_bits();
+            let b = bond.apply_unless_zero(I32F32::from_num(x)).to_bits();
             let value = mul_bits(general.alpha, d)
                 .saturating_add(mul_bits(general.keep, b))
                 .max(0);
@@ -1105,7 +1113,7 @@ fn ema_entries_unit(
     let mut fast = true;
     for (((&j, d), x), slot) in cols.iter().zip(deltas).zip(bonds).zip(out.iter_mut()) {
         *slot = I32F32::from_bits(columns.get_mut(usize::from(j)).map_or(0, |column| {
-            let (d, exact) = column.delta.fast_unshifted(d.to_bits());
+            let (d, exact) = column.delta.fast(d.to_bits());
             fast &= exact;
             let value = add_unit(alpha.apply(d), keep.apply(column.bond.apply(x).to_bits()));
             column.total = add_unit(column.total, value);
@@ -1275,7 +1283,7 @@ mod tests {
 
     fn ema_column(delta_total: i64, bond_total: u64) -> EmaColumn {
         EmaColumn {
-            delta: ShareDiv::new(I32F32::from_bits(delta_total)),
+            delta: ShareDiv::new(I32F32::from_bits(delta_total)).unshifted_part(),
             bond: IntRatio::new(bond_total).unwrap(),
             total: 0,
             max: 0,
@@ -1291,6 +1299,9 @@ mod tests {
         let general = EmaGeneral {
             alpha,
             keep,
+            delta: [1i64 << 31, 1 << 30]
+                .map(|t| ShareDiv::new(I32F32::from_bits(t)))
+                .to_vec(),
             bond: vec![FastDiv::new(I32F32::from_num(10)); 2],
         };
         // Row 0 is fine; row 1's entry in column 1 exceeds its column's ΔB total: not a
