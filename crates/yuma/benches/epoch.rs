@@ -2,7 +2,7 @@
 //!
 //! Subnets of n neurons where every validator weights every miner, with the steady-state bonds
 //! of a previous epoch, for both bond models and liquid alpha off and on. The plain rows run
-//! each epoch in a new [`Workspace`] (fresh memory, its page faults included); `,reused` rows
+//! each epoch in a new [`Workspace`] (its allocations included); `,reused` rows
 //! keep one between epochs, as [`epoch`] does per thread and a node does. Targets (one core,
 //! liquid alpha off): ≤ 1 ms for n = 256, ≤ 50 ms for n = 4096.
 
