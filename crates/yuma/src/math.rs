@@ -374,7 +374,7 @@ impl StoredForm {
     pub(crate) fn new(max: I32F32) -> Self {
         let max_bits = u64::try_from(max.to_bits()).unwrap_or(0);
         let factor = (u128::from(u16::MAX) << 64)
-            .checked_div(u128::from(max_bits).max(1 << 16))
+            .checked_div(u128::from(max_bits))
             .and_then(|f| u64::try_from(f).ok())
             .filter(|_| (1 << 16..=1 << 32).contains(&max_bits))
             .unwrap_or(0);
