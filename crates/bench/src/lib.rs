@@ -21,7 +21,7 @@ use tao_client::Client;
 use tao_keys::Keypair;
 use tao_primitives::AccountId;
 use tao_rpc_api::{BlockId, Bytes, TaoApiClient as _};
-use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 pub mod metagraph;
 
@@ -165,7 +165,7 @@ async fn sign_all(
                 nonce,
                 mortality: Mortality {
                     birth: head.number.saturating_add(1),
-                    period: tao_state::tx::MAX_MORTALITY_BLOCKS,
+                    period: tao_types::tx::MAX_MORTALITY_BLOCKS,
                 },
                 call: Call::Transfer {
                     dest: sink,

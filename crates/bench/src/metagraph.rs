@@ -15,7 +15,7 @@ use tao_client::Client;
 use tao_keys::Keypair;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient as _;
-use tao_state::tx::{Call, HyperparamValue};
+use tao_types::tx::{Call, HyperparamValue};
 
 use crate::percentile;
 

@@ -4,10 +4,12 @@
 //! Exit status: 0 success, 1 failure (the message says what to do next), 2 bad usage.
 
 mod amount;
+mod args;
 mod commands;
 mod output;
 mod progress;
 mod quote;
+mod tx;
 
 use std::process::ExitCode;
 
@@ -50,9 +52,9 @@ enum Command {
         #[arg(long)]
         address: Option<String>,
         #[command(flatten)]
-        network: commands::chain::NetworkArgs,
+        network: args::NetworkArgs,
         #[command(flatten)]
-        wallet: commands::wallet::WalletArgs,
+        wallet: args::WalletArgs,
     },
     /// Send TAO from the wallet's coldkey.
     Transfer {
@@ -63,7 +65,7 @@ enum Command {
         #[arg(long)]
         amount: String,
         #[command(flatten)]
-        signer: commands::chain::SignerArgs,
+        signer: args::SignerArgs,
     },
     /// Register the wallet's hotkey on a subnet (pays the burn from the coldkey).
     Register {
@@ -71,7 +73,7 @@ enum Command {
         #[arg(long)]
         netuid: u16,
         #[command(flatten)]
-        signer: commands::chain::SignerArgs,
+        signer: args::SignerArgs,
     },
     /// Subnets: list, show, metagraph, hyperparameters, costs, create, start, set.
     #[command(subcommand)]

@@ -1,6 +1,8 @@
 //! How results reach the user: a table for people, stable JSON for scripts.
 
 use std::io::IsTerminal;
+use tao_keys::PublicKey;
+use tao_primitives::AccountId;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
@@ -103,5 +105,17 @@ fn write_command(out: &mut String, command: &clap::Command, path: &str) {
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
     {
         write_command(out, sub, &format!("{path} {}", sub.get_name()));
+    }
+}
+
+/// Accounts as SS58 in tables.
+pub trait Ss58Text {
+    /// The SS58 address.
+    fn to_ss58_text(&self) -> String;
+}
+
+impl Ss58Text for AccountId {
+    fn to_ss58_text(&self) -> String {
+        PublicKey::from_bytes(self.0).to_ss58()
     }
 }

@@ -1,18 +1,18 @@
 //! What a stake operation is expected to do, computed before it is sent: the pools' reserves
-//! from the node, the chain's own swap math (`tao_state::pool`, `tao_state::calls::staking`),
+//! from the node, the chain's own swap math (`tao_types::pool`, `tao_state::calls::staking`),
 //! and the limit the user asked for. The only place the CLI prices trades.
 
 use serde::Serialize;
 use tao_primitives::NetUid;
+use tao_primitives::muldiv::mul_div_floor;
 use tao_rpc_api::TaoApiClient;
-use tao_state::calls::staking::{limit_price, max_swap_within_ratio, subnet_pool, within_limit};
-use tao_state::muldiv::mul_div_floor;
-use tao_state::pool::{Pool, PoolError};
-use tao_state::read::DynamicView;
-use tao_state::tx::PriceLimit;
+use tao_types::pool::{Pool, PoolError};
+use tao_types::pool::{limit_price, max_swap_within_ratio, subnet_pool, within_limit};
+use tao_types::tx::PriceLimit;
+use tao_types::views::DynamicView;
 
 use crate::amount::{PPM, RAO, format_amount, parse_ppm};
-use crate::commands::chain::{found, rpc_error};
+use crate::tx::{found, rpc_error};
 
 /// A subnet's pool as the chain prices it, with the display symbol.
 #[derive(Clone, Debug)]
@@ -92,8 +92,8 @@ fn ratio(value: u64, numerator: u64, denominator: u64) -> u64 {
 
 fn price_rao(pool: &Pool) -> u64 {
     match pool.mechanism {
-        tao_state::pool::Mechanism::Stable => RAO,
-        tao_state::pool::Mechanism::Dynamic => ratio(RAO, pool.tao_rao, pool.alpha),
+        tao_types::pool::Mechanism::Stable => RAO,
+        tao_types::pool::Mechanism::Dynamic => ratio(RAO, pool.tao_rao, pool.alpha),
     }
 }
 

@@ -215,7 +215,7 @@ fn submit_transfers(
     runtime: &tokio::runtime::Runtime,
     port: u16,
     count: u64,
-) -> Vec<tao_state::tx::SignedTx> {
+) -> Vec<tao_types::tx::SignedTx> {
     runtime.block_on(async {
         let client =
             tao_client::Client::connect(&format!("ws://127.0.0.1:{port}"), Duration::from_secs(10))
@@ -225,7 +225,7 @@ fn submit_transfers(
         let eve = tao_keys::Keypair::from_uri("//Eve").unwrap();
         let mut txs = Vec::new();
         for i in 0..count {
-            let call = tao_state::tx::Call::Transfer {
+            let call = tao_types::tx::Call::Transfer {
                 dest: tao_primitives::AccountId(eve.public().to_bytes()),
                 amount_rao: 1_000_000 + i,
             };
@@ -250,7 +250,7 @@ fn account(port: u16, uri: &str) -> (u64, u64) {
 fn a_validator_killed_with_sigkill_restarts_and_catches_up() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    let mut spec = tao_state::spec::ChainSpec::local();
+    let mut spec = tao_node::ChainSpec::local();
     let (p2p_port, p2p_held) = port_block(4);
     let (rpc_port, rpc_held) = port_block(4);
     drop((p2p_held, rpc_held));

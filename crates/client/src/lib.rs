@@ -19,7 +19,8 @@ use parity_scale_codec::Encode;
 use tao_keys::Keypair;
 use tao_primitives::{AccountId, Hash256};
 use tao_rpc_api::{Bytes, TaoApiClient, TxStatus};
-use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+use tao_types::error::{InvalidTx, TxError};
+use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 use tokio::sync::{Mutex, RwLock};
 
 /// The endpoint of a local node (`tao node --dev`, the first node of `tao localnet`).
@@ -43,10 +44,12 @@ pub enum ClientError {
         /// Why it failed.
         reason: String,
     },
-    /// The node answered with an error (the message is the node's, e.g. the state machine's
-    /// reason for rejecting a transaction).
+    /// The node answered with an error (the message is the node's).
     #[error("{0}")]
     Rpc(String),
+    /// The node refused a submitted transaction; nothing was included and no fee was paid.
+    #[error("transaction refused: {0}")]
+    Invalid(InvalidTx),
     /// The node's answer does not make sense.
     #[error("unexpected answer from the node: {0}")]
     BadResponse(String),
@@ -62,7 +65,10 @@ impl From<jsonrpsee::core::client::Error> for ClientError {
     fn from(error: jsonrpsee::core::client::Error) -> Self {
         match error {
             jsonrpsee::core::client::Error::Call(object) => {
-                ClientError::Rpc(object.message().to_owned())
+                match tao_rpc_api::invalid_transaction_of(&object) {
+                    Some(invalid) => ClientError::Invalid(invalid),
+                    None => ClientError::Rpc(object.message().to_owned()),
+                }
             }
             other => ClientError::Rpc(other.to_string()),
         }
@@ -79,7 +85,7 @@ pub struct Finalized {
     /// Whether the call succeeded (the fee is paid either way).
     pub success: bool,
     /// The call's error when it failed.
-    pub error: Option<String>,
+    pub error: Option<TxError>,
 }
 
 /// A connection to a node.

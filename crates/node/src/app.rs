@@ -24,16 +24,19 @@ use commonware_utils::Acknowledgement;
 use futures::StreamExt;
 use tao_primitives::{AccountId, Hash256};
 use tao_state::block::{BlockBuilder, BlockOutcome, Receipt, execute_block};
-use tao_state::events::Event;
 use tao_state::store::{ChangeSet, Layered, Store};
-use tao_state::tx::SignedTx;
+use tao_types::events::Event;
+use tao_types::tx::SignedTx;
 
 use crate::archive::BlockRecord;
 use crate::block::{Block, Digest, MAX_BLOCK_TXS, tx_root};
-use crate::gossip::GossipQueue;
 use crate::mempool::{Mempool, MempoolError, MempoolLimits};
 use crate::metrics::NodeMetrics;
 use crate::storage::{CommitStore, StorageError};
+
+/// Where a node puts the transactions it accepted from clients, for gossip (`crate::gossip`
+/// drains it).
+pub type GossipQueue = futures::channel::mpsc::Sender<SignedTx>;
 
 /// The consensus context simplex hands to the application.
 pub type ConsensusContext = Context<Digest, ed25519::PublicKey>;
@@ -362,7 +365,7 @@ impl<S: CommitStore> Chain<S> {
             Ok(receipt) => inner.mempool.insert(tx, receipt.fee_rao),
             // A future nonce may become valid once the sender's earlier transactions land; it
             // waits with the fee its size and call will cost.
-            Err(tao_state::error::InvalidTx::FutureNonce { .. }) => {
+            Err(tao_types::error::InvalidTx::FutureNonce { .. }) => {
                 let globals = tao_state::read::global_params(&inner.store).unwrap_or_default();
                 let fee_rao = tx
                     .tx
@@ -497,8 +500,8 @@ impl<S: CommitStore> Chain<S> {
                     // Nonce trouble on a pending parent is not final: the parent may be
                     // abandoned, and finalization prunes used nonces anyway.
                     Err(
-                        tao_state::error::InvalidTx::StaleNonce { .. }
-                        | tao_state::error::InvalidTx::FutureNonce { .. },
+                        tao_types::error::InvalidTx::StaleNonce { .. }
+                        | tao_types::error::InvalidTx::FutureNonce { .. },
                     ) => {}
                     Err(error) => {
                         tracing::debug!(%error, "transaction not included");
@@ -754,7 +757,7 @@ mod tests {
     use crate::storage::RedbStore;
     use commonware_cryptography::Signer as _;
     use tao_state::spec::ChainSpec;
-    use tao_state::tx::{Call, Mortality, UnsignedTx};
+    use tao_types::tx::{Call, Mortality, UnsignedTx};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -894,7 +897,7 @@ mod tests {
         assert!(matches!(
             node.submit(forged),
             Err(MempoolError::Invalid(
-                tao_state::error::InvalidTx::BadSignature
+                tao_types::error::InvalidTx::BadSignature
             ))
         ));
         // A future nonce waits in the pool for its predecessors.

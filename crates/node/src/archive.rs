@@ -12,8 +12,8 @@ use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 use tao_rpc_api::{Bytes, EventsView, HeaderView, ReceiptView};
 use tao_state::block::Receipt;
-use tao_state::events::Event;
-use tao_state::read::serde_account;
+use tao_types::events::Event;
+use tao_types::serde_account;
 
 use crate::block::Block;
 
@@ -64,7 +64,7 @@ impl BlockRecord {
                     signer: serde_account::to_text(&receipt.signer),
                     fee_rao: receipt.fee_rao,
                     success: receipt.result.is_ok(),
-                    error: receipt.result.as_ref().err().map(ToString::to_string),
+                    error: receipt.result.as_ref().err().cloned(),
                     events: receipt.events.clone(),
                 })
                 .collect(),

@@ -19,7 +19,7 @@ use commonware_consensus::types::Height;
 use commonware_cryptography::{Digestible, Hasher, Sha256, ed25519, sha256};
 use parity_scale_codec::Encode;
 use tao_primitives::{AccountId, Hash256};
-use tao_state::tx::{MAX_TX_BYTES, SignedTx};
+use tao_types::tx::{MAX_TX_BYTES, SignedTx};
 
 /// The most transactions one block may carry.
 pub const MAX_BLOCK_TXS: usize = 8_192;
@@ -262,7 +262,7 @@ mod tests {
     use commonware_codec::{DecodeExt, Encode as _};
     use commonware_cryptography::Signer as _;
     use tao_keys::Keypair;
-    use tao_state::tx::{Call, Mortality, UnsignedTx};
+    use tao_types::tx::{Call, Mortality, UnsignedTx};
 
     fn transfer(nonce: u64) -> SignedTx {
         let alice = Keypair::from_uri("//Alice").expect("dev key");

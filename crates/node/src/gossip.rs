@@ -16,7 +16,7 @@ use commonware_runtime::{IoBuf, Spawner, Supervisor};
 use futures::StreamExt as _;
 use futures::channel::mpsc;
 use parity_scale_codec::{Decode as _, Encode as _};
-use tao_state::tx::{MAX_TX_BYTES, SignedTx};
+use tao_types::tx::{MAX_TX_BYTES, SignedTx};
 
 use crate::app::Chain;
 use crate::storage::CommitStore;
@@ -28,9 +28,6 @@ pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 /// Transactions waiting to be gossiped; beyond this, new ones are not gossiped (the pool
 /// still holds them and this validator includes them when it leads).
 pub const QUEUE_LEN: usize = 16 * 1024;
-
-/// Where a node puts the transactions it accepted from clients, for gossip.
-pub type GossipQueue = mpsc::Sender<SignedTx>;
 
 /// Starts gossip for `chain` on the p2p channel `(sender, receiver)`: what the chain accepts
 /// from clients goes out, what peers send comes in.
@@ -105,7 +102,7 @@ pub fn decode_batch(bytes: &[u8]) -> Option<Vec<SignedTx>> {
 mod tests {
     use super::*;
     use tao_primitives::AccountId;
-    use tao_state::tx::{Call, Mortality, UnsignedTx};
+    use tao_types::tx::{Call, Mortality, UnsignedTx};
 
     fn tx(nonce: u64) -> SignedTx {
         SignedTx {

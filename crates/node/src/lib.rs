@@ -12,9 +12,14 @@ pub mod app;
 pub mod archive;
 pub mod block;
 pub mod engine;
+pub mod events;
 pub mod gossip;
 pub mod mempool;
 pub mod metrics;
 pub mod rpc;
 pub mod service;
 pub mod storage;
+
+/// The chain spec a node starts from (genesis, validators, parameters), re-exported so that
+/// binaries configure a node without depending on the state machine.
+pub use tao_state::spec::{ChainSpec, SpecError, ValidatorSpec};

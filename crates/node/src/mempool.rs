@@ -16,7 +16,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use tao_primitives::AccountId;
-use tao_state::tx::SignedTx;
+use tao_types::tx::SignedTx;
 
 /// Pool limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,13 +64,13 @@ pub enum MempoolError {
     SenderFull(usize),
     /// The state machine rejects the transaction against the committed state.
     #[error("mempool: invalid transaction: {0}")]
-    Invalid(#[from] tao_state::error::InvalidTx),
+    Invalid(#[from] tao_types::error::InvalidTx),
 }
 
 impl MempoolError {
     /// Short snake-case name of the reason (the `reason` label of the rejection metric).
     pub fn reason(&self) -> &'static str {
-        use tao_state::error::InvalidTx as I;
+        use tao_types::error::InvalidTx as I;
         match self {
             MempoolError::Full(_) => "pool_full",
             MempoolError::SenderFull(_) => "sender_full",
@@ -269,7 +269,7 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tao_state::tx::{Call, Mortality, UnsignedTx};
+    use tao_types::tx::{Call, Mortality, UnsignedTx};
 
     fn tx(signer: u8, nonce: u64, period: u64) -> SignedTx {
         SignedTx {

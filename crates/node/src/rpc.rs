@@ -16,22 +16,23 @@ use jsonrpsee::server::{
 use tao_primitives::{NetUid, Uid};
 use tao_rpc_api::{
     BlockId, BlockView, Bytes, EventsView, HeaderView, Health, RpcResult, TaoApiServer, TxStatus,
-    codes, error, parse_account,
+    codes, error, invalid_transaction, parse_account,
 };
-use tao_state::params::{GlobalParams, Hyperparams};
-use tao_state::read::{
-    self, AccountView, DelegateView, DynamicView, MetagraphView, NeuronView, StakeView, SubnetView,
+use tao_state::read;
+use tao_state::spec::ChainSpec;
+use tao_types::params::{GlobalParams, Hyperparams};
+use tao_types::tx::SignedTx;
+use tao_types::views::{
+    AccountView, DelegateView, DynamicView, MetagraphView, NeuronView, StakeView, SubnetView,
     WeightCommitView,
 };
-use tao_state::spec::ChainSpec;
-use tao_state::tx::SignedTx;
 use tokio::sync::broadcast;
 
 use crate::app::Chain;
 use crate::archive::BlockRecord;
+use crate::events::ChainEvents;
 use crate::mempool::MempoolError;
 use crate::metrics::NodeMetrics;
-use crate::service::ChainEvents;
 use crate::storage::{CommitStore as _, RedbStore};
 
 /// Largest JSON-RPC request body, bytes (a transaction is far smaller).
@@ -122,8 +123,7 @@ impl Rpc {
     }
 
     fn decode_tx(bytes: &Bytes) -> RpcResult<SignedTx> {
-        SignedTx::decode_bounded(&bytes.0)
-            .map_err(|e| error(codes::INVALID_TRANSACTION, e.to_string()))
+        SignedTx::decode_bounded(&bytes.0).map_err(|e| invalid_transaction(&e))
     }
 
     fn submit(&self, tx: SignedTx) -> RpcResult<()> {
@@ -131,9 +131,7 @@ impl Rpc {
             MempoolError::Full(_) | MempoolError::SenderFull(_) => {
                 error(codes::POOL_FULL, e.to_string())
             }
-            MempoolError::Invalid(invalid) => {
-                error(codes::INVALID_TRANSACTION, invalid.to_string())
-            }
+            MempoolError::Invalid(invalid) => invalid_transaction(&invalid),
         })
     }
 

@@ -14,7 +14,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use commonware_codec::DecodeExt as _;
@@ -29,14 +28,12 @@ use commonware_stream::{
     sake::{self, Sake},
 };
 use commonware_utils::{NZU32, NZUsize, ordered::Map, ordered::Set};
-use tao_rpc_api::Bytes;
 use tao_state::spec::{ChainSpec, ValidatorSpec};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::app::{Chain, ChainConfig};
-use crate::archive::BlockRecord;
-use crate::block::Block;
 use crate::engine::{self, Channels, EngineConfig};
+use crate::events::ChainEvents;
 use crate::gossip;
 use crate::metrics::{self, NodeMetrics};
 use crate::rpc::Rpc;
@@ -466,62 +463,3 @@ async fn serve(
 
 /// How often the peer count is read off the p2p layer.
 const PEERS_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
-
-/// A block seen by this node before it is final (what `author_submitAndWatch` reports as
-/// in-block).
-#[derive(Clone, Debug)]
-pub struct PendingNotice {
-    /// Its height.
-    pub number: u64,
-    /// Its digest.
-    pub hash: Bytes,
-    /// Hashes of its transactions, in order.
-    pub tx_hashes: Vec<Bytes>,
-}
-
-/// The streams of blocks a node's RPC subscribers follow.
-#[derive(Clone, Debug)]
-pub struct ChainEvents {
-    /// Every finalized block, once durable.
-    pub finalized: broadcast::Sender<Arc<BlockRecord>>,
-    /// Every block proposed or verified here, before finality.
-    pub pending: broadcast::Sender<Arc<PendingNotice>>,
-}
-
-impl ChainEvents {
-    /// Streams `chain`'s blocks, and observes finality latency (block time to durable
-    /// finalization here) into `metrics`.
-    pub fn attach(chain: &Chain<RedbStore>, metrics: &NodeMetrics) -> ChainEvents {
-        let (finalized, _) = broadcast::channel::<Arc<BlockRecord>>(1_024);
-        let (pending, _) = broadcast::channel::<Arc<PendingNotice>>(1_024);
-        let events = ChainEvents {
-            finalized: finalized.clone(),
-            pending: pending.clone(),
-        };
-        let latency = metrics.finality_latency.clone();
-        chain.set_listener(Arc::new(move |record: &BlockRecord| {
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_millis());
-            let lag_ms = now_ms.saturating_sub(u128::from(record.header.timestamp_ms));
-            latency.observe(lag_ms as f64 / 1_000.0);
-            let _ = finalized.send(Arc::new(record.clone()));
-        }));
-        chain.set_pending_listener(Arc::new(move |block: &Block, digest| {
-            // Hashing every transaction is only worth it while someone watches.
-            if pending.receiver_count() == 0 {
-                return;
-            }
-            let _ = pending.send(Arc::new(PendingNotice {
-                number: block.height,
-                hash: Bytes(digest.0.to_vec()),
-                tx_hashes: block
-                    .txs
-                    .iter()
-                    .map(|tx| Bytes(tx.hash().0.to_vec()))
-                    .collect(),
-            }));
-        }));
-        events
-    }
-}

@@ -12,7 +12,7 @@ use parity_scale_codec::Encode;
 use tao_node::service::{self, NodeConfig};
 use tao_primitives::AccountId;
 use tao_rpc_api::{BlockId, Bytes, HeaderView, TaoApiClient, TxStatus, codes};
-use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -171,7 +171,7 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
 
     // State reads.
     let alice = account("//Alice");
-    let alice_text = tao_state::read::serde_account::to_text(&alice);
+    let alice_text = tao_types::serde_account::to_text(&alice);
     let before = http.state_get_account(alice_text.clone()).await?;
     assert!(before.free_rao > 0);
     assert_eq!(http.account_next_index(alice_text.clone()).await?, 0);
@@ -202,10 +202,7 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
     assert!(globals.base_fee_rao > 0 && globals.max_take >= globals.min_take);
     let owner_hotkey = neurons[0].hotkey;
     let commits = http
-        .subnet_info_get_weight_commits(
-            netuid,
-            tao_state::read::serde_account::to_text(&owner_hotkey),
-        )
+        .subnet_info_get_weight_commits(netuid, tao_types::serde_account::to_text(&owner_hotkey))
         .await?;
     assert!(commits.is_empty(), "no commits at genesis: {commits:?}");
     let bad_hotkey = http

@@ -28,7 +28,7 @@ use tao_node::service::GOSSIP_CHANNEL;
 use tao_node::storage::{CommitStore as _, RedbStore};
 use tao_primitives::{AccountId, Hash256};
 use tao_state::spec::ChainSpec;
-use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 /// Validators of the standard scenarios.
 const VALIDATORS: usize = 4;

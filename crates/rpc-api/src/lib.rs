@@ -3,14 +3,15 @@
 //! Method names follow the live network where it has the same method (`neuronInfo_getNeurons`,
 //! `subnetInfo_getMetagraph`, ...; DESIGN D7). Reads answer from committed (finalized) state.
 //! Accounts are SS58 addresses (or `0x`-hex), hashes and transactions `0x`-hex, amounts rao.
-//! Response types of the state reads are `tao_state::read`'s views.
+//! Response types of the state reads are `tao_types::views`.
 
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 use tao_primitives::{NetUid, Uid};
-use tao_state::params::{GlobalParams, Hyperparams};
-use tao_state::read::{
+use tao_types::error::InvalidTx;
+use tao_types::params::{GlobalParams, Hyperparams};
+use tao_types::views::{
     AccountView, DelegateView, DynamicView, MetagraphView, NeuronView, StakeView, SubnetView,
     WeightCommitView,
 };
@@ -157,12 +158,52 @@ pub fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
+/// The error a node answers a refused transaction with: code [`codes::INVALID_TRANSACTION`],
+/// the reason as the message and, as `data`, the typed [`InvalidTx`] clients branch on.
+pub fn invalid_transaction(invalid: &InvalidTx) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(
+        codes::INVALID_TRANSACTION,
+        invalid.to_string(),
+        Some(invalid),
+    )
+}
+
+/// The typed reason of an [`invalid_transaction`] error; `None` for any other error.
+pub fn invalid_transaction_of(error: &ErrorObjectOwned) -> Option<InvalidTx> {
+    if error.code() != codes::INVALID_TRANSACTION {
+        return None;
+    }
+    serde_json::from_str(error.data()?.get()).ok()
+}
+
 /// Parses an account parameter (SS58 or `0x`-hex) or returns a `BAD_PARAMS` error.
 pub fn parse_account(text: &str) -> RpcResult<tao_primitives::AccountId> {
-    tao_state::read::serde_account::from_text(text).ok_or_else(|| {
+    tao_types::serde_account::from_text(text).ok_or_else(|| {
         error(
             codes::BAD_PARAMS,
             format!("invalid account {text:?}: expected an SS58 address or 0x + 64 hex digits"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tao_types::error::TxError;
+
+    #[test]
+    fn a_refused_transaction_carries_its_typed_reason() {
+        let refused = InvalidTx::FreeCallFailed(TxError::SettingWeightsTooFast);
+        let object = invalid_transaction(&refused);
+        assert_eq!(object.code(), codes::INVALID_TRANSACTION);
+        assert_eq!(object.message(), refused.to_string());
+        assert_eq!(invalid_transaction_of(&object), Some(refused));
+        // Any other error, or one whose data is not an `InvalidTx`, has no typed reason.
+        assert_eq!(
+            invalid_transaction_of(&error(codes::POOL_FULL, "full")),
+            None
+        );
+        let untyped = ErrorObjectOwned::owned(codes::INVALID_TRANSACTION, "x", Some("junk"));
+        assert_eq!(invalid_transaction_of(&untyped), None);
+    }
 }

@@ -1,7 +1,8 @@
 //! Transport types of the RPC: hex bytes, block ids, headers, blocks, receipts, statuses.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use tao_state::events::Event;
+use tao_types::error::TxError;
+use tao_types::events::Event;
 
 /// Bytes as `0x`-prefixed lowercase hex.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,8 +90,9 @@ pub struct ReceiptView {
     pub fee_rao: u64,
     /// Whether the call succeeded.
     pub success: bool,
-    /// The call's error, when it failed (the live error name and message).
-    pub error: Option<String>,
+    /// The call's error, when it failed (in JSON its live error name, e.g.
+    /// `"InsufficientBalance"`; its `Display` is the message).
+    pub error: Option<TxError>,
     /// Events of the call.
     pub events: Vec<Event>,
 }
@@ -128,7 +130,7 @@ pub enum TxStatus {
         /// Whether the call succeeded (it paid its fee either way).
         success: bool,
         /// The call's error, when it failed.
-        error: Option<String>,
+        error: Option<TxError>,
     },
     /// Removed from the mempool without inclusion (expired, replaced, became invalid).
     Dropped {

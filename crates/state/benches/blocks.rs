@@ -29,11 +29,11 @@ use tao_state::block::{Header, execute_block};
 use tao_state::calls;
 use tao_state::ctx::Ctx;
 use tao_state::overlay::Overlay;
-use tao_state::params::{GlobalParams, Hyperparams};
 use tao_state::schema::{Globals, Hparams, Neurons, SubnetEconomy, Weights};
 use tao_state::spec::{ChainSpec, genesis_store};
 use tao_state::store::MemoryStore;
-use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+use tao_types::params::{GlobalParams, Hyperparams};
+use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 const TAO: u64 = 1_000_000_000;
 const N: u16 = 256;
@@ -257,7 +257,7 @@ fn bench_epochs(c: &mut Criterion) {
     let epochs = outcome
         .block_events
         .iter()
-        .filter(|e| matches!(e, tao_state::events::Event::EpochRun { .. }))
+        .filter(|e| matches!(e, tao_types::events::Event::EpochRun { .. }))
         .count();
     assert!(epochs >= 32, "{epochs} epochs ran");
     store.apply(&outcome.changes);

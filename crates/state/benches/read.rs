@@ -11,13 +11,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use tao_primitives::{AccountId, NetUid, Uid};
 use tao_state::overlay::Overlay;
-use tao_state::params::Hyperparams;
 use tao_state::read;
 use tao_state::schema::{
     Bonds, Chain, ChainInfo, Economy, Endpoint, HotkeyOwner, HotkeyPools, Hparams, Neuron, Neurons,
     SharePool, StakeIndex, StakeShares, SubnetEconomy, SubnetInfo, Subnets, UidOf, Weights,
 };
 use tao_state::store::MemoryStore;
+use tao_types::params::Hyperparams;
 
 /// The allocator the `tao` binary runs with (ADR 010), so that the numbers are the node's.
 #[global_allocator]

@@ -6,14 +6,14 @@ use tao_keys::{PublicKey, Signature};
 use tao_primitives::{AccountId, Hash256};
 
 use crate::calls;
-use crate::coinbase;
 use crate::ctx::Ctx;
 use crate::error::{BlockError, InvalidTx, StateError, TxError};
 use crate::events::Event;
 use crate::overlay::Overlay;
+use crate::per_block;
 use crate::schema::{Accounts, Chain, Globals};
 use crate::store::{ChangeSet, Store};
-use crate::tx::{MAX_TX_BYTES, SignedTx, len_u64};
+use crate::tx::{MAX_TX_BYTES, SignedTx};
 
 /// What the state machine needs from a block header.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -87,7 +87,7 @@ impl<'a> BlockBuilder<'a> {
         chain.timestamp_ms = header.timestamp_ms;
         let mut ctx = Ctx::new(state, header.height, header.author, globals);
         ctx.state.put::<Chain>(&(), &chain);
-        coinbase::on_block(&mut ctx)?;
+        per_block::on_block(&mut ctx)?;
         let block_events = ctx.events_since(0);
         ctx.state.commit_journal();
         Ok(BlockBuilder {
@@ -214,10 +214,7 @@ fn apply_checked(ctx: &mut Ctx<'_>, signed: &SignedTx) -> Result<Receipt, Invali
     tx.mortality.check(ctx.height)?;
     let size = signed.encoded_size();
     if size > MAX_TX_BYTES {
-        return Err(InvalidTx::TooLarge {
-            size: len_u64(size),
-            max: len_u64(MAX_TX_BYTES),
-        });
+        return Err(InvalidTx::too_large(size));
     }
     let internal = |error: StateError| InvalidTx::Storage(error.to_string());
     let mut account = ctx

@@ -10,25 +10,27 @@
     clippy::indexing_slicing,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::float_arithmetic
+    clippy::float_arithmetic,
+    unreachable_pub
 )]
 
 pub mod block;
 pub mod calls;
-pub mod coinbase;
 pub mod ctx;
 pub mod economics;
 pub mod error;
-pub mod events;
+pub(crate) mod hotkeys;
 pub mod invariants;
-pub mod muldiv;
 pub mod overlay;
-pub mod params;
-pub mod pool;
+pub(crate) mod per_block;
 pub mod read;
 pub mod root;
 pub mod schema;
 pub mod spec;
 pub mod stake;
 pub mod store;
-pub mod tx;
+
+// The wire types under their old paths inside this crate only (`crate::tx::Call`); everyone
+// else names them from `tao_types`.
+pub(crate) use tao_primitives::muldiv;
+pub(crate) use tao_types::{events, params, pool, tx, weights};

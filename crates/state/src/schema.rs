@@ -7,6 +7,8 @@ use tao_primitives::{AccountId, Hash256, NetUid, Uid};
 
 use crate::overlay::Item;
 use crate::params::{GlobalParams, Hyperparams};
+use crate::pool::{Pool, subnet_pool};
+use crate::tx::SubnetIdentity;
 
 macro_rules! items {
     ($($(#[$doc:meta])* $name:ident: $prefix:literal, $key:ty => $value:ty;)*) => {$(
@@ -111,21 +113,6 @@ pub struct SubnetInfo {
     pub identity: Option<SubnetIdentity>,
 }
 
-/// What an owner says about a subnet.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
-pub struct SubnetIdentity {
-    /// Display name.
-    pub name: Vec<u8>,
-    /// Source repository.
-    pub repo: Vec<u8>,
-    /// Contact address.
-    pub contact: Vec<u8>,
-    /// Web site.
-    pub url: Vec<u8>,
-    /// Description.
-    pub description: Vec<u8>,
-}
-
 /// A subnet's pool, accumulated emission and epoch schedule.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Economy {
@@ -157,6 +144,14 @@ pub struct Economy {
     pub alpha_out_emission: u64,
     /// Volume traded through the pool, rao.
     pub volume_rao: u128,
+}
+
+impl Economy {
+    /// The subnet's pool with these reserves (stable on the root subnet, constant product
+    /// elsewhere).
+    pub fn pool(&self, netuid: NetUid) -> Pool {
+        subnet_pool(netuid, self.tao_reserve_rao, self.alpha_reserve)
+    }
 }
 
 /// A registered neuron and its last epoch terms.

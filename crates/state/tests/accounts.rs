@@ -5,8 +5,9 @@ mod common;
 use common::{TAO, TestChain, id, key};
 use tao_primitives::Hash256;
 use tao_state::block::{BlockBuilder, Header, execute_block};
-use tao_state::error::{BlockError, InvalidTx, TxError};
-use tao_state::tx::{Call, Mortality, SignedTx};
+use tao_state::error::BlockError;
+use tao_types::error::{InvalidTx, TxError};
+use tao_types::tx::{Call, Mortality, SignedTx};
 
 fn transfer(to: &str, amount_rao: u64) -> Call {
     Call::Transfer {
@@ -50,7 +51,7 @@ fn a_failing_transfer_pays_its_fee_and_changes_nothing_else() {
         receipt
             .events
             .iter()
-            .all(|e| matches!(e, tao_state::events::Event::FeePaid { .. }))
+            .all(|e| matches!(e, tao_types::events::Event::FeePaid { .. }))
     );
 }
 
@@ -171,7 +172,7 @@ fn the_same_blocks_give_the_same_root() {
 
 #[test]
 fn events_serialize_with_ss58_accounts() {
-    let event = tao_state::events::Event::Transfer {
+    let event = tao_types::events::Event::Transfer {
         from: id("//Alice"),
         to: id("//Bob"),
         amount_rao: 5,
@@ -182,7 +183,7 @@ fn events_serialize_with_ss58_accounts() {
         "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
     );
     assert_eq!(
-        serde_json::from_value::<tao_state::events::Event>(json).unwrap(),
+        serde_json::from_value::<tao_types::events::Event>(json).unwrap(),
         event
     );
 }

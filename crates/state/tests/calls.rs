@@ -4,12 +4,12 @@ mod common;
 
 use common::{SN1, TAO, TestChain, id};
 use tao_primitives::{NetUid, Uid};
-use tao_state::calls::weights::commit_hash;
-use tao_state::error::TxError;
 use tao_state::schema::{
     Economy, HotkeyPools, Hparams, Neurons, SubnetEconomy, Subnets, UidOf, Weights,
 };
-use tao_state::tx::{Call, HyperparamValue, PriceLimit};
+use tao_types::error::TxError;
+use tao_types::tx::{Call, HyperparamValue, PriceLimit};
+use tao_types::weights::commit_hash;
 
 fn register(netuid: NetUid, hotkey: &str) -> Call {
     Call::BurnedRegister {
@@ -86,7 +86,7 @@ fn register_network_charges_the_lock_into_the_pool_and_start_call_enables_stakin
             identity: None,
         },
     );
-    assert!(receipt.events.iter().any(|e| matches!(e, tao_state::events::Event::NetworkAdded { lock_rao, .. } if *lock_rao > info.lock_rao)));
+    assert!(receipt.events.iter().any(|e| matches!(e, tao_types::events::Event::NetworkAdded { lock_rao, .. } if *lock_rao > info.lock_rao)));
 }
 
 #[test]
@@ -578,7 +578,7 @@ fn sudo_sets_globals_and_a_full_chain_prunes_the_cheapest_subnet() {
 #[test]
 fn register_network_with_identity_and_owner_set_validator_minimum_and_query_price() {
     let mut chain = TestChain::local();
-    let identity = tao_state::schema::SubnetIdentity {
+    let identity = tao_types::tx::SubnetIdentity {
         name: b"forecast".to_vec(),
         ..Default::default()
     };

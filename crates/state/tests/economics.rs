@@ -5,11 +5,11 @@ mod common;
 
 use common::{SN1, TAO, TestChain, id};
 use tao_primitives::NetUid;
-use tao_state::events::Event;
 use tao_state::overlay::Overlay;
 use tao_state::schema::{Chain, SubnetEconomy, UidOf};
 use tao_state::stake::alpha_of;
-use tao_state::tx::Call;
+use tao_types::events::Event;
+use tao_types::tx::Call;
 
 fn register(hotkey: &str, coldkey: &str, chain: &mut TestChain) -> u16 {
     chain.ok(

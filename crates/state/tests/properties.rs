@@ -22,15 +22,15 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tao_primitives::{AccountId, Hash256, NetUid};
 use tao_state::block::{BlockBuilder, BlockOutcome, Header, execute_block, validate_transaction};
-use tao_state::calls::weights::commit_hash;
-use tao_state::error::InvalidTx;
-use tao_state::events::Event;
 use tao_state::overlay::{Item, Overlay, storage_key};
 use tao_state::root::{LATTICE_KEY, Lattice};
 use tao_state::schema::{AccountInfo, Accounts};
 use tao_state::spec::{ChainSpec, genesis_store};
 use tao_state::store::{MemoryStore, Store};
-use tao_state::tx::{Call, HyperparamValue, Mortality, PriceLimit, SignedTx, UnsignedTx};
+use tao_types::error::InvalidTx;
+use tao_types::events::Event;
+use tao_types::tx::{Call, HyperparamValue, Mortality, PriceLimit, SignedTx, UnsignedTx};
+use tao_types::weights::commit_hash;
 
 // ---------------------------------------------------------------------------------------------
 // Accounts and shared helpers

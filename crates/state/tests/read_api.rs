@@ -4,14 +4,16 @@
 
 use tao_primitives::{AccountId, NetUid, Uid};
 use tao_state::overlay::Overlay;
-use tao_state::params::{GlobalParams, Hyperparams, RAO_PER_TAO};
-use tao_state::read::{self, AccountView, ColdkeyStake, NominatorStake, SubnetStake};
+use tao_state::read;
 use tao_state::schema::{
     AccountInfo, Accounts, Bonds, Chain, ChainInfo, Delegate, Delegates, Economy, Endpoint,
     Globals, HotkeyOwner, HotkeyPools, Hparams, Neuron, Neurons, OwnedHotkeys, SharePool,
-    StakeIndex, StakeShares, SubnetEconomy, SubnetIdentity, SubnetInfo, Subnets, UidOf, Weights,
+    StakeIndex, StakeShares, SubnetEconomy, SubnetInfo, Subnets, UidOf, Weights,
 };
 use tao_state::store::MemoryStore;
+use tao_types::params::{GlobalParams, Hyperparams, RAO_PER_TAO};
+use tao_types::tx::SubnetIdentity;
+use tao_types::views::{AccountView, ColdkeyStake, NominatorStake, SubnetStake};
 
 const TAO: u64 = RAO_PER_TAO;
 const SHARES_PER_ALPHA: u128 = 1 << 32;
@@ -716,14 +718,14 @@ fn views_round_trip_through_json_with_ss58_accounts() {
     assert_eq!(json["axon"]["ip"], "127.0.0.1");
     assert_eq!(json["weights"][1], serde_json::json!([2, 100]));
     assert_eq!(
-        serde_json::from_value::<read::NeuronView>(json).unwrap(),
+        serde_json::from_value::<tao_types::views::NeuronView>(json).unwrap(),
         neuron
     );
 
     let graph = read::metagraph(&store, NetUid(1)).unwrap().unwrap();
     let text = serde_json::to_string(&graph).unwrap();
     assert_eq!(
-        serde_json::from_str::<read::MetagraphView>(&text).unwrap(),
+        serde_json::from_str::<tao_types::views::MetagraphView>(&text).unwrap(),
         graph
     );
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -734,23 +736,23 @@ fn views_round_trip_through_json_with_ss58_accounts() {
     for delegate in read::delegates(&store).unwrap() {
         let text = serde_json::to_string(&delegate).unwrap();
         assert_eq!(
-            serde_json::from_str::<read::DelegateView>(&text).unwrap(),
+            serde_json::from_str::<tao_types::views::DelegateView>(&text).unwrap(),
             delegate
         );
     }
     let stake = read::stake_info_for_coldkey(&store, &key(NOMINATOR)).unwrap();
     let text = serde_json::to_string(&stake).unwrap();
     assert_eq!(
-        serde_json::from_str::<Vec<read::StakeView>>(&text).unwrap(),
+        serde_json::from_str::<Vec<tao_types::views::StakeView>>(&text).unwrap(),
         stake
     );
     let subnets = read::subnets_info(&store).unwrap();
     let text = serde_json::to_string(&subnets).unwrap();
     assert_eq!(
-        serde_json::from_str::<Vec<read::SubnetView>>(&text).unwrap(),
+        serde_json::from_str::<Vec<tao_types::views::SubnetView>>(&text).unwrap(),
         subnets
     );
 
     let bad = text.replacen(&ss58(0x01), "5NotAnAddress", 1);
-    assert!(serde_json::from_str::<Vec<read::SubnetView>>(&bad).is_err());
+    assert!(serde_json::from_str::<Vec<tao_types::views::SubnetView>>(&bad).is_err());
 }

@@ -8,12 +8,13 @@ use serde::Serialize;
 use tao_keys::PublicKey;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
-use tao_state::read::{StakeView, serde_account};
+use tao_types::serde_account;
+use tao_types::views::StakeView;
 
 use crate::amount::format_amount;
-use crate::commands::chain::{NetworkArgs, rpc_error};
-use crate::commands::wallet::WalletArgs;
+use crate::args::{NetworkArgs, WalletArgs};
 use crate::output::{Output, table};
+use crate::tx::rpc_error;
 
 /// One wallet's balances.
 #[derive(Debug, Serialize)]

@@ -7,13 +7,15 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
-use tao_state::read::{DelegateView, NominatorStake, serde_account};
-use tao_state::tx::Call;
+use tao_types::serde_account;
+use tao_types::tx::Call;
+use tao_types::views::{DelegateView, NominatorStake};
 
 use crate::amount::{PPM, format_amount, format_u16_percent, parse_ppm};
-use crate::commands::chain::{NetworkArgs, SignerArgs, address, rpc_error, submit_on};
+use crate::args::{NetworkArgs, SignerArgs, address};
 use crate::output::{Output, table, usage};
 use crate::quote::spot_value_rao;
+use crate::tx::{rpc_error, submit_on};
 
 /// Delegate commands.
 #[derive(Debug, Subcommand)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use tao_node::ChainSpec;
 use tao_node::service::{self, NodeConfig};
-use tao_state::spec::ChainSpec;
 
 /// The port the bittensor tools expect for a local chain.
 pub const DEFAULT_RPC_PORT: u16 = 9944;

@@ -6,15 +6,13 @@ use clap::{Args, Subcommand};
 use tao_client::Client;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
-use tao_state::tx::Call;
+use tao_types::tx::Call;
 
 use crate::amount::{format_amount, parse_amount};
-use crate::commands::chain::{
-    NetworkArgs, SignerArgs, Ss58Text, address, ensure_affordable, rpc_error, send, show_tx,
-};
-use crate::commands::wallet::WalletArgs;
-use crate::output::{Output, table, usage};
+use crate::args::{NetworkArgs, SignerArgs, WalletArgs, address};
+use crate::output::{Output, Ss58Text, table, usage};
 use crate::quote::{Market, Protection, Quote, parse_tolerance};
+use crate::tx::{ensure_affordable, rpc_error, send, show_tx};
 
 /// Price protection of a trade (the chain's limit price).
 #[derive(Debug, Args)]

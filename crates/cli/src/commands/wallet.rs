@@ -9,71 +9,8 @@ use tao_keys::Keypair;
 use tao_wallet::{PasswordSource, Wallet, check_new_password};
 use zeroize::Zeroizing;
 
+use crate::args::{PasswordArgs, WalletArgs};
 use crate::output::{Output, table};
-
-/// Which wallet (the bittensor tools' flag names and environment variables).
-#[derive(Debug, Args)]
-pub struct WalletArgs {
-    /// Directory holding the wallets.
-    #[arg(
-        long = "wallet.path",
-        alias = "wallet-path",
-        env = "BT_WALLET_PATH",
-        hide_env_values = true
-    )]
-    pub path: Option<PathBuf>,
-    /// Wallet name.
-    #[arg(
-        long = "wallet.name",
-        alias = "wallet-name",
-        env = "BT_WALLET_NAME",
-        hide_env_values = true,
-        default_value = "default"
-    )]
-    pub name: String,
-    /// Hotkey name.
-    #[arg(
-        long = "wallet.hotkey",
-        alias = "wallet-hotkey",
-        env = "BT_WALLET_HOTKEY",
-        hide_env_values = true,
-        default_value = "default"
-    )]
-    pub hotkey: String,
-}
-
-impl WalletArgs {
-    /// The wallet these flags name.
-    pub fn wallet(&self) -> anyhow::Result<Wallet> {
-        let root = self
-            .path
-            .as_deref()
-            .map(tao_wallet::expand_home)
-            .unwrap_or_else(tao_wallet::default_root);
-        Ok(Wallet::new(root, &self.name)?)
-    }
-}
-
-/// Where a coldkey password comes from.
-#[derive(Debug, Args)]
-pub struct PasswordArgs {
-    /// Read the password from this environment variable.
-    #[arg(long = "password-env", value_name = "VAR")]
-    pub env: Option<String>,
-    /// Read the password from the first line of this file.
-    #[arg(long = "password-file", value_name = "PATH", conflicts_with = "env")]
-    pub file: Option<PathBuf>,
-}
-
-impl PasswordArgs {
-    pub(crate) fn source(&self) -> PasswordSource {
-        match (&self.env, &self.file) {
-            (Some(var), _) => PasswordSource::Env(var.clone()),
-            (None, Some(path)) => PasswordSource::File(path.clone()),
-            (None, None) => PasswordSource::Prompt,
-        }
-    }
-}
 
 /// Wallet commands.
 #[derive(Debug, Subcommand)]
@@ -94,7 +31,7 @@ pub enum WalletCommand {
         #[arg(long)]
         all: bool,
         #[command(flatten)]
-        network: crate::commands::chain::NetworkArgs,
+        network: crate::args::NetworkArgs,
         #[command(flatten)]
         wallet: WalletArgs,
     },
@@ -102,7 +39,7 @@ pub enum WalletCommand {
     /// stake per subnet with its TAO value, and last emission.
     Overview {
         #[command(flatten)]
-        network: crate::commands::chain::NetworkArgs,
+        network: crate::args::NetworkArgs,
         #[command(flatten)]
         wallet: WalletArgs,
     },

@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use tao_client::Client;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
-use tao_state::calls::weights::commit_hash;
-use tao_state::read::{WeightCommitView, serde_account};
-use tao_state::tx::Call;
+use tao_types::serde_account;
+use tao_types::tx::Call;
+use tao_types::views::WeightCommitView;
+use tao_types::weights::commit_hash;
 
-use crate::commands::chain::{NetworkArgs, SignerArgs, found, rpc_error, send, show_tx};
+use crate::args::{NetworkArgs, SignerArgs};
 use crate::output::{Output, table, usage};
+use crate::tx::{found, rpc_error, send, show_tx};
 
 /// Salt length in u16 words (what the bittensor SDK uses).
 const SALT_WORDS: usize = 8;

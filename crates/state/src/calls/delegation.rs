@@ -5,15 +5,8 @@ use tao_primitives::AccountId;
 use crate::ctx::Ctx;
 use crate::error::TxError;
 use crate::events::Event;
+use crate::hotkeys::delegate;
 use crate::schema::{Delegate, Delegates, HotkeyOwner};
-
-/// The hotkey's delegate record (the default take if it never set one).
-pub fn delegate(ctx: &Ctx<'_>, hotkey: &AccountId) -> Result<Delegate, TxError> {
-    Ok(ctx.state.get::<Delegates>(hotkey)?.unwrap_or(Delegate {
-        take: ctx.globals.default_take,
-        last_increase_block: 0,
-    }))
-}
 
 /// Raises the take: above the current one, at most `max_take`, rate-limited.
 pub fn increase_take(

@@ -7,6 +7,7 @@ use crate::ctx::Ctx;
 use crate::economics::burn::burn_after_registration;
 use crate::error::TxError;
 use crate::events::Event;
+use crate::hotkeys;
 use crate::params::Hyperparams;
 use crate::pool::Pool;
 use crate::schema::{
@@ -33,7 +34,7 @@ pub fn burned_register(
     if ctx.state.contains::<UidOf>(&(netuid, *hotkey)) {
         return Err(TxError::HotKeyAlreadyRegisteredInSubNet);
     }
-    super::subnets::ensure_owns_or_free(ctx, coldkey, hotkey)?;
+    hotkeys::ensure_owns_or_free(ctx, coldkey, hotkey)?;
     let mut economy = ctx.economy(netuid)?;
     let burn_rao = economy.burn_rao;
     if burn_rao > limit_rao {
@@ -108,7 +109,7 @@ pub fn put_neuron(
         info.n = uid.0.checked_add(1).ok_or(TxError::Overflow)?;
         ctx.state.put::<Subnets>(&netuid, &info);
     }
-    super::subnets::claim_hotkey(ctx, coldkey, hotkey)
+    hotkeys::claim_hotkey(ctx, coldkey, hotkey)
 }
 
 /// The uid a full subnet gives up (`reference/subtensor.md` §5.3): never the owner's immortal

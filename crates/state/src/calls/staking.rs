@@ -6,13 +6,10 @@ use tao_primitives::{AccountId, I96F32, NetUid};
 use crate::ctx::Ctx;
 use crate::error::TxError;
 use crate::events::Event;
-use crate::pool::{Pool, PoolError};
-use crate::schema::{Economy, HotkeyOwner, StakeIndex, SubnetEconomy};
+use crate::pool::{Pool, PoolError, limit_price, max_swap_within_ratio, within_limit};
+use crate::schema::{HotkeyOwner, StakeIndex, SubnetEconomy};
 use crate::stake;
 use crate::tx::PriceLimit;
-
-/// Alpha units per whole alpha (and rao per TAO): limit prices are given per whole alpha.
-const UNITS: u64 = 1_000_000_000;
 
 /// Where stake sits: owner, hotkey, subnet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,26 +20,6 @@ pub struct Position {
     pub hotkey: AccountId,
     /// Subnet.
     pub netuid: NetUid,
-}
-
-/// The pool of a subnet as recorded in its economy.
-pub fn pool_of(netuid: NetUid, economy: &Economy) -> Pool {
-    subnet_pool(netuid, economy.tao_reserve_rao, economy.alpha_reserve)
-}
-
-/// The pool of a subnet with these reserves: stable (1:1) on the root subnet, constant product
-/// elsewhere. Clients quoting a trade from the RPC's reserves use this too.
-pub fn subnet_pool(netuid: NetUid, tao_reserve_rao: u64, alpha_reserve: u64) -> Pool {
-    if netuid == NetUid::ROOT {
-        Pool::stable(tao_reserve_rao, alpha_reserve)
-    } else {
-        Pool::dynamic(tao_reserve_rao, alpha_reserve)
-    }
-}
-
-/// `price_rao` per whole alpha as the pool's price unit.
-pub fn limit_price(limit: &PriceLimit) -> I96F32 {
-    I96F32::from_num(limit.price_rao).saturating_div(I96F32::from_num(UNITS))
 }
 
 fn pool_error(error: PoolError) -> TxError {
@@ -69,7 +46,7 @@ pub fn add_stake(
     if ctx.free(coldkey)? < amount_rao {
         return Err(TxError::InsufficientBalance);
     }
-    let pool = pool_of(netuid, &ctx.economy(netuid)?);
+    let pool = ctx.economy(netuid)?.pool(netuid);
     let fee_rate = ctx.hparams(netuid)?.swap_fee_rate;
     let amount_rao = match limit {
         Some(limit) => within_limit(
@@ -109,7 +86,7 @@ pub fn remove_stake(
     if held < alpha {
         return Err(TxError::NotEnoughStakeToWithdraw);
     }
-    let pool = pool_of(netuid, &ctx.economy(netuid)?);
+    let pool = ctx.economy(netuid)?.pool(netuid);
     let fee_rate = ctx.hparams(netuid)?.swap_fee_rate;
     let alpha = match limit {
         Some(limit) => within_limit(
@@ -169,7 +146,7 @@ pub fn move_position(
         alpha,
     )?;
     let moved = if from.netuid == to.netuid {
-        let value = tao_value(&pool_of(from.netuid, &ctx.economy(from.netuid)?), alpha);
+        let value = tao_value(&ctx.economy(from.netuid)?.pool(from.netuid), alpha);
         if value < ctx.globals.min_stake_rao {
             return Err(TxError::AmountTooLow);
         }
@@ -239,18 +216,6 @@ pub fn unstake_all(
     Ok(())
 }
 
-/// The amount to trade given the largest amount the limit allows: all of it, the allowed part
-/// (with `allow_partial`), or [`TxError::SlippageTooHigh`].
-pub fn within_limit(amount: u64, max_allowed: u64, limit: PriceLimit) -> Result<u64, TxError> {
-    if amount <= max_allowed {
-        Ok(amount)
-    } else if limit.allow_partial && max_allowed > 0 {
-        Ok(max_allowed)
-    } else {
-        Err(TxError::SlippageTooHigh)
-    }
-}
-
 /// The largest alpha (≤ `alpha`) whose swap from `origin` to `dest` leaves the price ratio
 /// `origin / dest` at or above the limit, found by bisection over simulated trades.
 fn max_swap_for_ratio(
@@ -260,8 +225,8 @@ fn max_swap_for_ratio(
     alpha: u64,
     limit: &PriceLimit,
 ) -> Result<u64, TxError> {
-    let origin_pool = pool_of(origin, &ctx.economy(origin)?);
-    let dest_pool = pool_of(dest, &ctx.economy(dest)?);
+    let origin_pool = ctx.economy(origin)?.pool(origin);
+    let dest_pool = ctx.economy(dest)?.pool(dest);
     let (origin_fee, dest_fee) = (
         ctx.hparams(origin)?.swap_fee_rate,
         ctx.hparams(dest)?.swap_fee_rate,
@@ -272,44 +237,6 @@ fn max_swap_for_ratio(
         alpha,
         limit_price(limit),
     ))
-}
-
-/// The largest alpha (≤ `alpha`) whose sale on the origin pool and purchase on the destination
-/// pool (each with its fee rate) leave `origin price / destination price` at or above
-/// `wanted`; pure, so clients can quote a limited swap exactly as the chain executes it.
-pub fn max_swap_within_ratio(
-    (origin_pool, origin_fee): (&Pool, u16),
-    (dest_pool, dest_fee): (&Pool, u16),
-    alpha: u64,
-    wanted: I96F32,
-) -> u64 {
-    let acceptable = |amount: u64| -> bool {
-        let Ok(sold) = origin_pool.sell(amount, origin_fee) else {
-            return false;
-        };
-        let Ok(bought) = dest_pool.buy(sold.amount_out, dest_fee) else {
-            return false;
-        };
-        let ratio = sold
-            .pool_after
-            .price()
-            .checked_div(bought.pool_after.price())
-            .unwrap_or(I96F32::from_num(0));
-        ratio >= wanted
-    };
-    if acceptable(alpha) {
-        return alpha;
-    }
-    let (mut low, mut high) = (0u64, alpha);
-    while high.saturating_sub(low) > 1 {
-        let mid = low.saturating_add(high.saturating_sub(low) / 2);
-        if acceptable(mid) {
-            low = mid
-        } else {
-            high = mid
-        }
-    }
-    low
 }
 
 /// TAO worth of `alpha` at the pool's spot price (floor).
@@ -323,7 +250,8 @@ fn tao_value(pool: &Pool, alpha: u64) -> u64 {
 fn buy(ctx: &mut Ctx<'_>, netuid: NetUid, tao_rao: u64) -> Result<u64, TxError> {
     let mut economy = ctx.economy(netuid)?;
     let fee_rate = ctx.hparams(netuid)?.swap_fee_rate;
-    let swap = pool_of(netuid, &economy)
+    let swap = economy
+        .pool(netuid)
         .buy(tao_rao, fee_rate)
         .map_err(pool_error)?;
     economy.tao_reserve_rao = swap.pool_after.tao_rao;
@@ -342,7 +270,8 @@ fn buy(ctx: &mut Ctx<'_>, netuid: NetUid, tao_rao: u64) -> Result<u64, TxError> 
 fn sell(ctx: &mut Ctx<'_>, netuid: NetUid, alpha: u64) -> Result<u64, TxError> {
     let mut economy = ctx.economy(netuid)?;
     let fee_rate = ctx.hparams(netuid)?.swap_fee_rate;
-    let swap = pool_of(netuid, &economy)
+    let swap = economy
+        .pool(netuid)
         .sell(alpha, fee_rate)
         .map_err(pool_error)?;
     economy.tao_reserve_rao = swap.pool_after.tao_rao;

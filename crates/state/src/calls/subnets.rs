@@ -4,16 +4,18 @@ use tao_primitives::{AccountId, I96F32, NetUid, Uid};
 
 use crate::ctx::Ctx;
 use crate::economics::lock::network_lock_cost_rao;
+use crate::economics::split::largest_remainder;
 use crate::error::TxError;
 use crate::events::Event;
+use crate::hotkeys::ensure_owns_or_free;
 use crate::overlay::Overlay;
 use crate::params::RAO_PER_TAO;
 use crate::schema::{
-    Bonds, Chain, DefaultHparams, Economy, HotkeyOwner, HotkeyPools, HparamLastSet, Hparams,
-    Neurons, OwnedHotkeys, StakeIndex, StakeShares, SubnetEconomy, SubnetIdentity, SubnetInfo,
-    Subnets, UidOf, WeightCommits, Weights,
+    Bonds, Chain, DefaultHparams, Economy, HotkeyPools, HparamLastSet, Hparams, Neurons,
+    StakeIndex, StakeShares, SubnetEconomy, SubnetInfo, Subnets, UidOf, WeightCommits, Weights,
 };
 use crate::stake;
+use crate::tx::SubnetIdentity;
 
 /// Registration burn of a new subnet's first neurons (`DefaultNeuronBurnCost`), rao.
 const INITIAL_BURN_RAO: u64 = RAO_PER_TAO;
@@ -95,7 +97,7 @@ pub fn register_network(
     ctx.state.put::<Subnets>(&netuid, &info);
     ctx.state.put::<Hparams>(&netuid, &hparams);
     ctx.state.put::<SubnetEconomy>(&netuid, &economy);
-    crate::calls::registration::put_neuron(ctx, netuid, Uid(0), hotkey, coldkey)?;
+    super::registration::put_neuron(ctx, netuid, Uid(0), hotkey, coldkey)?;
     // Re-read: pruning a subnet above recycled TAO and so changed the issuance.
     let mut chain = ctx.chain()?;
     chain.last_lock_rao = lock_rao;
@@ -129,30 +131,6 @@ pub fn start_call(ctx: &mut Ctx<'_>, signer: &AccountId, netuid: NetUid) -> Resu
     info.first_emission_block = Some(block);
     ctx.state.put::<Subnets>(&netuid, &info);
     ctx.emit(Event::FirstEmissionBlockNumberSet { netuid, block });
-    Ok(())
-}
-
-/// Fails unless `hotkey` is unowned or owned by `coldkey`.
-pub fn ensure_owns_or_free(
-    ctx: &Ctx<'_>,
-    coldkey: &AccountId,
-    hotkey: &AccountId,
-) -> Result<(), TxError> {
-    match ctx.state.get::<HotkeyOwner>(hotkey)? {
-        Some(owner) if owner != *coldkey => Err(TxError::NonAssociatedColdKey),
-        _ => Ok(()),
-    }
-}
-
-/// Records `coldkey` as the owner of `hotkey` if it has none yet.
-pub fn claim_hotkey(
-    ctx: &mut Ctx<'_>,
-    coldkey: &AccountId,
-    hotkey: &AccountId,
-) -> Result<(), TxError> {
-    ensure_owns_or_free(ctx, coldkey, hotkey)?;
-    ctx.state.put::<HotkeyOwner>(hotkey, coldkey);
-    ctx.state.put::<OwnedHotkeys>(&(*coldkey, *hotkey), &());
     Ok(())
 }
 
@@ -284,48 +262,4 @@ where
         ctx.state.remove::<I>(&key);
     }
     Ok(())
-}
-
-/// Splits `total` in proportion to `weights`; the rao lost to flooring go one each to the
-/// largest remainders (ties: earlier entries).
-pub fn largest_remainder(total: u64, weights: &[(AccountId, u64)]) -> Vec<(AccountId, u64)> {
-    let sum: u128 = weights.iter().map(|(_, w)| u128::from(*w)).sum();
-    if sum == 0 {
-        return Vec::new();
-    }
-    let mut shares: Vec<(AccountId, u64, u128)> = weights
-        .iter()
-        .map(|(who, weight)| {
-            let exact = u128::from(total).saturating_mul(u128::from(*weight));
-            let floor = exact.checked_div(sum).unwrap_or(0);
-            (
-                *who,
-                u64::try_from(floor).unwrap_or(u64::MAX),
-                exact.checked_rem(sum).unwrap_or(0),
-            )
-        })
-        .collect();
-    let paid: u64 = shares
-        .iter()
-        .fold(0u64, |acc, (_, amount, _)| acc.saturating_add(*amount));
-    let mut left = total.saturating_sub(paid);
-    let mut order: Vec<usize> = (0..shares.len()).collect();
-    order.sort_by(|a, b| {
-        let ra = shares.get(*a).map_or(0, |s| s.2);
-        let rb = shares.get(*b).map_or(0, |s| s.2);
-        rb.cmp(&ra).then(a.cmp(b))
-    });
-    for index in order {
-        if left == 0 {
-            break;
-        }
-        if let Some(share) = shares.get_mut(index) {
-            share.1 = share.1.saturating_add(1);
-            left = left.saturating_sub(1);
-        }
-    }
-    shares
-        .into_iter()
-        .map(|(who, amount, _)| (who, amount))
-        .collect()
 }

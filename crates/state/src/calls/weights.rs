@@ -2,31 +2,17 @@
 
 use std::collections::BTreeSet;
 
-use parity_scale_codec::Encode;
-use tao_primitives::{AccountId, Hash256, NetUid, Uid};
+use tao_primitives::{AccountId, Hash256, NetUid};
 
 use crate::ctx::Ctx;
 use crate::error::TxError;
 use crate::events::Event;
 use crate::schema::{Neurons, UidOf, WeightCommit, WeightCommits, Weights};
 use crate::stake;
+use crate::weights::commit_hash;
 
 /// Most unrevealed commits one hotkey may hold on one subnet.
 pub const MAX_UNREVEALED_COMMITS: usize = 10;
-
-/// The hash a validator commits to and later reveals: blake2b-256 of the SCALE encoding of
-/// `(hotkey, netuid, uids, values, salt, version_key)`, as the live chain and the bittensor
-/// SDK compute it.
-pub fn commit_hash(
-    hotkey: &AccountId,
-    netuid: NetUid,
-    uids: &[u16],
-    values: &[u16],
-    salt: &[u16],
-    version_key: u64,
-) -> Hash256 {
-    Hash256::blake2(&(hotkey, netuid, uids, values, salt, version_key).encode())
-}
 
 /// Which checks a weight submission skips.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,9 +229,4 @@ fn live_commits(
         .into_iter()
         .filter(|c| c.epoch.saturating_add(reveal_period) >= epoch)
         .collect())
-}
-
-/// The uid of a registered hotkey, for other modules.
-pub fn uid_of(ctx: &Ctx<'_>, netuid: NetUid, hotkey: &AccountId) -> Result<Option<Uid>, TxError> {
-    Ok(ctx.state.get::<UidOf>(&(netuid, *hotkey))?)
 }

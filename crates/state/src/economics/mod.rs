@@ -16,3 +16,4 @@ pub mod coinbase;
 pub mod emission;
 pub mod lock;
 pub mod schedule;
+pub mod split;

@@ -10,12 +10,12 @@
 use tao_keys::Keypair;
 use tao_primitives::{AccountId, Hash256, NetUid};
 use tao_state::block::{BlockOutcome, Header, Receipt, execute_block};
-use tao_state::error::TxError;
 use tao_state::overlay::{Item, Overlay};
 use tao_state::schema::Accounts;
 use tao_state::spec::{ChainSpec, genesis_store};
 use tao_state::store::MemoryStore;
-use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
+use tao_types::error::TxError;
+use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 pub struct TestChain {
     pub store: MemoryStore,
@@ -149,7 +149,7 @@ impl TestChain {
     pub fn free_call_error(&self, uri: &str, call: Call) -> TxError {
         let tx = self.sign(uri, call);
         match self.builder().apply(&tx) {
-            Err(tao_state::error::InvalidTx::FreeCallFailed(error)) => error,
+            Err(tao_types::error::InvalidTx::FreeCallFailed(error)) => error,
             other => panic!("expected a failing free call, got {other:?}"),
         }
     }

@@ -11,10 +11,10 @@ pub enum Event {
     /// Free balance moved.
     Transfer {
         /// Sender.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         from: AccountId,
         /// Receiver.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         to: AccountId,
         /// Amount, rao.
         amount_rao: u64,
@@ -22,7 +22,7 @@ pub enum Event {
     /// A fee was paid to the block author (or recycled without one).
     FeePaid {
         /// Payer.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         who: AccountId,
         /// Amount, rao.
         amount_rao: u64,
@@ -32,7 +32,7 @@ pub enum Event {
         /// Its id.
         netuid: NetUid,
         /// Owner coldkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         owner: AccountId,
         /// Lock paid, rao.
         lock_rao: u64,
@@ -65,7 +65,7 @@ pub enum Event {
         /// Its uid.
         uid: u16,
         /// Its hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         hotkey: AccountId,
         /// Burn paid, rao.
         burn_rao: u64,
@@ -75,16 +75,16 @@ pub enum Event {
         /// The subnet.
         netuid: NetUid,
         /// The hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         hotkey: AccountId,
     },
     /// TAO was staked.
     StakeAdded {
         /// Coldkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         coldkey: AccountId,
         /// Hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         hotkey: AccountId,
         /// Subnet.
         netuid: NetUid,
@@ -96,10 +96,10 @@ pub enum Event {
     /// Stake was sold for TAO.
     StakeRemoved {
         /// Coldkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         coldkey: AccountId,
         /// Hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         hotkey: AccountId,
         /// Subnet.
         netuid: NetUid,
@@ -111,16 +111,16 @@ pub enum Event {
     /// Stake moved between hotkeys, subnets or coldkeys.
     StakeMoved {
         /// Old owner.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         from_coldkey: AccountId,
         /// New owner.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         to_coldkey: AccountId,
         /// Old hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         from_hotkey: AccountId,
         /// New hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         to_hotkey: AccountId,
         /// Old subnet.
         from_netuid: NetUid,
@@ -132,7 +132,7 @@ pub enum Event {
     /// A delegate's take changed.
     TakeSet {
         /// Hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         hotkey: AccountId,
         /// New take.
         take: u16,
@@ -149,7 +149,7 @@ pub enum Event {
         /// Subnet.
         netuid: NetUid,
         /// Hotkey.
-        #[serde(with = "crate::read::serde_account")]
+        #[serde(with = "crate::serde_account")]
         hotkey: AccountId,
     },
     /// An epoch ran and its emission was paid.

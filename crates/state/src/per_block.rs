@@ -1,4 +1,4 @@
-//! The per-block economics (`reference/subtensor.md` §3): registration burn decay, minting,
+//! The per-block economics, run before a block's transactions (`reference/subtensor.md` §3):
 //! the TAO split across subnets, pool injection, the alpha split, moving prices, and the
 //! epochs that pay out what accumulated.
 
@@ -7,9 +7,6 @@ use std::collections::BTreeMap;
 use tao_primitives::{AccountId, I64F64, I96F32, NetUid, Uid};
 use tao_yuma::{EpochInput, EpochOutput, EpochParams, to_u16_proportions};
 
-use crate::calls::delegation;
-use crate::calls::staking::pool_of;
-use crate::calls::subnets::largest_remainder;
 use crate::ctx::Ctx;
 use crate::economics::burn::decay_burn;
 use crate::economics::coinbase::{
@@ -18,8 +15,10 @@ use crate::economics::coinbase::{
 };
 use crate::economics::emission::block_emission_rao;
 use crate::economics::schedule::{EpochClock, should_run_epoch};
+use crate::economics::split::largest_remainder;
 use crate::error::{StateError, TxError};
 use crate::events::Event;
+use crate::hotkeys;
 use crate::params::Hyperparams;
 use crate::schema::{
     Bonds, Chain, Economy, HotkeyOwner, HotkeyPools, Neurons, StakeShares, SubnetEconomy,
@@ -28,7 +27,7 @@ use crate::schema::{
 use crate::stake;
 
 /// Runs the block's economics before its transactions.
-pub fn on_block(ctx: &mut Ctx<'_>) -> Result<(), StateError> {
+pub(crate) fn on_block(ctx: &mut Ctx<'_>) -> Result<(), StateError> {
     let subnets: Vec<(NetUid, SubnetInfo)> = ctx
         .state
         .scan::<Subnets>(&())?
@@ -171,7 +170,7 @@ fn accrue(
         .saturating_add(economy.pending_root)
         .saturating_add(economy.pending_owner_cut);
     let alpha_emission = block_emission_rao(alpha_issuance);
-    let mut pool = pool_of(netuid, economy);
+    let mut pool = economy.pool(netuid);
     let spot = pool.price();
     let root_prop = root_proportion(root_tao, tao_weight, alpha_issuance);
     let inj = injection(tao_emission, spot, alpha_emission, root_prop);
@@ -507,7 +506,7 @@ fn pay_validators(
     );
     let mut minted: u64 = 0;
     for ((member, _), split) in paid.into_iter().zip(splits) {
-        let take = delegation::delegate(ctx, &member.hotkey)?.take;
+        let take = hotkeys::delegate(ctx, &member.hotkey)?.take;
         let owner = coldkey_of(ctx, member)?;
         minted = minted.saturating_add(pay_with_take(
             ctx,

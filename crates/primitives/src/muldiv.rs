@@ -4,7 +4,7 @@
 const LOW_64: u128 = (1u128 << 64).wrapping_sub(1);
 
 /// The full 256-bit product `a · b` as `(high, low)` halves.
-pub(crate) fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+pub fn mul_wide(a: u128, b: u128) -> (u128, u128) {
     let (a1, a0) = (a.wrapping_shr(64), a & LOW_64);
     let (b1, b0) = (b.wrapping_shr(64), b & LOW_64);
     // Each partial product of two 64-bit halves fits in 128 bits.

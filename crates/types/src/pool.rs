@@ -14,7 +14,10 @@
 //! trade. [`Pool::max_tao_in_for_limit`] and [`Pool::max_alpha_in_for_limit`] are exact: the
 //! amount they return reaches the limit and one rao more would cross it.
 
-use tao_primitives::I96F32;
+use tao_primitives::{I96F32, NetUid};
+
+use crate::error::TxError;
+use crate::tx::PriceLimit;
 
 /// The least either reserve of a dynamic pool may be left with by a swap (`MinimumReserve`).
 pub const MIN_RESERVE: u64 = 1_000_000;
@@ -130,7 +133,7 @@ impl Pool {
     ///
     /// ```
     /// use tao_primitives::I96F32;
-    /// use tao_state::pool::Pool;
+    /// use tao_types::pool::Pool;
     /// assert_eq!(Pool::dynamic(1_000, 4_000).price(), I96F32::from_num(0.25));
     /// assert_eq!(Pool::stable(1, 2).price(), I96F32::from_num(1));
     /// ```
@@ -149,7 +152,7 @@ impl Pool {
     /// `alpha_out = floor(alpha · net / (tao + net))`. Stable: 1:1, no fee.
     ///
     /// ```
-    /// use tao_state::pool::Pool;
+    /// use tao_types::pool::Pool;
     /// let pool = Pool::dynamic(1_000_000_000, 1_000_000_000);
     /// let swap = pool.buy(1_000_000_000, 0).unwrap();
     /// assert_eq!(swap.amount_out, 500_000_000);
@@ -190,7 +193,7 @@ impl Pool {
     /// gets `gross − fee`. Stable: 1:1, no fee.
     ///
     /// ```
-    /// use tao_state::pool::Pool;
+    /// use tao_types::pool::Pool;
     /// let pool = Pool::dynamic(2_000_000_000, 500_000_000);
     /// let swap = pool.sell(500_000_000, 0).unwrap();
     /// assert_eq!(swap.amount_out, 1_000_000_000);
@@ -309,7 +312,7 @@ impl Pool {
     ///
     /// ```
     /// use tao_primitives::I96F32;
-    /// use tao_state::pool::Pool;
+    /// use tao_types::pool::Pool;
     /// let pool = Pool::dynamic(1_000_000_000, 1_000_000_000);
     /// // Price 1 → 4 means TAO 1e9 → 2e9 (alpha 1e9 → 5e8).
     /// assert_eq!(pool.max_tao_in_for_limit(I96F32::from_num(4), 0), 1_000_000_000);
@@ -338,7 +341,7 @@ impl Pool {
     ///
     /// ```
     /// use tao_primitives::I96F32;
-    /// use tao_state::pool::Pool;
+    /// use tao_types::pool::Pool;
     /// let pool = Pool::dynamic(2_000_000_000, 500_000_000);
     /// assert_eq!(pool.max_alpha_in_for_limit(I96F32::from_num(1), 0), 500_000_000);
     /// ```
@@ -434,6 +437,74 @@ fn largest_satisfying(within: impl Fn(u64) -> bool, guess: u64) -> u64 {
         }
     }
     lo
+}
+
+/// Alpha units per whole alpha (and rao per TAO): limit prices are given per whole alpha.
+const UNITS: u64 = 1_000_000_000;
+
+/// The pool of a subnet with these reserves: stable (1:1) on the root subnet, constant product
+/// elsewhere. The chain and clients quoting a trade from the RPC's reserves both use this.
+pub fn subnet_pool(netuid: NetUid, tao_reserve_rao: u64, alpha_reserve: u64) -> Pool {
+    if netuid == NetUid::ROOT {
+        Pool::stable(tao_reserve_rao, alpha_reserve)
+    } else {
+        Pool::dynamic(tao_reserve_rao, alpha_reserve)
+    }
+}
+
+/// `price_rao` per whole alpha as the pool's price unit.
+pub fn limit_price(limit: &PriceLimit) -> I96F32 {
+    I96F32::from_num(limit.price_rao).saturating_div(I96F32::from_num(UNITS))
+}
+
+/// The amount to trade given the largest amount the limit allows: all of it, the allowed part
+/// (with `allow_partial`), or [`TxError::SlippageTooHigh`].
+pub fn within_limit(amount: u64, max_allowed: u64, limit: PriceLimit) -> Result<u64, TxError> {
+    if amount <= max_allowed {
+        Ok(amount)
+    } else if limit.allow_partial && max_allowed > 0 {
+        Ok(max_allowed)
+    } else {
+        Err(TxError::SlippageTooHigh)
+    }
+}
+
+/// The largest alpha (≤ `alpha`) whose sale on the origin pool and purchase on the destination
+/// pool (each with its fee rate) leave `origin price / destination price` at or above
+/// `wanted`; pure, so clients can quote a limited swap exactly as the chain executes it.
+pub fn max_swap_within_ratio(
+    (origin_pool, origin_fee): (&Pool, u16),
+    (dest_pool, dest_fee): (&Pool, u16),
+    alpha: u64,
+    wanted: I96F32,
+) -> u64 {
+    let acceptable = |amount: u64| -> bool {
+        let Ok(sold) = origin_pool.sell(amount, origin_fee) else {
+            return false;
+        };
+        let Ok(bought) = dest_pool.buy(sold.amount_out, dest_fee) else {
+            return false;
+        };
+        let ratio = sold
+            .pool_after
+            .price()
+            .checked_div(bought.pool_after.price())
+            .unwrap_or(I96F32::from_num(0));
+        ratio >= wanted
+    };
+    if acceptable(alpha) {
+        return alpha;
+    }
+    let (mut low, mut high) = (0u64, alpha);
+    while high.saturating_sub(low) > 1 {
+        let mid = low.saturating_add(high.saturating_sub(low) / 2);
+        if acceptable(mid) {
+            low = mid
+        } else {
+            high = mid
+        }
+    }
+    low
 }
 
 #[cfg(test)]

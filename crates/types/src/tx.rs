@@ -4,7 +4,7 @@ use parity_scale_codec::{Decode, DecodeLimit, Encode};
 use tao_primitives::{AccountId, Hash256, NetUid};
 
 use crate::error::InvalidTx;
-use crate::schema::SubnetIdentity;
+use crate::params::GlobalParams;
 
 /// Largest encoded transaction, bytes (a full 256-uid weight row is ≈ 1 KiB).
 pub const MAX_TX_BYTES: usize = 16 * 1024;
@@ -14,6 +14,22 @@ pub const MAX_MORTALITY_BLOCKS: u64 = 4_096;
 const DECODE_DEPTH_LIMIT: u32 = 8;
 /// Domain separator of the signing payload.
 const SIGNING_DOMAIN: &[u8] = b"tao/tx/v1";
+
+/// What an owner says about a subnet (an argument of [`Call::RegisterNetwork`], kept with the
+/// subnet).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct SubnetIdentity {
+    /// Display name.
+    pub name: Vec<u8>,
+    /// Source repository.
+    pub repo: Vec<u8>,
+    /// Contact address.
+    pub contact: Vec<u8>,
+    /// Web site.
+    pub url: Vec<u8>,
+    /// Description.
+    pub description: Vec<u8>,
+}
 
 /// The blocks a transaction is valid in: `birth .. birth + period`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -189,7 +205,7 @@ pub enum Call {
     #[codec(index = 14)]
     SudoSetGlobals {
         /// New parameters.
-        params: crate::params::GlobalParams,
+        params: GlobalParams,
     },
     /// Register a hotkey on a subnet by burning the registration price.
     #[codec(index = 20)]
@@ -379,13 +395,15 @@ impl Call {
 
     /// The fee a transaction carrying this call pays, rao: `base_fee + byte_fee · tx_bytes`
     /// (`tx_bytes`: the signed transaction's encoded size), or 0 for a free call.
-    pub fn fee_rao(&self, tx_bytes: usize, globals: &crate::params::GlobalParams) -> u64 {
+    pub fn fee_rao(&self, tx_bytes: usize, globals: &GlobalParams) -> u64 {
         if self.is_free() {
             return 0;
         }
-        globals
-            .base_fee_rao
-            .saturating_add(globals.byte_fee_rao.saturating_mul(len_u64(tx_bytes)))
+        globals.base_fee_rao.saturating_add(
+            globals
+                .byte_fee_rao
+                .saturating_mul(u64::try_from(tx_bytes).unwrap_or(u64::MAX)),
+        )
     }
 }
 
@@ -426,10 +444,7 @@ impl SignedTx {
     /// Decodes untrusted bytes: bounded size and nesting, no trailing bytes.
     pub fn decode_bounded(bytes: &[u8]) -> Result<SignedTx, InvalidTx> {
         if bytes.len() > MAX_TX_BYTES {
-            return Err(InvalidTx::TooLarge {
-                size: len_u64(bytes.len()),
-                max: len_u64(MAX_TX_BYTES),
-            });
+            return Err(InvalidTx::too_large(bytes.len()));
         }
         let mut input = bytes;
         let tx = SignedTx::decode_with_depth_limit(DECODE_DEPTH_LIMIT, &mut input)
@@ -445,9 +460,4 @@ impl SignedTx {
     pub fn hash(&self) -> Hash256 {
         Hash256::blake2(&self.encode())
     }
-}
-
-/// `usize` to `u64` (saturating; sizes here are small).
-pub(crate) fn len_u64(len: usize) -> u64 {
-    u64::try_from(len).unwrap_or(u64::MAX)
 }
