@@ -21,11 +21,11 @@ type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 /// Node metadata: the finalized height and digest.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-/// Key of the finalized height (8 bytes, big-endian) in [`META`].
 /// Finalized-block records for the RPC (height → record bytes), written with the state.
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// Block digest → height of the finalized blocks in [`BLOCKS`].
 const BLOCK_HEIGHTS: TableDefinition<&[u8], u64> = TableDefinition::new("block_heights");
+/// Key of the finalized height (8 bytes, big-endian) in [`META`].
 const HEIGHT_KEY: &str = "finalized_height";
 /// Key of the finalized block digest (32 bytes) in [`META`].
 const DIGEST_KEY: &str = "finalized_digest";

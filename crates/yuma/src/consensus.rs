@@ -1,7 +1,7 @@
 //! Consensus: the stake-weighted κ-quantile of every column of the weight matrix, computed
 //! straight from the compressed rows, without transposing them.
 //!
-//! The columns are taken 64 at a time. A first sweep over the voters' rows adds each voter's
+//! The columns are taken 128 at a time ([`BLOCK`]). A first sweep over the voters' rows adds each voter's
 //! stake to a histogram of its column, binned by the top 6 bits of the score below the column's
 //! maximum (one 64-bin histogram per column, all of them in the L1/L2 cache). The bin whose
 //! cumulative stake first exceeds the minority holds the answer; a second sweep copies only that
@@ -19,7 +19,7 @@ use crate::math::{ZERO, add_unit, normalize, sum};
 use crate::median::{Entry, weighted_median};
 use tao_primitives::I32F32;
 
-/// Columns per block: their histograms (64 × 0.5 KiB) stay in cache while the voters' rows
+/// Columns per block: their histograms (128 × 0.5 KiB) stay in cache while the voters' rows
 /// stream past, and one block of a row is a short contiguous run.
 const BLOCK: usize = 128;
 /// Bins per column: 6 bits of the score, so the occupied bins fit one `u64` mask.
