@@ -303,12 +303,13 @@ fn members(ctx: &Ctx<'_>, netuid: NetUid) -> Result<Vec<Member>, TxError> {
         .collect())
 }
 
-/// The coldkey owning a member's hotkey (looked up only for members who are paid).
+/// The coldkey owning a member's hotkey (looked up only for members who are paid). A
+/// registered hotkey always has an owner: none means corrupt state, never the zero account.
 fn coldkey_of(ctx: &Ctx<'_>, member: &Member) -> Result<AccountId, TxError> {
     Ok(ctx
         .state
         .get::<HotkeyOwner>(&member.hotkey)?
-        .unwrap_or_default())
+        .ok_or(StateError::Missing("owner of a registered hotkey"))?)
 }
 
 fn epoch_input(
@@ -412,6 +413,23 @@ fn store_terms(
     let incentive = to_u16_proportions(&out.incentive);
     let dividends = to_u16_proportions(&out.dividends);
     let trust = to_u16_proportions(&out.validator_trust);
+    let covered = [
+        consensus.len(),
+        incentive.len(),
+        dividends.len(),
+        trust.len(),
+        out.validator_permit.len(),
+        out.active.len(),
+        out.combined_emission.len(),
+    ]
+    .iter()
+    .all(|len| *len == members.len());
+    if !covered {
+        // Yuma returns one entry per input neuron; anything else is a bug, not a zero.
+        return Err(TxError::Internal(
+            "epoch output does not cover every neuron".into(),
+        ));
+    }
     for (index, member) in members.iter().enumerate() {
         let mut neuron = member.neuron.clone();
         neuron.consensus = consensus.get(index).copied().unwrap_or(0);

@@ -151,9 +151,7 @@ pub fn metagraph(store: &dyn Store, netuid: NetUid) -> Result<Option<MetagraphVi
         hyperparams: hparams,
     };
     for ((_, uid), neuron) in neurons {
-        let coldkey = state
-            .get::<HotkeyOwner>(&neuron.hotkey)?
-            .unwrap_or_default();
+        let coldkey = owner_of(&state, &neuron.hotkey)?;
         let stake = state
             .get_or_default::<HotkeyPools>(&(netuid, neuron.hotkey))?
             .alpha;
@@ -348,6 +346,13 @@ pub fn registration_burn(store: &dyn Store, netuid: NetUid) -> Result<Option<u64
 }
 
 /// Chain counters; defaults before genesis has written them.
+/// The coldkey of a registered hotkey: it always has one, so none is corrupt state.
+fn owner_of(state: &Overlay<'_>, hotkey: &AccountId) -> Result<AccountId, StateError> {
+    state
+        .get::<HotkeyOwner>(hotkey)?
+        .ok_or(StateError::Missing("owner of a registered hotkey"))
+}
+
 fn chain(state: &Overlay<'_>) -> Result<ChainInfo, StateError> {
     state.get_or_default::<Chain>(&())
 }
@@ -472,9 +477,7 @@ fn neuron_view(
     uid: Uid,
     neuron: Neuron,
 ) -> Result<NeuronView, StateError> {
-    let coldkey = state
-        .get::<HotkeyOwner>(&neuron.hotkey)?
-        .unwrap_or_default();
+    let coldkey = owner_of(state, &neuron.hotkey)?;
     let pool = state.get_or_default::<HotkeyPools>(&(netuid, neuron.hotkey))?;
     let nominators = state
         .scan::<StakeShares>(&(netuid, neuron.hotkey))?
