@@ -23,7 +23,7 @@ use commonware_runtime::telemetry::metrics::GaugeExt as _;
 use commonware_utils::Acknowledgement;
 use futures::StreamExt;
 use tao_primitives::{AccountId, Hash256};
-use tao_state::block::{BlockBuilder, BlockOutcome, Receipt, execute_block};
+use tao_state::block::{BlockBuilder, BlockOutcome, Receipt, VerifiedTx, execute_block_with};
 use tao_state::store::{ChangeSet, Layered, Store};
 use tao_types::events::Event;
 use tao_types::tx::SignedTx;
@@ -66,6 +66,9 @@ pub enum ChainError {
     /// The store holds a different chain than this genesis.
     #[error("the store's genesis does not match the chain spec")]
     GenesisMismatch,
+    /// The committed state does not decode.
+    #[error("the committed state is unreadable: {0}")]
+    State(#[from] tao_state::error::StateError),
 }
 
 /// Settings of the application.
@@ -179,6 +182,8 @@ impl<S> Inner<S> {
 /// The Tao application: state, pending forks and mempool of one node.
 pub struct Chain<S> {
     inner: Arc<Mutex<Inner<S>>>,
+    /// What signatures commit to; known at open, so they are checked without the lock.
+    genesis_hash: Hash256,
 }
 
 impl<S> std::fmt::Debug for Chain<S> {
@@ -196,6 +201,7 @@ impl<S> Clone for Chain<S> {
     fn clone(&self) -> Self {
         Chain {
             inner: Arc::clone(&self.inner),
+            genesis_hash: self.genesis_hash,
         }
     }
 }
@@ -244,7 +250,9 @@ impl<S: CommitStore> Chain<S> {
             return Err(ChainError::GenesisMismatch);
         }
         let mempool = Mempool::new(config.mempool);
+        let genesis_hash = tao_state::block::genesis_hash(&store)?;
         Ok(Chain {
+            genesis_hash,
             inner: Arc::new(Mutex::new(Inner {
                 store,
                 config,
@@ -341,9 +349,10 @@ impl<S: CommitStore> Chain<S> {
     /// Checks a client's transaction against the committed state, queues it for proposal and
     /// gossips it to the other validators.
     pub fn submit(&self, tx: SignedTx) -> Result<(), MempoolError> {
+        let verified = self.verify(tx.clone())?;
         let mut inner = lock(&self.inner);
         let known = inner.mempool.contains(&tx);
-        Self::admit(&mut inner, tx.clone())?;
+        Self::admit(&mut inner, verified)?;
         // A full queue only costs the gossip: this node still includes it when it leads.
         if let (false, Some(gossip)) = (known, inner.gossip.as_mut()) {
             let _ = gossip.try_send(tx);
@@ -353,24 +362,35 @@ impl<S: CommitStore> Chain<S> {
 
     /// Checks a transaction another validator gossiped and queues it (it is not sent on).
     pub fn receive_gossip(&self, tx: SignedTx) -> Result<(), MempoolError> {
-        let mut inner = lock(&self.inner);
-        if inner.mempool.contains(&tx) {
+        if lock(&self.inner).mempool.contains(&tx) {
             return Ok(());
         }
-        Self::admit(&mut inner, tx)
+        let verified = self.verify(tx)?;
+        Self::admit(&mut lock(&self.inner), verified)
     }
 
-    fn admit(inner: &mut Inner<S>, tx: SignedTx) -> Result<(), MempoolError> {
-        let result = match tao_state::block::validate_transaction(&inner.store, &tx) {
+    /// Checks a signature outside the lock (the expensive part of admission, done once per
+    /// transaction here: blocks reuse the result through the mempool).
+    fn verify(&self, tx: SignedTx) -> Result<VerifiedTx, MempoolError> {
+        VerifiedTx::verify(tx, &self.genesis_hash).map_err(|error| {
+            let error = MempoolError::Invalid(error);
+            lock(&self.inner).metrics.rejected(error.reason());
+            error
+        })
+    }
+
+    fn admit(inner: &mut Inner<S>, tx: VerifiedTx) -> Result<(), MempoolError> {
+        let result = match tao_state::block::validate_verified(&inner.store, &tx) {
             Ok(receipt) => inner.mempool.insert(tx, receipt.fee_rao),
             // A future nonce may become valid once the sender's earlier transactions land; it
             // waits with the fee its size and call will cost.
             Err(tao_types::error::InvalidTx::FutureNonce { .. }) => {
                 let globals = tao_state::read::global_params(&inner.store).unwrap_or_default();
-                let fee_rao = tx
+                let signed = tx.signed();
+                let fee_rao = signed
                     .tx
                     .call
-                    .fee_rao(parity_scale_codec::Encode::encoded_size(&tx), &globals);
+                    .fee_rao(parity_scale_codec::Encode::encoded_size(signed), &globals);
                 inner.mempool.insert(tx, fee_rao)
             }
             Err(error) => Err(error.into()),
@@ -449,7 +469,13 @@ impl<S: CommitStore> Chain<S> {
             let started = Instant::now();
             let outcome = {
                 let view = Layered::new(&inner.store, &changes);
-                execute_block(&view, &block.inner().state_header(), &block.inner().txs).ok()?
+                execute_block_with(
+                    &view,
+                    &block.inner().state_header(),
+                    &block.inner().txs,
+                    |tx| inner.mempool.contains(tx),
+                )
+                .ok()?
             };
             if outcome.state_root != block.inner().state_root || inner.store.failed() {
                 return None;
@@ -495,8 +521,8 @@ impl<S: CommitStore> Chain<S> {
             let mut included = Vec::new();
             let mut rejected = Vec::new();
             for tx in candidates {
-                match builder.apply(&tx) {
-                    Ok(_) => included.push(tx),
+                match builder.apply_verified(&tx) {
+                    Ok(_) => included.push(tx.into_signed()),
                     // Nonce trouble on a pending parent is not final: the parent may be
                     // abandoned, and finalization prunes used nonces anyway.
                     Err(
@@ -505,7 +531,7 @@ impl<S: CommitStore> Chain<S> {
                     ) => {}
                     Err(error) => {
                         tracing::debug!(%error, "transaction not included");
-                        rejected.push(tx);
+                        rejected.push(tx.into_signed());
                     }
                 }
             }
@@ -545,7 +571,9 @@ impl<S: CommitStore> Chain<S> {
         let started = Instant::now();
         let outcome = {
             let view = Layered::new(&inner.store, parent_changes);
-            match execute_block(&view, &b.state_header(), &b.txs) {
+            match execute_block_with(&view, &b.state_header(), &b.txs, |tx| {
+                inner.mempool.contains(tx)
+            }) {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     tracing::info!(height = b.height, %error, "rejecting block");
@@ -585,13 +613,13 @@ impl<S: CommitStore> Chain<S> {
         let (changes, receipts, block_events) = match inner.pending.remove(&block.digest()) {
             Some(pending) => (pending.changes, pending.receipts, pending.block_events),
             None => {
-                let outcome =
-                    execute_block(&inner.store, &b.state_header(), &b.txs).map_err(|error| {
-                        ChainError::Block {
-                            height: b.height,
-                            reason: error.to_string(),
-                        }
-                    })?;
+                let outcome = execute_block_with(&inner.store, &b.state_header(), &b.txs, |tx| {
+                    inner.mempool.contains(tx)
+                })
+                .map_err(|error| ChainError::Block {
+                    height: b.height,
+                    reason: error.to_string(),
+                })?;
                 if outcome.state_root != b.state_root {
                     return Err(ChainError::Block {
                         height: b.height,

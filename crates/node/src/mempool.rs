@@ -16,6 +16,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use tao_primitives::AccountId;
+use tao_state::block::VerifiedTx;
 use tao_types::tx::SignedTx;
 
 /// Pool limits.
@@ -38,7 +39,7 @@ impl Default for MempoolLimits {
 
 #[derive(Debug)]
 struct Entry {
-    tx: SignedTx,
+    tx: VerifiedTx,
     fee_rao: u64,
     /// Arrival order (ties between equal fees go to the earlier one).
     seq: u64,
@@ -100,8 +101,8 @@ impl Mempool {
     }
 
     /// Adds a transaction that pays `fee_rao`, replacing one with the same signer and nonce.
-    pub fn insert(&mut self, tx: SignedTx, fee_rao: u64) -> Result<(), MempoolError> {
-        let key = (tx.tx.signer, tx.tx.nonce);
+    pub fn insert(&mut self, tx: VerifiedTx, fee_rao: u64) -> Result<(), MempoolError> {
+        let key = (tx.signed().tx.signer, tx.signed().tx.nonce);
         let replacing = self.txs.contains_key(&key);
         if !replacing {
             let sender_len = self.per_sender.get(&key.0).copied().unwrap_or(0);
@@ -164,7 +165,7 @@ impl Mempool {
         &self,
         max: usize,
         mut next_nonce: impl FnMut(&AccountId) -> u64,
-    ) -> Vec<SignedTx> {
+    ) -> Vec<VerifiedTx> {
         let mut runs: BTreeMap<AccountId, Vec<&Entry>> = BTreeMap::new();
         let mut expected: Option<(AccountId, u64)> = None;
         for ((signer, nonce), entry) in &self.txs {
@@ -228,7 +229,7 @@ impl Mempool {
             .txs
             .iter()
             .filter(|(_, entry)| {
-                let mortality = entry.tx.tx.mortality;
+                let mortality = entry.tx.signed().tx.mortality;
                 mortality.birth.saturating_add(mortality.period) <= height.saturating_add(1)
             })
             .map(|(key, _)| *key)
@@ -243,7 +244,7 @@ impl Mempool {
     pub fn contains(&self, tx: &SignedTx) -> bool {
         self.txs
             .get(&(tx.tx.signer, tx.tx.nonce))
-            .is_some_and(|e| e.tx == *tx)
+            .is_some_and(|e| e.tx.signed() == tx)
     }
 
     /// `committed` advanced past the consecutive nonces of `signer` waiting here.
@@ -268,29 +269,50 @@ impl Mempool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
+
     use super::*;
+    use tao_keys::Keypair;
+    use tao_primitives::Hash256;
     use tao_types::tx::{Call, Mortality, UnsignedTx};
 
-    fn tx(signer: u8, nonce: u64, period: u64) -> SignedTx {
-        SignedTx {
-            tx: UnsignedTx {
-                signer: AccountId([signer; 32]),
-                nonce,
-                mortality: Mortality { birth: 10, period },
-                call: Call::Transfer {
-                    dest: AccountId([0; 32]),
-                    amount_rao: 1,
-                },
+    const GENESIS: Hash256 = Hash256([5; 32]);
+
+    fn key(signer: u8) -> Keypair {
+        Keypair::from_mini_secret([signer; 32])
+    }
+
+    fn account(signer: u8) -> AccountId {
+        AccountId(key(signer).public().to_bytes())
+    }
+
+    /// The test's name (1, 2, 3) of a signer.
+    fn name(who: &AccountId) -> u8 {
+        (1..=3).find(|i| account(*i) == *who).unwrap_or(0)
+    }
+
+    fn tx(signer: u8, nonce: u64, period: u64) -> VerifiedTx {
+        let tx = UnsignedTx {
+            signer: account(signer),
+            nonce,
+            mortality: Mortality { birth: 10, period },
+            call: Call::Transfer {
+                dest: AccountId([0; 32]),
+                amount_rao: 1,
             },
-            signature: [0; 64],
-        }
+        };
+        let signature = key(signer).sign(&tx.signing_payload(&GENESIS)).to_bytes();
+        VerifiedTx::verify(SignedTx { tx, signature }, &GENESIS).expect("signed")
+    }
+
+    fn named(txs: &[VerifiedTx]) -> Vec<(u8, u64)> {
+        txs.iter()
+            .map(|t| (name(&t.signed().tx.signer), t.signed().tx.nonce))
+            .collect()
     }
 
     fn order(pool: &Mempool, max: usize) -> Vec<(u8, u64)> {
-        pool.candidates(max, |_| 0)
-            .iter()
-            .map(|t| (t.tx.signer.0[0], t.tx.nonce))
-            .collect()
+        named(&pool.candidates(max, |_| 0))
     }
 
     #[test]
@@ -309,15 +331,11 @@ mod tests {
         assert_eq!(order(&pool, 2), vec![(2, 0), (1, 0)]);
         // On a parent where sender 1 already used nonce 0 and sender 3 nonces 0 and 1, the
         // runs start there: sender 3's nonce 2 is now next.
-        let on_parent = pool.candidates(10, |who| match who.0[0] {
+        let on_parent = named(&pool.candidates(10, |who| match name(who) {
             1 => 1,
             3 => 2,
             _ => 0,
-        });
-        let on_parent: Vec<(u8, u64)> = on_parent
-            .iter()
-            .map(|t| (t.tx.signer.0[0], t.tx.nonce))
-            .collect();
+        }));
         assert_eq!(on_parent, vec![(3, 2), (2, 0), (1, 1), (2, 1)]);
         Ok(())
     }
@@ -352,19 +370,16 @@ mod tests {
         pool.insert(tx(1, 0, 64), 1)?;
         pool.insert(tx(1, 1, 64), 1)?;
         pool.insert(tx(2, 0, 5), 1)?; // valid in blocks 10..15
-        pool.prune_sender(AccountId([1; 32]), 1);
+        pool.prune_sender(account(1), 1);
         assert_eq!(pool.len(), 2);
         let after_nonce_0 = |pool: &Mempool| -> Vec<(u8, u64)> {
-            pool.candidates(10, |who| u64::from(who.0[0] == 1))
-                .iter()
-                .map(|t| (t.tx.signer.0[0], t.tx.nonce))
-                .collect()
+            named(&pool.candidates(10, |who| u64::from(name(who) == 1)))
         };
         assert_eq!(after_nonce_0(&pool), vec![(1, 1), (2, 0)]);
         assert_eq!(pool.prune_expired(13), 0);
         assert_eq!(pool.prune_expired(14), 1); // block 15 is the first it is not valid in
         assert_eq!(after_nonce_0(&pool), vec![(1, 1)]);
-        assert_eq!(pool.next_nonce(&AccountId([1; 32]), 1), 2);
+        assert_eq!(pool.next_nonce(&account(1), 1), 2);
         Ok(())
     }
 }

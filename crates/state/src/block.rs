@@ -15,6 +15,43 @@ use crate::schema::{Accounts, Chain, Globals};
 use crate::store::{ChangeSet, Store};
 use crate::tx::{MAX_TX_BYTES, SignedTx};
 
+/// A transaction whose signature was checked against the chain's genesis hash. The node
+/// checks each signature once, at admission, and carries this proof to the block it builds
+/// ([`BlockBuilder::apply_verified`]) and past the blocks it verifies ([`execute_block_with`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedTx(SignedTx);
+
+impl VerifiedTx {
+    /// Checks `tx`'s signature for the chain with `genesis_hash`.
+    pub fn verify(tx: SignedTx, genesis_hash: &Hash256) -> Result<VerifiedTx, InvalidTx> {
+        let payload = tx.tx.signing_payload(genesis_hash);
+        let signer = PublicKey::from_bytes(tx.tx.signer.0);
+        if tao_keys::verify(&signer, &payload, &Signature::from_bytes(tx.signature)) {
+            Ok(VerifiedTx(tx))
+        } else {
+            Err(InvalidTx::BadSignature)
+        }
+    }
+
+    /// The transaction.
+    pub fn signed(&self) -> &SignedTx {
+        &self.0
+    }
+
+    /// The transaction, giving up the proof.
+    pub fn into_signed(self) -> SignedTx {
+        self.0
+    }
+}
+
+/// The genesis hash recorded in a chain's state (what signatures commit to).
+pub fn genesis_hash(store: &dyn Store) -> Result<Hash256, StateError> {
+    Overlay::new(store)
+        .get::<Chain>(&())?
+        .map(|chain| chain.genesis_hash)
+        .ok_or(StateError::Missing("chain info"))
+}
+
 /// What the state machine needs from a block header.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Header {
@@ -81,7 +118,9 @@ impl<'a> BlockBuilder<'a> {
                 got: header.timestamp_ms,
             });
         }
-        let globals = state.get::<Globals>(&())?.unwrap_or_default();
+        let globals = state
+            .get::<Globals>(&())?
+            .ok_or(StateError::Missing("global parameters"))?;
         let genesis_hash = chain.genesis_hash;
         chain.height = header.height;
         chain.timestamp_ms = header.timestamp_ms;
@@ -101,16 +140,17 @@ impl<'a> BlockBuilder<'a> {
     /// Verifies and applies one transaction. An invalid transaction changes nothing and must
     /// not be included; a valid one is included even if its call fails.
     pub fn apply(&mut self, tx: &SignedTx) -> Result<&Receipt, InvalidTx> {
-        let payload = tx.tx.signing_payload(&self.genesis_hash);
-        let signer = PublicKey::from_bytes(tx.tx.signer.0);
-        if !tao_keys::verify(&signer, &payload, &Signature::from_bytes(tx.signature)) {
-            return Err(InvalidTx::BadSignature);
-        }
-        self.apply_verified(tx)
+        let verified = VerifiedTx::verify(tx.clone(), &self.genesis_hash)?;
+        self.apply_verified(&verified)
     }
 
-    /// Applies a transaction whose signature was already checked (see [`execute_block`]).
-    fn apply_verified(&mut self, tx: &SignedTx) -> Result<&Receipt, InvalidTx> {
+    /// [`BlockBuilder::apply`] for a transaction whose signature is checked already.
+    pub fn apply_verified(&mut self, tx: &VerifiedTx) -> Result<&Receipt, InvalidTx> {
+        self.apply_unchecked(tx.signed())
+    }
+
+    /// Applies a transaction whose signature the caller checked.
+    fn apply_unchecked(&mut self, tx: &SignedTx) -> Result<&Receipt, InvalidTx> {
         let receipt = apply_checked(&mut self.ctx, tx)?;
         self.receipts.push(receipt);
         self.receipts
@@ -143,11 +183,27 @@ pub fn execute_block(
     header: &Header,
     txs: &[SignedTx],
 ) -> Result<BlockOutcome, BlockError> {
+    execute_block_with(parent, header, txs, |_| false)
+}
+
+/// [`execute_block`] that skips the signatures of the transactions `verified` says were
+/// checked already (a node's own mempool: each signature is checked once per node).
+pub fn execute_block_with(
+    parent: &dyn Store,
+    header: &Header,
+    txs: &[SignedTx],
+    verified: impl Fn(&SignedTx) -> bool,
+) -> Result<BlockOutcome, BlockError> {
     let mut builder = BlockBuilder::begin(parent, header)?;
-    verify_signatures(&builder.genesis_hash, txs)?;
+    let unchecked: Vec<(usize, &SignedTx)> = txs
+        .iter()
+        .enumerate()
+        .filter(|(_, tx)| !verified(tx))
+        .collect();
+    verify_signatures(&builder.genesis_hash, &unchecked)?;
     for (index, tx) in txs.iter().enumerate() {
         builder
-            .apply_verified(tx)
+            .apply_unchecked(tx)
             .map_err(|error| BlockError::InvalidTransaction { index, error })?;
     }
     builder.finish()
@@ -156,6 +212,12 @@ pub fn execute_block(
 /// Checks a transaction against the state after `parent` without keeping anything: what a
 /// mempool runs at submission.
 pub fn validate_transaction(parent: &dyn Store, tx: &SignedTx) -> Result<Receipt, InvalidTx> {
+    let genesis = genesis_hash(parent).map_err(|error| InvalidTx::Storage(error.to_string()))?;
+    validate_verified(parent, &VerifiedTx::verify(tx.clone(), &genesis)?)
+}
+
+/// [`validate_transaction`] for a transaction whose signature is checked already.
+pub fn validate_verified(parent: &dyn Store, tx: &VerifiedTx) -> Result<Receipt, InvalidTx> {
     let state = Overlay::new(parent);
     let storage = |error: StateError| InvalidTx::Storage(error.to_string());
     let chain = state
@@ -165,29 +227,22 @@ pub fn validate_transaction(parent: &dyn Store, tx: &SignedTx) -> Result<Receipt
     let globals = state
         .get::<Globals>(&())
         .map_err(storage)?
-        .unwrap_or_default();
-    let payload = tx.tx.signing_payload(&chain.genesis_hash);
-    if !tao_keys::verify(
-        &PublicKey::from_bytes(tx.tx.signer.0),
-        &payload,
-        &Signature::from_bytes(tx.signature),
-    ) {
-        return Err(InvalidTx::BadSignature);
-    }
+        .ok_or_else(|| InvalidTx::Storage("no global parameters".into()))?;
     let mut ctx = Ctx::new(state, chain.height.saturating_add(1), None, globals);
-    apply_checked(&mut ctx, tx)
+    apply_checked(&mut ctx, tx.signed())
 }
 
-/// Batch-verifies all signatures; on failure finds the first bad one.
-fn verify_signatures(genesis_hash: &Hash256, txs: &[SignedTx]) -> Result<(), BlockError> {
+/// Batch-verifies the signatures of `txs` (each with its index in the block); on failure finds
+/// the first bad one.
+fn verify_signatures(genesis_hash: &Hash256, txs: &[(usize, &SignedTx)]) -> Result<(), BlockError> {
     let payloads: Vec<Vec<u8>> = txs
         .iter()
-        .map(|tx| tx.tx.signing_payload(genesis_hash))
+        .map(|(_, tx)| tx.tx.signing_payload(genesis_hash))
         .collect();
     let items: Vec<(PublicKey, &[u8], Signature)> = txs
         .iter()
         .zip(&payloads)
-        .map(|(tx, payload)| {
+        .map(|((_, tx), payload)| {
             (
                 PublicKey::from_bytes(tx.tx.signer.0),
                 payload.as_slice(),
@@ -198,10 +253,12 @@ fn verify_signatures(genesis_hash: &Hash256, txs: &[SignedTx]) -> Result<(), Blo
     if tao_keys::verify_batch(&items) {
         return Ok(());
     }
+    // The batch failed, so one signature is bad; the fallback index is never used.
     let index = items
         .iter()
-        .position(|(key, message, signature)| !tao_keys::verify(key, message, signature))
-        .unwrap_or(0);
+        .zip(txs)
+        .find(|((key, message, signature), _)| !tao_keys::verify(key, message, signature))
+        .map_or(0, |(_, (index, _))| *index);
     Err(BlockError::InvalidTransaction {
         index,
         error: InvalidTx::BadSignature,

@@ -4,7 +4,7 @@ mod common;
 
 use common::{TAO, TestChain, id, key};
 use tao_primitives::Hash256;
-use tao_state::block::{BlockBuilder, Header, execute_block};
+use tao_state::block::{BlockBuilder, Header, VerifiedTx, execute_block, execute_block_with};
 use tao_state::error::BlockError;
 use tao_types::error::{InvalidTx, TxError};
 use tao_types::tx::{Call, Mortality, SignedTx};
@@ -123,6 +123,39 @@ fn a_block_with_a_bad_signature_is_rejected_at_its_index() {
             error: InvalidTx::BadSignature
         }
     );
+}
+
+#[test]
+fn only_signatures_not_vouched_for_are_checked_and_bad_ones_keep_their_index() {
+    let chain = TestChain::local();
+    let first = chain.sign("//Alice", transfer("//Bob", TAO));
+    let second = chain.sign("//Bob", transfer("//Alice", TAO));
+    let mut forged = chain.sign("//Charlie", transfer("//Alice", TAO));
+    forged.signature[0] ^= 1;
+    let block = [first.clone(), second, forged.clone()];
+    // The first is vouched for, so the bad one is still reported at its index in the block.
+    let error =
+        execute_block_with(&chain.store, &header(&chain), &block, |tx| *tx == first).unwrap_err();
+    assert_eq!(
+        error,
+        BlockError::InvalidTransaction {
+            index: 2,
+            error: InvalidTx::BadSignature
+        }
+    );
+    // A transaction the caller vouched for is not checked again (the caller's promise: it
+    // checked that exact signature itself, as a node does at admission).
+    let vouched = execute_block_with(&chain.store, &header(&chain), &block, |_| true).unwrap();
+    assert_eq!(vouched.receipts.len(), 3);
+    // Proofs are only made by checking.
+    assert_eq!(
+        VerifiedTx::verify(forged, &chain.genesis_hash),
+        Err(InvalidTx::BadSignature)
+    );
+    let proof = VerifiedTx::verify(first.clone(), &chain.genesis_hash).unwrap();
+    assert_eq!(proof.signed(), &first);
+    let mut builder = BlockBuilder::begin(&chain.store, &header(&chain)).unwrap();
+    assert!(builder.apply_verified(&proof).unwrap().result.is_ok());
 }
 
 #[test]
