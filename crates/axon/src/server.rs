@@ -1,7 +1,7 @@
 //! The axon: an HTTP/1.1 server (hyper) answering synapse requests like the SDK's axon, with the
 //! protections a miner on a real network needs.
 //!
-//! Pipeline per request (ADR 007): size limit → route → headers → nonce and signature (then the
+//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → headers → nonce and signature (then the
 //! optional `verify` hook) → allow-list / stake view → `blacklist` hook → per-hotkey rate limit
 //! → priority queue (by the `priority` hook, else the caller's stake) → body (size-limited) →
 //! body hash → handler → response. The synapse timeout (capped by
@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
@@ -30,12 +29,17 @@ use crate::body::AxonBody;
 use crate::headers::{
     AXON_PREFIX, DENDRITE_PREFIX, RequestHeaders, push_terminal, synapse_headers,
 };
-use crate::limits::{GateError, PriorityGate, RateLimiter};
+use crate::limits::{PriorityGate, RateLimiter};
 use crate::metrics::Metrics;
 use crate::nonce::NonceGuard;
 use crate::pyrepr::py_float;
-use crate::signing::{SDK_VERSION, now_ns, parse_signature, signing_message, verify_message};
+use crate::signing::{SDK_VERSION, now_ns};
 use crate::synapse::{Envelope, Synapse, TerminalInfo, body_hash_of_value};
+
+mod auth;
+mod pipeline;
+
+use pipeline::pipeline;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -414,9 +418,6 @@ struct Shared {
     metrics: Metrics,
 }
 
-/// Decompressed keys cached at most (then the cache starts over).
-const KEY_CACHE: usize = 65_536;
-
 /// An axon being configured: attach handlers, then [`serve`](Axon::serve).
 pub struct Axon {
     keypair: Keypair,
@@ -650,299 +651,6 @@ async fn handle(
         .metrics
         .observe(&name, response.status().as_u16(), started.elapsed());
     response
-}
-
-async fn pipeline(
-    shared: &Shared,
-    peer: SocketAddr,
-    name: &str,
-    req: Request<Incoming>,
-    started: Instant,
-) -> Result<Response<AxonBody>, Reject> {
-    let config = &shared.config;
-    // 1. Size limit, by the declared length (the body is limited again while read).
-    let declared = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
-        return Err(reject(
-            413,
-            format!(
-                "Payload Too Large: the limit is {} bytes",
-                config.max_body_bytes
-            ),
-        ));
-    }
-    // 2. Route and headers.
-    let Some(route) = shared.routes.get(name).cloned() else {
-        let mut names: Vec<&str> = shared.routes.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        return Err(reject(
-            404,
-            format!("Synapse name '{name}' not found. Available synapses {names:?}"),
-        ));
-    };
-    // A request signed with btauth/1 (`X-Bittensor-Version`) authenticates the raw body, so
-    // its body is read (bounded) before the signature check; SDK requests sign headers only.
-    let btauth = req.headers().contains_key(crate::btauth::H_VERSION);
-    let headers = match RequestHeaders::parse(req.headers()) {
-        Ok(headers) => headers,
-        Err(_) if btauth => RequestHeaders::default(),
-        Err(e) => return Err(reject(500, e.to_string())),
-    };
-    let timeout = match headers.timeout {
-        Some(t) if t.is_finite() && t > 0.0 => t.min(config.max_timeout_s),
-        _ => crate::DEFAULT_TIMEOUT.min(config.max_timeout_s),
-    };
-    let deadline = started + Duration::from_secs_f64(timeout);
-    // 3. Nonce and signature.
-    let (caller, body) = if btauth {
-        let method = req.method().as_str().to_owned();
-        let target = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let request_headers = req.headers().clone();
-        let body = read_body(req.into_body(), config.max_body_bytes, deadline, timeout).await?;
-        let caller = verify_btauth(
-            shared,
-            &method,
-            &target,
-            &request_headers,
-            &body,
-            peer,
-            name,
-            timeout,
-        )?;
-        (caller, Body::Read(body))
-    } else {
-        (
-            verify(shared, &headers, peer, name, timeout)?,
-            Body::Pending(req.into_body()),
-        )
-    };
-    route
-        .verify(&caller)
-        .map_err(|e| reject(401, format!("Not Verified with error: {e}")))?;
-    // 4. Allow-list and blacklist.
-    if shared.stake_view.is_some() {
-        match caller.stake {
-            None => {
-                return Err(reject(
-                    403,
-                    "Forbidden. Key is blacklisted: hotkey not registered.",
-                ));
-            }
-            Some(stake) if config.min_stake.is_some_and(|min| stake < min) => {
-                return Err(reject(
-                    403,
-                    format!(
-                        "Forbidden. Key is blacklisted: stake {stake} below the minimum {}.",
-                        config.min_stake.unwrap_or(0.0)
-                    ),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    route
-        .blacklist(&caller)
-        .map_err(|reason| reject(403, format!("Forbidden. Key is blacklisted: {reason}.")))?;
-    if let Some(rate) = &shared.rate
-        && !rate.allow(&caller.hotkey, Instant::now())
-    {
-        return Err(reject(
-            429,
-            format!("Too Many Requests from {}", caller.hotkey_ss58),
-        ));
-    }
-    // 5. Priority queue.
-    let priority = route
-        .priority(&caller)
-        .unwrap_or(caller.stake.unwrap_or(0.0));
-    let timeout_reject = || {
-        reject(
-            408,
-            format!("Response timeout after: {}s", py_float(timeout)),
-        )
-    };
-    let permit = shared
-        .gate
-        .acquire(priority, deadline.saturating_duration_since(Instant::now()))
-        .await
-        .map_err(|e| match e {
-            GateError::Full => reject(503, e.to_string()),
-            GateError::Timeout => timeout_reject(),
-        })?;
-    // 6. Body, hash, handler: all within the deadline.
-    let limit = config.max_body_bytes;
-    let work = async move {
-        let (body, header_hash) = match body {
-            Body::Read(body) => (body, None),
-            Body::Pending(incoming) => (
-                read_body(incoming, limit, deadline, timeout).await?,
-                Some(headers.computed_body_hash.clone().unwrap_or_default()),
-            ),
-        };
-        let ctx = Ctx {
-            started,
-            deadline,
-            header_hash,
-            axon_terminal: shared.terminal.clone(),
-        };
-        route.run(ctx, body, caller).await
-    };
-    let result = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
-        .await
-        .map_err(|_| timeout_reject())?;
-    drop(permit);
-    result
-}
-
-/// A request body: already read (btauth/1) or still on the wire.
-enum Body {
-    Read(Bytes),
-    Pending(Incoming),
-}
-
-/// Reads a body of at most `limit` bytes before `deadline`.
-async fn read_body(
-    body: Incoming,
-    limit: usize,
-    deadline: Instant,
-    timeout: f64,
-) -> Result<Bytes, Reject> {
-    let read = Limited::new(body, limit).collect();
-    let collected = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), read)
-        .await
-        .map_err(|_| {
-            reject(
-                408,
-                format!("Response timeout after: {}s", py_float(timeout)),
-            )
-        })?;
-    collected.map(|c| c.to_bytes()).map_err(|e| {
-        if e.is::<http_body_util::LengthLimitError>() {
-            reject(
-                413,
-                format!("Payload Too Large: the limit is {limit} bytes"),
-            )
-        } else {
-            reject(400, format!("Bad request body: {e}"))
-        }
-    })
-}
-
-/// btauth/1 (`reference/sdk.md` §2.13): receiver, freshness, signature over the method, target,
-/// body hash, nonce and keys, then the replay store.
-#[allow(clippy::too_many_arguments)] // the request's parts, passed through
-fn verify_btauth(
-    shared: &Shared,
-    method: &str,
-    target: &str,
-    headers: &http::HeaderMap,
-    body: &[u8],
-    peer: SocketAddr,
-    name: &str,
-    timeout: f64,
-) -> Result<Caller, Reject> {
-    let hotkey = shared
-        .btauth
-        .verify(method, target, headers, body, now_ns())
-        .map_err(|e| reject(e.status_code(), format!("Not Verified with error: {e}")))?;
-    let nonce = headers
-        .get(crate::btauth::H_NONCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Ok(Caller {
-        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
-        hotkey_ss58: hotkey.to_ss58(),
-        hotkey,
-        uuid: "btauth/1".to_owned(),
-        nonce,
-        version: None,
-        peer,
-        synapse: name.to_owned(),
-        timeout,
-    })
-}
-
-/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`].
-fn verify(
-    shared: &Shared,
-    headers: &RequestHeaders,
-    peer: SocketAddr,
-    name: &str,
-    timeout: f64,
-) -> Result<Caller, Reject> {
-    let fail = |msg: String| reject(401, format!("Not Verified with error: {msg}"));
-    let d = &headers.dendrite;
-    let Some(hotkey_ss58) = d.hotkey.as_deref() else {
-        return Err(fail(
-            "No SS58 formatted address or public key provided.".into(),
-        ));
-    };
-    let key = verifying_key(shared, hotkey_ss58)
-        .ok_or_else(|| fail(format!("Invalid SS58 address {hotkey_ss58}")))?;
-    let Some(nonce) = d.nonce else {
-        return Err(fail("Missing Nonce".into()));
-    };
-    let uuid = d.uuid.as_deref().unwrap_or("None");
-    let endpoint_key = format!("{hotkey_ss58}:{uuid}");
-    let now = now_ns();
-    shared
-        .nonces
-        .check(&endpoint_key, nonce, timeout, now)
-        .map_err(|e| fail(e.to_string()))?;
-    let Some(signature_text) = d.signature.as_deref().filter(|s| !s.is_empty()) else {
-        return Err(fail("Missing Signature".into()));
-    };
-    let signature = parse_signature(signature_text).map_err(|e| fail(e.to_string()))?;
-    let body_hash = headers.computed_body_hash.as_deref().unwrap_or("");
-    let message = signing_message(nonce, hotkey_ss58, &shared.hotkey_ss58, uuid, body_hash);
-    if !verify_message(&key, message.as_bytes(), &signature) {
-        return Err(fail(format!(
-            "Signature mismatch with {message} and {signature_text}"
-        )));
-    }
-    shared
-        .nonces
-        .commit(&endpoint_key, nonce, now)
-        .map_err(|e| fail(e.to_string()))?;
-    let hotkey = key.public();
-    Ok(Caller {
-        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
-        hotkey,
-        hotkey_ss58: hotkey_ss58.to_owned(),
-        uuid: uuid.to_owned(),
-        nonce,
-        version: d.version,
-        peer,
-        synapse: name.to_owned(),
-        timeout,
-    })
-}
-
-fn verifying_key(shared: &Shared, ss58: &str) -> Option<VerifyingKey> {
-    if let Some(key) = shared
-        .keys
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(ss58)
-    {
-        return Some(*key);
-    }
-    let key = VerifyingKey::new(&PublicKey::from_ss58(ss58).ok()?).ok()?;
-    let mut cache = shared.keys.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= KEY_CACHE {
-        cache.clear();
-    }
-    cache.insert(ss58.to_owned(), key);
-    Some(key)
 }
 
 impl std::fmt::Debug for Axon {

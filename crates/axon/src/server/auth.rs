@@ -1,0 +1,121 @@
+//! Who is calling: the SDK's header signature and btauth/1, each with its replay rules.
+
+use std::net::SocketAddr;
+
+use tao_keys::{PublicKey, VerifyingKey};
+
+use super::{Caller, Reject, Shared, reject};
+use crate::headers::RequestHeaders;
+use crate::signing::{now_ns, parse_signature, signing_message, verify_message};
+
+/// Decompressed keys cached at most (then the cache starts over).
+const KEY_CACHE: usize = 65_536;
+
+/// btauth/1 (`reference/sdk.md` §2.13): receiver, freshness, signature over the method, target,
+/// body hash, nonce and keys, then the replay store.
+#[allow(clippy::too_many_arguments)] // the request's parts, passed through
+pub(super) fn verify_btauth(
+    shared: &Shared,
+    method: &str,
+    target: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    peer: SocketAddr,
+    name: &str,
+    timeout: f64,
+) -> Result<Caller, Reject> {
+    let hotkey = shared
+        .btauth
+        .verify(method, target, headers, body, now_ns())
+        .map_err(|e| reject(e.status_code(), format!("Not Verified with error: {e}")))?;
+    let nonce = headers
+        .get(crate::btauth::H_NONCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(Caller {
+        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
+        hotkey_ss58: hotkey.to_ss58(),
+        hotkey,
+        uuid: "btauth/1".to_owned(),
+        nonce,
+        version: None,
+        peer,
+        synapse: name.to_owned(),
+        timeout,
+    })
+}
+
+/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`].
+pub(super) fn verify(
+    shared: &Shared,
+    headers: &RequestHeaders,
+    peer: SocketAddr,
+    name: &str,
+    timeout: f64,
+) -> Result<Caller, Reject> {
+    let fail = |msg: String| reject(401, format!("Not Verified with error: {msg}"));
+    let d = &headers.dendrite;
+    let Some(hotkey_ss58) = d.hotkey.as_deref() else {
+        return Err(fail(
+            "No SS58 formatted address or public key provided.".into(),
+        ));
+    };
+    let key = verifying_key(shared, hotkey_ss58)
+        .ok_or_else(|| fail(format!("Invalid SS58 address {hotkey_ss58}")))?;
+    let Some(nonce) = d.nonce else {
+        return Err(fail("Missing Nonce".into()));
+    };
+    let uuid = d.uuid.as_deref().unwrap_or("None");
+    let endpoint_key = format!("{hotkey_ss58}:{uuid}");
+    let now = now_ns();
+    shared
+        .nonces
+        .check(&endpoint_key, nonce, timeout, now)
+        .map_err(|e| fail(e.to_string()))?;
+    let Some(signature_text) = d.signature.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(fail("Missing Signature".into()));
+    };
+    let signature = parse_signature(signature_text).map_err(|e| fail(e.to_string()))?;
+    let body_hash = headers.computed_body_hash.as_deref().unwrap_or("");
+    let message = signing_message(nonce, hotkey_ss58, &shared.hotkey_ss58, uuid, body_hash);
+    if !verify_message(&key, message.as_bytes(), &signature) {
+        return Err(fail(format!(
+            "Signature mismatch with {message} and {signature_text}"
+        )));
+    }
+    shared
+        .nonces
+        .commit(&endpoint_key, nonce, now)
+        .map_err(|e| fail(e.to_string()))?;
+    let hotkey = key.public();
+    Ok(Caller {
+        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
+        hotkey,
+        hotkey_ss58: hotkey_ss58.to_owned(),
+        uuid: uuid.to_owned(),
+        nonce,
+        version: d.version,
+        peer,
+        synapse: name.to_owned(),
+        timeout,
+    })
+}
+
+fn verifying_key(shared: &Shared, ss58: &str) -> Option<VerifyingKey> {
+    if let Some(key) = shared
+        .keys
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(ss58)
+    {
+        return Some(*key);
+    }
+    let key = VerifyingKey::new(&PublicKey::from_ss58(ss58).ok()?).ok()?;
+    let mut cache = shared.keys.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= KEY_CACHE {
+        cache.clear();
+    }
+    cache.insert(ss58.to_owned(), key);
+    Some(key)
+}

@@ -1,0 +1,261 @@
+//! One request from arrival to answer (ADR 007): size limit → route → authentication → the
+//! route's `verify` hook → allow-list / stake view → `blacklist` hook → rate limit → priority
+//! queue → body → handler, all within the synapse's deadline.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::auth::{verify, verify_btauth};
+use super::{Caller, Ctx, Reject, Route, Shared, reject};
+use crate::body::AxonBody;
+use crate::headers::RequestHeaders;
+use crate::limits::GateError;
+use crate::pyrepr::py_float;
+
+/// Answers one synapse request, or says why not.
+pub(super) async fn pipeline(
+    shared: &Shared,
+    peer: SocketAddr,
+    name: &str,
+    req: Request<Incoming>,
+    started: Instant,
+) -> Result<Response<AxonBody>, Reject> {
+    check_declared_length(&req, shared.config.max_body_bytes)?;
+    let route = route_for(shared, name)?;
+    let request = authenticate(shared, peer, name, req, started).await?;
+    route
+        .verify(&request.caller)
+        .map_err(|e| reject(401, format!("Not Verified with error: {e}")))?;
+    admit(shared, route.as_ref(), &request.caller)?;
+    respond(shared, route, request, started).await
+}
+
+/// Refuses a body declared larger than the limit (it is limited again while read).
+fn check_declared_length(req: &Request<Incoming>, max_body_bytes: usize) -> Result<(), Reject> {
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body_bytes as u64) {
+        return Err(reject(
+            413,
+            format!("Payload Too Large: the limit is {max_body_bytes} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// The synapse's route, or 404 listing the ones served.
+fn route_for(shared: &Shared, name: &str) -> Result<Arc<dyn Route>, Reject> {
+    shared.routes.get(name).cloned().ok_or_else(|| {
+        let mut names: Vec<&str> = shared.routes.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        reject(
+            404,
+            format!("Synapse name '{name}' not found. Available synapses {names:?}"),
+        )
+    })
+}
+
+/// A request whose caller is authenticated.
+struct Authenticated {
+    caller: Caller,
+    body: Body,
+    deadline: Instant,
+    timeout_s: f64,
+}
+
+/// A request body: already read (btauth/1) or still on the wire with the hash its headers
+/// claim.
+enum Body {
+    Read(Bytes),
+    Pending {
+        incoming: Incoming,
+        header_hash: String,
+    },
+}
+
+/// Establishes the caller: btauth/1 (which signs the raw body, so its body is read first,
+/// bounded) or the SDK's signed headers (body still unread).
+async fn authenticate(
+    shared: &Shared,
+    peer: SocketAddr,
+    name: &str,
+    req: Request<Incoming>,
+    started: Instant,
+) -> Result<Authenticated, Reject> {
+    let config = &shared.config;
+    let btauth = req.headers().contains_key(crate::btauth::H_VERSION);
+    let headers = match RequestHeaders::parse(req.headers()) {
+        Ok(headers) => headers,
+        Err(_) if btauth => RequestHeaders::default(),
+        Err(e) => return Err(reject(500, e.to_string())),
+    };
+    let timeout_s = match headers.timeout {
+        Some(t) if t.is_finite() && t > 0.0 => t.min(config.max_timeout_s),
+        _ => crate::DEFAULT_TIMEOUT.min(config.max_timeout_s),
+    };
+    let deadline = started + Duration::from_secs_f64(timeout_s);
+    let (caller, body) = if btauth {
+        let method = req.method().as_str().to_owned();
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let request_headers = req.headers().clone();
+        let body = read_body(req.into_body(), config.max_body_bytes, deadline, timeout_s).await?;
+        let caller = verify_btauth(
+            shared,
+            &method,
+            &target,
+            &request_headers,
+            &body,
+            peer,
+            name,
+            timeout_s,
+        )?;
+        (caller, Body::Read(body))
+    } else {
+        let caller = verify(shared, &headers, peer, name, timeout_s)?;
+        let header_hash = headers.computed_body_hash.unwrap_or_default();
+        (
+            caller,
+            Body::Pending {
+                incoming: req.into_body(),
+                header_hash,
+            },
+        )
+    };
+    Ok(Authenticated {
+        caller,
+        body,
+        deadline,
+        timeout_s,
+    })
+}
+
+/// The allow-list or stake view, the route's blacklist, then the per-hotkey rate limit.
+fn admit(shared: &Shared, route: &dyn Route, caller: &Caller) -> Result<(), Reject> {
+    if shared.stake_view.is_some() {
+        match caller.stake {
+            None => {
+                return Err(reject(
+                    403,
+                    "Forbidden. Key is blacklisted: hotkey not registered.",
+                ));
+            }
+            Some(stake) if shared.config.min_stake.is_some_and(|min| stake < min) => {
+                return Err(reject(
+                    403,
+                    format!(
+                        "Forbidden. Key is blacklisted: stake {stake} below the minimum {}.",
+                        shared.config.min_stake.unwrap_or(0.0)
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    route
+        .blacklist(caller)
+        .map_err(|reason| reject(403, format!("Forbidden. Key is blacklisted: {reason}.")))?;
+    if let Some(rate) = &shared.rate
+        && !rate.allow(&caller.hotkey, Instant::now())
+    {
+        return Err(reject(
+            429,
+            format!("Too Many Requests from {}", caller.hotkey_ss58),
+        ));
+    }
+    Ok(())
+}
+
+/// Waits for a slot in the priority queue, then reads the body and runs the handler, all
+/// before the deadline.
+async fn respond(
+    shared: &Shared,
+    route: Arc<dyn Route>,
+    request: Authenticated,
+    started: Instant,
+) -> Result<Response<AxonBody>, Reject> {
+    let Authenticated {
+        caller,
+        body,
+        deadline,
+        timeout_s,
+    } = request;
+    let priority = route
+        .priority(&caller)
+        .unwrap_or(caller.stake.unwrap_or(0.0));
+    let permit = shared
+        .gate
+        .acquire(priority, deadline.saturating_duration_since(Instant::now()))
+        .await
+        .map_err(|e| match e {
+            GateError::Full => reject(503, e.to_string()),
+            GateError::Timeout => timeout_reject(timeout_s),
+        })?;
+    let limit = shared.config.max_body_bytes;
+    let work = async move {
+        let (body, header_hash) = match body {
+            Body::Read(body) => (body, None),
+            Body::Pending {
+                incoming,
+                header_hash,
+            } => (
+                read_body(incoming, limit, deadline, timeout_s).await?,
+                Some(header_hash),
+            ),
+        };
+        let ctx = Ctx {
+            started,
+            deadline,
+            header_hash,
+            axon_terminal: shared.terminal.clone(),
+        };
+        route.run(ctx, body, caller).await
+    };
+    let result = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
+        .await
+        .map_err(|_| timeout_reject(timeout_s))?;
+    drop(permit);
+    result
+}
+
+fn timeout_reject(timeout_s: f64) -> Reject {
+    reject(
+        408,
+        format!("Response timeout after: {}s", py_float(timeout_s)),
+    )
+}
+
+/// Reads a body of at most `limit` bytes before `deadline`.
+async fn read_body(
+    body: Incoming,
+    limit: usize,
+    deadline: Instant,
+    timeout_s: f64,
+) -> Result<Bytes, Reject> {
+    let read = Limited::new(body, limit).collect();
+    let collected = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), read)
+        .await
+        .map_err(|_| timeout_reject(timeout_s))?;
+    collected.map(|c| c.to_bytes()).map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            reject(
+                413,
+                format!("Payload Too Large: the limit is {limit} bytes"),
+            )
+        } else {
+            reject(400, format!("Bad request body: {e}"))
+        }
+    })
+}
