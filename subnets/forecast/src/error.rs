@@ -69,4 +69,30 @@ pub enum Error {
     /// A strategy name that does not exist.
     #[error("unknown strategy `{0}` (naive, seasonal, ar, learned, random, copier)")]
     UnknownStrategy(String),
+    /// A signature does not verify.
+    #[error("{what}: signature does not verify")]
+    BadSignature {
+        /// What was signed.
+        what: &'static str,
+    },
+    /// A second entry of one miner in one round.
+    #[error("uid {uid} already has an entry in the round of step {start_step}")]
+    Duplicate {
+        /// The miner.
+        uid: u16,
+        /// The round's first target step.
+        start_step: u64,
+    },
+    /// No round with this first target step.
+    #[error("no round with first target step {start_step}")]
+    UnknownRound {
+        /// The first target step asked for.
+        start_step: u64,
+    },
+    /// An item for another subnet or challenge.
+    #[error("{what} does not match the round's challenge")]
+    WrongChallenge {
+        /// What did not match.
+        what: &'static str,
+    },
 }
