@@ -8,9 +8,9 @@
 //! * Skill of series `i`: `1 − mean_h CRPS_miner / mean_h CRPS_naive` (a ratio of horizon
 //!   means: per-cell ratios explode where the naive CRPS happens to be near 0). The score is
 //!   the mean over series, clipped to `[0, 1]`; anything non-finite scores 0.
-//! * Plagiarism: a counted forecast whose deviation from the baseline's point (all four
-//!   columns) has Pearson correlation above `plagiarism_correlation` with that of a forecast
-//!   committed earlier — earlier block, or the same block and earlier in the validator's
+//! * Plagiarism: a counted forecast whose deviation from the reference point forecast
+//!   ([`reference_points`], all four columns) has Pearson correlation above
+//!   `plagiarism_correlation` with that of a forecast committed earlier — earlier block, or the same block and earlier in the validator's
 //!   arrival order — scores 0. Two forecasts identical to the bit are copies even when the
 //!   correlation is undefined (zero variance).
 
@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::forecast::{Challenge, Forecast};
 use crate::ledger::{Roster, Round, Verdict};
 use crate::spec::{ForecastSpec, ScoringSpec};
-use crate::strategy::naive_baseline;
+use crate::strategy::{naive_baseline, reference_forecast};
 use crate::world::Panel;
 
 /// The quantile levels.
@@ -122,23 +122,62 @@ pub fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
     (aa > 0.0 && bb > 0.0 && r.is_finite()).then_some(r)
 }
 
-/// A forecast's columns as deviations from the baseline's point: what the plagiarism check
-/// compares (raw values would correlate through the series' levels alone).
-fn deviations(forecast: &Forecast, baseline: &Forecast) -> Vec<f64> {
-    [&forecast.point, &forecast.q10, &forecast.q50, &forecast.q90]
+/// The scored columns (q10, q50, q90) of a forecast, concatenated.
+fn quantiles(forecast: &Forecast) -> Vec<f64> {
+    [&forecast.q10, &forecast.q50, &forecast.q90]
         .into_iter()
-        .flat_map(|column| column.iter().zip(&baseline.point).map(|(v, b)| v - b))
+        .flat_map(|column| column.iter().copied())
         .collect()
 }
 
-/// Whether `later` is a copy of `earlier` by the plagiarism rule.
-pub fn is_copy(later: &[f64], earlier: &[f64], threshold: f64) -> bool {
-    let identical = later.len() == earlier.len()
-        && later
-            .iter()
-            .zip(earlier)
-            .all(|(a, b)| a.to_bits() == b.to_bits());
-    identical || correlation(later, earlier).is_some_and(|r| r > threshold)
+fn difference(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x - y).collect()
+}
+
+fn rms(values: &[f64]) -> f64 {
+    (values.iter().map(|v| v * v).sum::<f64>() / values.len().max(1) as f64).sqrt()
+}
+
+/// What the plagiarism check knows of one forecast.
+#[derive(Clone, Debug)]
+pub struct Fingerprint {
+    /// The quantile columns.
+    quantiles: Vec<f64>,
+    /// Their deviation from the reference forecast's quantiles.
+    deviation: Vec<f64>,
+    /// RMS departure of the quantiles from the naive baseline's.
+    departure: f64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `forecast` given the round's reference and naive baseline.
+    pub fn new(forecast: &Forecast, reference: &Forecast, baseline: &Forecast) -> Self {
+        let own = quantiles(forecast);
+        let deviation = difference(&own, &quantiles(reference));
+        let departure = rms(&difference(&own, &quantiles(baseline)));
+        Self {
+            quantiles: own,
+            deviation,
+            departure,
+        }
+    }
+
+    /// Whether `self` (committed later) copies `earlier`: identical quantiles, deviations from
+    /// the reference correlated above `scoring.plagiarism_correlation`, or closer than
+    /// `scoring.plagiarism_distance` of the earlier forecast's departure from the baseline.
+    pub fn copies(&self, earlier: &Fingerprint, scoring: &ScoringSpec) -> bool {
+        let identical = self.quantiles.len() == earlier.quantiles.len()
+            && self
+                .quantiles
+                .iter()
+                .zip(&earlier.quantiles)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        let correlated = correlation(&self.deviation, &earlier.deviation)
+            .is_some_and(|r| r > scoring.plagiarism_correlation);
+        let gap = rms(&difference(&self.quantiles, &earlier.quantiles));
+        let close = gap < scoring.plagiarism_distance * earlier.departure;
+        identical || correlated || close
+    }
 }
 
 /// One miner's result in one round.
@@ -171,6 +210,8 @@ pub fn score_round(
     let challenge = &round.challenge;
     let truth = truth(history, challenge)?;
     let baseline = naive_baseline(&spec.world, history, challenge)?;
+    let reference =
+        reference_forecast(&spec.world, history, challenge).unwrap_or_else(|| baseline.clone());
     let mut results: BTreeMap<Uid, MinerScore> = BTreeMap::new();
     // (arrival order, uid, deviations) of counted forecasts, in commitment order.
     let mut counted: Vec<(u64, usize, Uid, &Forecast)> = Vec::new();
@@ -192,18 +233,17 @@ pub fn score_round(
             .or_insert_with(|| zero(entry.uid, Verdict::Counted));
     }
     counted.sort_by_key(|(block, order, ..)| (*block, *order));
-    let vectors: Vec<Vec<f64>> = counted
+    let prints: Vec<Fingerprint> = counted
         .iter()
-        .map(|(.., forecast)| deviations(forecast, &baseline))
+        .map(|(.., forecast)| Fingerprint::new(forecast, &reference, &baseline))
         .collect();
-    for (index, (_, _, uid, forecast)) in counted.iter().enumerate() {
+    for (((_, _, uid, forecast), mine), index) in counted.iter().zip(&prints).zip(0..) {
         let skill = skill(forecast, &baseline, &truth);
-        let mine = vectors.get(index).map_or(&[][..], Vec::as_slice);
         let copied_from = counted
             .iter()
-            .zip(&vectors)
+            .zip(&prints)
             .take(index)
-            .find(|(_, earlier)| is_copy(mine, earlier, spec.scoring.plagiarism_correlation))
+            .find(|(_, earlier)| mine.copies(earlier, &spec.scoring))
             .map(|((.., source, _), _)| *source);
         let score = if copied_from.is_some() { 0.0 } else { skill };
         results.insert(
@@ -394,12 +434,36 @@ mod tests {
 
     #[test]
     fn copies_are_detected() {
-        let a = [1.0, 2.0, 3.0, 5.0];
-        assert!(is_copy(&a, &a, 0.99));
-        assert!(is_copy(&[2.0, 4.0, 6.0, 10.01], &a, 0.99));
-        assert!(!is_copy(&[3.0, 1.0, 2.0, 5.0], &a, 0.99));
-        assert!(is_copy(&[0.0; 4], &[0.0; 4], 0.99));
-        assert!(!is_copy(&[0.0; 4], &[1.0; 4], 0.99));
+        let scoring = ScoringSpec::default();
+        let reference = forecast(0.0, 1.0);
+        let baseline = forecast(-1.0, 1.0);
+        let print = |f: &Forecast| Fingerprint::new(f, &reference, &baseline);
+        let mut source = forecast(0.5, 1.0);
+        source.q90[1] = 2.0;
+        // Verbatim, scaled, and nudged copies.
+        assert!(print(&source).copies(&print(&source), &scoring));
+        // Twice the source's departure from the reference: perfectly correlated.
+        let mut scaled = source.clone();
+        for (mine, theirs) in [
+            (&mut scaled.q10, &reference.q10),
+            (&mut scaled.q50, &reference.q50),
+            (&mut scaled.q90, &reference.q90),
+        ] {
+            mine.iter_mut()
+                .zip(theirs)
+                .for_each(|(v, r)| *v = r + 2.0 * (*v - r));
+        }
+        assert!(print(&scaled).copies(&print(&source), &scoring));
+        let mut nudged = source.clone();
+        nudged.q50[0] += 1e-4;
+        assert!(print(&nudged).copies(&print(&source), &scoring));
+        // The reference itself is far from the source: not a copy (zero deviation).
+        assert!(!print(&reference).copies(&print(&source), &scoring));
+        let mut other = forecast(0.3, 0.8);
+        other.q10[2] = -2.0;
+        assert!(!print(&other).copies(&print(&source), &scoring));
+        // Two copies of the baseline: identical.
+        assert!(print(&baseline).copies(&print(&baseline), &scoring));
         assert_eq!(correlation(&[1.0], &[1.0, 2.0]), None);
     }
 

@@ -6,13 +6,18 @@ use crate::error::Error;
 use crate::forecast::MAX_HORIZON_STEPS;
 use crate::world::WorldSpec;
 
-/// How validators turn forecasts into weights. Defaults: plagiarism threshold 0.99, weights
+/// How validators turn forecasts into weights. Defaults: plagiarism correlation 0.99 and
+/// distance 0.01, weights
 /// ∝ score², EMA α 0.1, no weight before 3 scored rounds, audit tolerance 0.05.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScoringSpec {
     /// Pearson correlation above which a later forecast counts as a copy (in `(0, 1]`).
     pub plagiarism_correlation: f64,
+    /// Relative distance below which a later forecast counts as a copy (in `[0, 1)`): RMS of
+    /// the quantile differences over the RMS of the earlier forecast's departure from the
+    /// naive baseline.
+    pub plagiarism_distance: f64,
     /// Exponent p of `weight ∝ score^p` (in `[1, 8]`): > 1 makes luck from spraying many
     /// guesses pay less than steady skill.
     pub weight_power: f64,
@@ -29,6 +34,7 @@ impl Default for ScoringSpec {
     fn default() -> Self {
         Self {
             plagiarism_correlation: 0.99,
+            plagiarism_distance: 0.01,
             weight_power: 2.0,
             ema_alpha: 0.1,
             min_rounds: 3,
@@ -104,6 +110,12 @@ impl ForecastSpec {
             0.0,
             1.0,
         )?;
+        if !(s.plagiarism_distance.is_finite() && (0.0..1.0).contains(&s.plagiarism_distance)) {
+            return Err(Error::Spec {
+                field: "scoring.plagiarism_distance",
+                reason: "must be in [0, 1)".into(),
+            });
+        }
         in_range("scoring.weight_power", s.weight_power, 0.999_999, 8.0)?;
         in_range("scoring.ema_alpha", s.ema_alpha, 0.0, 1.0)?;
         in_range("scoring.audit_tolerance", s.audit_tolerance, 0.0, 1.0)?;

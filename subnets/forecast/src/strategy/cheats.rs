@@ -114,6 +114,11 @@ impl<S: CopySource> Copier<S> {
             jitter: 0.0,
         }
     }
+
+    /// A copier that scales what it copies by `1 + jitter`.
+    pub fn with_jitter(source: S, jitter: f64) -> Self {
+        Self { source, jitter }
+    }
 }
 
 impl<S: CopySource> Strategy for Copier<S> {

@@ -138,6 +138,8 @@ pub struct StrategyConfig {
     pub gbm: GbmConfig,
     /// Seed of `random` and of the row subsampling of `learned`.
     pub seed: u64,
+    /// Seasons averaged by `seasonal` (1..=16).
+    pub seasons: usize,
 }
 
 impl Default for StrategyConfig {
@@ -148,6 +150,7 @@ impl Default for StrategyConfig {
             ar: ArConfig::default(),
             gbm: GbmConfig::default(),
             seed: 0,
+            seasons: 1,
         }
     }
 }
@@ -158,7 +161,10 @@ pub fn build(config: &StrategyConfig) -> Box<dyn Strategy> {
     let calibration = config.calibration;
     match config.kind {
         StrategyKind::Naive => Box::new(Naive { calibration }),
-        StrategyKind::Seasonal => Box::new(Seasonal { calibration }),
+        StrategyKind::Seasonal => Box::new(Seasonal {
+            seasons: config.seasons,
+            calibration,
+        }),
         StrategyKind::Ar => Box::new(ArStrategy {
             config: config.ar.clone(),
             calibration,
@@ -231,25 +237,61 @@ pub fn naive_baseline(
     Naive::default().forecast(spec, history.prefix(known), challenge)
 }
 
-/// Seasonal naive: the value one season (P steps) before each target step.
-#[derive(Clone, Copy, Debug, Default)]
+/// The validators' reference forecast for the plagiarism check: the `ar` strategy with the
+/// default settings from the history up to the anchor (public, deterministic, a few ms).
+/// `None` when it cannot be fitted (too little history).
+pub fn reference_forecast(
+    spec: &WorldSpec,
+    history: Panel<'_>,
+    challenge: &Challenge,
+) -> Option<Forecast> {
+    let known = usize::try_from(challenge.anchor_step.checked_add(1)?).ok()?;
+    let history = (history.steps() >= known).then(|| history.prefix(known))?;
+    ArStrategy::default()
+        .forecast(spec, history, challenge)
+        .ok()
+}
+
+/// Seasonal naive: the mean of the values 1..=`seasons` seasons (P steps each) before each
+/// target step (the classic seasonal naive is `seasons = 1`).
+#[derive(Clone, Copy, Debug)]
 pub struct Seasonal {
+    /// Seasons averaged (1..=16).
+    pub seasons: usize,
     /// Quantile calibration.
     pub calibration: Calibration,
 }
 
-struct SeasonalNaive;
+impl Default for Seasonal {
+    fn default() -> Self {
+        Self {
+            seasons: 1,
+            calibration: Calibration::default(),
+        }
+    }
+}
+
+struct SeasonalNaive {
+    seasons: usize,
+}
 
 impl PointModel for SeasonalNaive {
     fn predict(&self, spec: &WorldSpec, history: Panel<'_>, steps: usize) -> Vec<f64> {
         let period = spec.season_period_steps as usize;
         let n = history.steps();
-        let mut out = Vec::with_capacity(steps * history.series());
+        let k = history.series();
+        let mut out = Vec::with_capacity(steps * k);
         for j in 0..steps {
-            // The latest known step congruent to n + j modulo P.
-            let back = period * (j / period + 1);
-            let row = (n + j).checked_sub(back).and_then(|t| history.row(t));
-            out.extend_from_slice(row.unwrap_or_default());
+            // The latest known steps congruent to n + j modulo P.
+            let first_back = period * (j / period + 1);
+            let rows: Vec<&[f64]> = (0..self.seasons)
+                .filter_map(|m| (n + j).checked_sub(first_back + m * period))
+                .filter_map(|t| history.row(t))
+                .collect();
+            for i in 0..k {
+                let sum: f64 = rows.iter().filter_map(|row| row.get(i)).sum();
+                out.push(sum / rows.len().max(1) as f64);
+            }
         }
         out
     }
@@ -266,8 +308,10 @@ impl Strategy for Seasonal {
         history: Panel<'_>,
         challenge: &Challenge,
     ) -> Result<Forecast, Error> {
-        require_history(history, spec.season_period_steps as usize)?;
-        probabilistic(&SeasonalNaive, spec, history, challenge, self.calibration)
+        let seasons = self.seasons.clamp(1, 16);
+        require_history(history, spec.season_period_steps as usize * seasons)?;
+        let model = SeasonalNaive { seasons };
+        probabilistic(&model, spec, history, challenge, self.calibration)
     }
 }
 
