@@ -152,8 +152,10 @@ mod tests {
                 ..
             })
         ));
-        let mut spec = ForecastSpec::default();
-        spec.horizon_steps = 0;
+        let spec = ForecastSpec {
+            horizon_steps: 0,
+            ..ForecastSpec::default()
+        };
         assert!(spec.validate().is_err());
     }
 }

@@ -446,15 +446,21 @@ mod tests {
     #[test]
     fn default_spec_is_valid_and_rejects_explosive() {
         assert!(WorldSpec::default().validate().is_ok());
-        let mut spec = WorldSpec::default();
-        spec.coupling = 0.2;
-        assert!(matches!(spec.validate(), Err(Error::Spec { .. })));
-        let mut spec = WorldSpec::default();
-        spec.season_amplitude = f64::NAN;
-        assert!(spec.validate().is_err());
-        let mut spec = WorldSpec::default();
-        spec.series = 0;
-        assert!(World::new(spec).is_err());
+        let explosive = WorldSpec {
+            coupling: 0.2,
+            ..WorldSpec::default()
+        };
+        assert!(matches!(explosive.validate(), Err(Error::Spec { .. })));
+        let nan = WorldSpec {
+            season_amplitude: f64::NAN,
+            ..WorldSpec::default()
+        };
+        assert!(nan.validate().is_err());
+        let empty = WorldSpec {
+            series: 0,
+            ..WorldSpec::default()
+        };
+        assert!(World::new(empty).is_err());
     }
 
     #[test]

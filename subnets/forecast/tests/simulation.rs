@@ -103,7 +103,7 @@ fn simulate() -> Run {
     for t in 0..STEPS {
         world.extend(&hash(t)).unwrap();
         // Block t is finalized (one step per block from block 0).
-        if t < WARMUP || (t - WARMUP) % EVERY != 0 {
+        if t < WARMUP || !(t - WARMUP).is_multiple_of(EVERY) {
             continue;
         }
         let challenge = Challenge::at_block(&spec, NETUID, t).unwrap();

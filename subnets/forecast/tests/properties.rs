@@ -1,0 +1,209 @@
+//! Property tests: the world is bit-identical however it is computed, scores stay in
+//! `[0, 1]`, the naive strategy has exactly zero skill, and hostile input never panics.
+
+use proptest::prelude::*;
+use tao_keys::Keypair;
+use tao_primitives::{Hash256, NetUid, Uid};
+use tao_subnet_forecast::ledger::{Ledger, SignedCommitment, Verdict};
+use tao_subnet_forecast::score::{score_round, skill};
+use tao_subnet_forecast::strategy::{Naive, Strategy, naive_baseline};
+use tao_subnet_forecast::world::RegimeSpec;
+use tao_subnet_forecast::{Challenge, Forecast, ForecastSpec, World, WorldSpec};
+
+/// Generated cell: miner centre, lower and upper spread, baseline centre and spread, truth.
+type Cell = (f64, f64, f64, f64, f64, f64);
+
+fn bits(world: &World) -> Vec<u64> {
+    world.panel().values().iter().map(|v| v.to_bits()).collect()
+}
+
+fn hashes(seed: u64, n: usize) -> Vec<Hash256> {
+    (0..n as u64)
+        .map(|t| Hash256::blake2(&[seed.to_le_bytes(), t.to_le_bytes()].concat()))
+        .collect()
+}
+
+prop_compose! {
+    /// Valid world specs across the whole parameter space.
+    fn world_spec()(
+        series in 1u16..=10,
+        period in 2u32..=50,
+        amplitude in 0.0f64..100.0,
+        spacing in -50.0f64..50.0,
+        coupling in -0.3f64..0.3,
+        regimes in prop::collection::vec((-0.69f64..0.69, 0.001f64..10.0, 0.0f64..=1.0), 1..=4),
+    ) -> WorldSpec {
+        WorldSpec {
+            series,
+            season_period_steps: period,
+            season_amplitude: amplitude,
+            level_spacing: spacing,
+            coupling,
+            regimes: regimes
+                .into_iter()
+                .map(|(persistence, volatility, stay_probability)| RegimeSpec {
+                    persistence,
+                    volatility,
+                    stay_probability,
+                })
+                .collect(),
+            ..WorldSpec::default()
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Two validators that see the same chain compute bit-identical ground truth, and the
+    /// incremental computation equals the one from scratch.
+    #[test]
+    fn world_is_bit_identical_from_scratch_and_incrementally(
+        spec in world_spec(),
+        raw in prop::collection::vec(any::<[u8; 32]>(), 1..120),
+        split in 0usize..120,
+    ) {
+        let hashes: Vec<Hash256> = raw.into_iter().map(Hash256).collect();
+        let one = World::from_hashes(spec.clone(), &hashes).unwrap();
+        let two = World::from_hashes(spec.clone(), &hashes).unwrap();
+        prop_assert_eq!(bits(&one), bits(&two));
+        let split = split.min(hashes.len());
+        let mut incremental = World::from_hashes(spec.clone(), &hashes[..split]).unwrap();
+        for hash in &hashes[split..] {
+            incremental.extend(hash).unwrap();
+        }
+        prop_assert_eq!(bits(&incremental), bits(&one));
+        prop_assert_eq!(incremental.regime(), one.regime());
+        prop_assert_eq!(one.steps(), hashes.len());
+        prop_assert!(one.panel().values().iter().all(|v| v.is_finite()));
+        // A prefix of the history never depends on later hashes.
+        let prefix = World::from_hashes(spec, &hashes[..split]).unwrap();
+        prop_assert_eq!(&bits(&one)[..prefix.panel().values().len()], &bits(&prefix)[..]);
+    }
+
+    /// Skill is in [0, 1] for any forecast, baseline and truth, garbage included.
+    #[test]
+    fn skill_is_in_unit_interval(
+        cells in prop::collection::vec(
+            (-1e6f64..1e6, 0.0f64..1e3, 0.0f64..1e3, -1e6f64..1e6, 0.0f64..1e3, -1e6f64..1e6),
+            6,
+        ),
+        poison in prop::option::of((0usize..6, prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-f64::INFINITY)])),
+    ) {
+        let build = |centre: &dyn Fn(&Cell) -> (f64, f64, f64)| {
+            let triples: Vec<(f64, f64, f64)> = cells.iter().map(centre).collect();
+            Forecast {
+                start_step: 0,
+                series: 2,
+                horizon: 3,
+                point: triples.iter().map(|t| t.1).collect(),
+                q10: triples.iter().map(|t| t.0).collect(),
+                q50: triples.iter().map(|t| t.1).collect(),
+                q90: triples.iter().map(|t| t.2).collect(),
+            }
+        };
+        let mut miner = build(&|c| (c.0 - c.1, c.0, c.0 + c.2));
+        let baseline = build(&|c| (c.3 - c.4, c.3, c.3 + c.4));
+        let mut truth: Vec<f64> = cells.iter().map(|c| c.5).collect();
+        if let Some((index, bad)) = poison {
+            miner.q50[index] = bad;
+            truth[(index + 1) % 6] = bad;
+        }
+        let s = skill(&miner, &baseline, &truth);
+        prop_assert!((0.0..=1.0).contains(&s), "skill {}", s);
+        prop_assert_eq!(skill(&baseline, &baseline, &truth), 0.0);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// The naive strategy, signed, recorded and scored like any miner, has exactly zero
+    /// skill: it is the baseline.
+    #[test]
+    fn naive_scores_zero_against_itself(seed in any::<u64>(), block in 60u64..100) {
+        let spec = ForecastSpec::default();
+        let world = World::from_hashes(spec.world.clone(), &hashes(seed, 120)).unwrap();
+        let challenge = Challenge::at_block(&spec, NetUid(1), block).unwrap();
+        let known = world.panel().prefix(block as usize + 1);
+        let forecast = Naive::default().forecast(&spec.world, known, &challenge).unwrap();
+        prop_assert_eq!(&forecast, &naive_baseline(&spec.world, world.panel(), &challenge).unwrap());
+        let key = Keypair::from_mini_secret([9; 32]);
+        let mut ledger = Ledger::new(NetUid(1), key.public());
+        ledger.open_round(challenge).unwrap();
+        let commitment = SignedCommitment::create(&key, NetUid(1), &forecast);
+        ledger.record_answer(Uid(0), commitment, forecast, block).unwrap();
+        let scores = score_round(&spec, world.panel(), &ledger.rounds[0], None).unwrap();
+        prop_assert_eq!(scores.len(), 1);
+        prop_assert_eq!(&scores[0].verdict, &Verdict::Counted);
+        prop_assert_eq!(scores[0].skill, 0.0);
+    }
+
+    /// Malformed reveals (any lengths, any floats) are judged, never panic, never score.
+    #[test]
+    fn malformed_reveals_score_nothing(
+        lengths in prop::array::uniform4(0usize..200),
+        value in prop_oneof![any::<f64>(), Just(f64::NAN)],
+        start_offset in 0u64..3,
+        series in 0u16..12,
+        horizon in 0u16..20,
+    ) {
+        let spec = ForecastSpec::default();
+        let world = World::from_hashes(spec.world.clone(), &hashes(1, 120)).unwrap();
+        let challenge = Challenge::at_block(&spec, NetUid(1), 90).unwrap();
+        let [a, b, c, d] = lengths;
+        let forecast = Forecast {
+            start_step: challenge.start_step + start_offset,
+            series,
+            horizon,
+            point: vec![value; a],
+            q10: vec![value; b],
+            q50: vec![value; c],
+            q90: vec![value; d],
+        };
+        let well_formed = forecast.validate(&challenge).is_ok();
+        let key = Keypair::from_mini_secret([3; 32]);
+        let mut ledger = Ledger::new(NetUid(1), key.public());
+        ledger.open_round(challenge).unwrap();
+        let commitment = SignedCommitment {
+            start_step: challenge.start_step,
+            ..SignedCommitment::create(&key, NetUid(1), &forecast)
+        };
+        // Re-sign for the challenge's start step so only the reveal is at fault.
+        let commitment = SignedCommitment {
+            signature: key.sign(&commitment.message()),
+            ..commitment
+        };
+        ledger.record_commitment(Uid(0), commitment, 90).unwrap();
+        let _ = ledger.record_reveal(Uid(0), forecast, 91);
+        let scores = score_round(&spec, world.panel(), &ledger.rounds[0], None).unwrap();
+        prop_assert_eq!(scores.len(), 1);
+        if !well_formed {
+            prop_assert_ne!(&scores[0].verdict, &Verdict::Counted);
+            prop_assert_eq!(scores[0].score, 0.0);
+        }
+        prop_assert!((0.0..=1.0).contains(&scores[0].score));
+    }
+}
+
+#[test]
+fn hostile_json_is_rejected_not_panicked() {
+    for text in [
+        "",
+        "{}",
+        r#"{"netuid": 1, "validator": "nope", "rounds": []}"#,
+        r#"{"world": {"series": 70000}}"#,
+        r#"{"world": {"regimes": []}}"#,
+    ] {
+        let ledger = serde_json::from_str::<Ledger>(text);
+        assert!(ledger.is_err(), "{text}");
+        if let Ok(spec) = serde_json::from_str::<ForecastSpec>(text) {
+            // Parsed specs must still be validated.
+            let _ = spec.validate();
+        }
+    }
+    let empty_regimes: ForecastSpec =
+        serde_json::from_str(r#"{"world": {"regimes": []}}"#).unwrap();
+    assert!(empty_regimes.validate().is_err());
+    assert!(World::new(empty_regimes.world).is_err());
+}
