@@ -42,8 +42,8 @@ fn config(kind: StrategyKind) -> StrategyConfig {
     }
 }
 
-/// Miners, the copier copying the first AR miner through `shared`.
-fn miners(shared: Arc<Mutex<Option<Forecast>>>) -> Vec<Miner> {
+/// The seven miners of the main run.
+fn seven() -> Vec<(&'static str, StrategyConfig)> {
     let second_ar = StrategyConfig {
         ar: ArConfig {
             lags: 3,
@@ -53,25 +53,39 @@ fn miners(shared: Arc<Mutex<Option<Forecast>>>) -> Vec<Miner> {
         },
         ..config(StrategyKind::Ar)
     };
-    let source = move |_: &Challenge| shared.lock().ok().and_then(|f| f.clone());
-    let copier = Copier::with_jitter(source, 1e-4);
-    let strategies: Vec<(&'static str, Box<dyn Strategy>)> = vec![
-        ("naive", strategy::build(&config(StrategyKind::Naive))),
-        ("seasonal", strategy::build(&config(StrategyKind::Seasonal))),
-        ("ar", strategy::build(&config(StrategyKind::Ar))),
-        ("ar-small", strategy::build(&second_ar)),
-        ("learned", strategy::build(&config(StrategyKind::Learned))),
-        ("random", strategy::build(&config(StrategyKind::Random))),
-        ("copier", Box::new(copier)),
-    ];
-    strategies
+    vec![
+        ("naive", config(StrategyKind::Naive)),
+        ("seasonal", config(StrategyKind::Seasonal)),
+        ("ar", config(StrategyKind::Ar)),
+        ("ar-small", second_ar),
+        ("learned", config(StrategyKind::Learned)),
+        ("random", config(StrategyKind::Random)),
+        ("copier", config(StrategyKind::Copier)),
+    ]
+}
+
+/// Build the miners; a copier copies the miner labelled `ar` through `shared`.
+fn miners(
+    configs: Vec<(&'static str, StrategyConfig)>,
+    shared: &Arc<Mutex<Option<Forecast>>>,
+) -> Vec<Miner> {
+    configs
         .into_iter()
         .enumerate()
-        .map(|(i, (label, strategy))| Miner {
-            uid: Uid(i as u16),
-            key: Keypair::from_mini_secret([i as u8 + 1; 32]),
-            label,
-            strategy,
+        .map(|(i, (label, config))| {
+            let strategy: Box<dyn Strategy> = if config.kind == StrategyKind::Copier {
+                let shared = shared.clone();
+                let source = move |_: &Challenge| shared.lock().ok().and_then(|f| f.clone());
+                Box::new(Copier::with_jitter(source, 1e-4))
+            } else {
+                strategy::build(&config)
+            };
+            Miner {
+                uid: Uid(i as u16),
+                key: Keypair::from_mini_secret([i as u8 + 1; 32]),
+                label,
+                strategy,
+            }
         })
         .collect()
 }
@@ -87,10 +101,10 @@ struct Run {
     spec: ForecastSpec,
 }
 
-fn simulate() -> Run {
+fn simulate(configs: Vec<(&'static str, StrategyConfig)>) -> Run {
     let spec = ForecastSpec::default();
     let shared = Arc::new(Mutex::new(None));
-    let mut miners = miners(shared.clone());
+    let mut miners = miners(configs, &shared);
     let roster: Roster = miners.iter().map(|m| (m.uid, m.key.public())).collect();
     let validator_keys: Vec<Keypair> = (0..3u8)
         .map(|i| Keypair::from_mini_secret([100 + i; 32]))
@@ -174,7 +188,7 @@ fn weights_of(run: &Run, ledger: &SignedLedger, block: u64) -> Vec<(Uid, f64)> {
 
 #[test]
 fn skill_ranks_strategies_copier_is_zeroed_and_the_audit_flags_cheating_validators() {
-    let run = simulate();
+    let run = simulate(seven());
     assert!(run.scores.len() >= 12, "rounds {}", run.scores.len());
     let skill: Vec<f64> = (0..run.labels.len()).map(|u| mean_skill(&run, u)).collect();
     for (label, s) in run.labels.iter().zip(&skill) {
@@ -302,4 +316,66 @@ fn skill_ranks_strategies_copier_is_zeroed_and_the_audit_flags_cheating_validato
     assert!(!round_is_due(&run.spec, last, due - 1));
     assert!(round_is_due(&run.spec, last, due));
     let _ = &run.validator_keys;
+}
+
+/// The process test's line-up — several miners per strategy, differing in their knobs —
+/// must not trip the plagiarism check among honest miners (except naive ones, which are all
+/// the baseline itself and earn nothing anyway), while the copier still does.
+#[test]
+fn honest_variants_are_not_copies() {
+    let ar = |lags, window_steps, harmonics| StrategyConfig {
+        ar: ArConfig {
+            lags,
+            window_steps,
+            harmonics,
+            ..ArConfig::default()
+        },
+        ..config(StrategyKind::Ar)
+    };
+    let learned = |seed, window_steps| StrategyConfig {
+        seed,
+        ar: ArConfig {
+            window_steps,
+            ..ArConfig::default()
+        },
+        ..config(StrategyKind::Learned)
+    };
+    let seasonal = |seasons| StrategyConfig {
+        seasons,
+        ..config(StrategyKind::Seasonal)
+    };
+    let run = simulate(vec![
+        ("naive", config(StrategyKind::Naive)),
+        ("seasonal-1", seasonal(1)),
+        ("seasonal-2", seasonal(2)),
+        ("seasonal-3", seasonal(3)),
+        ("ar", ar(2, 512, 2)),
+        ("ar-3", ar(3, 128, 2)),
+        ("ar-1", ar(1, 256, 1)),
+        ("learned-1", learned(1, 512)),
+        ("learned-2", learned(2, 160)),
+        ("learned-3", learned(3, 224)),
+        ("random", config(StrategyKind::Random)),
+        ("copier", config(StrategyKind::Copier)),
+    ]);
+    for (uid, label) in run.labels.iter().enumerate() {
+        let rounds = run.scores.len() as f64;
+        let skill = run.scores.iter().map(|r| r[uid].skill).sum::<f64>() / rounds;
+        let copied = run
+            .scores
+            .iter()
+            .filter(|r| r[uid].copied_from.is_some())
+            .count();
+        println!("{label:>10}: true skill {skill:.3}, flagged as a copy in {copied} rounds");
+    }
+    for round in &run.scores {
+        for honest in &round[1..10] {
+            assert_eq!(
+                honest.copied_from, None,
+                "{}: {honest:?}",
+                run.labels[honest.uid.0 as usize]
+            );
+        }
+        assert_eq!(round[11].copied_from, Some(Uid(4)));
+    }
 }
