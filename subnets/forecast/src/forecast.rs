@@ -34,12 +34,18 @@ impl Challenge {
     /// The challenge a validator issues when `block` is its latest finalized block.
     ///
     /// # Errors
-    /// [`Error::HistoryTooShort`] before the world's first step, [`Error::Overflow`].
+    /// [`Error::HistoryTooShort`] before [`ForecastSpec::min_history_steps`] steps exist
+    /// (the baseline could not be calibrated), [`Error::Overflow`].
     pub fn at_block(spec: &ForecastSpec, netuid: NetUid, block: u64) -> Result<Self, Error> {
         let known = spec.world.steps_known_at(block);
-        let anchor_step = known
-            .checked_sub(1)
-            .ok_or(Error::HistoryTooShort { needed: 1, have: 0 })?;
+        let needed = spec.min_history_steps();
+        if known < needed {
+            return Err(Error::HistoryTooShort {
+                needed,
+                have: known,
+            });
+        }
+        let anchor_step = known.checked_sub(1).ok_or(Error::Overflow)?;
         let start_step = anchor_step
             .checked_add(1 + u64::from(spec.lead_steps))
             .ok_or(Error::Overflow)?;
@@ -203,20 +209,18 @@ mod tests {
     fn challenge_leaves_a_lead() {
         let c = challenge();
         assert_eq!((c.anchor_step, c.start_step, c.last_step()), (99, 101, 112));
-        assert!(
-            Challenge::at_block(
-                &ForecastSpec {
-                    world: crate::WorldSpec {
-                        origin_block: 5,
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-                NetUid(3),
-                4
-            )
-            .is_err()
-        );
+        let spec = ForecastSpec {
+            world: crate::WorldSpec {
+                origin_block: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(Challenge::at_block(&spec, NetUid(3), 4).is_err());
+        // 43 steps (blocks 5..=47) are one short of the baseline's calibration.
+        assert_eq!(spec.min_history_steps(), 44);
+        assert!(Challenge::at_block(&spec, NetUid(3), 47).is_err());
+        assert!(Challenge::at_block(&spec, NetUid(3), 48).is_ok());
     }
 
     #[test]

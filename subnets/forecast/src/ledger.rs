@@ -217,16 +217,17 @@ impl Ledger {
     /// Open a round for `challenge`.
     ///
     /// # Errors
-    /// [`Error::WrongChallenge`] for another subnet, [`Error::Duplicate`] when it is open
-    /// already, [`Error::TooLarge`] past [`MAX_ROUNDS`].
+    /// [`Error::WrongChallenge`] for another subnet or a first target step not after the last
+    /// round's (rounds are kept in the order they become due, which is the order the moving
+    /// average and the audit fold them in), [`Error::TooLarge`] past [`MAX_ROUNDS`].
     pub fn open_round(&mut self, challenge: Challenge) -> Result<(), Error> {
         if challenge.netuid != self.netuid {
             return Err(Error::WrongChallenge { what: "netuid" });
         }
-        if self.round(challenge.start_step).is_some() {
-            return Err(Error::Duplicate {
-                uid: u16::MAX,
-                start_step: challenge.start_step,
+        let last = self.rounds.last().map(|r| r.challenge.start_step);
+        if last.is_some_and(|last| challenge.start_step <= last) {
+            return Err(Error::WrongChallenge {
+                what: "first target step not after the previous round's",
             });
         }
         bounded("ledger rounds", self.rounds.len() + 1, MAX_ROUNDS)?;
@@ -235,6 +236,12 @@ impl Ledger {
             entries: Vec::new(),
         });
         Ok(())
+    }
+
+    /// Drop the rounds whose first target step is before `start_step` (a long-running
+    /// validator publishes a window; see the README on what the audit then assumes).
+    pub fn prune_before(&mut self, start_step: u64) {
+        self.rounds.retain(|r| r.challenge.start_step >= start_step);
     }
 
     /// The round whose first target step is `start_step`.
@@ -541,6 +548,17 @@ mod tests {
         let commitment = SignedCommitment::create(&miner, NetUid(2), &forecast);
         book.record_answer(Uid(3), commitment, forecast, 100)
             .unwrap();
+        // Rounds only move forward; pruning drops the old ones.
+        assert!(book.open_round(challenge).is_err());
+        let next = Challenge {
+            start_step: challenge.start_step + 12,
+            ..challenge
+        };
+        let mut pruned = book.clone();
+        pruned.open_round(next).unwrap();
+        pruned.prune_before(next.start_step);
+        assert_eq!(pruned.rounds.len(), 1);
+        assert!(pruned.round(challenge.start_step).is_none());
         let validator = Keypair::from_uri("//Val").unwrap();
         let signed = book.clone().sign(&validator).unwrap();
         assert!(signed.verify());

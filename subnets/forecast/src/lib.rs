@@ -11,6 +11,7 @@
 //!   when it was committed before its first target block existed.
 //! * [`score`] — CRPS skill against naive persistence, the plagiarism check, the per-miner
 //!   moving average and weights.
+//! * [`node`] — the miner and validator roles as state machines for the SDK glue.
 //! * [`audit`] — anyone's recomputation of every validator's weights from its ledger and the
 //!   chain, flagging those whose weights on chain deviate.
 //!
@@ -46,6 +47,7 @@ pub mod audit;
 mod error;
 pub mod forecast;
 pub mod ledger;
+pub mod node;
 pub mod score;
 mod spec;
 pub mod strategy;

@@ -275,8 +275,9 @@ fn zero(uid: Uid, verdict: Verdict) -> MinerScore {
     }
 }
 
-/// Per-miner exponential moving averages of round scores, and the weights they give.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Per-miner exponential moving averages of round scores (with the number of rounds), and
+/// the weights they give. Serde, for validators that persist it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreBook {
     averages: BTreeMap<Uid, (f64, u32)>,
 }

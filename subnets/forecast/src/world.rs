@@ -372,6 +372,14 @@ impl World {
         self.values.len() / self.spec.series_count().max(1)
     }
 
+    /// The block whose hash drives the next step (the one [`World::extend`] wants next).
+    ///
+    /// # Errors
+    /// [`Error::Overflow`].
+    pub fn next_block(&self) -> Result<u64, Error> {
+        self.spec.block_of_step(self.steps() as u64)
+    }
+
     /// The current regime index.
     pub fn regime(&self) -> usize {
         self.regime
