@@ -54,6 +54,12 @@ pub fn round_is_due(spec: &ForecastSpec, challenge: &Challenge, block: u64) -> b
 pub enum Flag {
     /// It set weights but published no ledger.
     NoLedger,
+    /// Its ledger is malformed (oversized, out of order, or with rounds the spec cannot
+    /// issue); it is not replayed.
+    MalformedLedger {
+        /// What is wrong.
+        reason: String,
+    },
     /// Its ledger's signature is not its own.
     BadLedgerSignature,
     /// Its weights are further than the tolerance from the recomputed ones.
@@ -190,17 +196,20 @@ pub fn audit(
     }
     let mut replays: Vec<Option<(Hash256, Replay)>> = Vec::with_capacity(chain.len());
     let mut signature_ok = Vec::with_capacity(chain.len());
+    let mut malformed = Vec::with_capacity(chain.len());
     for weights in chain {
         let ledger = ledgers
             .iter()
             .find(|l| l.ledger.validator == weights.validator);
         signature_ok.push(ledger.is_some_and(SignedLedger::verify));
+        let problem = ledger.and_then(|l| l.ledger.check(spec).err());
+        malformed.push(problem.as_ref().map(ToString::to_string));
         replays.push(match ledger {
-            Some(ledger) => Some((
+            Some(ledger) if problem.is_none() => Some((
                 ledger.ledger.digest(),
                 replay(spec, world, ledger, weights.set_at_block, roster)?,
             )),
-            None => None,
+            _ => None,
         });
     }
     let honest = consensus(
@@ -217,7 +226,7 @@ pub fn audit(
             let on_chain = from_u16(&weights.weights);
             let replay = replays.get(index).and_then(Option::as_ref);
             let valid = signature_ok.get(index).copied().unwrap_or(false);
-            judge(
+            let mut audit = judge(
                 spec,
                 weights.validator,
                 on_chain,
@@ -226,7 +235,11 @@ pub fn audit(
                 &replays,
                 index,
                 &honest,
-            )
+            );
+            if let Some(reason) = malformed.get(index).cloned().flatten() {
+                audit.flags = vec![Flag::MalformedLedger { reason }];
+            }
+            audit
         })
         .collect();
     Ok(AuditReport { honest, validators })

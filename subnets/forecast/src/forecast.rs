@@ -58,6 +58,18 @@ impl Challenge {
         })
     }
 
+    /// Whether this is a challenge the spec can issue: its horizon and series, and the lead
+    /// between anchor and first target step.
+    pub fn conforms(&self, spec: &ForecastSpec) -> bool {
+        self.horizon == spec.horizon_steps
+            && self.series == spec.world.series
+            && self
+                .anchor_step
+                .checked_add(1 + u64::from(spec.lead_steps))
+                .is_some_and(|start| start == self.start_step)
+            && self.anchor_step >= spec.min_history_steps().saturating_sub(1)
+    }
+
     /// The last target step.
     pub fn last_step(&self) -> u64 {
         self.start_step
@@ -209,6 +221,18 @@ mod tests {
     fn challenge_leaves_a_lead() {
         let c = challenge();
         assert_eq!((c.anchor_step, c.start_step, c.last_step()), (99, 101, 112));
+        assert!(c.conforms(&ForecastSpec::default()));
+        let skewed = Challenge {
+            start_step: 100,
+            ..c
+        };
+        assert!(!skewed.conforms(&ForecastSpec::default()));
+        let early = Challenge {
+            anchor_step: 5,
+            start_step: 7,
+            ..c
+        };
+        assert!(!early.conforms(&ForecastSpec::default()));
         let spec = ForecastSpec {
             world: crate::WorldSpec {
                 origin_block: 5,

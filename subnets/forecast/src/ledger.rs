@@ -238,6 +238,32 @@ impl Ledger {
         Ok(())
     }
 
+    /// Check a ledger from elsewhere (deserialized, published): sizes within bounds, every
+    /// round for this subnet, issuable by `spec`, and in increasing order.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] or [`Error::WrongChallenge`] naming the first problem.
+    pub fn check(&self, spec: &ForecastSpec) -> Result<(), Error> {
+        bounded("ledger rounds", self.rounds.len(), MAX_ROUNDS)?;
+        let mut previous: Option<u64> = None;
+        for round in &self.rounds {
+            bounded("round entries", round.entries.len(), MAX_ENTRIES_PER_ROUND)?;
+            let c = &round.challenge;
+            if c.netuid != self.netuid || !c.conforms(spec) {
+                return Err(Error::WrongChallenge {
+                    what: "round challenge does not conform to the spec",
+                });
+            }
+            if previous.is_some_and(|p| c.start_step <= p) {
+                return Err(Error::WrongChallenge {
+                    what: "rounds out of order",
+                });
+            }
+            previous = Some(c.start_step);
+        }
+        Ok(())
+    }
+
     /// Drop the rounds whose first target step is before `start_step` (a long-running
     /// validator publishes a window; see the README on what the audit then assumes).
     pub fn prune_before(&mut self, start_step: u64) {
@@ -559,6 +585,14 @@ mod tests {
         pruned.prune_before(next.start_step);
         assert_eq!(pruned.rounds.len(), 1);
         assert!(pruned.round(challenge.start_step).is_none());
+        let spec = ForecastSpec::default();
+        assert!(book.check(&spec).is_ok());
+        let mut disordered = book.clone();
+        disordered.rounds.push(disordered.rounds[0].clone());
+        assert!(disordered.check(&spec).is_err());
+        let mut skewed = book.clone();
+        skewed.rounds[0].challenge.horizon = 200;
+        assert!(skewed.check(&spec).is_err());
         let validator = Keypair::from_uri("//Val").unwrap();
         let signed = book.clone().sign(&validator).unwrap();
         assert!(signed.verify());

@@ -3,7 +3,7 @@
 
 use tao_keys::Keypair;
 use tao_primitives::{Hash256, NetUid, Uid};
-use tao_subnet_forecast::audit::{ChainWeights, audit};
+use tao_subnet_forecast::audit::{ChainWeights, Flag, audit};
 use tao_subnet_forecast::ledger::Roster;
 use tao_subnet_forecast::node::{ForecastMiner, ForecastValidator};
 use tao_subnet_forecast::score::{ScoreBook, to_u16};
@@ -96,13 +96,31 @@ fn validator_state_machine_matches_the_audit() {
         weights: to_u16(&weights),
     }];
     let ledger = validator.signed_ledger(&validator_key).unwrap();
-    let report = audit(&spec, &world, Some(&roster), &[ledger], &chain).unwrap();
+    let report = audit(
+        &spec,
+        &world,
+        Some(&roster),
+        std::slice::from_ref(&ledger),
+        &chain,
+    )
+    .unwrap();
     assert!(
         !report.validators[0].flagged(),
         "{:?}",
         report.validators[0]
     );
     assert_eq!(report.validators[0].rounds.len(), scored_rounds);
+
+    // A ledger crafted to break the audit (a round the spec cannot issue, far beyond the
+    // world) is flagged, not obeyed.
+    let mut crafted = ledger.ledger.clone();
+    crafted.rounds[0].challenge.horizon = 256;
+    let crafted = crafted.sign(&validator_key).unwrap();
+    let report = audit(&spec, &world, Some(&roster), &[crafted], &chain).unwrap();
+    assert!(matches!(
+        report.validators[0].flags[..],
+        [Flag::MalformedLedger { .. }]
+    ));
 
     // A miner for another subnet refuses the challenge.
     let mut stranger = ForecastMiner::new(
