@@ -8,11 +8,11 @@
 //! * Skill of series `i`: `1 − mean_h CRPS_miner / mean_h CRPS_naive` (a ratio of horizon
 //!   means: per-cell ratios explode where the naive CRPS happens to be near 0). The score is
 //!   the mean over series, clipped to `[0, 1]`; anything non-finite scores 0.
-//! * Plagiarism: a counted forecast whose deviation from the reference point forecast
-//!   ([`reference_points`], all four columns) has Pearson correlation above
-//!   `plagiarism_correlation` with that of a forecast committed earlier — earlier block, or the same block and earlier in the validator's
-//!   arrival order — scores 0. Two forecasts identical to the bit are copies even when the
-//!   correlation is undefined (zero variance).
+//! * Plagiarism ([`Fingerprint`]): a counted forecast is zeroed when one committed earlier —
+//!   earlier block, or the same block and earlier in the validator's arrival order — has the
+//!   same quantiles, or quantile deviations from the reference forecast
+//!   ([`reference_forecast`]) correlated above `plagiarism_correlation`, or quantiles closer
+//!   than `plagiarism_distance` of the earlier one's departure from the naive baseline.
 
 use std::collections::BTreeMap;
 
