@@ -241,10 +241,10 @@ mod tests {
             ..Default::default()
         };
         assert!(Challenge::at_block(&spec, NetUid(3), 4).is_err());
-        // 43 steps (blocks 5..=47) are one short of the baseline's calibration.
-        assert_eq!(spec.min_history_steps(), 44);
-        assert!(Challenge::at_block(&spec, NetUid(3), 47).is_err());
-        assert!(Challenge::at_block(&spec, NetUid(3), 48).is_ok());
+        // 50 steps (blocks 5..=54) are one short of the baseline's calibration.
+        assert_eq!(spec.min_history_steps(), 51);
+        assert!(Challenge::at_block(&spec, NetUid(3), 54).is_err());
+        assert!(Challenge::at_block(&spec, NetUid(3), 55).is_ok());
     }
 
     #[test]

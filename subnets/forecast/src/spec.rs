@@ -86,11 +86,13 @@ fn in_range(field: &'static str, value: f64, low_exclusive: f64, high: f64) -> R
 
 impl ForecastSpec {
     /// Steps the world must have before a challenge can be issued: the naive baseline
-    /// calibrates its quantiles on at least 8 past origins, each after a full season, each
-    /// `lead + H` steps from the end.
+    /// calibrates its quantiles on at least 8 past origins (2 steps apart), each after a full
+    /// season, each `lead + H` steps from the end.
     pub fn min_history_steps(&self) -> u64 {
+        use crate::strategy::{CALIBRATION_MIN_ORIGINS, CALIBRATION_STRIDE_STEPS};
+        let span = (CALIBRATION_MIN_ORIGINS - 1) * CALIBRATION_STRIDE_STEPS;
         u64::from(self.world.season_period_steps.max(8))
-            + 7
+            + span as u64
             + u64::from(self.lead_steps)
             + u64::from(self.horizon_steps)
     }

@@ -81,6 +81,23 @@ proptest! {
         prop_assert_eq!(&bits(&one)[..prefix.panel().values().len()], &bits(&prefix)[..]);
     }
 
+    /// A forecast sent as JSON still matches its commitment: every finite f64 survives the
+    /// round trip bit for bit (serde_json's `float_roundtrip`, which this crate enables).
+    #[test]
+    fn json_round_trip_keeps_the_digest(values in prop::collection::vec(prop::num::f64::NORMAL | prop::num::f64::SUBNORMAL | prop::num::f64::ZERO, 4)) {
+        let forecast = Forecast {
+            start_step: 9,
+            series: 1,
+            horizon: 1,
+            point: vec![values[0]],
+            q10: vec![values[1]],
+            q50: vec![values[2]],
+            q90: vec![values[3]],
+        };
+        let back: Forecast = serde_json::from_str(&serde_json::to_string(&forecast).unwrap()).unwrap();
+        prop_assert_eq!(back.digest(NetUid(1)), forecast.digest(NetUid(1)));
+    }
+
     /// Skill is in [0, 1] for any forecast, baseline and truth, garbage included.
     #[test]
     fn skill_is_in_unit_interval(

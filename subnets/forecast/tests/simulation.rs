@@ -12,7 +12,7 @@ use tao_keys::Keypair;
 use tao_primitives::{Hash256, NetUid, Uid};
 use tao_subnet_forecast::audit::{ChainWeights, Flag, audit, favour, round_is_due};
 use tao_subnet_forecast::ledger::{Ledger, Roster, SignedCommitment, SignedLedger, Verdict};
-use tao_subnet_forecast::score::{MinerScore, ScoreBook, score_round, to_u16};
+use tao_subnet_forecast::score::{MinerScore, ScoreBook, score_round, to_u16, truth};
 use tao_subnet_forecast::strategy::{
     self, ArConfig, Copier, Strategy, StrategyConfig, StrategyKind,
 };
@@ -167,6 +167,20 @@ fn simulate(configs: Vec<(&'static str, StrategyConfig)>) -> Run {
     }
 }
 
+/// Share of the truths inside `[q10, q90]` of miner `uid`'s forecasts over all rounds.
+fn coverage(run: &Run, uid: usize) -> f64 {
+    let (mut inside, mut total) = (0usize, 0usize);
+    for round in &run.ledgers[0].ledger.rounds {
+        let truth = truth(run.world.panel(), &round.challenge).unwrap();
+        let forecast = round.entries[uid].reveal.as_ref().unwrap();
+        for ((y, lo), hi) in truth.iter().zip(&forecast.q10).zip(&forecast.q90) {
+            inside += usize::from(lo <= y && y <= hi);
+            total += 1;
+        }
+    }
+    inside as f64 / total as f64
+}
+
 fn mean_skill(run: &Run, uid: usize) -> f64 {
     run.scores.iter().map(|round| round[uid].skill).sum::<f64>() / run.scores.len() as f64
 }
@@ -220,6 +234,14 @@ fn skill_ranks_strategies_copier_is_zeroed_and_the_audit_flags_cheating_validato
         assert_eq!(copier.copied_from, Some(Uid(2)));
         assert_eq!(copier.score, 0.0);
         assert!(copier.skill > 0.0, "the copy itself is good");
+    }
+
+    // Quantiles are calibrated-ish: the 10–90 % band of each honest model holds roughly 80 %
+    // of the truths (the models are fitted on the errors' period too, so a little narrow).
+    for (uid, label) in [(0, "naive"), (1, "seasonal"), (2, "ar"), (4, "learned")] {
+        let share = coverage(&run, uid);
+        println!("{label:>9}: 10-90 % band coverage {share:.3}");
+        assert!((0.6..=0.95).contains(&share), "{label} coverage {share}");
     }
 
     // Weights follow skill; cheats get nothing.

@@ -108,7 +108,15 @@ impl FromStr for StrategyKind {
     }
 }
 
-/// How a strategy turns its past errors into quantiles. Default: 48 past origins.
+/// Steps between calibration origins: consecutive origins share most of their path, so every
+/// other one carries nearly the same information at half the cost.
+pub const CALIBRATION_STRIDE_STEPS: usize = 2;
+/// The fewest calibration origins a forecast is made with.
+pub const CALIBRATION_MIN_ORIGINS: usize = 8;
+
+/// How a strategy turns its past errors into quantiles. Default: 64 past origins, every
+/// [`CALIBRATION_STRIDE_STEPS`] steps (128 steps back: enough to mix the regimes; 48
+/// consecutive origins gave bands holding 66 % of the truths instead of 80 %).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Calibration {
@@ -118,7 +126,7 @@ pub struct Calibration {
 
 impl Default for Calibration {
     fn default() -> Self {
-        Self { origins: 48 }
+        Self { origins: 64 }
     }
 }
 
@@ -424,14 +432,19 @@ fn probabilistic(
     let origins = calibration.origins.clamp(8, 1024);
     // Origins o with o + total ≤ n; at least one season of history before the first.
     let first_origin = (spec.season_period_steps as usize).max(8);
-    let last_origin = n.checked_sub(total).filter(|o| *o >= first_origin + 7);
+    let span = (CALIBRATION_MIN_ORIGINS - 1) * CALIBRATION_STRIDE_STEPS;
+    let last_origin = n.checked_sub(total).filter(|o| *o >= first_origin + span);
     let Some(last_origin) = last_origin else {
         return Err(Error::HistoryTooShort {
-            needed: (first_origin + 7 + total) as u64,
+            needed: (first_origin + span + total) as u64,
             have: n as u64,
         });
     };
-    let origin_list: Vec<usize> = (first_origin..=last_origin).rev().take(origins).collect();
+    let origin_list: Vec<usize> = (first_origin..=last_origin)
+        .rev()
+        .step_by(CALIBRATION_STRIDE_STEPS)
+        .take(origins)
+        .collect();
     let horizon = usize::from(challenge.horizon);
     // errors[(i·H + h)] holds the errors of series i at horizon h.
     let mut errors = vec![Vec::with_capacity(origin_list.len()); k * horizon];
