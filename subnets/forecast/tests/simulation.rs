@@ -102,7 +102,10 @@ struct Run {
 }
 
 fn simulate(configs: Vec<(&'static str, StrategyConfig)>) -> Run {
-    let spec = ForecastSpec::default();
+    simulate_in(ForecastSpec::default(), configs)
+}
+
+fn simulate_in(spec: ForecastSpec, configs: Vec<(&'static str, StrategyConfig)>) -> Run {
     let shared = Arc::new(Mutex::new(None));
     let mut miners = miners(configs, &shared);
     let roster: Roster = miners.iter().map(|m| (m.uid, m.key.public())).collect();
@@ -400,4 +403,31 @@ fn honest_variants_are_not_copies() {
         }
         assert_eq!(round[11].copied_from, Some(Uid(4)));
     }
+}
+
+/// The same order in a world whose season is the weekly shape of US births (7 steps, not a
+/// sine): persistence loses to every model of the season, modelling beats copying the last
+/// season.
+#[test]
+fn births_season_keeps_the_order() {
+    let spec = ForecastSpec {
+        world: tao_subnet_forecast::WorldSpec::births_weekly(),
+        ..ForecastSpec::default()
+    };
+    let run = simulate_in(spec, seven());
+    let skill: Vec<f64> = (0..run.labels.len()).map(|u| mean_skill(&run, u)).collect();
+    for (label, s) in run.labels.iter().zip(&skill) {
+        println!("{label:>9}: true skill {s:.3} (births season)");
+    }
+    let [naive, seasonal, ar, _, learned, random, _] = skill[..] else {
+        panic!("seven miners")
+    };
+    assert_eq!(naive, 0.0);
+    assert!(seasonal > 0.1, "seasonal {seasonal}");
+    assert!(
+        ar > seasonal && learned > seasonal,
+        "ar {ar}, learned {learned}, seasonal {seasonal}"
+    );
+    assert!(random < 0.02, "random {random}");
+    assert!(run.scores.iter().all(|round| round[6].score == 0.0));
 }
