@@ -3,7 +3,7 @@
 //! | name | model |
 //! |---|---|
 //! | `naive` | persistence: the last value (also the validators' baseline) |
-//! | `seasonal` | seasonal naive: the value one season earlier |
+//! | `seasonal` | seasonal naive: the value one season earlier (or the mean over `seasons`) |
 //! | `ar` | per-series least-squares AR(p) with season harmonics and the neighbour's lag |
 //! | `learned` | `ar` plus gradient-boosted regression trees fitted on its one-step residuals |
 //! | `random` | uniform guesses inside the recent range |
@@ -131,8 +131,8 @@ impl Default for Calibration {
 }
 
 /// A miner's configuration: the strategy and its knobs. Miners running one strategy should
-/// differ in their knobs (window, lags, seed): identical models give identical forecasts,
-/// and the plagiarism check zeroes all but the first.
+/// differ in their knobs (window, lags, seasons, seed): identical models give identical
+/// forecasts, and the plagiarism check zeroes all but the first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StrategyConfig {
@@ -224,7 +224,9 @@ impl Strategy for Naive {
 }
 
 /// The validators' baseline: [`Naive`] with the default calibration from the history up to
-/// the challenge's anchor step.
+/// the challenge's anchor step. Every validator and the audit must compute it identically, so
+/// [`Calibration::default`] and [`CALIBRATION_STRIDE_STEPS`] are part of the subnet's
+/// consensus, like the world.
 ///
 /// # Errors
 /// [`Error::HistoryTooShort`] when the history does not reach the anchor or is too short to
@@ -246,7 +248,8 @@ pub fn naive_baseline(
 }
 
 /// The validators' reference forecast for the plagiarism check: the `ar` strategy with the
-/// default settings from the history up to the anchor (public, deterministic, a few ms).
+/// default settings from the history up to the anchor (public, deterministic, a few ms;
+/// [`ArConfig::default`] is therefore part of the subnet's consensus).
 /// `None` when it cannot be fitted (too little history).
 pub fn reference_forecast(
     spec: &WorldSpec,
