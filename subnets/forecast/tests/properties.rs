@@ -84,7 +84,12 @@ proptest! {
     /// A forecast sent as JSON still matches its commitment: every finite f64 survives the
     /// round trip bit for bit (serde_json's `float_roundtrip`, which this crate enables).
     #[test]
-    fn json_round_trip_keeps_the_digest(values in prop::collection::vec(prop::num::f64::NORMAL | prop::num::f64::SUBNORMAL | prop::num::f64::ZERO, 4)) {
+    fn json_round_trip_keeps_the_digest(
+        values in prop::collection::vec(
+            prop::num::f64::NORMAL | prop::num::f64::SUBNORMAL | prop::num::f64::ZERO,
+            4,
+        ),
+    ) {
         let forecast = Forecast {
             start_step: 9,
             series: 1,
@@ -94,7 +99,8 @@ proptest! {
             q50: vec![values[2]],
             q90: vec![values[3]],
         };
-        let back: Forecast = serde_json::from_str(&serde_json::to_string(&forecast).unwrap()).unwrap();
+        let text = serde_json::to_string(&forecast).unwrap();
+        let back: Forecast = serde_json::from_str(&text).unwrap();
         prop_assert_eq!(back.digest(NetUid(1)), forecast.digest(NetUid(1)));
     }
 
@@ -105,7 +111,10 @@ proptest! {
             (-1e6f64..1e6, 0.0f64..1e3, 0.0f64..1e3, -1e6f64..1e6, 0.0f64..1e3, -1e6f64..1e6),
             6,
         ),
-        poison in prop::option::of((0usize..6, prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-f64::INFINITY)])),
+        poison in prop::option::of((
+            0usize..6,
+            prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-f64::INFINITY)],
+        )),
     ) {
         let build = |centre: &dyn Fn(&Cell) -> (f64, f64, f64)| {
             let triples: Vec<(f64, f64, f64)> = cells.iter().map(centre).collect();
@@ -144,7 +153,8 @@ proptest! {
         let challenge = Challenge::at_block(&spec, NetUid(1), block).unwrap();
         let known = world.panel().prefix(block as usize + 1);
         let forecast = Naive::default().forecast(&spec.world, known, &challenge).unwrap();
-        prop_assert_eq!(&forecast, &naive_baseline(&spec.world, world.panel(), &challenge).unwrap());
+        let baseline = naive_baseline(&spec.world, world.panel(), &challenge).unwrap();
+        prop_assert_eq!(&forecast, &baseline);
         let key = Keypair::from_mini_secret([9; 32]);
         let mut ledger = Ledger::new(NetUid(1), key.public());
         ledger.open_round(challenge).unwrap();
