@@ -114,6 +114,49 @@ pub struct AuditReport {
     pub validators: Vec<ValidatorAudit>,
 }
 
+impl std::fmt::Display for Flag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flag::NoLedger => write!(f, "no ledger"),
+            Flag::MalformedLedger { reason } => write!(f, "malformed ledger: {reason}"),
+            Flag::BadLedgerSignature => write!(f, "ledger signature invalid"),
+            Flag::WeightsDeviate { distance } => write!(f, "weights deviate by {distance:.4}"),
+            Flag::SuppressedEntries { suppressed, of } => {
+                write!(f, "suppressed {suppressed} of {of} entries")
+            }
+        }
+    }
+}
+
+/// One line per validator: hotkey, rounds replayed, distance to its own recomputed weights and
+/// to the honest consensus, and its flags (`ok` when none) — what `tao subnets audit` prints.
+impl std::fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{:<48}  {:>6}  {:>8}  {:>9}  verdict",
+            "validator", "rounds", "distance", "consensus"
+        )?;
+        for v in &self.validators {
+            let flags: Vec<String> = v.flags.iter().map(ToString::to_string).collect();
+            let verdict = if flags.is_empty() {
+                "ok".to_owned()
+            } else {
+                format!("FLAGGED: {}", flags.join("; "))
+            };
+            writeln!(
+                f,
+                "{:<48}  {:>6}  {:>8.4}  {:>9.4}  {verdict}",
+                v.validator.to_ss58(),
+                v.rounds.len(),
+                v.distance,
+                v.distance_to_consensus,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Per (round start step, uid): whether that ledger counted the entry.
 type Counted = BTreeMap<(u64, Uid), bool>;
 

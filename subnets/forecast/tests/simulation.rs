@@ -303,15 +303,10 @@ fn skill_ranks_strategies_copier_is_zeroed_and_the_audit_flags_cheating_validato
         .count();
     assert!(due_rounds + 2 >= run.scores.len());
     let report = audit(&run.spec, &run.world, Some(&run.roster), &ledgers, &chain).unwrap();
-    for v in &report.validators {
-        println!(
-            "validator {}: distance {:.4}, to consensus {:.4}, flags {:?}",
-            &v.validator.to_ss58()[..8],
-            v.distance,
-            v.distance_to_consensus,
-            v.flags
-        );
-    }
+    let table = report.to_string();
+    println!("{table}");
+    assert_eq!(table.lines().count(), 1 + chain.len());
+    assert_eq!(table.matches("FLAGGED").count(), 3);
     for honest in &report.validators[..3] {
         assert!(!honest.flagged(), "{honest:?}");
         assert!(
