@@ -174,10 +174,11 @@ impl Entry {
         if !deadline.is_ok_and(|deadline| revealed_at <= deadline) {
             return Err(Verdict::RevealedLate);
         }
+        // Shape first: it bounds the cost of hashing what a peer sent.
+        forecast.validate(challenge).map_err(Verdict::Malformed)?;
         if forecast.digest(challenge.netuid) != c.digest {
             return Err(Verdict::DigestMismatch);
         }
-        forecast.validate(challenge).map_err(Verdict::Malformed)?;
         Ok(forecast)
     }
 }
@@ -248,6 +249,14 @@ impl Ledger {
         let mut previous: Option<u64> = None;
         for round in &self.rounds {
             bounded("round entries", round.entries.len(), MAX_ENTRIES_PER_ROUND)?;
+            let largest_reveal = round
+                .entries
+                .iter()
+                .filter_map(|e| e.reveal.as_ref())
+                .flat_map(|f| [f.point.len(), f.q10.len(), f.q50.len(), f.q90.len()])
+                .max()
+                .unwrap_or(0);
+            bounded("reveal cells", largest_reveal, crate::forecast::MAX_CELLS)?;
             let c = &round.challenge;
             if c.netuid != self.netuid || !c.conforms(spec) {
                 return Err(Error::WrongChallenge {
