@@ -576,6 +576,35 @@ mod tests {
 
     const PINNED_ROW2_SERIES0: u64 = 4_603_301_510_350_384_594;
 
+    /// blake2 of every value's bits of a 2000-step world.
+    fn world_digest(spec: WorldSpec) -> String {
+        let world = World::from_hashes(spec, &hashes(2000)).unwrap();
+        let bytes: Vec<u8> = world
+            .panel()
+            .values()
+            .iter()
+            .flat_map(|v| v.to_bits().to_le_bytes())
+            .collect();
+        format!("{}", Hash256::blake2(&bytes))
+    }
+
+    #[test]
+    fn pinned_world_digests() {
+        // 16 000 values through every branch (both regimes, switches, tanh, sin, the births
+        // table). A machine that computes one bit differently fails here. Regenerate with
+        // `cargo test -p tao-subnet-forecast pinned_world -- --nocapture` (a consensus change).
+        let sine = world_digest(WorldSpec::default());
+        let births = world_digest(WorldSpec::births_weekly());
+        println!("sine {sine}\nbirths {births}");
+        assert_eq!(sine, PINNED_SINE_DIGEST);
+        assert_eq!(births, PINNED_BIRTHS_DIGEST);
+    }
+
+    const PINNED_SINE_DIGEST: &str =
+        "0x4805e62020bbdd093f8cea3583b0a46ecdccdfc26121cbd4d685d427e17ffb27";
+    const PINNED_BIRTHS_DIGEST: &str =
+        "0xb72923e6053e336cb4221d18987abb405457998284635f7ee3774590119ecf4a";
+
     #[test]
     fn births_profile_shapes_the_season() {
         let spec = WorldSpec::births_weekly();
