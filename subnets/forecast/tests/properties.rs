@@ -4,9 +4,12 @@
 use proptest::prelude::*;
 use tao_keys::Keypair;
 use tao_primitives::{Hash256, NetUid, Uid};
-use tao_subnet_forecast::ledger::{Ledger, SignedCommitment, Verdict};
-use tao_subnet_forecast::score::{score_round, skill};
-use tao_subnet_forecast::strategy::{Naive, Strategy, naive_baseline};
+use tao_subnet_forecast::audit::{ChainWeights, audit, round_is_due};
+use tao_subnet_forecast::ledger::{Ledger, Roster, SignedCommitment, Verdict};
+use tao_subnet_forecast::score::{ScoreBook, score_round, skill, to_u16};
+use tao_subnet_forecast::strategy::{
+    Naive, Strategy as _, StrategyConfig, StrategyKind, build, naive_baseline,
+};
 use tao_subnet_forecast::world::RegimeSpec;
 use tao_subnet_forecast::{Challenge, Forecast, ForecastSpec, World, WorldSpec};
 
@@ -233,4 +236,173 @@ fn hostile_json_is_rejected_not_panicked() {
         serde_json::from_str(r#"{"world": {"regimes": []}}"#).unwrap();
     assert!(empty_regimes.validate().is_err());
     assert!(World::new(empty_regimes.world).is_err());
+}
+
+/// A small honest subnet: the world, a roster of three miners, one validator's signed ledger
+/// and its weights at the last block.
+fn small_subnet() -> (ForecastSpec, World, Roster, Keypair, Ledger, u64) {
+    let spec = ForecastSpec::default();
+    let steps = 110u64;
+    let world = World::from_hashes(spec.world.clone(), &hashes(5, steps as usize)).unwrap();
+    let keys: Vec<Keypair> = (0..3u8)
+        .map(|i| Keypair::from_mini_secret([i + 60; 32]))
+        .collect();
+    let roster: Roster = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (Uid(i as u16), k.public()))
+        .collect();
+    let validator = Keypair::from_mini_secret([99; 32]);
+    let mut ledger = Ledger::new(NetUid(1), validator.public());
+    for block in [60u64, 70, 80] {
+        let challenge = Challenge::at_block(&spec, NetUid(1), block).unwrap();
+        ledger.open_round(challenge).unwrap();
+        let known = world.panel().prefix(block as usize + 1);
+        for (uid, key) in keys.iter().enumerate() {
+            let config = StrategyConfig {
+                kind: [
+                    StrategyKind::Naive,
+                    StrategyKind::Seasonal,
+                    StrategyKind::Random,
+                ][uid],
+                ..StrategyConfig::default()
+            };
+            let forecast = build(&config)
+                .forecast(&spec.world, known, &challenge)
+                .unwrap();
+            let commitment = SignedCommitment::create(key, NetUid(1), &forecast);
+            ledger
+                .record_answer(Uid(uid as u16), commitment, forecast, block)
+                .unwrap();
+        }
+    }
+    (spec, world, roster, validator, ledger, steps - 1)
+}
+
+/// One way to tamper with a ledger.
+#[derive(Clone, Debug)]
+enum Tamper {
+    CommittedAt(usize, usize, u64),
+    RevealedAt(usize, usize, Option<u64>),
+    Uid(usize, usize, u16),
+    Value(usize, usize, usize, f64),
+    Truncate(usize, usize, usize),
+    StartStep(usize, u64),
+    Horizon(usize, u16),
+    Duplicate(usize, usize),
+    DropRound(usize),
+}
+
+fn tamper() -> impl Strategy<Value = Tamper> {
+    let at = (0usize..3, 0usize..3);
+    prop_oneof![
+        (at.clone(), any::<u64>()).prop_map(|((r, e), b)| Tamper::CommittedAt(r, e, b)),
+        (at.clone(), any::<Option<u64>>()).prop_map(|((r, e), b)| Tamper::RevealedAt(r, e, b)),
+        (at.clone(), any::<u16>()).prop_map(|((r, e), u)| Tamper::Uid(r, e, u)),
+        (at.clone(), 0usize..96, any::<f64>()).prop_map(|((r, e), c, v)| Tamper::Value(r, e, c, v)),
+        (at.clone(), 0usize..200).prop_map(|((r, e), n)| Tamper::Truncate(r, e, n)),
+        (0usize..3, any::<u64>()).prop_map(|(r, s)| Tamper::StartStep(r, s)),
+        (0usize..3, any::<u16>()).prop_map(|(r, h)| Tamper::Horizon(r, h)),
+        at.prop_map(|(r, e)| Tamper::Duplicate(r, e)),
+        (0usize..3).prop_map(Tamper::DropRound),
+    ]
+}
+
+fn apply(ledger: &mut Ledger, tamper: &Tamper) {
+    match *tamper {
+        Tamper::CommittedAt(r, e, b) => {
+            if let Some(x) = ledger.rounds.get_mut(r).and_then(|r| r.entries.get_mut(e)) {
+                x.committed_at = b;
+            }
+        }
+        Tamper::RevealedAt(r, e, b) => {
+            if let Some(x) = ledger.rounds.get_mut(r).and_then(|r| r.entries.get_mut(e)) {
+                x.revealed_at = b;
+            }
+        }
+        Tamper::Uid(r, e, u) => {
+            if let Some(x) = ledger.rounds.get_mut(r).and_then(|r| r.entries.get_mut(e)) {
+                x.uid = Uid(u);
+            }
+        }
+        Tamper::Value(r, e, c, v) => {
+            let reveal = ledger
+                .rounds
+                .get_mut(r)
+                .and_then(|r| r.entries.get_mut(e))
+                .and_then(|x| x.reveal.as_mut());
+            if let Some(slot) = reveal.and_then(|f| f.q50.get_mut(c)) {
+                *slot = v;
+            }
+        }
+        Tamper::Truncate(r, e, n) => {
+            let reveal = ledger
+                .rounds
+                .get_mut(r)
+                .and_then(|r| r.entries.get_mut(e))
+                .and_then(|x| x.reveal.as_mut());
+            if let Some(f) = reveal {
+                f.q90.truncate(n);
+            }
+        }
+        Tamper::StartStep(r, s) => {
+            if let Some(round) = ledger.rounds.get_mut(r) {
+                round.challenge.start_step = s;
+            }
+        }
+        Tamper::Horizon(r, h) => {
+            if let Some(round) = ledger.rounds.get_mut(r) {
+                round.challenge.horizon = h;
+            }
+        }
+        Tamper::Duplicate(r, e) => {
+            if let Some(round) = ledger.rounds.get_mut(r)
+                && let Some(x) = round.entries.get(e).cloned()
+            {
+                round.entries.push(x);
+            }
+        }
+        Tamper::DropRound(r) => {
+            if r < ledger.rounds.len() {
+                ledger.rounds.remove(r);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The audit consumes ledgers nobody vouches for: however one is tampered with (and
+    /// re-signed by its validator), the audit answers with a report, never an error or a
+    /// panic, and an untampered honest validator stays unflagged.
+    #[test]
+    fn tampered_ledgers_never_break_the_audit(tampers in prop::collection::vec(tamper(), 1..6)) {
+        let (spec, world, roster, validator, ledger, block) = small_subnet();
+        let honest = ledger.clone().sign(&validator).unwrap();
+        let weights = {
+            let mut book = ScoreBook::new();
+            for round in &ledger.rounds {
+                if round_is_due(&spec, &round.challenge, block) {
+                    book.update(&spec.scoring, &score_round(&spec, world.panel(), round, Some(&roster)).unwrap());
+                }
+            }
+            to_u16(&book.weights(&spec.scoring))
+        };
+        let mut tampered = ledger;
+        let other = Keypair::from_mini_secret([98; 32]);
+        tampered.validator = other.public();
+        for t in &tampers {
+            apply(&mut tampered, t);
+        }
+        let tampered = tampered.sign(&other).unwrap();
+        let chain = [
+            ChainWeights { validator: validator.public(), set_at_block: block, weights: weights.clone() },
+            ChainWeights { validator: other.public(), set_at_block: block, weights },
+        ];
+        let report = audit(&spec, &world, Some(&roster), &[honest, tampered], &chain);
+        prop_assert!(report.is_ok(), "{:?}", report);
+        let report = report.unwrap();
+        prop_assert!(!report.validators[0].flagged(), "{:?}", report.validators[0]);
+    }
 }
