@@ -159,6 +159,9 @@ impl ChainSpec {
     /// Builds the genesis state.
     pub fn genesis(&self) -> Result<Genesis, SpecError> {
         let mut globals = self.globals.clone();
+        globals
+            .check()
+            .map_err(|field| SpecError::Invalid(format!("globals.{field} is out of range")))?;
         globals.sudo = self.sudo.as_deref().map(parse_account).transpose()?;
         let mut balances: Vec<(AccountId, u64)> = Vec::with_capacity(self.balances.len());
         for (account, rao) in &self.balances {

@@ -542,6 +542,13 @@ fn sudo_sets_globals_and_a_full_chain_prunes_the_cheapest_subnet() {
         params: globals.clone(),
     };
     assert_eq!(chain.err("//Bob", set.clone()), TxError::BadOrigin);
+    // A fee nobody could pay would also make its own correction unpayable: refused.
+    let mut unpayable = globals.clone();
+    unpayable.base_fee_rao = u64::MAX;
+    assert_eq!(
+        chain.err("//Alice", Call::SudoSetGlobals { params: unpayable }),
+        TxError::InvalidValue
+    );
     chain.ok("//Alice", set);
     // Two subnets exist and none is immune on the local chain: the one with the lowest
     // moving price (ties: registered first) makes room.

@@ -65,3 +65,14 @@ fn shipped_specs_build_their_genesis() {
         ChainSpec::from_json(document).unwrap().genesis().unwrap();
     }
 }
+
+#[test]
+fn a_spec_whose_fees_nobody_could_pay_is_refused() {
+    let mut spec = ChainSpec::local();
+    spec.globals.byte_fee_rao = u64::MAX;
+    let error = spec.genesis().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "chain spec: globals.byte_fee_rao is out of range"
+    );
+}

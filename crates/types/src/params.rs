@@ -8,6 +8,15 @@ use tao_primitives::AccountId;
 /// One TAO in rao.
 pub const RAO_PER_TAO: u64 = 1_000_000_000;
 
+/// Highest [`GlobalParams::base_fee_rao`]: one TAO, so a mistaken fee can always be fixed by a
+/// sudo transaction that still pays it.
+pub const MAX_BASE_FEE_RAO: u64 = RAO_PER_TAO;
+/// Highest [`GlobalParams::byte_fee_rao`]: a largest (16 KiB) transaction then pays at most
+/// 16 TAO in byte fees.
+pub const MAX_BYTE_FEE_RAO: u64 = RAO_PER_TAO / 1_024;
+/// Highest [`GlobalParams::existential_deposit_rao`]: one TAO.
+pub const MAX_EXISTENTIAL_DEPOSIT_RAO: u64 = RAO_PER_TAO;
+
 /// Parameters that hold for the whole chain.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -90,6 +99,39 @@ impl Default for GlobalParams {
             ema_price_halving_blocks: 201_600,
             stake_threshold: 0,
             allow_local_endpoints: false,
+        }
+    }
+}
+
+impl GlobalParams {
+    /// Checks the values a chain can run with, or names the first field that is out of range:
+    /// fees and the existential deposit small enough that the sudo key can always pay for the
+    /// next correction, takes ordered `min ≤ default ≤ max`, room for at least one subnet and
+    /// one epoch per block, and smoothing periods that are not zero.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let checks = [
+            (self.base_fee_rao <= MAX_BASE_FEE_RAO, "base_fee_rao"),
+            (self.byte_fee_rao <= MAX_BYTE_FEE_RAO, "byte_fee_rao"),
+            (
+                self.existential_deposit_rao <= MAX_EXISTENTIAL_DEPOSIT_RAO,
+                "existential_deposit_rao",
+            ),
+            (self.min_take <= self.default_take, "min_take"),
+            (self.default_take <= self.max_take, "default_take"),
+            (self.subnet_limit > 0, "subnet_limit"),
+            (self.max_epochs_per_block > 0, "max_epochs_per_block"),
+            (
+                self.ema_price_halving_blocks > 0,
+                "ema_price_halving_blocks",
+            ),
+            (
+                self.network_lock_reduction_interval > 0,
+                "network_lock_reduction_interval",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, field)) => Err(field),
+            None => Ok(()),
         }
     }
 }
@@ -197,5 +239,36 @@ impl Default for Hyperparams {
             min_validator_stake: 0,
             query_price_rao: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass_and_each_bound_names_its_field() {
+        assert_eq!(GlobalParams::default().check(), Ok(()));
+        let edits: [(fn(&mut GlobalParams), &str); 6] = [
+            (|p| p.base_fee_rao = MAX_BASE_FEE_RAO + 1, "base_fee_rao"),
+            (|p| p.byte_fee_rao = u64::MAX, "byte_fee_rao"),
+            (
+                |p| p.existential_deposit_rao = u64::MAX,
+                "existential_deposit_rao",
+            ),
+            (|p| p.min_take = p.default_take + 1, "min_take"),
+            (|p| p.max_take = p.default_take - 1, "default_take"),
+            (|p| p.max_epochs_per_block = 0, "max_epochs_per_block"),
+        ];
+        for (edit, field) in edits {
+            let mut params = GlobalParams::default();
+            edit(&mut params);
+            assert_eq!(params.check(), Err(field));
+        }
+        let mut at_the_bounds = GlobalParams::default();
+        at_the_bounds.base_fee_rao = MAX_BASE_FEE_RAO;
+        at_the_bounds.byte_fee_rao = MAX_BYTE_FEE_RAO;
+        at_the_bounds.existential_deposit_rao = MAX_EXISTENTIAL_DEPOSIT_RAO;
+        assert_eq!(at_the_bounds.check(), Ok(()));
     }
 }

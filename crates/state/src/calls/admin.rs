@@ -61,12 +61,7 @@ pub fn sudo_set_globals(
     params: &GlobalParams,
 ) -> Result<(), TxError> {
     ensure_sudo(ctx, signer)?;
-    if params.min_take > params.max_take
-        || params.subnet_limit == 0
-        || params.max_epochs_per_block == 0
-    {
-        return Err(TxError::InvalidValue);
-    }
+    params.check().map_err(|_| TxError::InvalidValue)?;
     ctx.state.put::<Globals>(&(), params);
     ctx.emit(Event::GlobalsSet);
     Ok(())
