@@ -249,7 +249,8 @@ mod tests {
     #[test]
     fn defaults_pass_and_each_bound_names_its_field() {
         assert_eq!(GlobalParams::default().check(), Ok(()));
-        let edits: [(fn(&mut GlobalParams), &str); 6] = [
+        type Edit = fn(&mut GlobalParams);
+        let edits: [(Edit, &str); 6] = [
             (|p| p.base_fee_rao = MAX_BASE_FEE_RAO + 1, "base_fee_rao"),
             (|p| p.byte_fee_rao = u64::MAX, "byte_fee_rao"),
             (
@@ -265,10 +266,12 @@ mod tests {
             edit(&mut params);
             assert_eq!(params.check(), Err(field));
         }
-        let mut at_the_bounds = GlobalParams::default();
-        at_the_bounds.base_fee_rao = MAX_BASE_FEE_RAO;
-        at_the_bounds.byte_fee_rao = MAX_BYTE_FEE_RAO;
-        at_the_bounds.existential_deposit_rao = MAX_EXISTENTIAL_DEPOSIT_RAO;
+        let at_the_bounds = GlobalParams {
+            base_fee_rao: MAX_BASE_FEE_RAO,
+            byte_fee_rao: MAX_BYTE_FEE_RAO,
+            existential_deposit_rao: MAX_EXISTENTIAL_DEPOSIT_RAO,
+            ..GlobalParams::default()
+        };
         assert_eq!(at_the_bounds.check(), Ok(()));
     }
 }
