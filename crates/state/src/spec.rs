@@ -4,7 +4,8 @@
 //! (`//Alice`, `//Bob`, ...); a URI is only a convenience for local networks, the state
 //! stores public keys. Two specs ship with the crate: [`ChainSpec::local`] (fast blocks,
 //! tempo 10, funded dev accounts, two subnets ready) and [`ChainSpec::finney`] (the live
-//! network's defaults and 12 s blocks).
+//! network's defaults and 12 s blocks, with no sudo key and no balances: an operator adds
+//! their own accounts and validators, never a well-known development key).
 
 use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
@@ -136,7 +137,7 @@ impl ChainSpec {
             .unwrap_or_else(|_| ChainSpec::empty("local"))
     }
 
-    /// The live network's defaults with 12 s blocks.
+    /// The live network's defaults with 12 s blocks; no sudo, no balances, no validators.
     pub fn finney() -> ChainSpec {
         ChainSpec::from_json(include_str!("../specs/finney.json"))
             .unwrap_or_else(|_| ChainSpec::empty("finney"))

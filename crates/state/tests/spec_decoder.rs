@@ -76,3 +76,11 @@ fn a_spec_whose_fees_nobody_could_pay_is_refused() {
         "chain spec: globals.byte_fee_rao is out of range"
     );
 }
+
+#[test]
+fn the_mainnet_like_spec_ships_no_well_known_key() {
+    let finney = ChainSpec::finney();
+    assert_eq!(finney.sudo, None);
+    assert!(finney.balances.is_empty());
+    finney.genesis().unwrap();
+}
