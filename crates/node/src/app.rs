@@ -43,7 +43,7 @@ pub type ConsensusContext = Context<Digest, ed25519::PublicKey>;
 /// The signing scheme of validator votes and certificates.
 pub type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
 
-/// How far ahead of a validator's clock a block time may be before it abstains (waits).
+/// How far ahead of a validator's clock a block time may be; a block further ahead is refused.
 pub const MAX_FUTURE_DRIFT_MS: u64 = 2_000;
 
 /// Why the application could not start or commit.
@@ -673,13 +673,29 @@ impl<S: CommitStore> Chain<S> {
         Ok(())
     }
 }
-
 impl<S> Chain<S> {
     /// The earliest timestamp a child of `parent` may carry: the parent's plus the block time
     /// (the genesis block's time is 0, so the first block is never held back).
     fn earliest_child_ms(&self, parent: &Block) -> u64 {
         let block_time_ms = lock(&self.inner).config.block_time_ms;
         parent.timestamp_ms.saturating_add(block_time_ms)
+    }
+
+    /// Whether `block`'s time fits: no earlier than its parent's plus the block time, and no
+    /// further ahead of `now_ms` than clocks drift apart. A block from the future is refused,
+    /// not waited for: waiting would let a leader stall this verifier as long as it likes.
+    fn timely(&self, block: &Block, parent: &Block, now_ms: u64) -> bool {
+        if block.timestamp_ms < self.earliest_child_ms(parent) {
+            return false;
+        }
+        if block.timestamp_ms > now_ms.saturating_add(MAX_FUTURE_DRIFT_MS) {
+            tracing::info!(
+                height = block.height,
+                "rejecting block: timestamp too far ahead"
+            );
+            return false;
+        }
+        true
     }
 }
 
@@ -742,16 +758,8 @@ where
             return false;
         };
         let b = block.inner();
-        if b.proposer != context.leader || b.timestamp_ms < self.earliest_child_ms(parent.inner()) {
+        if b.proposer != context.leader || !self.timely(b, parent.inner(), now_ms(&runtime)) {
             return false;
-        }
-        // A block from the future: abstain until our clock is close enough.
-        let now = now_ms(&runtime);
-        let limit = now.saturating_add(MAX_FUTURE_DRIFT_MS);
-        if b.timestamp_ms > limit {
-            runtime
-                .sleep(Duration::from_millis(b.timestamp_ms - limit))
-                .await;
         }
         let Some(changes) = self.ensure_parent(&parent, &mut ancestry).await else {
             return false;
@@ -897,6 +905,29 @@ mod tests {
             Vec::new(),
         );
         assert!(!verifier.check(&digested(early), &parent_changes));
+        Ok(())
+    }
+
+    #[test]
+    fn blocks_too_far_ahead_of_the_clock_are_refused() -> TestResult {
+        let node = chain()?;
+        let genesis = node.genesis();
+        let at = |timestamp_ms| {
+            Block::new(
+                sha_digest([1; 32]),
+                1,
+                timestamp_ms,
+                proposer(),
+                None,
+                Hash256([0; 32]),
+                Vec::new(),
+            )
+        };
+        let now_ms = 10_000;
+        assert!(node.timely(&at(now_ms), &genesis, now_ms));
+        assert!(node.timely(&at(now_ms + MAX_FUTURE_DRIFT_MS), &genesis, now_ms));
+        assert!(!node.timely(&at(now_ms + MAX_FUTURE_DRIFT_MS + 1), &genesis, now_ms));
+        assert!(!node.timely(&at(u64::MAX), &genesis, now_ms));
         Ok(())
     }
 
