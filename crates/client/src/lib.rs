@@ -22,6 +22,18 @@ use tao_rpc_api::{Bytes, TaoApiClient, TxStatus};
 use tao_state::tx::{Call, Mortality, SignedTx, UnsignedTx};
 use tokio::sync::{Mutex, RwLock};
 
+/// The chain's wire types a client needs (calls, read views, parameters, the weight commit
+/// hash), re-exported so that users of the client need not depend on the state machine.
+pub mod types {
+    pub use tao_state::calls::weights::commit_hash;
+    pub use tao_state::params::{GlobalParams, Hyperparams, RAO_PER_TAO};
+    pub use tao_state::read::{
+        DynamicView, EndpointView, MetagraphView, NeuronView, SubnetView, WeightCommitView,
+        serde_account,
+    };
+    pub use tao_state::tx::Call;
+}
+
 /// The endpoint of a local node (`tao node --dev`, the first node of `tao localnet`).
 pub const LOCAL_ENDPOINT: &str = "ws://127.0.0.1:9944";
 /// Blocks a signed transaction stays valid.
@@ -278,6 +290,14 @@ impl Client {
         tokio::time::timeout(deadline, watch)
             .await
             .map_err(|_| ClientError::Timeout(deadline))?
+    }
+
+    /// Forgets the nonces this client handed out for `account`, so that the next [`sign`]
+    /// uses the chain's next index again (after a transaction was lost: timed out, dropped).
+    ///
+    /// [`sign`]: Client::sign
+    pub async fn forget_nonces(&self, account: &AccountId) {
+        self.next_nonces.lock().await.remove(account);
     }
 
     /// After a rejected submission the nonce is free again.
