@@ -1,0 +1,3 @@
+//! Benchmarks of the SDK (see the crate README).
+
+fn main() {}

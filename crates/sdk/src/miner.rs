@@ -1,0 +1,224 @@
+//! The miner runner: serves the subnet's synapse on an axon whose stake view and blacklist
+//! come from the metagraph, publishes (and re-publishes) the axon's address on chain, keeps
+//! the metagraph current through node restarts, and stops cleanly on shutdown.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tao_axon::{Axon, AxonConfig, Caller, Dendrite, Handler, StakeView};
+use tao_keys::{Keypair, PublicKey};
+use tracing::Instrument;
+
+use crate::chain::{AxonEndpoint, Chain};
+use crate::error::SdkError;
+use crate::metagraph::{MetagraphSync, SharedMetagraph};
+use crate::subnet::{MinerContext, Subnet};
+
+/// How a miner runs.
+#[derive(Clone, Debug)]
+pub struct MinerConfig {
+    /// The subnet.
+    pub netuid: u16,
+    /// Address the axon listens on. Default `0.0.0.0:8091`.
+    pub bind: SocketAddr,
+    /// IP published on chain and announced to callers; default: the bind IP, or 127.0.0.1
+    /// when binding to all interfaces (local networks). Never looked up on the internet.
+    pub external_ip: Option<IpAddr>,
+    /// Port published on chain; default: the bound port.
+    pub external_port: Option<u16>,
+    /// How often the metagraph is re-checked (one header read when nothing moved), ms.
+    /// Default 1 000.
+    pub sync_interval_ms: u64,
+    /// Largest request body the axon accepts, bytes. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Software version published with the axon. Default 1.
+    pub version: u32,
+    /// Publish the axon's address but do not listen (a miner that is down; for tests and
+    /// demonstrations). Default false.
+    pub offline: bool,
+}
+
+impl Default for MinerConfig {
+    fn default() -> Self {
+        MinerConfig {
+            netuid: 1,
+            bind: SocketAddr::from(([0, 0, 0, 0], 8091)),
+            external_ip: None,
+            external_port: None,
+            sync_interval_ms: 1_000,
+            max_body_bytes: 1 << 20,
+            version: 1,
+            offline: false,
+        }
+    }
+}
+
+/// The axon's stake view: registered hotkeys with their stake in whole alpha.
+#[derive(Debug, Clone)]
+pub struct MetagraphStakeView(pub SharedMetagraph);
+
+impl StakeView for MetagraphStakeView {
+    fn stake(&self, hotkey: &PublicKey) -> Option<f64> {
+        self.0.get().neuron_of(hotkey).map(|n| n.stake_alpha())
+    }
+}
+
+/// The miner's admission rule: callers need a validator permit and the subnet's
+/// `min_validator_stake`, unless the subnet is open to everyone.
+fn admit(graph: &SharedMetagraph, caller: &Caller, open: bool) -> Result<(), String> {
+    if open {
+        return Ok(());
+    }
+    let graph = graph.get();
+    let Some(neuron) = graph.neuron_of(&caller.hotkey) else {
+        return Err("hotkey not registered".into());
+    };
+    if !neuron.validator_permit {
+        return Err("no validator permit".into());
+    }
+    let min = graph.hyperparams.min_validator_stake;
+    if neuron.alpha_stake < min {
+        return Err(format!(
+            "stake {} below the subnet's minimum {min}",
+            neuron.alpha_stake
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a miner of `subnet` as `hotkey` until `shutdown` completes.
+///
+/// # Errors
+/// At start: the node cannot be reached, the subnet does not exist, the hotkey is not
+/// registered, the port cannot be bound. Later failures (node restarts, a refused
+/// `serve_axon`) are logged and retried; the axon keeps serving meanwhile.
+pub async fn run_miner<S: Subnet>(
+    subnet: Arc<S>,
+    hotkey: Keypair,
+    chain: Chain,
+    config: MinerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), SdkError> {
+    let mut sync = MetagraphSync::new(chain.client().clone(), config.netuid, false);
+    let first = sync.sync().await?;
+    let me = hotkey.public();
+    let uid = first.uid_of(&me).ok_or_else(|| SdkError::NotRegistered {
+        hotkey: me.to_ss58(),
+        netuid: config.netuid,
+    })?;
+    let graph = SharedMetagraph::new(first);
+    let context = MinerContext {
+        hotkey: me,
+        metagraph: graph.clone(),
+        dendrite: Dendrite::new(hotkey.clone()),
+        caller: None,
+    };
+    let (running, port) = if config.offline {
+        (None, config.external_port.unwrap_or(config.bind.port()))
+    } else {
+        let axon = build_axon(subnet, hotkey.clone(), &config, &graph, context);
+        let handle = axon.serve().await.map_err(|e| SdkError::Serve {
+            addr: config.bind,
+            message: e.to_string(),
+        })?;
+        let port = config.external_port.unwrap_or(handle.local_addr().port());
+        (Some(handle), port)
+    };
+    let endpoint = AxonEndpoint {
+        ip: config.external_ip.unwrap_or(match config.bind.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        }),
+        port,
+        version: config.version,
+    };
+    tracing::info!(target: "sdk.miner", uid, netuid = config.netuid, ip = %endpoint.ip, port, offline = config.offline, "miner started");
+    let maintain = maintain(&chain, &hotkey, &config, &mut sync, &graph, endpoint)
+        .instrument(tracing::info_span!("sdk.miner", uid));
+    tokio::select! {
+        () = maintain => {}
+        () = shutdown => tracing::info!(target: "sdk.miner", "shutting down"),
+    }
+    if let Some(handle) = running {
+        handle.shutdown();
+    }
+    Ok(())
+}
+
+fn build_axon<S: Subnet>(
+    subnet: Arc<S>,
+    hotkey: Keypair,
+    config: &MinerConfig,
+    graph: &SharedMetagraph,
+    context: MinerContext,
+) -> Axon {
+    let open = subnet.open_to_non_validators();
+    let mut axon = Axon::new(
+        hotkey,
+        AxonConfig {
+            bind: config.bind,
+            external_ip: config.external_ip.map(|ip| ip.to_string()),
+            external_port: config.external_port,
+            max_body_bytes: config.max_body_bytes,
+            ..AxonConfig::default()
+        },
+    );
+    if !open {
+        axon.stake_view(Arc::new(MetagraphStakeView(graph.clone())));
+    }
+    let admission = graph.clone();
+    let handler = Handler::<S::Synapse>::forward(move |request, caller| {
+        let subnet = subnet.clone();
+        let mut context = context.clone();
+        context.caller = Some(Arc::new(caller));
+        async move { subnet.answer(request, &context).await }
+    })
+    .blacklist(move |caller| admit(&admission, caller, open));
+    axon.attach(handler);
+    axon
+}
+
+/// Keeps the metagraph current and the axon published; never returns.
+async fn maintain(
+    chain: &Chain,
+    hotkey: &Keypair,
+    config: &MinerConfig,
+    sync: &mut MetagraphSync,
+    graph: &SharedMetagraph,
+    endpoint: AxonEndpoint,
+) {
+    let interval = Duration::from_millis(config.sync_interval_ms.max(10));
+    let mut backoff = crate::retry::Backoff::new(interval, Duration::from_secs(10));
+    let me = hotkey.public();
+    loop {
+        let current = match sync.sync().await {
+            Ok(current) => {
+                backoff.reset();
+                current
+            }
+            Err(error) => {
+                tracing::warn!(target: "sdk.miner", %error, "metagraph sync failed; serving with the last one");
+                backoff.wait().await;
+                continue;
+            }
+        };
+        graph.set(current.clone());
+        match current.neuron_of(&me) {
+            None => tracing::warn!(target: "sdk.miner", "hotkey no longer registered"),
+            Some(neuron) if !endpoint.matches(neuron.axon.as_ref()) => {
+                match chain.serve_axon(hotkey, config.netuid, &endpoint).await {
+                    Ok(done) => {
+                        tracing::info!(target: "sdk.miner", block = done.number, ip = %endpoint.ip, port = endpoint.port, "axon published")
+                    }
+                    Err(error) => {
+                        tracing::warn!(target: "sdk.miner", %error, "serve_axon failed; will retry")
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
