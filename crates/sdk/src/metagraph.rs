@@ -201,6 +201,17 @@ impl Metagraph {
             .and_then(|index| self.neurons.get(*index))
     }
 
+    /// Where to reach `uid`'s axon (its published endpoint and hotkey), if it serves one.
+    pub fn axon_target(&self, uid: u16) -> Option<tao_axon::AxonTarget> {
+        let neuron = self.neuron(uid)?;
+        let axon = neuron.axon.as_ref()?;
+        Some(tao_axon::AxonTarget {
+            ip: axon.ip.clone(),
+            port: axon.port,
+            hotkey: neuron.hotkey.to_ss58(),
+        })
+    }
+
     /// The neuron at `uid`.
     pub fn neuron(&self, uid: u16) -> Option<&Neuron> {
         self.neurons

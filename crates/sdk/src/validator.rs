@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tao_axon::{AxonTarget, Dendrite};
+use tao_axon::Dendrite;
 use tao_keys::Keypair;
 use tracing::Instrument;
 
@@ -274,13 +274,8 @@ pub async fn query_round<S: Subnet>(
     for (index, target) in targets.iter().enumerate() {
         let (synapse, truth) = subnet.challenge(target, rng);
         pending.push((target.uid, truth, None));
-        let Some(axon) = graph.neuron(target.uid).and_then(|n| n.axon.clone()) else {
+        let Some(address) = graph.axon_target(target.uid) else {
             continue;
-        };
-        let address = AxonTarget {
-            ip: axon.ip,
-            port: axon.port,
-            hotkey: target.hotkey.to_ss58(),
         };
         let dendrite = dendrite.clone();
         calls.spawn(async move { (index, dendrite.call(&address, synapse, timeout).await) });
