@@ -4,6 +4,7 @@
 //! tempos the miners' incentive follows quality, the offline miner and the copier get
 //! nothing and the validators earn dividends. Then a validator and the node are killed and
 //! restarted mid-run: the scores survive, the rounds continue, nothing is counted twice.
+//! Then the subnet switches to commit-reveal and the validators follow by themselves.
 //! Bad input (unknown netuid, missing hotkey, unregistered hotkey, node down, bad flags) is
 //! refused with a clear message and the documented exit status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -590,6 +591,33 @@ fn a_subnet_runs_itself_and_survives_restarts() {
     let v1_log = std::fs::read_to_string(&v1.log).unwrap();
     assert!(v1_log.contains("weights set at block"), "{v1_log}");
     assert!(v2.log_tail().contains("round"), "{}", v2.log_tail());
+
+    // Commit-reveal switched on: the validators commit, reveal in the next epoch, and the
+    // revealed rows keep incentive ordered.
+    sudo("commit_reveal_enabled", "true");
+    let switched_at = env.metagraph(&netuid)["block"].as_u64().unwrap();
+    let started = Instant::now();
+    loop {
+        let graph = env.metagraph(&netuid);
+        let revealed = [&v1, &v2].iter().all(|v| {
+            std::fs::read_to_string(&v.log)
+                .is_ok_and(|log| log.contains("weights revealed at block"))
+        });
+        let updated = hotkeys[6..]
+            .iter()
+            .all(|h| column(&graph, "last_update", index_of(&graph, h)) > switched_at);
+        if revealed && updated && settled(&graph, &hotkeys) {
+            eprintln!("with commit-reveal:");
+            print_metagraph(&graph, &labels);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no revealed weights: {}",
+            v1.log_tail()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
     drop(miners);
     drop(node);
 }
