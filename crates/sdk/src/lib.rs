@@ -29,7 +29,7 @@ pub mod weights;
 pub use chain::{AxonEndpoint, Chain, ChainConfig};
 pub use error::SdkError;
 pub use metagraph::{Metagraph, MetagraphSync, Neuron, SharedMetagraph};
-pub use miner::{MinerConfig, run_miner};
+pub use miner::{MetagraphStakeView, MinerConfig, miner_axon, run_miner};
 pub use retry::RetryPolicy;
 pub use scores::ScoreBook;
 pub use setter::{WeightSetter, WeightsOutcome};

@@ -109,16 +109,10 @@ pub async fn run_miner<S: Subnet>(
         netuid: config.netuid,
     })?;
     let graph = SharedMetagraph::new(first);
-    let context = MinerContext {
-        hotkey: me,
-        metagraph: graph.clone(),
-        dendrite: Dendrite::new(hotkey.clone()),
-        caller: None,
-    };
     let (running, port) = if config.offline {
         (None, config.external_port.unwrap_or(config.bind.port()))
     } else {
-        let axon = build_axon(subnet, hotkey.clone(), &config, &graph, context);
+        let axon = miner_axon(subnet, hotkey.clone(), &config, &graph);
         let handle = axon.serve().await.map_err(|e| SdkError::Serve {
             addr: config.bind,
             message: e.to_string(),
@@ -147,13 +141,20 @@ pub async fn run_miner<S: Subnet>(
     Ok(())
 }
 
-fn build_axon<S: Subnet>(
+/// The miner's axon, ready to serve: `subnet`'s synapse, admission and priority from
+/// `graph` (what [`run_miner`] serves; for custom runners, tests and benchmarks).
+pub fn miner_axon<S: Subnet>(
     subnet: Arc<S>,
     hotkey: Keypair,
     config: &MinerConfig,
     graph: &SharedMetagraph,
-    context: MinerContext,
 ) -> Axon {
+    let context = MinerContext {
+        hotkey: hotkey.public(),
+        metagraph: graph.clone(),
+        dendrite: Dendrite::new(hotkey.clone()),
+        caller: None,
+    };
     let open = subnet.open_to_non_validators();
     let mut axon = Axon::new(
         hotkey,
