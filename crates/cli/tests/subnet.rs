@@ -9,190 +9,12 @@
 //! refused with a clear message and the documented exit status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A child process killed when dropped.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Env {
-    wallets: tempfile::TempDir,
-    logs: tempfile::TempDir,
-    network: String,
-}
-
-impl Env {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tao"));
-        command
-            .args(args)
-            .env("BT_WALLET_PATH", self.wallets.path())
-            .env("TAO_NETWORK", &self.network)
-            .env("RUST_LOG", "info")
-            .env_remove("BT_WALLET_NAME")
-            .env_remove("BT_WALLET_HOTKEY");
-        command
-    }
-
-    fn tao(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run tao")
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let output = self.tao(&all);
-        assert!(
-            output.status.success(),
-            "tao {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("tao {args:?}: {e}"))
-    }
-
-    /// Runs a write, retrying a few times (an owner or sudo call can land in the admin
-    /// freeze window before an epoch).
-    fn json_retry(&self, args: &[&str]) -> serde_json::Value {
-        for _ in 0..8 {
-            let mut all = args.to_vec();
-            all.push("--json");
-            let output = self.tao(&all);
-            if output.status.success() {
-                return serde_json::from_slice(&output.stdout).unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(700));
-        }
-        self.json(args)
-    }
-
-    fn exits(&self, code: i32, args: &[&str], message: &str) {
-        let output = self.tao(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(code), "tao {args:?}: {stderr}");
-        assert!(
-            stderr.contains(message),
-            "tao {args:?}: expected {message:?} in {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
-    }
-
-    fn spawn(&self, name: &str, args: &[&str]) -> Proc {
-        let log = self.logs.path().join(format!("{name}.log"));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let child = self
-            .command(args)
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("spawn tao");
-        Proc { child, log }
-    }
-
-    fn wallet_field(&self, wallet: &str, field: &str) -> String {
-        let listed = self.json(&["wallet", "list"]);
-        let entry = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["name"] == wallet)
-            .unwrap()
-            .clone();
-        match field {
-            "coldkey" => entry["coldkey"].as_str().unwrap().to_owned(),
-            _ => entry["hotkeys"][0]["address"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    fn metagraph(&self, netuid: &str) -> serde_json::Value {
-        self.json(&["subnets", "metagraph", netuid])
-    }
-}
-
-fn start_node(data: &Path, port: u16) -> Proc {
-    let log = data.with_extension("log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args([
-            "node",
-            "--dev",
-            "--block-time-ms",
-            "150",
-            "--rpc-port",
-            &port.to_string(),
-            "--data-dir",
-        ])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .expect("start tao node --dev");
-    Proc { child, log }
-}
-
-fn wait_for_node(env: &Env) {
-    let started = Instant::now();
-    while !env
-        .tao(&["subnets", "list", "--json", "--timeout", "2"])
-        .status
-        .success()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the dev node did not answer in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-/// Position of `hotkey` in the metagraph's arrays.
-fn index_of(graph: &serde_json::Value, hotkey: &str) -> usize {
-    graph["hotkeys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|h| h == hotkey)
-        .unwrap()
-}
-
-fn column(graph: &serde_json::Value, name: &str, index: usize) -> u64 {
-    graph[name][index].as_u64().unwrap_or(0)
-}
+use common::{Env, column, free_port, index_of, start_node, wait_for_node};
 
 const MINERS: [(&str, &[&str]); 6] = [
     ("m10", &["--quality", "1.0"]),
@@ -261,96 +83,25 @@ fn a_subnet_runs_itself_and_survives_restarts() {
     };
     wait_for_node(&env);
 
-    // Wallets, funded from //Alice (the dev chain's sudo).
-    env.json(&[
-        "wallet",
-        "regen-coldkey",
-        "--wallet.name",
-        "alice",
-        "--uri",
-        "//Alice",
-        "--no-password",
-    ]);
-    let names: Vec<&str> = std::iter::once("owner")
-        .chain(MINERS.iter().map(|(name, _)| *name))
-        .chain(VALIDATORS)
-        .collect();
-    for name in &names {
-        env.json(&["wallet", "create", "--wallet.name", name, "--no-password"]);
-        let amount = if name.starts_with('v') || *name == "owner" {
-            "3000"
-        } else {
-            "10"
-        };
-        let coldkey = env.wallet_field(name, "coldkey");
-        env.json(&[
-            "transfer",
-            "--wallet.name",
-            "alice",
-            "--dest",
-            &coldkey,
-            "--amount",
-            amount,
-        ]);
+    // A subnet with a short tempo (common::subnet: permits need 1 α, so the offline miner
+    // and the copier never hold one; neurons that set no weights for 3 tempos are inactive,
+    // so the miners' stake — their incentive is staked to them — does not count in
+    // consensus), 2 staked validators and 6 registered miners.
+    let netuid = common::subnet(&env);
+    for name in VALIDATORS {
+        common::validator(&env, &netuid, name);
     }
-
-    // The subnet, with a short tempo.
-    env.json(&["subnets", "create", "--wallet.name", "owner"]);
-    let netuid = env
-        .json(&["subnets", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["netuid"].as_u64().unwrap())
-        .max()
-        .unwrap()
-        .to_string();
-    env.json(&["subnets", "start", &netuid, "--wallet.name", "owner"]);
-    let sudo = |name: &str, value: &str| {
-        env.json_retry(&[
-            "subnets",
-            "set-hyperparameter",
-            &netuid,
-            name,
-            value,
-            "--wallet.name",
-            "alice",
-        ]);
-    };
-    sudo("tempo", "20");
-    for name in MINERS.iter().map(|(n, _)| *n).chain(VALIDATORS) {
+    for (name, _) in MINERS {
+        common::funded_wallet(&env, name, "10");
         env.json(&["register", "--netuid", &netuid, "--wallet.name", name]);
     }
-    for validator in VALIDATORS {
-        env.json(&[
-            "stake",
-            "add",
-            "--netuid",
-            &netuid,
-            "--amount",
-            "100",
-            "--wallet.name",
-            validator,
-        ]);
-    }
-    // Permits need 1 α (the offline miner and the copier never earn one), and a neuron that
-    // sets no weights for 3 tempos is inactive: the miners' stake (their incentive is staked
-    // to them) does not count in consensus, the validators' does.
     let hotkeys: Vec<String> = MINERS
         .iter()
         .map(|(n, _)| *n)
         .chain(VALIDATORS)
         .map(|n| env.wallet_field(n, "hotkey"))
         .collect();
-    let graph = env.metagraph(&netuid);
-    let least = hotkeys[6..]
-        .iter()
-        .map(|h| column(&graph, "stake", index_of(&graph, h)))
-        .min()
-        .unwrap();
-    assert!(least > 1_000_000_000, "validators hold stake");
-    sudo("min_validator_stake", "1000000000");
-    sudo("activity_cutoff", "60");
+    let sudo = |name: &str, value: &str| common::sudo(&env, &netuid, name, value);
 
     // Bad input, with the node up and the subnet in place.
     env.exits(
@@ -448,29 +199,7 @@ fn a_subnet_runs_itself_and_survives_restarts() {
         args.extend_from_slice(extra);
         miners.push(env.spawn(name, &args));
     }
-    let validator_args = |name: &'static str| -> Vec<String> {
-        [
-            "validator",
-            "run",
-            "--netuid",
-            &netuid,
-            "--wallet.name",
-            name,
-            "--round-interval-ms",
-            "400",
-            "--query-timeout-ms",
-            "1500",
-            "--ema-alpha",
-            "0.1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
-    let spawn_validator = |name: &'static str| {
-        let args = validator_args(name);
-        env.spawn(name, &args.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let spawn_validator = |name: &str| common::spawn_validator(&env, &netuid, name);
     let mut v1 = spawn_validator("v1");
     let v2 = spawn_validator("v2");
 
