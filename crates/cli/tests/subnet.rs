@@ -5,13 +5,14 @@
 //! nothing and the validators earn dividends. Then a validator and the node are killed and
 //! restarted mid-run: the scores survive, the rounds continue, nothing is counted twice.
 //! Then the subnet switches to commit-reveal and the validators follow by themselves.
-//! Bad input (unknown netuid, missing hotkey, unregistered hotkey, node down, bad flags) is
+//! Ctrl-C stops a validator and a miner cleanly. Bad input (unknown netuid, missing hotkey, unregistered hotkey, node down, bad flags) is
 //! refused with a clear message and the documented exit status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Env, column, free_port, index_of, start_node, wait_for_node};
@@ -346,6 +347,31 @@ fn a_subnet_runs_itself_and_survives_restarts() {
             v1.log_tail()
         );
         std::thread::sleep(Duration::from_secs(1));
+    }
+    // Ctrl-C stops a validator and a miner cleanly (exit 0).
+    for proc in [&mut v1, &mut miners[0]] {
+        let pid = proc.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = proc.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no clean stop");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(status.success(), "{status}: {}", proc.log_tail());
+        assert!(
+            proc.log_tail().contains("shutting down"),
+            "{}",
+            proc.log_tail()
+        );
     }
     drop(miners);
     drop(node);
