@@ -348,6 +348,15 @@ fn a_subnet_runs_itself_and_survives_restarts() {
         );
         std::thread::sleep(Duration::from_secs(1));
     }
+    // The miners followed the node through its restart (they subscribed to heads again).
+    for miner in &miners {
+        let log = std::fs::read_to_string(&miner.log).unwrap();
+        assert!(
+            log.matches("following finalized heads").count() >= 2,
+            "{log}"
+        );
+    }
+
     // Ctrl-C stops a validator and a miner cleanly (exit 0).
     for proc in [&mut v1, &mut miners[0]] {
         let pid = proc.child.id().to_string();

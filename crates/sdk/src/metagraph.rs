@@ -319,7 +319,10 @@ pub async fn watch(
                     .map_err(tao_client::ClientError::from)
             };
             let mut heads = match heads.await {
-                Ok(heads) => heads,
+                Ok(heads) => {
+                    tracing::info!(target: "sdk.metagraph", netuid, "following finalized heads");
+                    heads
+                }
                 Err(error) => {
                     tracing::warn!(target: "sdk.metagraph", %error, "cannot follow heads; retrying");
                     backoff.wait().await;

@@ -1,6 +1,6 @@
 //! The miner runner: serves the subnet's synapse on an axon whose stake view and blacklist
-//! come from the metagraph, publishes (and re-publishes) the axon's address on chain, keeps
-//! the metagraph current through node restarts, and stops cleanly on shutdown.
+//! come from the metagraph, publishes (and re-publishes) the axon's address on chain, follows
+//! the metagraph block by block through node restarts, and stops cleanly on shutdown.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::chain::{AxonEndpoint, Chain};
 use crate::error::SdkError;
-use crate::metagraph::{MetagraphSync, SharedMetagraph};
+use crate::metagraph::{Metagraph, SharedMetagraph};
 use crate::subnet::{MinerContext, Subnet};
 
 /// How a miner runs.
@@ -28,9 +28,9 @@ pub struct MinerConfig {
     pub external_ip: Option<IpAddr>,
     /// Port published on chain; default: the bound port.
     pub external_port: Option<u16>,
-    /// How often the metagraph is re-checked (one header read when nothing moved), ms.
-    /// Default 1 000.
-    pub sync_interval_ms: u64,
+    /// Longest wait between attempts to reach the node again after it went away, ms (the
+    /// metagraph follows finalized heads; the axon keeps serving meanwhile). Default 5 000.
+    pub reconnect_backoff_ms: u64,
     /// Largest request body the axon accepts, bytes. Default 1 MiB.
     pub max_body_bytes: usize,
     /// Software version published with the axon. Default 1.
@@ -47,7 +47,7 @@ impl Default for MinerConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], 8091)),
             external_ip: None,
             external_port: None,
-            sync_interval_ms: 1_000,
+            reconnect_backoff_ms: 5_000,
             max_body_bytes: 1 << 20,
             version: 1,
             offline: false,
@@ -101,8 +101,10 @@ pub async fn run_miner<S: Subnet>(
     config: MinerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SdkError> {
-    let mut sync = MetagraphSync::new(chain.client().clone(), config.netuid, false);
-    let first = sync.sync().await?;
+    let max_backoff = Duration::from_millis(config.reconnect_backoff_ms.max(10));
+    let (updates, follower) =
+        crate::metagraph::watch(chain.client().clone(), config.netuid, false, max_backoff).await?;
+    let first = updates.borrow().clone();
     let me = hotkey.public();
     let uid = first.uid_of(&me).ok_or_else(|| SdkError::NotRegistered {
         hotkey: me.to_ss58(),
@@ -129,12 +131,13 @@ pub async fn run_miner<S: Subnet>(
         version: config.version,
     };
     tracing::info!(target: "sdk.miner", uid, netuid = config.netuid, ip = %endpoint.ip, port, offline = config.offline, "miner started");
-    let maintain = maintain(&chain, &hotkey, &config, &mut sync, &graph, endpoint)
+    let maintain = maintain(&chain, &hotkey, config.netuid, updates, &graph, endpoint)
         .instrument(tracing::info_span!("sdk.miner", uid));
     tokio::select! {
         () = maintain => {}
         () = shutdown => tracing::info!(target: "sdk.miner", "shutting down"),
     }
+    follower.abort();
     if let Some(handle) = running {
         handle.shutdown();
     }
@@ -181,45 +184,45 @@ pub fn miner_axon<S: Subnet>(
     axon
 }
 
-/// Keeps the metagraph current and the axon published; never returns.
+/// Blocks to wait after a refused `serve_axon` before trying again.
+const REPUBLISH_AFTER_BLOCKS: u64 = 10;
+
+/// Follows the metagraph (each finalized block that moved it) and keeps the axon published;
+/// returns only if the follower stops.
 async fn maintain(
     chain: &Chain,
     hotkey: &Keypair,
-    config: &MinerConfig,
-    sync: &mut MetagraphSync,
+    netuid: u16,
+    mut updates: tokio::sync::watch::Receiver<Arc<Metagraph>>,
     graph: &SharedMetagraph,
     endpoint: AxonEndpoint,
 ) {
-    let interval = Duration::from_millis(config.sync_interval_ms.max(10));
-    let mut backoff = crate::retry::Backoff::new(interval, Duration::from_secs(10));
     let me = hotkey.public();
+    let mut refused_at: Option<u64> = None;
     loop {
-        let current = match sync.sync().await {
-            Ok(current) => {
-                backoff.reset();
-                current
-            }
-            Err(error) => {
-                tracing::warn!(target: "sdk.miner", %error, "metagraph sync failed; serving with the last one");
-                backoff.wait().await;
-                continue;
-            }
-        };
+        let current = updates.borrow_and_update().clone();
         graph.set(current.clone());
+        let waiting = refused_at.is_some_and(|at| current.block < at + REPUBLISH_AFTER_BLOCKS);
         match current.neuron_of(&me) {
-            None => tracing::warn!(target: "sdk.miner", "hotkey no longer registered"),
-            Some(neuron) if !endpoint.matches(neuron.axon.as_ref()) => {
-                match chain.serve_axon(hotkey, config.netuid, &endpoint).await {
+            None => {
+                tracing::warn!(target: "sdk.miner", block = current.block, "hotkey no longer registered")
+            }
+            Some(neuron) if !waiting && !endpoint.matches(neuron.axon.as_ref()) => {
+                match chain.serve_axon(hotkey, netuid, &endpoint).await {
                     Ok(done) => {
-                        tracing::info!(target: "sdk.miner", block = done.number, ip = %endpoint.ip, port = endpoint.port, "axon published")
+                        refused_at = None;
+                        tracing::info!(target: "sdk.miner", block = done.number, ip = %endpoint.ip, port = endpoint.port, "axon published");
                     }
                     Err(error) => {
-                        tracing::warn!(target: "sdk.miner", %error, "serve_axon failed; will retry")
+                        refused_at = Some(current.block);
+                        tracing::warn!(target: "sdk.miner", %error, "serve_axon failed; will retry");
                     }
                 }
             }
             Some(_) => {}
         }
-        tokio::time::sleep(interval).await;
+        if updates.changed().await.is_err() {
+            return;
+        }
     }
 }
