@@ -320,6 +320,13 @@ fn a_subnet_runs_itself_and_survives_restarts() {
     }
     let v1_log = std::fs::read_to_string(&v1.log).unwrap();
     assert!(v1_log.contains("weights set at block"), "{v1_log}");
+    for line in v1_log
+        .lines()
+        .filter(|l| l.contains("weights set at block"))
+        .take(3)
+    {
+        eprintln!("v1: {line}");
+    }
     assert!(v2.log_tail().contains("round"), "{}", v2.log_tail());
 
     // Commit-reveal switched on: the validators commit, reveal in the next epoch, and the

@@ -84,6 +84,8 @@ pub struct RoundReport {
     pub scoring_time: Duration,
     /// What happened to weights this round, if anything was due.
     pub weights: Option<WeightsOutcome>,
+    /// Time spent on weights (building the row, submitting, waiting for finality).
+    pub weights_time: Duration,
 }
 
 /// A validator's state between rounds.
@@ -193,7 +195,9 @@ impl<S: Subnet> Validator<S> {
             .forget_changed(|uid| graph.neuron(uid).map(|n| n.hotkey.to_ss58()));
         self.book.rounds = round;
         self.book.save(&scores_path(&self.config))?;
+        let weights = Instant::now();
         report.weights = self.weights(&graph).await;
+        report.weights_time = weights.elapsed();
         Ok(report)
     }
 
@@ -388,7 +392,8 @@ fn log_round(report: &RoundReport) {
     );
     match &report.weights {
         Some(WeightsOutcome::Set { block, entries }) => {
-            tracing::info!(target: "sdk.validator", block, entries, "weights set at block {block}")
+            let weights_ms = report.weights_time.as_millis() as u64;
+            tracing::info!(target: "sdk.validator", block, entries, weights_ms, "weights set at block {block}")
         }
         Some(WeightsOutcome::Committed {
             block,
