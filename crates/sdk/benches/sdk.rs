@@ -137,6 +137,7 @@ async fn serve(index: usize, sdk: Option<&SharedMetagraph>) -> tao_axon::AxonHan
         Some(graph) => {
             let miner = MinerConfig {
                 bind: config.bind,
+                rate_limit: None,
                 ..MinerConfig::default()
             };
             miner_axon(Arc::new(Double), common::key(index), &miner, graph)

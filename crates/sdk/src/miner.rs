@@ -31,6 +31,9 @@ pub struct MinerConfig {
     /// Longest wait between attempts to reach the node again after it went away, ms (the
     /// metagraph follows finalized heads; the axon keeps serving meanwhile). Default 5 000.
     pub reconnect_backoff_ms: u64,
+    /// Per-hotkey rate limit of the axon, `(requests per second, burst)`; `None` disables it.
+    /// Default 100/s with bursts of 200.
+    pub rate_limit: Option<(f64, f64)>,
     /// Largest request body the axon accepts, bytes. Default 1 MiB.
     pub max_body_bytes: usize,
     /// Software version published with the axon. Default 1.
@@ -48,6 +51,7 @@ impl Default for MinerConfig {
             external_ip: None,
             external_port: None,
             reconnect_backoff_ms: 5_000,
+            rate_limit: Some((100.0, 200.0)),
             max_body_bytes: 1 << 20,
             version: 1,
             offline: false,
@@ -166,6 +170,7 @@ pub fn miner_axon<S: Subnet>(
             external_ip: config.external_ip.map(|ip| ip.to_string()),
             external_port: config.external_port,
             max_body_bytes: config.max_body_bytes,
+            rate_limit: config.rate_limit,
             ..AxonConfig::default()
         },
     );
