@@ -333,6 +333,44 @@ fn a_subnet_runs_itself_and_survives_restarts() {
     // revealed rows keep incentive ordered.
     sudo("commit_reveal_enabled", "true");
     let switched_at = env.metagraph(&netuid)["block"].as_u64().unwrap();
+
+    // v1 is killed right after a commit and restarted: it reveals the saved commit before it
+    // commits anything new.
+    let log_len = |v: &common::Proc| std::fs::read_to_string(&v.log).unwrap().len();
+    let from = log_len(&v1);
+    let started = Instant::now();
+    while !std::fs::read_to_string(&v1.log).unwrap()[from..].contains("weights committed") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "v1 never committed: {}",
+            v1.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(v1);
+    let restart_from = std::fs::read_to_string(env.logs.path().join("v1.log"))
+        .unwrap()
+        .len();
+    v1 = spawn_validator("v1");
+    let started = Instant::now();
+    let after_restart = loop {
+        let text = std::fs::read_to_string(&v1.log).unwrap()[restart_from..].to_owned();
+        if text.contains("weights revealed at block") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the saved commit was not revealed: {}",
+            v1.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let revealed_at = after_restart.find("weights revealed at block").unwrap();
+    assert!(
+        !after_restart[..revealed_at].contains("weights committed"),
+        "{after_restart}"
+    );
+
     let started = Instant::now();
     loop {
         let graph = env.metagraph(&netuid);
