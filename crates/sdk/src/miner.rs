@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tao_axon::{Axon, AxonConfig, Caller, Dendrite, Handler, StakeView};
 use tao_keys::{Keypair, PublicKey};
+use tao_rpc_api::TaoApiClient;
 use tracing::Instrument;
 
 use crate::chain::{AxonEndpoint, Chain};
@@ -114,6 +115,15 @@ pub async fn run_miner<S: Subnet>(
         hotkey: me.to_ss58(),
         netuid: config.netuid,
     })?;
+    let allow_local = chain
+        .client()
+        .rpc()
+        .await?
+        .state_get_global_params()
+        .await
+        .map_err(tao_client::ClientError::from)?
+        .allow_local_endpoints;
+    let ip = published_ip(&config, allow_local)?;
     let graph = SharedMetagraph::new(first);
     let (running, port) = if config.offline {
         (None, config.external_port.unwrap_or(config.bind.port()))
@@ -127,10 +137,7 @@ pub async fn run_miner<S: Subnet>(
         (Some(handle), port)
     };
     let endpoint = AxonEndpoint {
-        ip: config.external_ip.unwrap_or(match config.bind.ip() {
-            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            ip => ip,
-        }),
+        ip,
         port,
         version: config.version,
     };
@@ -146,6 +153,26 @@ pub async fn run_miner<S: Subnet>(
         handle.shutdown();
     }
     Ok(())
+}
+
+/// The IP to publish: `external_ip`, else the bind address (127.0.0.1 for all interfaces); a
+/// loopback or private address only where the chain accepts local endpoints.
+fn published_ip(config: &MinerConfig, allow_local: bool) -> Result<IpAddr, SdkError> {
+    if let Some(ip) = config.external_ip {
+        return Ok(ip);
+    }
+    let ip = match config.bind.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    let local =
+        ip.is_loopback() || matches!(ip, IpAddr::V4(v4) if v4.is_private() || v4.is_link_local());
+    if local && !allow_local {
+        return Err(SdkError::Config(format!(
+            "this chain does not accept the local address {ip} for an axon: pass the public address to publish (--axon.external_ip)"
+        )));
+    }
+    Ok(ip)
 }
 
 /// The miner's axon, ready to serve: `subnet`'s synapse, admission and priority from
@@ -229,5 +256,38 @@ async fn maintain(
         if updates.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_addresses_are_published_only_where_the_chain_takes_them() {
+        let config = |bind: &str, external: Option<&str>| MinerConfig {
+            bind: bind.parse().unwrap(),
+            external_ip: external.map(|ip| ip.parse().unwrap()),
+            ..MinerConfig::default()
+        };
+        let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(
+            published_ip(&config("0.0.0.0:1", None), true).unwrap(),
+            localhost
+        );
+        assert!(matches!(
+            published_ip(&config("0.0.0.0:1", None), false),
+            Err(SdkError::Config(_))
+        ));
+        assert!(published_ip(&config("10.1.2.3:1", None), false).is_err());
+        let public = config("0.0.0.0:1", Some("203.0.113.7"));
+        assert_eq!(
+            published_ip(&public, false).unwrap(),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            published_ip(&config("198.51.100.2:1", None), false).unwrap(),
+            "198.51.100.2".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -132,8 +132,9 @@ impl<S: Subnet> Validator<S> {
             });
         }
         let book = match ScoreBook::load(&scores_path(&config))? {
-            Some(book) => {
+            Some(mut book) => {
                 tracing::info!(target: "sdk.validator", rounds = book.rounds, miners = book.miners.len(), "restored scores");
+                book.alpha = ScoreBook::new(config.ema_alpha).alpha;
                 book
             }
             None => ScoreBook::new(config.ema_alpha),

@@ -48,7 +48,8 @@ pub enum MinerCommand {
         /// Address the axon listens on.
         #[arg(long = "axon.ip", default_value = "0.0.0.0")]
         axon_ip: IpAddr,
-        /// IP published on chain (default: the listen address, 127.0.0.1 for 0.0.0.0).
+        /// IP published on chain (default: the listen address, or 127.0.0.1 for 0.0.0.0 on
+        /// chains that accept local addresses; required elsewhere).
         #[arg(long = "axon.external_ip")]
         axon_external_ip: Option<IpAddr>,
         /// Port published on chain (default: the listen port).
