@@ -110,6 +110,6 @@ pub fn random_salt() -> Result<Vec<u16>, SdkError> {
         .map_err(|e| SdkError::Config(format!("no randomness for the salt: {e}")))?;
     Ok(bytes
         .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .map(|pair| <[u8; 2]>::try_from(pair).map_or(0, u16::from_le_bytes))
         .collect())
 }

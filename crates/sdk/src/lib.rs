@@ -14,6 +14,22 @@
 //! * [`Validator`] / [`run_validator`]: fresh challenges in parallel, scores folded into
 //!   per-miner moving averages kept on disk, weights on schedule.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod chain;
 pub mod commit;
 pub mod error;
