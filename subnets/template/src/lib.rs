@@ -2,13 +2,6 @@
 //! the same `Dummy` synapse, so Python template miners take part), miners of selectable
 //! quality, and a copier the validators must defeat. The tutorial is `docs/subnet-guide.md`.
 
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
