@@ -89,7 +89,7 @@ pub enum ValidatorCommand {
         #[command(flatten)]
         neuron: NeuronArgs,
         /// Where scores and pending commits are kept (default:
-        /// <wallet>/validator/<hotkey>/<netuid>).
+        /// WALLET_DIR/validator/HOTKEY/NETUID).
         #[arg(long = "state-dir")]
         state_dir: Option<PathBuf>,
         /// Time between rounds, ms.
