@@ -4,7 +4,8 @@
 //! tempos the miners' incentive follows quality, the offline miner and the copier get
 //! nothing and the validators earn dividends. Then a validator and the node are killed and
 //! restarted mid-run: the scores survive, the rounds continue, nothing is counted twice.
-//! Then the subnet switches to commit-reveal and the validators follow by themselves.
+//! The best miner moves to another port and republishes its address. Then the subnet switches
+//! to commit-reveal and the validators follow by themselves.
 //! Ctrl-C stops a validator and a miner cleanly. Bad input (unknown netuid, missing hotkey, unregistered hotkey, node down, bad flags) is
 //! refused with a clear message and the documented exit status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -182,9 +183,8 @@ fn a_subnet_runs_itself_and_survives_restarts() {
     );
 
     // Six miners and two validators; nobody types weights.
-    let mut miners = Vec::new();
-    for (name, extra) in MINERS {
-        let axon_port = free_port().to_string();
+    let spawn_miner = |name: &str, extra: &[&str], axon_port: u16| {
+        let axon_port = axon_port.to_string();
         let mut args = vec![
             "miner",
             "run",
@@ -198,8 +198,12 @@ fn a_subnet_runs_itself_and_survives_restarts() {
             &axon_port,
         ];
         args.extend_from_slice(extra);
-        miners.push(env.spawn(name, &args));
-    }
+        env.spawn(name, &args)
+    };
+    let mut miners: Vec<common::Proc> = MINERS
+        .iter()
+        .map(|(name, extra)| spawn_miner(name, extra, free_port()))
+        .collect();
     let spawn_validator = |name: &str| common::spawn_validator(&env, &netuid, name);
     let mut v1 = spawn_validator("v1");
     let v2 = spawn_validator("v2");
@@ -328,6 +332,33 @@ fn a_subnet_runs_itself_and_survives_restarts() {
         eprintln!("v1: {line}");
     }
     assert!(v2.log_tail().contains("round"), "{}", v2.log_tail());
+
+    // The best miner moves to another port: it publishes the new address, and the
+    // validators follow it there.
+    let new_port = free_port();
+    miners[0] = spawn_miner(MINERS[0].0, MINERS[0].1, new_port);
+    let m10 = index_of(&env.metagraph(&netuid), &hotkeys[0]);
+    let started = Instant::now();
+    while env.metagraph(&netuid)["axons"][m10]["port"] != new_port {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the moved axon was not republished: {}",
+            miners[0].log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let answered_from = std::fs::read_to_string(&v2.log).unwrap().len();
+    let started = Instant::now();
+    while !std::fs::read_to_string(&v2.log).unwrap()[answered_from..]
+        .contains(&format!("{m10}:1.00"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "v2 did not reach the moved miner: {}",
+            v2.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
 
     // Commit-reveal switched on: the validators commit, reveal in the next epoch, and the
     // revealed rows keep incentive ordered.
