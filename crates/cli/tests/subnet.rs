@@ -5,9 +5,11 @@
 //! nothing and the validators earn dividends. Then a validator and the node are killed and
 //! restarted mid-run: the scores survive, the rounds continue, nothing is counted twice.
 //! The best miner moves to another port and republishes its address. Then the subnet switches
-//! to commit-reveal and the validators follow by themselves.
-//! Ctrl-C stops a validator and a miner cleanly. Bad input (unknown netuid, missing hotkey, unregistered hotkey, node down, bad flags) is
-//! refused with a clear message and the documented exit status.
+//! to commit-reveal and the validators follow by themselves, and a newcomer takes the
+//! offline miner's uid: the validator's average for it starts over.
+//! Ctrl-C stops a validator and a miner cleanly. Bad input (unknown netuid, missing hotkey,
+//! unregistered hotkey, node down, bad flags) is refused with a clear message and the
+//! documented exit status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
@@ -431,6 +433,35 @@ fn a_subnet_runs_itself_and_survives_restarts() {
             log.matches("following finalized heads").count() >= 2,
             "{log}"
         );
+    }
+
+    // A full subnet gives the offline miner's uid to a newcomer: v1's average for that uid
+    // starts over under the new hotkey.
+    let moff = index_of(&env.metagraph(&netuid), &hotkeys[4]).to_string();
+    let old_samples = scores(&v1_state).unwrap()["miners"][&moff]["samples"]
+        .as_u64()
+        .unwrap();
+    sudo("max_allowed_uids", "9");
+    common::funded_wallet(&env, "newcomer", "10");
+    env.json(&["register", "--netuid", &netuid, "--wallet.name", "newcomer"]);
+    let newcomer = env.wallet_field("newcomer", "hotkey");
+    assert_eq!(
+        index_of(&env.metagraph(&netuid), &newcomer).to_string(),
+        moff
+    );
+    let started = Instant::now();
+    loop {
+        let book = scores(&v1_state).unwrap();
+        let entry = &book["miners"][&moff];
+        if entry["hotkey"] == newcomer.as_str() {
+            assert!(entry["samples"].as_u64().unwrap() < old_samples, "{entry}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "v1 kept the old average: {entry}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
     }
 
     // Ctrl-C stops a validator and a miner cleanly (exit 0).
