@@ -464,6 +464,25 @@ fn a_subnet_runs_itself_and_survives_restarts() {
         std::thread::sleep(Duration::from_millis(300));
     }
 
+    // The replaced miner says so once, not at every block.
+    let count = || {
+        std::fs::read_to_string(&miners[4].log)
+            .unwrap()
+            .matches("hotkey no longer registered")
+            .count()
+    };
+    let started = Instant::now();
+    while count() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            miners[4].log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(count(), 1, "{}", miners[4].log_tail());
+
     // Ctrl-C stops a validator and a miner cleanly (exit 0).
     for proc in [&mut v1, &mut miners[0]] {
         let pid = proc.child.id().to_string();

@@ -231,14 +231,21 @@ async fn maintain(
 ) {
     let me = hotkey.public();
     let mut refused_at: Option<u64> = None;
+    let mut registered = true;
     loop {
         let current = updates.borrow_and_update().clone();
         graph.set(current.clone());
         let waiting = refused_at.is_some_and(|at| current.block < at + REPUBLISH_AFTER_BLOCKS);
+        if current.neuron_of(&me).is_some() && !registered {
+            registered = true;
+            tracing::info!(target: "sdk.miner", block = current.block, "hotkey registered again");
+        }
         match current.neuron_of(&me) {
-            None => {
-                tracing::warn!(target: "sdk.miner", block = current.block, "hotkey no longer registered")
+            None if registered => {
+                registered = false;
+                tracing::warn!(target: "sdk.miner", block = current.block, "hotkey no longer registered: callers are still served, nothing is published; register again to earn")
             }
+            None => {}
             Some(neuron) if !waiting && !endpoint.matches(neuron.axon.as_ref()) => {
                 match chain.serve_axon(hotkey, netuid, &endpoint).await {
                     Ok(done) => {

@@ -153,6 +153,9 @@ pub fn start_node(data: &Path, port: u16) -> Proc {
             "150",
             "--rpc-port",
             &port.to_string(),
+            // Not the spec's 30333, which a `tao localnet` on the same machine may hold.
+            "--p2p-port",
+            &free_port().to_string(),
             "--data-dir",
         ])
         .arg(data)
