@@ -71,52 +71,10 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
-/// The JSON a node sends for a subnet of `n` neurons.
-fn metagraph_json(n: u16) -> String {
-    let graph = common::graph(
-        (0..n)
-            .map(|uid| {
-                let key = tao_keys::PublicKey::from_bytes([(uid % 251) as u8 + 1; 32]);
-                common::neuron(uid, key, uid < 64, Some(8091))
-            })
-            .collect(),
-    );
-    let accounts = |f: fn(&tao_sdk::Neuron) -> [u8; 32]| -> Vec<String> {
-        graph
-            .neurons
-            .iter()
-            .map(|neuron| tao_keys::PublicKey::from_bytes(f(neuron)).to_ss58())
-            .collect()
-    };
-    let column = |f: fn(&tao_sdk::Neuron) -> serde_json::Value| -> Vec<serde_json::Value> {
-        graph.neurons.iter().map(f).collect()
-    };
-    serde_json::json!({
-        "netuid": 1, "block": 100, "n": n,
-        "uids": column(|x| x.uid.into()),
-        "hotkeys": accounts(|x| x.hotkey.to_bytes()),
-        "coldkeys": accounts(|x| x.coldkey.to_bytes()),
-        "stake": column(|x| x.alpha_stake.into()),
-        "consensus": column(|_| 1234.into()),
-        "incentive": column(|_| 2345.into()),
-        "dividends": column(|_| 3456.into()),
-        "validator_trust": column(|_| 4567.into()),
-        "emission": column(|_| 1_000_000_000u64.into()),
-        "active": column(|x| x.active.into()),
-        "last_update": column(|_| 99.into()),
-        "registered_at": column(|_| 1.into()),
-        "validator_permit": column(|x| x.validator_permit.into()),
-        "axons": column(|x| serde_json::to_value(&x.axon).unwrap_or_default()),
-        "hyperparams": graph.hyperparams,
-        "dynamic": graph.dynamic,
-    })
-    .to_string()
-}
-
 fn metagraph_sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("metagraph_sync");
     for n in [256u16, 4096] {
-        let json = metagraph_json(n);
+        let json = common::metagraph_json(n);
         group.bench_function(n.to_string(), |b| {
             b.iter(|| {
                 let view: MetagraphView = serde_json::from_str(black_box(&json)).expect("a view");

@@ -33,8 +33,9 @@ pub struct Neuron {
     pub coldkey: PublicKey,
     /// Alpha staked to the hotkey on this subnet (nine decimals).
     pub alpha_stake: u64,
-    /// The same alpha valued in TAO at the pool's spot price, rao.
-    pub tao_stake_rao: u64,
+    /// The same alpha valued in TAO at the pool's spot price, rao. (TAO staked to the hotkey
+    /// on the root subnet is not part of the subnet's metagraph view.)
+    pub alpha_value_rao: u64,
     /// Consensus of the last epoch, u16 proportion.
     pub consensus: u16,
     /// Incentive of the last epoch, u16 proportion.
@@ -100,7 +101,7 @@ impl Metagraph {
                 hotkey: key(&view.hotkeys),
                 coldkey: key(&view.coldkeys),
                 alpha_stake: alpha,
-                tao_stake_rao: u64::try_from(u128::from(alpha).saturating_mul(price) / UNITS)
+                alpha_value_rao: u64::try_from(u128::from(alpha).saturating_mul(price) / UNITS)
                     .unwrap_or(u64::MAX),
                 consensus: at(&view.consensus),
                 incentive: at(&view.incentive),

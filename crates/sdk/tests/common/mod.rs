@@ -27,7 +27,7 @@ pub fn neuron(uid: u16, hotkey: PublicKey, permit: bool, port: Option<u16>) -> N
         hotkey,
         coldkey: hotkey,
         alpha_stake: if permit { 1_000_000_000_000 } else { 0 },
-        tao_stake_rao: 0,
+        alpha_value_rao: 0,
         consensus: 0,
         incentive: 0,
         dividends: 0,
@@ -56,4 +56,48 @@ pub fn graph(neurons: Vec<Neuron>) -> Metagraph {
 /// The keypair of test account `i`.
 pub fn key(i: usize) -> Keypair {
     Keypair::from_uri(&format!("//Test{i}")).expect("a dev key")
+}
+
+/// The JSON a node sends for a subnet of `n` neurons.
+pub fn metagraph_json(n: u16) -> String {
+    let graph = graph(
+        (0..n)
+            .map(|uid| {
+                let mut bytes = [7u8; 32];
+                bytes[..2].copy_from_slice(&uid.to_le_bytes());
+                let key = tao_keys::PublicKey::from_bytes(bytes);
+                neuron(uid, key, uid < 64, Some(8091))
+            })
+            .collect(),
+    );
+    let accounts = |f: fn(&Neuron) -> [u8; 32]| -> Vec<String> {
+        graph
+            .neurons
+            .iter()
+            .map(|neuron| tao_keys::PublicKey::from_bytes(f(neuron)).to_ss58())
+            .collect()
+    };
+    let column = |f: fn(&Neuron) -> serde_json::Value| -> Vec<serde_json::Value> {
+        graph.neurons.iter().map(f).collect()
+    };
+    serde_json::json!({
+        "netuid": 1, "block": 100, "n": n,
+        "uids": column(|x| x.uid.into()),
+        "hotkeys": accounts(|x| x.hotkey.to_bytes()),
+        "coldkeys": accounts(|x| x.coldkey.to_bytes()),
+        "stake": column(|x| x.alpha_stake.into()),
+        "consensus": column(|_| 1234.into()),
+        "incentive": column(|_| 2345.into()),
+        "dividends": column(|_| 3456.into()),
+        "validator_trust": column(|_| 4567.into()),
+        "emission": column(|_| 1_000_000_000u64.into()),
+        "active": column(|x| x.active.into()),
+        "last_update": column(|_| 99.into()),
+        "registered_at": column(|_| 1.into()),
+        "validator_permit": column(|x| x.validator_permit.into()),
+        "axons": column(|x| serde_json::to_value(&x.axon).unwrap_or_default()),
+        "hyperparams": graph.hyperparams,
+        "dynamic": graph.dynamic,
+    })
+    .to_string()
 }
