@@ -129,6 +129,8 @@ struct Inner {
     uuid: String,
     external_ip: String,
     nonces: NonceSource,
+    /// Largest response body read, bytes.
+    max_response_bytes: std::sync::atomic::AtomicUsize,
     client: Client<HttpConnector, Full<Bytes>>,
     /// Free uuid lanes per axon endpoint (see [`Lane`]).
     lanes: Mutex<HashMap<String, Vec<String>>>,
@@ -224,6 +226,7 @@ impl Dendrite {
             uuid,
             external_ip: external_ip.to_owned(),
             nonces: NonceSource::new(),
+            max_response_bytes: std::sync::atomic::AtomicUsize::new(MAX_RESPONSE_BYTES),
             client,
             lanes: Mutex::new(HashMap::new()),
         }))
@@ -234,6 +237,20 @@ impl Dendrite {
     /// when its headers are present, so the body itself is authenticated.
     pub fn with_btauth(keypair: Keypair) -> Self {
         Self::build(keypair, "127.0.0.1", new_uuid(), true)
+    }
+
+    /// Read at most `bytes` of each answer from now on (default [`MAX_RESPONSE_BYTES`]); a
+    /// longer answer is a 422. Applies to every clone of this dendrite.
+    pub fn set_max_response_bytes(&self, bytes: usize) {
+        self.0
+            .max_response_bytes
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn max_response_bytes(&self) -> usize {
+        self.0
+            .max_response_bytes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The dendrite's hotkey, SS58.
@@ -380,7 +397,7 @@ impl Dendrite {
             let response = self.send(prepared, &where_).await?;
             let status = response.status().as_u16();
             let headers = RequestHeaders::parse(response.headers()).unwrap_or_default();
-            let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            let body = Limited::new(response.into_body(), self.max_response_bytes())
                 .collect()
                 .await
                 .map_err(|e| ClientError::BadResponse(e.to_string()))?
@@ -477,7 +494,7 @@ impl Dendrite {
         } else {
             let body = tokio::time::timeout_at(
                 deadline,
-                Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect(),
+                Limited::new(response.into_body(), self.max_response_bytes()).collect(),
             )
             .await
             .map_err(|_| timed_out())?

@@ -90,6 +90,12 @@ enum Command {
     /// Axon: publish an endpoint.
     #[command(subcommand)]
     Axon(commands::chain::AxonCommand),
+    /// Run a miner of a subnet built into this binary (`--subnet template`).
+    #[command(subcommand)]
+    Miner(commands::neuron::MinerCommand),
+    /// Run a validator of a subnet built into this binary (`--subnet template`).
+    #[command(subcommand)]
+    Validator(commands::neuron::ValidatorCommand),
     /// The Yuma Consensus scenario tool.
     #[command(subcommand)]
     Yuma(commands::yuma::YumaCommand),
@@ -120,6 +126,8 @@ fn main() -> ExitCode {
         Command::Wallet(command) => commands::wallet::run(command, &out),
         Command::Yuma(command) => commands::yuma::run(command, &out),
         Command::Node(args) => commands::node::run_node(args),
+        Command::Miner(command) => commands::neuron::miner(command),
+        Command::Validator(command) => commands::neuron::validator(command),
         Command::Localnet(args) => commands::node::run_localnet(args),
         Command::Balance {
             address,

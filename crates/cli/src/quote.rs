@@ -1,5 +1,5 @@
 //! What a stake operation is expected to do, computed before it is sent: the pools' reserves
-//! from the node, the chain's own swap math (`tao_types::pool`, `tao_state::calls::staking`),
+//! from the node, the chain's own swap math (`tao_types::pool`),
 //! and the limit the user asked for. The only place the CLI prices trades.
 
 use serde::Serialize;

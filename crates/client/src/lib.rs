@@ -286,6 +286,14 @@ impl Client {
             .map_err(|_| ClientError::Timeout(deadline))?
     }
 
+    /// Forgets the nonces this client handed out for `account`, so that the next [`sign`]
+    /// uses the chain's next index again (after a transaction was lost: timed out, dropped).
+    ///
+    /// [`sign`]: Client::sign
+    pub async fn forget_nonces(&self, account: &AccountId) {
+        self.next_nonces.lock().await.remove(account);
+    }
+
     /// After a rejected submission the nonce is free again.
     async fn forget_nonce(&self, tx: &SignedTx) {
         let mut nonces = self.next_nonces.lock().await;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod chain;
 pub mod delegates;
+pub mod neuron;
 pub mod node;
 pub mod stake;
 pub mod wallet;

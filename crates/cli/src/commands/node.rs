@@ -68,7 +68,7 @@ fn load_spec(chain: &str) -> anyhow::Result<ChainSpec> {
     ChainSpec::from_json(&text).with_context(|| format!("--chain {chain}"))
 }
 
-fn init_logs() {
+pub(crate) fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

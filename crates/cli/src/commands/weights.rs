@@ -10,23 +10,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tao_client::Client;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
+use tao_sdk::commit::SavedCommit;
 use tao_types::serde_account;
 use tao_types::tx::Call;
 use tao_types::views::WeightCommitView;
-use tao_types::weights::commit_hash;
 
 use crate::args::{NetworkArgs, SignerArgs};
 use crate::output::{Output, table, usage};
 use crate::tx::{found, rpc_error, send, show_tx};
 
-/// Salt length in u16 words (what the bittensor SDK uses).
-const SALT_WORDS: usize = 8;
-/// Largest saved commit file read back, bytes.
-const MAX_COMMIT_FILE_BYTES: u64 = 1024 * 1024;
 /// Most uids in one weight row (a `u16` uid space).
 const MAX_UIDS: usize = 1 << 16;
 /// How often `reveal --wait` looks at the chain.
@@ -109,25 +105,6 @@ impl WeightRow {
     }
 }
 
-/// What `commit` saves for `reveal`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SavedCommit {
-    /// The subnet.
-    pub netuid: u16,
-    /// The committing hotkey (SS58).
-    pub hotkey: String,
-    /// Destination uids.
-    pub uids: Vec<u16>,
-    /// Weights.
-    pub weights: Vec<u16>,
-    /// The random salt.
-    pub salt: Vec<u16>,
-    /// Version key.
-    pub version_key: u64,
-    /// The committed hash, `0x`-hex.
-    pub hash: String,
-}
-
 /// What `commit` reports after the commit is finalized.
 #[derive(Debug, Serialize)]
 struct CommitReport {
@@ -185,44 +162,24 @@ fn commit_path(dir: &Path, netuid: u16, hash: &str) -> PathBuf {
     dir.join(format!("{netuid}-{hash}.json"))
 }
 
-fn random_salt() -> anyhow::Result<Vec<u16>> {
-    let mut bytes = [0u8; SALT_WORDS * 2];
-    getrandom::getrandom(&mut bytes).context("no randomness for the salt")?;
-    Ok(bytes
-        .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-        .collect())
-}
-
 async fn commit(row: WeightRow, signer: &SignerArgs, out: &Output) -> anyhow::Result<()> {
     row.check()?;
     let pair = signer.hotkey()?;
-    let hotkey = AccountId(pair.public().to_bytes());
     let hotkey_text = pair.public().to_ss58();
-    let salt = random_salt()?;
     let netuid = NetUid(row.netuid);
-    let hash_value = commit_hash(
-        &hotkey,
-        netuid,
-        &row.uids,
-        &row.weights,
-        &salt,
+    let saved = SavedCommit::new(
+        &pair.public(),
+        row.netuid,
+        row.uids,
+        row.weights,
         row.version_key,
-    );
-    let hash = hash_value.to_string();
-    let saved = SavedCommit {
-        netuid: row.netuid,
-        hotkey: hotkey_text.clone(),
-        uids: row.uids,
-        weights: row.weights,
-        salt,
-        version_key: row.version_key,
-        hash: hash.clone(),
-    };
+    )?;
+    let hash_value = saved.hash_value();
+    let hash = saved.hash.clone();
     // Saved before sending: a commit on chain without its salt could never be revealed.
     let dir = commits_dir(signer, &hotkey_text)?;
     let path = commit_path(&dir, row.netuid, &hash);
-    tao_wallet::write_private(&path, &serde_json::to_vec_pretty(&saved)?, false)?;
+    saved.save(&path, false)?;
 
     let client = signer.network.client().await?;
     let call = Call::CommitWeights {
@@ -334,22 +291,13 @@ fn saved_commits(dir: &Path, netuid: u16) -> anyhow::Result<Vec<(PathBuf, SavedC
         if !name.is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json")) {
             continue;
         }
-        match read_saved(&path) {
+        match SavedCommit::load(&path) {
             Ok(saved) if saved.netuid == netuid => commits.push((path, saved)),
             Ok(_) => {}
             Err(error) => eprintln!("warning: skipping {}: {error:#}", path.display()),
         }
     }
     Ok(commits)
-}
-
-fn read_saved(path: &Path) -> anyhow::Result<SavedCommit> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_COMMIT_FILE_BYTES)
-        .read_to_end(&mut bytes)?;
-    Ok(serde_json::from_slice(&bytes)?)
 }
 
 async fn reveal(
