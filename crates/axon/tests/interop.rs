@@ -4,7 +4,8 @@
 //! (plain and streaming).
 //!
 //! Needs `.venv-bittensor` (create it with `scripts/install-python-sdk.sh`; `.ci/run` does).
-//! Without it each test prints why and passes without checking anything.
+//! Without it each Python test prints why and passes without checking anything. One test
+//! needs no Python: the Rust `dummy-dendrite` against the `dummy-axon` binary.
 
 mod common;
 
@@ -77,6 +78,45 @@ fn wait_for_line(child: &mut Child, marker: &str, secs: u64) -> String {
             Err(_) => panic!("no line containing {marker:?} within {secs} s"),
         }
     }
+}
+
+#[test]
+fn dummy_axon_refuses_an_input_whose_double_overflows() {
+    let port = free_port();
+    let mut axon = Guard(
+        Command::new(env!("CARGO_BIN_EXE_dummy-axon"))
+            .args(["--port", &port.to_string(), "--mnemonic", MINER_MN])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_line(&mut axon.0, "listening", 30);
+    let target = format!("127.0.0.1:{port}:{MINER_SS58}");
+    let query = |input: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dummy-dendrite"))
+            .args(["--mnemonic", VALI_MN, "--input", input, &target])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0].clone()
+    };
+    let fine = query("21");
+    assert_eq!(fine["status_code"], 200, "{fine}");
+    assert_eq!(fine["dummy_output"], 42, "{fine}");
+    let overflow = query(&i64::MAX.to_string());
+    assert_eq!(overflow["status_code"], 500, "{overflow}");
+    assert!(
+        overflow["status_message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("overflows"),
+        "{overflow}"
+    );
+    assert_eq!(
+        overflow["dummy_output"],
+        serde_json::Value::Null,
+        "{overflow}"
+    );
 }
 
 #[test]

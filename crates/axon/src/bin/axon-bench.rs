@@ -52,7 +52,7 @@ fn config() -> AxonConfig {
 fn dummy_axon(key: Keypair) -> Axon {
     let mut axon = Axon::new(key, config());
     axon.attach(Handler::<Dummy>::forward(|mut s, _| async move {
-        s.dummy_output = Some(s.dummy_input * 2);
+        s.dummy_output = Some(s.dummy_input.wrapping_mul(2)); // inputs here are small
         Ok(s)
     }));
     axon

@@ -53,7 +53,12 @@ async fn run(args: &Args) -> Result<(), String> {
     config.serve_metrics = args.has("metrics");
     let mut axon = Axon::new(key, config);
     axon.attach(Handler::<Dummy>::forward(|mut s, _| async move {
-        s.dummy_output = Some(s.dummy_input.saturating_mul(2));
+        // An input whose double is not an i64 is refused (500), never answered wrongly.
+        let doubled = s
+            .dummy_input
+            .checked_mul(2)
+            .ok_or_else(|| format!("dummy_input {} * 2 overflows i64", s.dummy_input))?;
+        s.dummy_output = Some(doubled);
         Ok(s)
     }));
     axon.attach(Handler::<DummyStream>::streaming(|s, _, tx| async move {
