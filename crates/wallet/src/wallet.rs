@@ -98,9 +98,10 @@ impl Wallet {
         overwrite: bool,
     ) -> Result<(), WalletError> {
         let secret = keyfile::secret_json(pair, phrase);
+        // A plain coldkey's bytes are the secret: moved, never copied into an unzeroized Vec.
         let bytes = match password {
-            Some(password) => crypt::encrypt(&secret, password)?,
-            None => secret.to_vec(),
+            Some(password) => zeroize::Zeroizing::new(crypt::encrypt(&secret, password)?),
+            None => secret,
         };
         write_private(&self.coldkey_path(), &bytes, overwrite)?;
         write_private(
@@ -273,10 +274,15 @@ fn read_key_with(
     keyfile::parse(&crypt::decrypt(&data, &password)?)
 }
 
-/// Writes `bytes` to `path` with mode 0600 through a temporary file and a rename, so a crash
-/// never leaves half a keyfile; refuses to replace an existing file unless `overwrite`.
+/// Writes `bytes` to `path` with mode 0600 through a temporary file, so a crash never leaves
+/// half a keyfile; refuses to replace an existing file unless `overwrite`.
+///
+/// The temporary file is created fresh (`O_CREAT | O_EXCL`: a file or symlink planted at its
+/// name is removed first, never followed), the new name is linked without replacing anything
+/// when `overwrite` is off (no window between a check and the write), and the directory is
+/// synced so the new entry survives a crash.
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), WalletError> {
-    if !overwrite && path.exists() {
+    if !overwrite && fs::symlink_metadata(path).is_ok() {
         return Err(WalletError::AlreadyExists(path.to_path_buf()));
     }
     let dir = path
@@ -289,8 +295,14 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), W
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ));
+    match fs::remove_file(&temporary) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(WalletError::io(&temporary)(error));
+        }
+        _ => {}
+    }
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
@@ -299,7 +311,29 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), W
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(WalletError::io(&temporary))?;
-    fs::rename(&temporary, path).map_err(WalletError::io(path))
+    drop(file);
+    let placed = if overwrite {
+        fs::rename(&temporary, path)
+    } else {
+        // A hard link fails if the name exists, where a rename would replace it.
+        let linked = fs::hard_link(&temporary, path);
+        let _ = fs::remove_file(&temporary);
+        linked
+    };
+    placed.map_err(|error| match error.kind() {
+        std::io::ErrorKind::AlreadyExists => WalletError::AlreadyExists(path.to_path_buf()),
+        _ => WalletError::io(path)(error),
+    })?;
+    sync_dir(dir)
+}
+
+/// Makes a directory's new entries durable (a no-op where directories cannot be opened).
+fn sync_dir(dir: &Path) -> Result<(), WalletError> {
+    #[cfg(unix)]
+    fs::File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(WalletError::io(dir))?;
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), WalletError> {

@@ -96,3 +96,39 @@ fn hotkeys_are_plain_listed_and_reject_bad_names_and_corruption() {
     ));
     assert_eq!(list(&dir.path().join("nothing-here")).unwrap(), vec![]);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_planted_temporary_symlink_is_never_followed_and_no_file_is_clobbered() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let keyfile = dir.path().join("wallet").join("coldkey");
+    std::fs::create_dir_all(keyfile.parent().unwrap()).unwrap();
+    // Someone who can write the wallet directory plants the temporary name as a symlink.
+    std::os::unix::fs::symlink(&victim, keyfile.with_file_name(".coldkey.tmp")).unwrap();
+    tao_wallet::write_private(&keyfile, b"secret", false).unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(std::fs::read(&keyfile).unwrap(), b"secret");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&keyfile).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    // Without overwrite an existing keyfile stays as it was, and no temporary is left behind.
+    assert!(matches!(
+        tao_wallet::write_private(&keyfile, b"other", false),
+        Err(WalletError::AlreadyExists(_))
+    ));
+    assert_eq!(std::fs::read(&keyfile).unwrap(), b"secret");
+    // A keyfile that is itself a symlink is refused too, not written through.
+    let linked = dir.path().join("wallet").join("hotkey");
+    std::os::unix::fs::symlink(&victim, &linked).unwrap();
+    assert!(tao_wallet::write_private(&linked, b"secret", false).is_err());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let leftovers: Vec<_> = std::fs::read_dir(keyfile.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
