@@ -20,6 +20,7 @@ use tao_rpc_api::{
 };
 use tao_state::read;
 use tao_state::spec::ChainSpec;
+use tao_state::store::Store;
 use tao_types::params::{GlobalParams, Hyperparams};
 use tao_types::tx::SignedTx;
 use tao_types::views::{
@@ -120,6 +121,22 @@ impl Rpc {
         BlockRecord::from_bytes(&bytes)
             .map(Some)
             .ok_or_else(|| internal(format!("corrupt block record at height {height}")))
+    }
+
+    /// Runs a state query on its own snapshot of the committed state: one redb read
+    /// transaction, so the answer is of one finalized height, the query takes no lock the
+    /// node's execution needs, and a failed read fails this answer only (it does not mark the
+    /// node's store as failed).
+    fn read<T, E: std::fmt::Display>(
+        &self,
+        query: impl FnOnce(&dyn Store) -> Result<T, E>,
+    ) -> RpcResult<T> {
+        let snapshot = self.store.snapshot().map_err(internal)?;
+        let answer = query(&snapshot).map_err(internal)?;
+        if snapshot.failed() {
+            return Err(internal("the node could not read its state; see its log"));
+        }
+        Ok(answer)
     }
 
     fn decode_tx(bytes: &Bytes) -> RpcResult<SignedTx> {
@@ -325,66 +342,46 @@ impl TaoApiServer for Rpc {
 
     async fn state_get_account(&self, account: String) -> RpcResult<AccountView> {
         let who = parse_account(&account)?;
-        self.chain
-            .read(|store| read::account(store, &who))
-            .map_err(internal)
+        self.read(|store| read::account(store, &who))
     }
 
     async fn state_get_global_params(&self) -> RpcResult<GlobalParams> {
-        self.chain
-            .read(|store| read::global_params(store))
-            .map_err(internal)
+        self.read(|store| read::global_params(store))
     }
 
     async fn subnet_info_get_subnets_info(&self) -> RpcResult<Vec<SubnetView>> {
-        self.chain
-            .read(|store| read::subnets_info(store))
-            .map_err(internal)
+        self.read(|store| read::subnets_info(store))
     }
 
     async fn subnet_info_get_subnet_info(&self, netuid: NetUid) -> RpcResult<Option<SubnetView>> {
-        self.chain
-            .read(|store| read::subnet_info(store, netuid))
-            .map_err(internal)
+        self.read(|store| read::subnet_info(store, netuid))
     }
 
     async fn subnet_info_get_subnet_hyperparams(
         &self,
         netuid: NetUid,
     ) -> RpcResult<Option<Hyperparams>> {
-        self.chain
-            .read(|store| read::subnet_hyperparams(store, netuid))
-            .map_err(internal)
+        self.read(|store| read::subnet_hyperparams(store, netuid))
     }
 
     async fn subnet_info_get_dynamic_info(&self, netuid: NetUid) -> RpcResult<Option<DynamicView>> {
-        self.chain
-            .read(|store| read::dynamic_info(store, netuid))
-            .map_err(internal)
+        self.read(|store| read::dynamic_info(store, netuid))
     }
 
     async fn subnet_info_get_metagraph(&self, netuid: NetUid) -> RpcResult<Option<MetagraphView>> {
-        self.chain
-            .read(|store| read::metagraph(store, netuid))
-            .map_err(internal)
+        self.read(|store| read::metagraph(store, netuid))
     }
 
     async fn subnet_info_get_lock_cost(&self) -> RpcResult<u64> {
-        self.chain
-            .read(|store| read::lock_cost(store))
-            .map_err(internal)
+        self.read(|store| read::lock_cost(store))
     }
 
     async fn subnet_info_get_burn(&self, netuid: NetUid) -> RpcResult<Option<u64>> {
-        self.chain
-            .read(|store| read::registration_burn(store, netuid))
-            .map_err(internal)
+        self.read(|store| read::registration_burn(store, netuid))
     }
 
     async fn neuron_info_get_neurons(&self, netuid: NetUid) -> RpcResult<Vec<NeuronView>> {
-        self.chain
-            .read(|store| read::neurons(store, netuid))
-            .map_err(internal)
+        self.read(|store| read::neurons(store, netuid))
     }
 
     async fn neuron_info_get_neuron(
@@ -392,9 +389,7 @@ impl TaoApiServer for Rpc {
         netuid: NetUid,
         uid: Uid,
     ) -> RpcResult<Option<NeuronView>> {
-        self.chain
-            .read(|store| read::neuron(store, netuid, uid))
-            .map_err(internal)
+        self.read(|store| read::neuron(store, netuid, uid))
     }
 
     async fn subnet_info_get_weight_commits(
@@ -403,9 +398,7 @@ impl TaoApiServer for Rpc {
         hotkey: String,
     ) -> RpcResult<Vec<WeightCommitView>> {
         let hotkey = parse_account(&hotkey)?;
-        self.chain
-            .read(|store| read::weight_commits(store, netuid, &hotkey))
-            .map_err(internal)
+        self.read(|store| read::weight_commits(store, netuid, &hotkey))
     }
 
     async fn stake_info_get_stake_info_for_coldkey(
@@ -413,14 +406,10 @@ impl TaoApiServer for Rpc {
         coldkey: String,
     ) -> RpcResult<Vec<StakeView>> {
         let who = parse_account(&coldkey)?;
-        self.chain
-            .read(|store| read::stake_info_for_coldkey(store, &who))
-            .map_err(internal)
+        self.read(|store| read::stake_info_for_coldkey(store, &who))
     }
 
     async fn delegate_info_get_delegates(&self) -> RpcResult<Vec<DelegateView>> {
-        self.chain
-            .read(|store| read::delegates(store))
-            .map_err(internal)
+        self.read(|store| read::delegates(store))
     }
 }

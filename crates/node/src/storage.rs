@@ -5,7 +5,8 @@
 //! The [`Store`] trait reads without an error path. A failed read (an I/O error of the
 //! database) is logged, answered as "absent", and latches [`RedbStore::failed`]; the node
 //! checks that flag after every execution and refuses to vote on anything computed from a
-//! failed read.
+//! failed read. Readers outside execution (the RPC) use a [`Snapshot`] instead: one read
+//! transaction, a failure flag of its own, and no lock shared with execution.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -101,6 +102,63 @@ pub trait CommitStore: Store + Send + Sync + 'static {
     }
 }
 
+/// A consistent, read-only view of the committed state: one redb read transaction, so every
+/// key a query reads is of the same finalized height, however many blocks commit meanwhile.
+/// A failed read is answered as absent and recorded here ([`Snapshot::failed`]), not in the
+/// node's store: a reader's I/O error must not stop the node voting.
+pub struct Snapshot {
+    table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    failed: AtomicBool,
+}
+
+impl Snapshot {
+    /// Whether a read of this snapshot failed (its answers may then be incomplete).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    fn note_failure(&self, error: &dyn std::fmt::Display) {
+        tracing::warn!(%error, "snapshot read failed");
+        self.failed.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Store for Snapshot {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        match self.table.get(key) {
+            Ok(value) => value.map(|value| value.value().to_vec()),
+            Err(error) => {
+                self.note_failure(&error);
+                None
+            }
+        }
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        let range = match self.table.range(prefix..) {
+            Ok(range) => range,
+            Err(error) => {
+                self.note_failure(&error);
+                return out;
+            }
+        };
+        for entry in range {
+            match entry {
+                Ok((key, value)) if key.value().starts_with(prefix) => {
+                    out.push((key.value().to_vec(), value.value().to_vec()));
+                }
+                Ok(_) => break,
+                Err(error) => {
+                    self.note_failure(&error);
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The committed state in a redb database.
 #[derive(Clone)]
 pub struct RedbStore {
@@ -189,6 +247,15 @@ impl RedbStore {
             out.push((key.value().to_vec(), value.value().to_vec()));
         }
         Ok(out)
+    }
+
+    /// A consistent read-only view of the committed state as it is now (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        let txn = self.db.begin_read()?;
+        Ok(Snapshot {
+            table: txn.open_table(STATE)?,
+            failed: AtomicBool::new(false),
+        })
     }
 
     /// The record kept with the finalized block at `height`.
@@ -340,6 +407,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).ok();
         dir.join("state.redb")
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_height_while_blocks_commit() -> Result<(), StorageError> {
+        let store = RedbStore::in_memory()?;
+        store.commit(0, [0; 32], &set(&[(b"a", Some(b"1")), (b"b", Some(b"1"))]))?;
+        let before = store.snapshot()?;
+        store.commit(1, [1; 32], &set(&[(b"a", Some(b"2")), (b"b", None)]))?;
+        // The old snapshot still answers for height 0, every key of it.
+        assert_eq!(before.get(b"a"), Some(b"1".to_vec()));
+        assert_eq!(before.scan_prefix(b"").len(), 2);
+        let after = store.snapshot()?;
+        assert_eq!(after.get(b"a"), Some(b"2".to_vec()));
+        assert_eq!(after.get(b"b"), None);
+        assert!(!before.failed() && !after.failed() && !store.failed());
+        Ok(())
     }
 
     #[test]
