@@ -203,7 +203,7 @@ pub struct Endpoint {
 /// A committed, not yet revealed weight row.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct WeightCommit {
-    /// blake2b-256 of the reveal (see [`crate::calls::weights::commit_hash`]).
+    /// blake2b-256 of the reveal (see [`tao_types::weights::commit_hash`]).
     pub hash: Hash256,
     /// Block of the commit.
     pub block: u64,

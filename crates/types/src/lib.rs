@@ -6,7 +6,7 @@
 //!
 //! * [`tx`]: calls, signed transactions, mortality, price limits, the fee rule.
 //! * [`error`]: why a transaction is not included ([`error::InvalidTx`]) or failed
-//!   ([`error::TxError`]), each with a stable [`error::TxError::code`].
+//!   ([`error::TxError`]); both travel typed in receipts and RPC errors.
 //! * [`events`]: what a block did.
 //! * [`params`]: chain-wide and per-subnet parameters with the live defaults.
 //! * [`views`]: the read API's responses; [`serde_account`]: accounts as SS58 in JSON.

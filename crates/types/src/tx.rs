@@ -97,7 +97,45 @@ pub enum HyperparamValue {
 }
 
 impl HyperparamValue {
-    /// Builds a value from a parameter name (as [`crate::calls::admin::name_of`] spells it)
+    /// The parameter's name as it appears in events and rate-limit records (and as
+    /// [`HyperparamValue::parse`] reads it).
+    pub fn name(&self) -> &'static str {
+        use HyperparamValue as V;
+        match self {
+            V::Tempo(_) => "tempo",
+            V::Kappa(_) => "kappa",
+            V::BondsPenalty(_) => "bonds_penalty",
+            V::BondsMovingAverage(_) => "bonds_moving_average",
+            V::Yuma3(_) => "yuma3",
+            V::LiquidAlpha(_) => "liquid_alpha",
+            V::AlphaValues(..) => "alpha_values",
+            V::AlphaSigmoidSteepness(_) => "alpha_sigmoid_steepness",
+            V::MaxAllowedUids(_) => "max_allowed_uids",
+            V::MaxAllowedValidators(_) => "max_allowed_validators",
+            V::MinAllowedWeights(_) => "min_allowed_weights",
+            V::MaxWeightLimit(_) => "max_weight_limit",
+            V::ImmunityPeriod(_) => "immunity_period",
+            V::ActivityCutoff(_) => "activity_cutoff",
+            V::WeightsRateLimit(_) => "weights_rate_limit",
+            V::WeightsVersionKey(_) => "weights_version_key",
+            V::CommitRevealEnabled(_) => "commit_reveal_enabled",
+            V::RevealPeriodEpochs(_) => "reveal_period_epochs",
+            V::MinBurn(_) => "min_burn",
+            V::MaxBurn(_) => "max_burn",
+            V::BurnHalfLife(_) => "burn_half_life",
+            V::BurnIncreaseMultMilli(_) => "burn_increase_mult",
+            V::ServingRateLimit(_) => "serving_rate_limit",
+            V::RegistrationAllowed(_) => "registration_allowed",
+            V::TransfersEnabled(_) => "transfers_enabled",
+            V::ImmuneOwnerUids(_) => "immune_owner_uids",
+            V::MinNonImmuneUids(_) => "min_non_immune_uids",
+            V::SwapFeeRate(_) => "swap_fee_rate",
+            V::MinValidatorStake(_) => "min_validator_stake",
+            V::QueryPrice(_) => "query_price",
+        }
+    }
+
+    /// Builds a value from a parameter name (as [`HyperparamValue::name`] spells it)
     /// and its text (`true`/`false`, an integer, or `low,high` for `alpha_values`).
     pub fn parse(name: &str, value: &str) -> Result<HyperparamValue, String> {
         fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {

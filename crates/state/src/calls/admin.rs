@@ -34,7 +34,7 @@ pub fn set_hyperparam(
         return Err(TxError::NotSubnetOwner);
     };
     let mut params = ctx.hparams(netuid)?;
-    let name = name_of(value);
+    let name = value.name();
     if origin == Origin::Owner {
         if !owner_settable(value) {
             return Err(TxError::NotOwnerSettable);
@@ -177,43 +177,6 @@ fn apply(params: &mut Hyperparams, value: &HyperparamValue, n: u16) -> Result<()
     Ok(())
 }
 
-/// The parameter's name as it appears in events and rate-limit records.
-pub fn name_of(value: &HyperparamValue) -> &'static str {
-    use HyperparamValue as V;
-    match value {
-        V::Tempo(_) => "tempo",
-        V::Kappa(_) => "kappa",
-        V::BondsPenalty(_) => "bonds_penalty",
-        V::BondsMovingAverage(_) => "bonds_moving_average",
-        V::Yuma3(_) => "yuma3",
-        V::LiquidAlpha(_) => "liquid_alpha",
-        V::AlphaValues(..) => "alpha_values",
-        V::AlphaSigmoidSteepness(_) => "alpha_sigmoid_steepness",
-        V::MaxAllowedUids(_) => "max_allowed_uids",
-        V::MaxAllowedValidators(_) => "max_allowed_validators",
-        V::MinAllowedWeights(_) => "min_allowed_weights",
-        V::MaxWeightLimit(_) => "max_weight_limit",
-        V::ImmunityPeriod(_) => "immunity_period",
-        V::ActivityCutoff(_) => "activity_cutoff",
-        V::WeightsRateLimit(_) => "weights_rate_limit",
-        V::WeightsVersionKey(_) => "weights_version_key",
-        V::CommitRevealEnabled(_) => "commit_reveal_enabled",
-        V::RevealPeriodEpochs(_) => "reveal_period_epochs",
-        V::MinBurn(_) => "min_burn",
-        V::MaxBurn(_) => "max_burn",
-        V::BurnHalfLife(_) => "burn_half_life",
-        V::BurnIncreaseMultMilli(_) => "burn_increase_mult",
-        V::ServingRateLimit(_) => "serving_rate_limit",
-        V::RegistrationAllowed(_) => "registration_allowed",
-        V::TransfersEnabled(_) => "transfers_enabled",
-        V::ImmuneOwnerUids(_) => "immune_owner_uids",
-        V::MinNonImmuneUids(_) => "min_non_immune_uids",
-        V::SwapFeeRate(_) => "swap_fee_rate",
-        V::MinValidatorStake(_) => "min_validator_stake",
-        V::QueryPrice(_) => "query_price",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +217,11 @@ mod tests {
         ];
         for (name, value) in samples {
             let parsed = HyperparamValue::parse(name, value);
-            assert_eq!(parsed.as_ref().map(name_of), Ok(name), "{name}");
+            assert_eq!(
+                parsed.as_ref().map(HyperparamValue::name),
+                Ok(name),
+                "{name}"
+            );
         }
         assert!(HyperparamValue::parse("tempo", "-1").is_err());
         assert!(HyperparamValue::parse("yuma3", "maybe").is_err());
