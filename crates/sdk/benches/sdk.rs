@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
 use tao_axon::{Axon, AxonConfig, Dendrite, Handler};
 use tao_sdk::{
     Metagraph, MinerConfig, MinerContext, Rng, SharedMetagraph, Subnet, Target, WeightLimits,
@@ -26,17 +25,7 @@ use tao_sdk::{
 };
 use tao_types::views::MetagraphView;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Dummy {
-    dummy_input: i64,
-    dummy_output: Option<i64>,
-}
-
-impl tao_axon::Synapse for Dummy {
-    const NAME: &'static str = "Dummy";
-    const REQUIRED_FIELDS: &'static [&'static str] = &["dummy_input"];
-    const HASH_FIELDS: &'static [&'static str] = &["dummy_input"];
-}
+use tao_axon::demo::Dummy;
 
 struct Double;
 

@@ -7,22 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tao_axon::{Axon, AxonConfig, Dendrite, Handler};
 use tao_sdk::{MinerContext, Rng, Subnet, Target, query_round};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Dummy {
-    dummy_input: i64,
-    dummy_output: Option<i64>,
-}
-
-impl tao_axon::Synapse for Dummy {
-    const NAME: &'static str = "Dummy";
-    const REQUIRED_FIELDS: &'static [&'static str] = &["dummy_input"];
-    const HASH_FIELDS: &'static [&'static str] = &["dummy_input"];
-}
+use tao_axon::demo::Dummy;
 
 struct Double;
 

@@ -6,23 +6,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+/// The request and its answer: `dummy_output` must be `2 × dummy_input` (the bittensor
+/// template's synapse, as the axon's examples serve it).
+pub use tao_axon::demo::Dummy;
 use tao_sdk::{MinerContext, Rng, Subnet, Target};
-
-/// The request and its answer: `dummy_output` must be `2 × dummy_input`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dummy {
-    /// The task, fresh for every miner and round.
-    pub dummy_input: i64,
-    /// The miner's answer.
-    pub dummy_output: Option<i64>,
-}
-
-impl tao_axon::Synapse for Dummy {
-    const NAME: &'static str = "Dummy";
-    const REQUIRED_FIELDS: &'static [&'static str] = &["dummy_input"];
-    const HASH_FIELDS: &'static [&'static str] = &["dummy_input"];
-}
 
 /// How a template miner answers.
 #[derive(Clone, Copy, Debug, PartialEq)]
