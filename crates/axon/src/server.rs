@@ -29,7 +29,7 @@ use crate::body::AxonBody;
 use crate::headers::{
     AXON_PREFIX, DENDRITE_PREFIX, RequestHeaders, push_terminal, synapse_headers,
 };
-use crate::limits::{PriorityGate, RateLimiter};
+use crate::limits::{Permit, PriorityGate, RateLimiter};
 use crate::metrics::Metrics;
 use crate::nonce::NonceGuard;
 use crate::pyrepr::py_float;
@@ -251,6 +251,9 @@ struct Ctx {
     /// The SDK body hash to check, or `None` when btauth/1 already authenticated the raw body.
     header_hash: Option<String>,
     axon_terminal: TerminalInfo,
+    /// The request's slot among `max_concurrent`: held until the answer is complete, which
+    /// for a stream is when its handler ends, not when its headers go out.
+    permit: Permit,
 }
 
 trait Route: Send + Sync {
@@ -340,11 +343,13 @@ async fn run_route<S: Synapse>(
             let headers = synapse_headers(&env, &fields, &hash, body.len());
             let (tx, rx) = mpsc::channel(16);
             let deadline = tokio::time::Instant::from_std(ctx.deadline);
+            let permit = ctx.permit;
             tokio::spawn(async move {
                 // The stream ends at the deadline or when the handler returns; errors after the
                 // headers went out can only end the stream.
                 let _ = tokio::time::timeout_at(deadline, f(env.synapse, caller, ChunkSender(tx)))
                     .await;
+                drop(permit);
             });
             Ok(build(
                 200,

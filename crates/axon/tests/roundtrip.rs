@@ -434,6 +434,60 @@ async fn streaming_round_trip() {
     assert!(s.next_chunk().await.is_none());
 }
 
+/// Streams one chunk, waits `millis`, streams another.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Lingering {
+    millis: u64,
+}
+
+impl tao_axon::Synapse for Lingering {
+    const NAME: &'static str = "Lingering";
+    const REQUIRED_FIELDS: &'static [&'static str] = &["millis"];
+    const HASH_FIELDS: &'static [&'static str] = &["millis"];
+}
+
+/// A stream keeps its slot among `max_concurrent` until its handler ends, not just until its
+/// headers are sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_holds_its_slot_until_it_ends() {
+    let config = AxonConfig {
+        max_concurrent: 1,
+        max_queue: 0,
+        ..local_config()
+    };
+    let axon = start(config, |axon| {
+        axon.attach(Handler::<Lingering>::streaming(|s, _, tx| async move {
+            tx.send("first ").await.map_err(|e| e.to_string())?;
+            tokio::time::sleep(Duration::from_millis(s.millis)).await;
+            tx.send("last").await.map_err(|e| e.to_string())?;
+            Ok(())
+        }));
+    })
+    .await;
+    let d = Dendrite::new(vali());
+    let mut stream = d
+        .call_stream(&axon.target(), &Lingering { millis: 1_500 }, T)
+        .await
+        .unwrap();
+    assert_eq!(stream.status_code, 200);
+    assert_eq!(stream.next_chunk().await.unwrap().unwrap(), "first ");
+    // The stream is still running, so the only slot is taken and nothing may queue.
+    let busy = d.call(&axon.target(), dummy(1), T).await;
+    assert_eq!(busy.status_code, 503, "{:?}", busy.status_message);
+    while stream.next_chunk().await.is_some() {}
+    // Ended: the slot is free again (its release may trail the end of the stream by a moment).
+    let mut freed = None;
+    for _ in 0..50 {
+        let reply = d.call(&axon.target(), dummy(2), T).await;
+        if reply.status_code == 200 {
+            freed = reply.synapse.and_then(|s| s.dummy_output);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(freed, Some(4));
+}
+
 /// Many requests in flight from one dendrite (one uuid) to one axon: none trips the nonce check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_from_one_dendrite() {

@@ -179,7 +179,8 @@ fn admit(shared: &Shared, route: &dyn Route, caller: &Caller) -> Result<(), Reje
 }
 
 /// Waits for a slot in the priority queue, then reads the body and runs the handler, all
-/// before the deadline.
+/// before the deadline; the slot goes with the request to the handler (a stream keeps it
+/// until it ends).
 async fn respond(
     shared: &Shared,
     route: Arc<dyn Route>,
@@ -220,14 +221,13 @@ async fn respond(
             deadline,
             header_hash,
             axon_terminal: shared.terminal.clone(),
+            permit,
         };
         route.run(ctx, body, caller).await
     };
-    let result = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
+    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
         .await
-        .map_err(|_| timeout_reject(timeout_s))?;
-    drop(permit);
-    result
+        .map_err(|_| timeout_reject(timeout_s))?
 }
 
 fn timeout_reject(timeout_s: f64) -> Reject {
