@@ -37,8 +37,18 @@ pub(crate) fn hex_to_array<const N: usize>(
     what: &'static str,
 ) -> Result<[u8; N], KeyError> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
-    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(KeyError::BadHex(format!("{what}: {:?}", truncate(text))));
+    // The text itself is never echoed: it may be a secret seed.
+    if let Some(index) = digits.bytes().position(|b| !b.is_ascii_hexdigit()) {
+        let position = index + (text.len() - digits.len()) + 1;
+        return Err(KeyError::BadHex(format!(
+            "{what}: character {position} is not a hex digit"
+        )));
+    }
+    if !digits.len().is_multiple_of(2) {
+        return Err(KeyError::BadHex(format!(
+            "{what}: an odd number of hex digits ({})",
+            digits.len()
+        )));
     }
     if digits.len() != N * 2 {
         return Err(KeyError::BadLength {
@@ -50,11 +60,6 @@ pub(crate) fn hex_to_array<const N: usize>(
     let mut out = [0u8; N];
     hex::decode_to_slice(digits, &mut out).map_err(|e| KeyError::BadHex(format!("{what}: {e}")))?;
     Ok(out)
-}
-
-/// At most 80 characters of `text`, for error messages.
-fn truncate(text: &str) -> String {
-    text.chars().take(80).collect()
 }
 
 /// blake2b-512 of `"SS58PRE" ‖ data`; its first two bytes are an address's checksum.
@@ -514,6 +519,17 @@ mod tests {
             PublicKey::from_hex("0xzz"),
             Err(KeyError::BadHex(_))
         ));
+        // The message says where the fault is and never repeats the text (it may be a seed).
+        let secret = "0x00112233445566778899aabbccddeeff0011223344556677889900aabbccddXY";
+        let message = PublicKey::from_hex(secret).err().map(|e| e.to_string());
+        let message = message.unwrap_or_default();
+        assert!(message.contains("character 65"), "{message}");
+        assert!(!message.contains("0011"), "{message}");
+        assert!(
+            PublicKey::from_hex("0xabc")
+                .err()
+                .is_some_and(|e| e.to_string().contains("odd number of hex digits (3)"))
+        );
         assert_eq!(
             PublicKey::from_hex("0xabcd"),
             Err(KeyError::BadLength {
