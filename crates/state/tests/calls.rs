@@ -8,6 +8,7 @@ use tao_state::schema::{
     Economy, HotkeyPools, Hparams, Neurons, SubnetEconomy, Subnets, UidOf, Weights,
 };
 use tao_types::error::TxError;
+use tao_types::params::MIN_OWNER_TEMPO;
 use tao_types::tx::{Call, HyperparamValue, PriceLimit};
 use tao_types::weights::commit_hash;
 
@@ -430,6 +431,28 @@ fn hyperparameters_respect_origin_bounds_and_owner_limits() {
         value: HyperparamValue::MaxAllowedValidators(3),
     };
     assert_eq!(chain.err("//Bob", sudo_only), TxError::NotOwnerSettable);
+    // An owner's tempo is at least the live minimum; sudo may go below it (local networks).
+    let owner_tempo = |tempo| Call::SetHyperparam {
+        netuid: NetUid(2),
+        value: HyperparamValue::Tempo(tempo),
+    };
+    assert_eq!(
+        chain.err("//Bob", owner_tempo(MIN_OWNER_TEMPO - 1)),
+        TxError::InvalidValue
+    );
+    // Outside the admin freeze window (tempo 10 here) the minimum itself is accepted.
+    let mut accepted = None;
+    for _ in 0..10 {
+        match chain.submit("//Bob", owner_tempo(MIN_OWNER_TEMPO)).result {
+            Err(TxError::AdminActionProhibitedDuringWeightsWindow) => chain.empty_blocks(1),
+            result => {
+                accepted = Some(result);
+                break;
+            }
+        }
+    }
+    assert_eq!(accepted, Some(Ok(())));
+    chain.ok("//Alice", owner_tempo(10));
     assert_eq!(
         chain.err("//Bob", Call::SudoDissolveNetwork { netuid: SN1 }),
         TxError::BadOrigin

@@ -8,6 +8,10 @@ use tao_primitives::AccountId;
 /// One TAO in rao.
 pub const RAO_PER_TAO: u64 = 1_000_000_000;
 
+/// Shortest tempo a subnet owner may set, blocks (the live chain's `MinTempo`; sudo may set
+/// any tempo from 1, as local test networks do).
+pub const MIN_OWNER_TEMPO: u16 = 360;
+
 /// Highest [`GlobalParams::base_fee_rao`]: one TAO, so a mistaken fee can always be fixed by a
 /// sudo transaction that still pays it.
 pub const MAX_BASE_FEE_RAO: u64 = RAO_PER_TAO;

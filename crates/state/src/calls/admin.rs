@@ -5,7 +5,7 @@ use tao_primitives::{AccountId, NetUid};
 use crate::ctx::Ctx;
 use crate::error::TxError;
 use crate::events::Event;
-use crate::params::{GlobalParams, Hyperparams};
+use crate::params::{GlobalParams, Hyperparams, MIN_OWNER_TEMPO};
 use crate::schema::{Globals, HparamLastSet, Hparams};
 use crate::tx::HyperparamValue;
 
@@ -38,6 +38,9 @@ pub fn set_hyperparam(
     if origin == Origin::Owner {
         if !owner_settable(value) {
             return Err(TxError::NotOwnerSettable);
+        }
+        if matches!(value, HyperparamValue::Tempo(tempo) if *tempo < MIN_OWNER_TEMPO) {
+            return Err(TxError::InvalidValue);
         }
         check_owner_window(ctx, netuid, &params, name)?;
     }
