@@ -18,14 +18,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tao_axon::demo::Dummy;
 use tao_axon::{Axon, AxonConfig, Dendrite, Handler};
 use tao_sdk::{
     Metagraph, MinerConfig, MinerContext, Rng, SharedMetagraph, Subnet, Target, WeightLimits,
     miner_axon, query_round, weights_from_scores,
 };
 use tao_types::views::MetagraphView;
-
-use tao_axon::demo::Dummy;
 
 struct Double;
 
@@ -119,16 +118,7 @@ fn validator_round(c: &mut Criterion) {
         }
         (common::graph(neurons), axons)
     });
-    let targets: Vec<Target> = graph
-        .neurons
-        .iter()
-        .skip(1)
-        .map(|n| Target {
-            uid: n.uid,
-            hotkey: n.hotkey,
-            round: 1,
-        })
-        .collect();
+    let targets = common::miner_targets(&graph);
     let dendrite = Dendrite::new(common::key(0));
     let limits = WeightLimits {
         n: 257,

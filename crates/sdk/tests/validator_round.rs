@@ -7,11 +7,10 @@ mod common;
 
 use std::time::Duration;
 
+use tao_axon::demo::Dummy;
 use tao_axon::{Axon, AxonConfig, Dendrite, Handler};
 use tao_sdk::{MinerContext, Rng, Subnet, Target, query_round};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use tao_axon::demo::Dummy;
 
 struct Double;
 
@@ -151,16 +150,7 @@ async fn only_correct_answers_score_and_bad_replies_score_zero() {
         common::neuron(9, common::key(9).public(), false, Some(padded)),
     ];
     let graph = common::graph(neurons);
-    let targets: Vec<Target> = graph
-        .neurons
-        .iter()
-        .skip(1)
-        .map(|n| Target {
-            uid: n.uid,
-            hotkey: n.hotkey,
-            round: 1,
-        })
-        .collect();
+    let targets = common::miner_targets(&graph);
     let dendrite = Dendrite::new(common::key(0));
     dendrite.set_max_response_bytes(1 << 20);
     let mut rng = Rng::seeded(7);

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use tao_keys::{Keypair, PublicKey};
-use tao_sdk::{Metagraph, Neuron};
+use tao_sdk::{Metagraph, Neuron, Target};
 use tao_types::params::Hyperparams;
 use tao_types::views::{DynamicView, EndpointView};
 
@@ -52,6 +52,20 @@ pub fn neuron(uid: u16, hotkey: PublicKey, permit: bool, port: Option<u16>) -> N
 /// A metagraph of these neurons.
 pub fn graph(neurons: Vec<Neuron>) -> Metagraph {
     Metagraph::new(1, 100, neurons, Hyperparams::default(), dynamic(1))
+}
+
+/// Every neuron but uid 0 (the validator) as a target of round 1.
+pub fn miner_targets(graph: &Metagraph) -> Vec<Target> {
+    graph
+        .neurons
+        .iter()
+        .skip(1)
+        .map(|n| Target {
+            uid: n.uid,
+            hotkey: n.hotkey,
+            round: 1,
+        })
+        .collect()
 }
 
 /// The keypair of test account `i`.
