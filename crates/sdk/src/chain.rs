@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tao_client::{Client, Finalized};
 use tao_keys::{Keypair, PublicKey};
-use tao_primitives::{AccountId, NetUid};
+use tao_primitives::{AccountId, Hash256, NetUid};
+use tao_rpc_api::BlockId;
 use tao_rpc_api::TaoApiClient;
 use tao_types::error::TxError;
 use tao_types::params::Hyperparams;
@@ -40,6 +41,11 @@ impl Default for ChainConfig {
         }
     }
 }
+
+/// The most block hashes one [`Chain::block_hashes`] call returns.
+pub const MAX_BLOCK_HASHES: u64 = 1 << 16;
+/// Header requests [`Chain::block_hashes`] has in flight at once.
+pub const BLOCK_HASH_BATCH: u64 = 64;
 
 /// A connection to a node with the SDK's transactions.
 #[derive(Debug, Clone)]
@@ -117,6 +123,69 @@ impl Chain {
     /// The underlying client (every RPC read).
     pub fn client(&self) -> &Arc<Client> {
         &self.client
+    }
+
+    /// The hashes of finalized blocks `from..=to`, in order (what subnets seed their
+    /// challenges or worlds with). At most [`MAX_BLOCK_HASHES`] per call; requested
+    /// [`BLOCK_HASH_BATCH`] at a time over the one connection.
+    ///
+    /// # Errors
+    /// [`SdkError::Config`] for an empty or oversized range, [`SdkError::BlockUnavailable`]
+    /// for a block not finalized yet (or a header that is not the one asked for), or the
+    /// node's error.
+    pub async fn block_hashes(&self, from: u64, to: u64) -> Result<Vec<Hash256>, SdkError> {
+        let count = to.checked_sub(from).map(|span| span.saturating_add(1));
+        let count = match count {
+            Some(count) if count <= MAX_BLOCK_HASHES => count,
+            _ => {
+                return Err(SdkError::Config(format!(
+                    "block range {from}..={to} is empty or longer than {MAX_BLOCK_HASHES}"
+                )));
+            }
+        };
+        let rpc = self.client.rpc().await?;
+        let finalized = rpc
+            .chain_get_header(None)
+            .await
+            .map_err(tao_client::ClientError::from)?
+            .map_or(0, |header| header.number);
+        if to > finalized {
+            return Err(SdkError::BlockUnavailable {
+                number: to,
+                reason: format!("the finalized head is block {finalized}"),
+            });
+        }
+        let mut hashes = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        let mut next = from;
+        while next <= to {
+            let last = to.min(next.saturating_add(BLOCK_HASH_BATCH - 1));
+            let batch = (next..=last).map(|number| {
+                let rpc = rpc.clone();
+                async move {
+                    let header = rpc
+                        .chain_get_header(Some(BlockId::Number(number)))
+                        .await
+                        .map_err(tao_client::ClientError::from)?;
+                    match header {
+                        Some(header) if header.number == number => {
+                            <[u8; 32]>::try_from(header.hash.0)
+                                .map(Hash256)
+                                .map_err(|_| SdkError::BlockUnavailable {
+                                    number,
+                                    reason: "the node sent a hash that is not 32 bytes".into(),
+                                })
+                        }
+                        _ => Err(SdkError::BlockUnavailable {
+                            number,
+                            reason: "the node has no such block".into(),
+                        }),
+                    }
+                }
+            });
+            hashes.extend(futures::future::try_join_all(batch).await?);
+            next = last.saturating_add(1);
+        }
+        Ok(hashes)
     }
 
     /// The subnet's hyperparameters.

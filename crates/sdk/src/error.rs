@@ -94,6 +94,15 @@ pub enum SdkError {
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A block the caller needs is not finalized on the node (or the node sent a malformed
+    /// header for it).
+    #[error("block {number} is unavailable: {reason}")]
+    BlockUnavailable {
+        /// Its height.
+        number: u64,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl SdkError {

@@ -49,6 +49,8 @@ pub use miner::{MetagraphStakeView, MinerConfig, miner_axon, run_miner};
 pub use retry::RetryPolicy;
 pub use scores::ScoreBook;
 pub use setter::{WeightSetter, WeightsOutcome};
-pub use subnet::{MinerContext, Rng, Subnet, Target};
-pub use validator::{RoundReport, Validator, ValidatorConfig, query_round, run_validator};
+pub use subnet::{MinerContext, MinerService, Rng, Subnet, Target};
+pub use validator::{
+    RoundReport, Validator, ValidatorConfig, query_all, query_round, run_validator,
+};
 pub use weights::{WeightLimits, WeightRow, weights_from_scores};

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::chain::{AxonEndpoint, Chain};
 use crate::error::SdkError;
 use crate::metagraph::{Metagraph, SharedMetagraph};
-use crate::subnet::{MinerContext, Subnet};
+use crate::subnet::{MinerContext, MinerService};
 
 /// How a miner runs.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ fn admit(graph: &SharedMetagraph, caller: &Caller, open: bool) -> Result<(), Str
 /// At start: the node cannot be reached, the subnet does not exist, the hotkey is not
 /// registered, the port cannot be bound. Later failures (node restarts, a refused
 /// `serve_axon`) are logged and retried; the axon keeps serving meanwhile.
-pub async fn run_miner<S: Subnet>(
+pub async fn run_miner<S: MinerService>(
     subnet: Arc<S>,
     hotkey: Keypair,
     chain: Chain,
@@ -177,7 +177,7 @@ fn published_ip(config: &MinerConfig, allow_local: bool) -> Result<IpAddr, SdkEr
 
 /// The miner's axon, ready to serve: `subnet`'s synapse, admission and priority from
 /// `graph` (what [`run_miner`] serves; for custom runners, tests and benchmarks).
-pub fn miner_axon<S: Subnet>(
+pub fn miner_axon<S: MinerService>(
     subnet: Arc<S>,
     hotkey: Keypair,
     config: &MinerConfig,
@@ -189,7 +189,7 @@ pub fn miner_axon<S: Subnet>(
         dendrite: Dendrite::new(hotkey.clone()),
         caller: None,
     };
-    let open = subnet.open_to_non_validators();
+    let open = subnet.serves_non_validators();
     let mut axon = Axon::new(
         hotkey,
         AxonConfig {
@@ -205,11 +205,11 @@ pub fn miner_axon<S: Subnet>(
         axon.stake_view(Arc::new(MetagraphStakeView(graph.clone())));
     }
     let admission = graph.clone();
-    let handler = Handler::<S::Synapse>::forward(move |request, caller| {
+    let handler = Handler::<S::Request>::forward(move |request, caller| {
         let subnet = subnet.clone();
         let mut context = context.clone();
         context.caller = Some(Arc::new(caller));
-        async move { subnet.answer(request, &context).await }
+        async move { subnet.respond(request, &context).await }
     })
     .blacklist(move |caller| admit(&admission, caller, open));
     axon.attach(handler);

@@ -53,6 +53,8 @@ pub struct WeightSetter {
     version_key: u64,
     pending_path: PathBuf,
     pending: Option<(SavedCommit, u64)>,
+    /// Block of the last weights this run sent (set or committed).
+    last_sent_block: Option<u64>,
 }
 
 impl WeightSetter {
@@ -77,7 +79,49 @@ impl WeightSetter {
             version_key,
             pending_path,
             pending,
+            last_sent_block: None,
         }
+    }
+
+    /// What a validator calls every round: reveals a due commit, and sends `scores` when
+    /// `interval_blocks` (0: one tempo) have passed since its last weights — this run's, or
+    /// the chain's `last_update` after a restart. `None` when nothing was due; failures are
+    /// reported as [`WeightsOutcome::Waiting`], never returned.
+    pub async fn on_schedule(
+        &mut self,
+        graph: &Metagraph,
+        interval_blocks: u64,
+        scores: &[(u16, f64)],
+    ) -> Option<WeightsOutcome> {
+        match self.reveal_due(graph).await {
+            Ok(Some(outcome)) => return Some(outcome),
+            Ok(None) => {}
+            Err(error) => return Some(WeightsOutcome::Waiting(format!("reveal failed: {error}"))),
+        }
+        let interval = match interval_blocks {
+            0 => u64::from(graph.dynamic.tempo.max(1)),
+            blocks => blocks,
+        };
+        let last = self.last_sent_block.or_else(|| {
+            graph
+                .neuron_of(&self.hotkey.public())
+                .filter(|n| n.last_update != n.registered_at)
+                .map(|n| n.last_update)
+        });
+        if last.is_some_and(|last| graph.block.saturating_sub(last) < interval) {
+            return None;
+        }
+        let outcome = match self.send(graph, scores).await {
+            Ok(outcome) => outcome,
+            Err(error) => WeightsOutcome::Waiting(format!("not sent: {error}")),
+        };
+        if matches!(
+            outcome,
+            WeightsOutcome::Set { .. } | WeightsOutcome::Committed { .. }
+        ) {
+            self.last_sent_block = Some(graph.block);
+        }
+        Some(outcome)
     }
 
     /// Whether a commit waits for its reveal.

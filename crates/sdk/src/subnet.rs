@@ -43,6 +43,46 @@ pub trait Subnet: Send + Sync + 'static {
     }
 }
 
+/// The miner side of a subnet: what [`run_miner`](crate::run_miner) serves. Every
+/// [`Subnet`] is one. A subnet whose validators do not fit [`Subnet`] — answers scored only
+/// later, or against each other — implements just this for its miners and drives its
+/// validator from the SDK's parts ([`MetagraphSync`](crate::MetagraphSync),
+/// [`query_all`](crate::query_all), [`WeightSetter`](crate::WeightSetter),
+/// [`Chain::block_hashes`](crate::Chain::block_hashes)); ADR 013.
+pub trait MinerService: Send + Sync + 'static {
+    /// The request/response the axon serves.
+    type Request: tao_axon::Synapse;
+
+    /// Answer `request` (`Err`: the axon answers 500 with the message).
+    fn respond(
+        &self,
+        request: Self::Request,
+        miner: &MinerContext,
+    ) -> impl Future<Output = Result<Self::Request, String>> + Send;
+
+    /// Whether callers without a validator permit (or below `min_validator_stake`) are
+    /// served too.
+    fn serves_non_validators(&self) -> bool {
+        false
+    }
+}
+
+impl<S: Subnet> MinerService for S {
+    type Request = S::Synapse;
+
+    fn respond(
+        &self,
+        request: Self::Request,
+        miner: &MinerContext,
+    ) -> impl Future<Output = Result<Self::Request, String>> + Send {
+        self.answer(request, miner)
+    }
+
+    fn serves_non_validators(&self) -> bool {
+        self.open_to_non_validators()
+    }
+}
+
 /// A miner chosen for a challenge.
 #[derive(Clone, Debug)]
 pub struct Target {

@@ -98,7 +98,6 @@ pub struct Validator<S: Subnet> {
     book: ScoreBook,
     setter: WeightSetter,
     rng: Rng,
-    last_weights_block: Option<u64>,
 }
 
 impl<S: Subnet> std::fmt::Debug for Validator<S> {
@@ -158,7 +157,6 @@ impl<S: Subnet> Validator<S> {
             book,
             setter,
             rng,
-            last_weights_block: None,
         })
     }
 
@@ -230,35 +228,13 @@ impl<S: Subnet> Validator<S> {
 
     /// Reveals a due commit, and sends new weights when the interval has passed.
     async fn weights(&mut self, graph: &Metagraph) -> Option<WeightsOutcome> {
-        match self.setter.reveal_due(graph).await {
-            Ok(Some(outcome)) => return Some(outcome),
-            Ok(None) => {}
-            Err(error) => return Some(WeightsOutcome::Waiting(format!("reveal failed: {error}"))),
-        }
-        let interval = match self.config.weights_interval_blocks {
-            0 => u64::from(graph.dynamic.tempo.max(1)),
-            blocks => blocks,
-        };
-        let last = self.last_weights_block.or_else(|| {
-            graph
-                .neuron_of(&self.hotkey.public())
-                .filter(|n| n.last_update != n.registered_at)
-                .map(|n| n.last_update)
-        });
-        if last.is_some_and(|last| graph.block.saturating_sub(last) < interval) {
-            return None;
-        }
-        let outcome = match self.setter.send(graph, &self.book.scores()).await {
-            Ok(outcome) => outcome,
-            Err(error) => WeightsOutcome::Waiting(format!("not sent: {error}")),
-        };
-        if matches!(
-            outcome,
-            WeightsOutcome::Set { .. } | WeightsOutcome::Committed { .. }
-        ) {
-            self.last_weights_block = Some(graph.block);
-        }
-        Some(outcome)
+        self.setter
+            .on_schedule(
+                graph,
+                self.config.weights_interval_blocks,
+                &self.book.scores(),
+            )
+            .await
     }
 }
 
@@ -273,28 +249,20 @@ pub async fn query_round<S: Subnet>(
     rng: &mut Rng,
     timeout: Duration,
 ) -> RoundReport {
-    let mut calls = tokio::task::JoinSet::new();
-    let mut pending = Vec::with_capacity(targets.len());
+    let mut pending: Vec<(u16, S::Truth, Option<S::Synapse>)> = Vec::with_capacity(targets.len());
     let started = Instant::now();
-    for (index, target) in targets.iter().enumerate() {
+    let mut requests = Vec::with_capacity(targets.len());
+    for target in targets {
         let (synapse, truth) = subnet.challenge(target, rng);
         pending.push((target.uid, truth, None));
-        let Some(address) = graph.axon_target(target.uid) else {
-            continue;
-        };
-        let dendrite = dendrite.clone();
-        calls.spawn(async move { (index, dendrite.call(&address, synapse, timeout).await) });
+        requests.push((target.uid, synapse));
     }
-    while let Some(joined) = calls.join_next().await {
-        if let Ok((index, response)) = joined
-            && let Some(slot) = pending.get_mut(index)
-        {
-            if !response.is_success() {
-                tracing::debug!(target: "sdk.validator", uid = slot.0, status = response.status_code, message = %response.status_message, "no answer");
-            }
-            slot.2 = response.synapse.filter(|_| response.status_code == 200);
+    query_all(dendrite, graph, requests, timeout, |index, _uid, answer| {
+        if let Some(slot) = pending.get_mut(index) {
+            slot.2 = answer;
         }
-    }
+    })
+    .await;
     let mut report = RoundReport {
         block: graph.block,
         query_time: started.elapsed(),
@@ -313,6 +281,45 @@ pub async fn query_round<S: Subnet>(
     }
     report.scoring_time = scoring.elapsed();
     report
+}
+
+/// Sends each `(uid, request)` to that miner's axon, all at once, and hands every answer to
+/// `arrived(index, uid, answer)` in the order the answers arrive (`None`: no axon, a timeout,
+/// an error status or an unreadable reply). For validators that keep their own record of
+/// arrivals (ADR 013); [`query_round`] is built on it.
+pub async fn query_all<T: tao_axon::Synapse>(
+    dendrite: &Dendrite,
+    graph: &Metagraph,
+    requests: Vec<(u16, T)>,
+    timeout: Duration,
+    mut arrived: impl FnMut(usize, u16, Option<T>),
+) {
+    let mut calls = tokio::task::JoinSet::new();
+    let mut unreachable = Vec::new();
+    for (index, (uid, request)) in requests.into_iter().enumerate() {
+        let Some(address) = graph.axon_target(uid) else {
+            unreachable.push((index, uid));
+            continue;
+        };
+        let dendrite = dendrite.clone();
+        calls.spawn(async move { (index, uid, dendrite.call(&address, request, timeout).await) });
+    }
+    for (index, uid) in unreachable {
+        arrived(index, uid, None);
+    }
+    while let Some(joined) = calls.join_next().await {
+        let Ok((index, uid, response)) = joined else {
+            continue;
+        };
+        if !response.is_success() {
+            tracing::debug!(target: "sdk.validator", uid, status = response.status_code, message = %response.status_message, "no answer");
+        }
+        arrived(
+            index,
+            uid,
+            response.synapse.filter(|_| response.status_code == 200),
+        );
+    }
 }
 
 fn clamp_score(score: f64) -> f64 {
