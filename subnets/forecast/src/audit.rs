@@ -27,6 +27,12 @@ use crate::world::World;
 
 /// The most validators one audit takes.
 pub const MAX_VALIDATORS: usize = 1024;
+/// Blocks a validator's weights may take from the moment it computes them to their
+/// inclusion (`set_at_block`). A round that fell due in between was not in the validator's
+/// moving average, so the audit also replays the ledger as of each block in this window where
+/// the due rounds change, and judges the validator by the closest. (A validator can choose
+/// among at most the one or two rounds falling due in 8 blocks: nothing to steer with.)
+pub const INCLUSION_WINDOW_BLOCKS: u64 = 8;
 
 /// A validator's weights as the chain holds them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +173,46 @@ struct Replay {
     counted: Counted,
 }
 
+/// The replay as of the block in the inclusion window (see [`INCLUSION_WINDOW_BLOCKS`])
+/// whose weights are closest to the ones on chain.
+fn closest_replay(
+    spec: &ForecastSpec,
+    world: &World,
+    ledger: &SignedLedger,
+    weights: &ChainWeights,
+    roster: Option<&Roster>,
+) -> Result<Replay, Error> {
+    let on_chain = from_u16(&weights.weights);
+    let set_at = weights.set_at_block;
+    let earliest = set_at.saturating_sub(INCLUSION_WINDOW_BLOCKS);
+    // The due set changes only where a round falls due: replay just before each such block.
+    let mut candidates: BTreeSet<u64> = BTreeSet::from([set_at]);
+    for round in &ledger.ledger.rounds {
+        let due_at = spec
+            .world
+            .block_of_step(round.challenge.last_step())
+            .map(|block| block.saturating_add(spec.reveal_grace_blocks));
+        if let Ok(due_at) = due_at
+            && due_at > earliest
+            && due_at <= set_at
+        {
+            candidates.insert(due_at - 1);
+        }
+    }
+    let mut best: Option<(f64, Replay)> = None;
+    for block in candidates {
+        let candidate = replay(spec, world, ledger, block, roster)?;
+        let gap = distance(&on_chain, &candidate.weights);
+        if best.as_ref().is_none_or(|(best_gap, _)| gap < *best_gap) {
+            best = Some((gap, candidate));
+        }
+    }
+    match best {
+        Some((_, replay)) => Ok(replay),
+        None => replay(spec, world, ledger, set_at, roster),
+    }
+}
+
 fn replay(
     spec: &ForecastSpec,
     world: &World,
@@ -250,7 +296,7 @@ pub fn audit(
         replays.push(match ledger {
             Some(ledger) if problem.is_none() => Some((
                 ledger.ledger.digest(),
-                replay(spec, world, ledger, weights.set_at_block, roster)?,
+                closest_replay(spec, world, ledger, weights, roster)?,
             )),
             _ => None,
         });

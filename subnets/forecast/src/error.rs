@@ -95,4 +95,30 @@ pub enum Error {
         /// What did not match.
         what: &'static str,
     },
+    /// Talking to the node or to another neuron failed (the SDK's error, as text: this enum
+    /// is compared and cloned in verdicts).
+    #[error("{0}")]
+    Network(String),
+    /// A spec file cannot be read or parsed.
+    #[error("spec file {path}: {message}")]
+    SpecFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The validator's state file cannot be read or written.
+    #[error("state file {path}: {message}")]
+    StateFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl From<tao_sdk::SdkError> for Error {
+    fn from(error: tao_sdk::SdkError) -> Self {
+        Error::Network(error.to_string())
+    }
 }

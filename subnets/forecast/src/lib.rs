@@ -47,6 +47,7 @@ pub mod audit;
 mod error;
 pub mod forecast;
 pub mod ledger;
+pub mod net;
 pub mod node;
 pub mod score;
 mod spec;

@@ -80,8 +80,9 @@ impl ForecastMiner {
     }
 }
 
-/// A validator's state for one subnet.
-#[derive(Clone, Debug)]
+/// A validator's state for one subnet (serde: a validator saves it between runs).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ForecastValidator {
     spec: ForecastSpec,
     ledger: Ledger,
@@ -159,6 +160,31 @@ impl ForecastValidator {
             self.scored += 1;
         }
         Ok(out)
+    }
+
+    /// Forget all but the last `keep` rounds that were already scored (unscored rounds are
+    /// always kept): bounds the ledger a long-running validator keeps and publishes.
+    pub fn prune(&mut self, keep: usize) {
+        let drop = self.scored.saturating_sub(keep);
+        if drop > 0 {
+            self.ledger.rounds.drain(..drop);
+            self.scored -= drop;
+        }
+    }
+
+    /// The ledger as it may be published at `block`: only rounds already due, so that no
+    /// forecast leaks before its targets exist.
+    pub fn published_ledger(&self, block: u64) -> Ledger {
+        let mut ledger = self.ledger.clone();
+        ledger
+            .rounds
+            .retain(|round| round_is_due(&self.spec, &round.challenge, block));
+        ledger
+    }
+
+    /// The spec this validator scores by.
+    pub fn spec(&self) -> &ForecastSpec {
+        &self.spec
     }
 
     /// The normalised weights of the moving averages.

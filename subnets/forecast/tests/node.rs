@@ -3,7 +3,7 @@
 
 use tao_keys::Keypair;
 use tao_primitives::{Hash256, NetUid, Uid};
-use tao_subnet_forecast::audit::{ChainWeights, Flag, audit};
+use tao_subnet_forecast::audit::{self, ChainWeights, Flag, audit};
 use tao_subnet_forecast::ledger::Roster;
 use tao_subnet_forecast::node::{ForecastMiner, ForecastValidator};
 use tao_subnet_forecast::score::{ScoreBook, to_u16};
@@ -45,15 +45,22 @@ fn validator_state_machine_matches_the_audit() {
         ForecastValidator::new(spec.clone(), NETUID, validator_key.public()).unwrap();
     let mut world = World::new(spec.world.clone()).unwrap();
     let mut scored_rounds = 0;
+    // Weights computed just before a round fell due, and the block it fell due at.
+    let mut computed_before_due = None;
     for block in 0..150u64 {
         assert_eq!(world.next_block().unwrap(), block);
         world
             .extend(&Hash256::blake2(&block.to_le_bytes()))
             .unwrap();
-        scored_rounds += validator
+        let before = validator.weights();
+        let newly_scored = validator
             .score_due(&world, block, Some(&roster))
             .unwrap()
             .len();
+        if newly_scored > 0 && scored_rounds >= 4 && computed_before_due.is_none() {
+            computed_before_due = Some((before, block));
+        }
+        scored_rounds += newly_scored;
         if block % 10 != 0 {
             continue;
         }
@@ -110,6 +117,52 @@ fn validator_state_machine_matches_the_audit() {
         report.validators[0]
     );
     assert_eq!(report.validators[0].rounds.len(), scored_rounds);
+
+    // Weights computed a block before a round fell due and included three blocks later (the
+    // round fell due in between) are the validator's honest weights: the audit replays the
+    // inclusion window and does not flag them.
+    let (early, due_at) = computed_before_due.unwrap();
+    assert!(
+        audit::distance(&early, &weights) > 1e-3,
+        "the round changed nothing"
+    );
+    let late_inclusion = [ChainWeights {
+        validator: validator_key.public(),
+        set_at_block: due_at + 3,
+        weights: to_u16(&early),
+    }];
+    let report = audit(
+        &spec,
+        &world,
+        Some(&roster),
+        std::slice::from_ref(&ledger),
+        &late_inclusion,
+    )
+    .unwrap();
+    assert!(
+        !report.validators[0].flagged() && report.validators[0].distance < 1e-3,
+        "{:?}",
+        report.validators[0]
+    );
+
+    // The validator's whole state survives JSON (it is saved between runs); pruning keeps
+    // the rounds not scored yet; the published ledger holds only rounds already due.
+    let text = serde_json::to_string(&validator).unwrap();
+    let mut restored: ForecastValidator = serde_json::from_str(&text).unwrap();
+    assert_eq!(restored.weights(), validator.weights());
+    let unscored = validator.ledger().rounds.len() - scored_rounds;
+    assert!(unscored > 0);
+    restored.prune(2);
+    assert_eq!(restored.ledger().rounds.len(), 2 + unscored);
+    assert_eq!(restored.weights(), validator.weights());
+    let published = validator.published_ledger(149);
+    assert_eq!(published.rounds.len(), scored_rounds);
+    assert!(
+        published
+            .rounds
+            .iter()
+            .all(|r| audit::round_is_due(&spec, &r.challenge, 149))
+    );
 
     // A ledger crafted to break the audit (a round the spec cannot issue, far beyond the
     // world) is flagged, not obeyed.

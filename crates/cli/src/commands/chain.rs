@@ -33,6 +33,17 @@ pub enum SubnetsCommand {
         #[command(flatten)]
         network: NetworkArgs,
     },
+    /// The public audit of a Forecast subnet: every validator's weights recomputed from its
+    /// published ledger and the chain, the dishonest flagged; and each miner's record.
+    Audit {
+        /// The subnet.
+        #[arg(long)]
+        netuid: u16,
+        #[command(flatten)]
+        spec: crate::commands::neuron::ForecastSpecArgs,
+        #[command(flatten)]
+        network: NetworkArgs,
+    },
     /// A subnet's hyperparameters.
     Hyperparameters {
         /// The subnet.
@@ -229,6 +240,11 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 t
             })
         }
+        SubnetsCommand::Audit {
+            netuid,
+            spec,
+            network,
+        } => crate::commands::neuron::audit(netuid, &network, &spec, out).await,
         SubnetsCommand::Metagraph { netuid, network } => {
             let rpc = network.client().await?.rpc().await?;
             let graph = rpc
