@@ -173,13 +173,12 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
     let spec = spec.to_str().unwrap();
 
     let netuid = common::subnet(&env);
-    // Small stakes next to the pool, so that each buys alpha at nearly the same price: the
-    // dishonest validator's 3/7 of the honest total is ≈ 30 % of validator stake.
+    // Stakes large next to an epoch's emission, small next to the pool; then adjusted.
     let validator_names: Vec<&str> = HONEST.iter().copied().chain([DISHONEST]).collect();
     for name in &validator_names {
-        common::funded_wallet(&env, name, "100");
+        common::funded_wallet(&env, name, "300");
         env.json(&["register", "--netuid", &netuid, "--wallet.name", name]);
-        let amount = if *name == DISHONEST { "3.86" } else { "3" };
+        let amount = if *name == DISHONEST { "25" } else { "20" };
         env.json(&[
             "stake",
             "add",
@@ -199,9 +198,9 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
         bad / (bad + honest as f64)
     };
     // Epochs pay the validators' stake meanwhile (more to the earlier): adjust to ≈ 30 %.
+    let mut bad_share = share_of_bad();
     for _ in 0..40 {
-        let share = share_of_bad();
-        let buyers: &[&str] = match share {
+        let buyers: &[&str] = match bad_share {
             s if s < 0.29 => &[DISHONEST],
             s if s > 0.32 => &HONEST,
             _ => break,
@@ -213,13 +212,13 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
                 "--netuid",
                 &netuid,
                 "--amount",
-                "0.5",
+                "2",
                 "--wallet.name",
                 name,
             ]);
         }
+        bad_share = share_of_bad();
     }
-    let bad_share = share_of_bad();
     let graph = env.metagraph(&netuid);
     for name in &validator_names {
         eprintln!("{name}: stake {}", stake_of(&graph, &hotkey(name)));
@@ -228,7 +227,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
         "the dishonest validator holds {:.1} % of validator stake",
         bad_share * 100.0
     );
-    assert!((0.28..0.36).contains(&bad_share), "{bad_share}");
+    assert!((0.28..0.34).contains(&bad_share), "{bad_share}");
 
     for (name, _) in MINERS {
         common::funded_wallet(&env, name, "100");
@@ -243,40 +242,10 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
     let (favoured, victim) = (uid(FAVOURED).to_string(), uid(VICTIM).to_string());
     let copier_hotkey = hotkey("copier");
 
-    let _miners: Vec<common::Proc> = MINERS
-        .iter()
-        .map(|(name, flags)| {
-            let axon_port = free_port().to_string();
-            let mut args = vec![
-                "miner",
-                "run",
-                "--subnet",
-                "forecast",
-                "--netuid",
-                &netuid,
-                "--wallet.name",
-                name,
-                "--axon.ip",
-                "127.0.0.1",
-                "--axon.port",
-                &axon_port,
-                "--forecast.spec",
-                spec,
-            ];
-            args.extend_from_slice(flags);
-            if *name == VICTIM {
-                args.extend_from_slice(&["--forecast.leak-to", &copier_hotkey]);
-            }
-            if *name == "copier" {
-                args.extend_from_slice(&["--forecast.copy-from", &victim]);
-            }
-            env.spawn(name, &args)
-        })
-        .collect();
-    let spawn_validator = |name: &str, extra: &[&str]| {
-        let axon_port = free_port().to_string();
-        let mut args = vec![
-            "validator",
+    // `tao <role> run --subnet forecast` for wallet `name`, its axon on a free port.
+    let neuron = |role: &'static str, name: &'static str, axon_port: &str| -> Vec<String> {
+        [
+            role,
             "run",
             "--subnet",
             "forecast",
@@ -284,17 +253,36 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
             &netuid,
             "--wallet.name",
             name,
-            "--axon.port",
-            &axon_port,
-            "--forecast.spec",
-            spec,
-            "--round-interval-ms",
-            "1000",
-            "--query-timeout-ms",
-            "2000",
-        ];
-        args.extend_from_slice(extra);
-        env.spawn(name, &args)
+        ]
+        .into_iter()
+        .chain(["--axon.port", axon_port, "--forecast.spec", spec])
+        .map(str::to_owned)
+        .collect()
+    };
+    let _miners: Vec<common::Proc> = MINERS
+        .iter()
+        .map(|(name, flags)| {
+            let mut args = neuron("miner", name, &free_port().to_string());
+            args.extend(["--axon.ip", "127.0.0.1"].map(str::to_owned));
+            args.extend(flags.iter().map(|f| (*f).to_owned()));
+            if *name == VICTIM {
+                args.extend(["--forecast.leak-to".to_owned(), copier_hotkey.clone()]);
+            }
+            if *name == "copier" {
+                args.extend(["--forecast.copy-from".to_owned(), victim.clone()]);
+            }
+            env.spawn(name, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .collect();
+    let spawn_validator = |name: &'static str, extra: &[&str]| {
+        let mut args = neuron("validator", name, &free_port().to_string());
+        args.extend(
+            ["--round-interval-ms", "1000", "--query-timeout-ms", "2000"]
+                .iter()
+                .chain(extra)
+                .map(|a| (*a).to_owned()),
+        );
+        env.spawn(name, &args.iter().map(String::as_str).collect::<Vec<_>>())
     };
     let validators: Vec<common::Proc> = HONEST
         .iter()
