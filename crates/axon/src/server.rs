@@ -1,11 +1,12 @@
 //! The axon: an HTTP/1.1 server (hyper) answering synapse requests like the SDK's axon, with the
 //! protections a miner on a real network needs.
 //!
-//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → headers → nonce and signature (then the
-//! optional `verify` hook) → allow-list / stake view → `blacklist` hook → per-hotkey rate limit
-//! → priority queue (by the `priority` hook, else the caller's stake) → body (size-limited) →
-//! body hash → handler → response. The synapse timeout (capped by
-//! [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's answer.
+//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → headers → nonce
+//! and signature (then the optional `verify` hook) → allow-list / stake view → `blacklist` hook
+//! → per-hotkey rate limit → nonce recorded → priority queue (by the `priority` hook, else the
+//! caller's stake) → body (size-limited) → body hash → handler → response. The synapse timeout
+//! (capped by [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's
+//! answer.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -31,7 +32,7 @@ use crate::headers::{
 };
 use crate::limits::{Permit, PriorityGate, RateLimiter};
 use crate::metrics::Metrics;
-use crate::nonce::NonceGuard;
+use crate::nonce::{NonceGuard, NonceLimits};
 use crate::pyrepr::py_float;
 use crate::signing::{SDK_VERSION, now_ns};
 use crate::synapse::{Envelope, Synapse, TerminalInfo, body_hash_of_value};
@@ -105,8 +106,18 @@ pub struct AxonConfig {
     pub max_queue: usize,
     /// Per-hotkey rate limit `(requests per second, burst)`; `None` disables it (429 beyond).
     pub rate_limit: Option<(f64, f64)>,
-    /// Maximum number of (hotkey, uuid) clients in the nonce table.
-    pub max_clients: usize,
+    /// Nonces the replay table remembers at most, over all callers (401 `Too many clients`
+    /// only when it is full of callers with at least the newcomer's stake); also the most
+    /// hotkeys the rate limiter tracks. Default 100 000 (a few MiB).
+    pub max_nonce_entries: usize,
+    /// Nonces remembered at most per hotkey, whatever its uuids; beyond, its oldest is folded
+    /// into its floor, so one key cannot fill the table. Default 4096 (40 requests a second
+    /// over the widest window of 64 s, and room for any honest concurrency).
+    pub max_nonces_per_hotkey: usize,
+    /// How far ahead of the axon's clock a request's nonce may be, in milliseconds (401
+    /// beyond), so that every entry of the table ages out. Default 4000, the SDK's tolerance
+    /// for a client's clock in the other direction (`ALLOWED_DELTA`).
+    pub max_nonce_lead_ms: u64,
     /// With a stake view: callers with less stake get 403.
     pub min_stake: Option<f64>,
     /// Answer `GET /metrics` with the Prometheus exposition (off by default: the axon port is
@@ -125,7 +136,9 @@ impl Default for AxonConfig {
             max_concurrent: 256,
             max_queue: 1024,
             rate_limit: Some((100.0, 200.0)),
-            max_clients: 100_000,
+            max_nonce_entries: 100_000,
+            max_nonces_per_hotkey: 4096,
+            max_nonce_lead_ms: 4_000,
             min_stake: None,
             serve_metrics: false,
         }
@@ -472,9 +485,14 @@ impl Axon {
         let external_port = self.config.external_port.unwrap_or(local.port());
         let hotkey_ss58 = self.keypair.public().to_ss58();
         let shared = Arc::new(Shared {
-            nonces: NonceGuard::new(self.config.max_clients, self.config.max_timeout_s),
+            nonces: NonceGuard::new(NonceLimits {
+                max_entries: self.config.max_nonce_entries,
+                max_per_hotkey: self.config.max_nonces_per_hotkey,
+                max_timeout_s: self.config.max_timeout_s,
+                max_lead_ns: self.config.max_nonce_lead_ms.saturating_mul(1_000_000),
+            }),
             rate: self.config.rate_limit.map(|(per_second, burst)| {
-                RateLimiter::new(per_second, burst, self.config.max_clients)
+                RateLimiter::new(per_second, burst, self.config.max_nonce_entries)
             }),
             gate: PriorityGate::new(self.config.max_concurrent, self.config.max_queue),
             keys: Mutex::new(HashMap::new()),

@@ -46,7 +46,8 @@ pub(super) fn verify_btauth(
     })
 }
 
-/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`].
+/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`]: the nonce is checked
+/// here and recorded only once the caller is admitted ([`commit_nonce`]).
 pub(super) fn verify(
     shared: &Shared,
     headers: &RequestHeaders,
@@ -67,11 +68,10 @@ pub(super) fn verify(
         return Err(fail("Missing Nonce".into()));
     };
     let uuid = d.uuid.as_deref().unwrap_or("None");
-    let endpoint_key = format!("{hotkey_ss58}:{uuid}");
-    let now = now_ns();
+    let hotkey = key.public();
     shared
         .nonces
-        .check(&endpoint_key, nonce, timeout, now)
+        .check(&hotkey, uuid, nonce, timeout, now_ns())
         .map_err(|e| fail(e.to_string()))?;
     let Some(signature_text) = d.signature.as_deref().filter(|s| !s.is_empty()) else {
         return Err(fail("Missing Signature".into()));
@@ -84,11 +84,6 @@ pub(super) fn verify(
             "Signature mismatch with {message} and {signature_text}"
         )));
     }
-    shared
-        .nonces
-        .commit(&endpoint_key, nonce, now)
-        .map_err(|e| fail(e.to_string()))?;
-    let hotkey = key.public();
     Ok(Caller {
         stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
         hotkey,
@@ -100,6 +95,20 @@ pub(super) fn verify(
         synapse: name.to_owned(),
         timeout,
     })
+}
+
+/// Records an admitted caller's nonce; refuses a copy of the request that got there first.
+pub(super) fn commit_nonce(shared: &Shared, caller: &Caller) -> Result<(), Reject> {
+    shared
+        .nonces
+        .commit(
+            &caller.hotkey,
+            &caller.uuid,
+            caller.nonce,
+            caller.stake.unwrap_or(0.0),
+            now_ns(),
+        )
+        .map_err(|e| reject(401, format!("Not Verified with error: {e}")))
 }
 
 fn verifying_key(shared: &Shared, ss58: &str) -> Option<VerifyingKey> {

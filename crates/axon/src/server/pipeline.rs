@@ -1,6 +1,7 @@
 //! One request from arrival to answer (ADR 007): size limit → route → authentication → the
-//! route's `verify` hook → allow-list / stake view → `blacklist` hook → rate limit → priority
-//! queue → body → handler, all within the synapse's deadline.
+//! route's `verify` hook → allow-list / stake view → `blacklist` hook → rate limit → nonce
+//! recorded → priority queue → body → handler, all within the synapse's deadline. Only admitted
+//! callers take room in the nonce table.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::auth::{verify, verify_btauth};
+use super::auth::{commit_nonce, verify, verify_btauth};
 use super::{Caller, Ctx, Reject, Route, Shared, reject};
 use crate::body::AxonBody;
 use crate::headers::RequestHeaders;
@@ -33,6 +34,7 @@ pub(super) async fn pipeline(
         .verify(&request.caller)
         .map_err(|e| reject(401, format!("Not Verified with error: {e}")))?;
     admit(shared, route.as_ref(), &request.caller)?;
+    commit_nonce(shared, &request.caller)?;
     respond(shared, route, request, started).await
 }
 
