@@ -11,8 +11,13 @@ use common::*;
 use tao_axon::signing::{new_uuid, now_ns};
 use tao_axon::{AllowList, AxonConfig, AxonTarget, Dendrite, PreparedRequest};
 use tao_keys::Keypair;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const T: Duration = Duration::from_secs(12);
+
+/// How long a test waits on a socket before concluding the server will never act.
+const GUARD: Duration = Duration::from_secs(20);
 
 fn dummy(n: i64) -> Dummy {
     Dummy {
@@ -128,4 +133,102 @@ async fn a_far_future_nonce_is_401() {
         "{}",
         reply.message()
     );
+}
+
+// ---- Hole 4: unauthenticated body reads --------------------------------------------------
+
+/// Declared body size of the flood below: the axon's default limit, 8 MiB.
+const FLOOD_BODY_BYTES: usize = 8 << 20;
+
+/// The request line and headers of `p`, declaring a body of `content_length` bytes.
+fn head(p: &PreparedRequest, content_length: usize) -> Vec<u8> {
+    let path = p.url.splitn(4, '/').nth(3).unwrap_or_default();
+    let mut text = format!("POST /{path} HTTP/1.1\r\nhost: axon\r\n");
+    for (name, value) in &p.headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str(&format!("content-length: {content_length}\r\n\r\n"));
+    text.into_bytes()
+}
+
+/// Sends `head` and the first `sent` bytes of its body, never the rest, and returns the
+/// status of the reply (`None`: no reply before the guard).
+async fn status_of_partial_request(
+    addr: std::net::SocketAddr,
+    head: &[u8],
+    sent: usize,
+) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head).await.unwrap();
+    stream.write_all(&vec![b' '; sent]).await.unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !reply.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(GUARD, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => reply.extend_from_slice(&buf[..n]),
+            _ => return None,
+        }
+    }
+    let line = String::from_utf8_lossy(&reply);
+    line.split(' ').nth(1).and_then(|code| code.parse().ok())
+}
+
+/// A request signed with btauth/1 whose SDK header signature is forged: the btauth signature
+/// covers the body, but the caller is refused on its headers, before the body is read.
+fn forged_btauth(target: &AxonTarget) -> PreparedRequest {
+    let mut p = Dendrite::with_btauth(key("Mallory"))
+        .prepare(target, &dummy(1), 1.0)
+        .unwrap();
+    set_header(
+        &mut p,
+        "bt_header_dendrite_signature",
+        &format!("0x{}", "00".repeat(64)),
+    );
+    set_header(
+        &mut p,
+        "x-bittensor-signature",
+        &format!("0x{}", "00".repeat(64)),
+    );
+    p
+}
+
+/// The measured attack: 64 concurrent senders of 8 MiB bodies with bad signatures. Each is
+/// refused (401) while almost all of its body is still unsent, so the axon cannot have read or
+/// buffered it: memory stays bounded by the connections' read buffers, not by the bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_bodies_are_refused_unread() {
+    let axon = start(local_config(), |_| {}).await;
+    let addr = axon.local_addr();
+    let head = Arc::new(head(&forged_btauth(&axon.target()), FLOOD_BODY_BYTES));
+    let senders: Vec<_> = (0..64)
+        .map(|_| {
+            let head = head.clone();
+            tokio::spawn(async move { status_of_partial_request(addr, &head, 64 << 10).await })
+        })
+        .collect();
+    for sender in senders {
+        assert_eq!(sender.await.unwrap(), Some(401));
+    }
+}
+
+/// A caller with a valid signature but not admitted (not registered) is refused before its
+/// body is read too; and an admitted btauth caller is still served.
+#[tokio::test]
+async fn unadmitted_bodies_are_refused_unread() {
+    let list = AllowList([(vali().public(), 10.0)].into_iter().collect());
+    let axon = start(local_config(), |a| {
+        a.stake_view(Arc::new(list));
+    })
+    .await;
+    let stranger = Dendrite::with_btauth(key("Mallory"))
+        .prepare(&axon.target(), &dummy(1), 1.0)
+        .unwrap();
+    let status =
+        status_of_partial_request(axon.local_addr(), &head(&stranger, FLOOD_BODY_BYTES), 1024)
+            .await;
+    assert_eq!(status, Some(403));
+    let honest = Dendrite::with_btauth(vali())
+        .call(&axon.target(), dummy(3), T)
+        .await;
+    assert_eq!(honest.status_code, 200, "{}", honest.status_message);
 }
