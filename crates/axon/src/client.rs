@@ -217,7 +217,9 @@ impl Dendrite {
         connector.set_nodelay(true);
         connector.enforce_http(true);
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Shorter than the axon's keep-alive (`AxonConfig::header_read_timeout_ms`, 20 s), so
+            // the pool drops an idle connection before the axon closes it under a new request.
+            .pool_idle_timeout(Duration::from_secs(10))
             .build(connector);
         Self(Arc::new(Inner {
             btauth,

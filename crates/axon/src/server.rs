@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
 use tao_keys::{Keypair, PublicKey, VerifyingKey};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -38,8 +38,10 @@ use crate::signing::{SDK_VERSION, now_ns};
 use crate::synapse::{Envelope, Synapse, TerminalInfo, body_hash_of_value};
 
 mod auth;
+mod connections;
 mod pipeline;
 
+use connections::{Activity, ConnectionLimits, ConnectionSlot, Watched};
 use pipeline::pipeline;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -86,7 +88,8 @@ impl StakeView for AllowList {
 }
 
 /// Axon settings. The defaults protect a miner: 8 MiB bodies, timeouts capped at 60 s, 256
-/// handlers at once with 1024 waiting, 100 requests/s (burst 200) per hotkey.
+/// handlers at once with 1024 waiting, 100 requests/s (burst 200) per hotkey, 1024 connections
+/// (256 per host) closed after 20 s without headers or traffic, a nonce table of 100 000.
 #[derive(Debug, Clone)]
 pub struct AxonConfig {
     /// Address to listen on.
@@ -120,6 +123,24 @@ pub struct AxonConfig {
     pub max_nonce_lead_ms: u64,
     /// With a stake view: callers with less stake get 403.
     pub min_stake: Option<f64>,
+    /// Connections open at most; beyond, a new connection is closed at once (the caller sees
+    /// 503 at once instead of waiting in the kernel's backlog). Default 1024: keep it below the
+    /// process's open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Connections open at most per client host (an IPv4 address, an IPv6 /64); beyond, a new
+    /// connection is closed at once. Default 256, as many as `max_concurrent`: one host gains
+    /// nothing from more, and cannot hold every connection.
+    pub max_connections_per_ip: usize,
+    /// Time a connection has to deliver a request's headers, in milliseconds, counted from
+    /// when the axon waits for them: hyper starts this clock after each answer too, so it
+    /// also closes a keep-alive connection that sends no next request. Default 20 000:
+    /// longer than the keep-alive of the SDK's client (aiohttp, 15 s) and the dendrite's pool
+    /// (10 s), so that they close idle connections first.
+    pub header_read_timeout_ms: u64,
+    /// A connection that moves no bytes for this long while none of its requests is being
+    /// handled is closed, in milliseconds: a client that stops reading its answer or sending
+    /// its body. A handler at work is bounded by the synapse timeout instead. Default 20 000.
+    pub idle_timeout_ms: u64,
     /// Answer `GET /metrics` with the Prometheus exposition (off by default: the axon port is
     /// public, so scrape it only where the port is not reachable from the internet).
     pub serve_metrics: bool,
@@ -140,6 +161,10 @@ impl Default for AxonConfig {
             max_nonces_per_hotkey: 4096,
             max_nonce_lead_ms: 4_000,
             min_stake: None,
+            max_connections: 1024,
+            max_connections_per_ip: 256,
+            header_read_timeout_ms: 20_000,
+            idle_timeout_ms: 20_000,
             serve_metrics: false,
         }
     }
@@ -434,6 +459,7 @@ struct Shared {
     axon_uuid: String,
     terminal: TerminalInfo,
     metrics: Metrics,
+    connections: Arc<ConnectionLimits>,
 }
 
 /// An axon being configured: attach handlers, then [`serve`](Axon::serve).
@@ -504,6 +530,10 @@ impl Axon {
                 ..TerminalInfo::default()
             },
             metrics: Metrics::default(),
+            connections: ConnectionLimits::new(
+                self.config.max_connections,
+                self.config.max_connections_per_ip,
+            ),
             btauth: crate::btauth::Verifier::new(&hotkey_ss58, true),
             hotkey_ss58,
             config: self.config,
@@ -532,22 +562,52 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                // At a cap the stream is dropped, which closes it.
+                if let Some(slot) = shared.connections.admit(peer.ip()) {
+                    connections.spawn(serve_connection(shared.clone(), stream, peer, slot));
+                }
             }
             _ = prune.tick() => shared.nonces.prune(now_ns()),
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// Serves one connection until the client closes it, it breaks a timeout, or it stays idle.
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: ConnectionSlot,
+) {
+    let _ = stream.set_nodelay(true);
+    let activity = Activity::new();
+    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let config = &shared.config;
+    let header_read_timeout = Duration::from_millis(config.header_read_timeout_ms);
+    let idle_timeout = Duration::from_millis(config.idle_timeout_ms);
+    let service = {
+        let (shared, activity) = (shared.clone(), activity.clone());
+        hyper::service::service_fn(move |req| {
+            let shared = shared.clone();
+            let busy = activity.busy();
+            async move {
+                let response = handle(shared, peer, req).await;
+                drop(busy);
+                Ok::<_, Infallible>(response)
+            }
+        })
+    };
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .serve_connection(io, service);
+    // Leaving the select drops the connection, which closes the socket.
+    tokio::select! {
+        _ = connection => {}
+        () = activity.idle_for(idle_timeout) => {}
+    }
+    drop(slot);
 }
 
 /// A running axon. Dropping it (or [`shutdown`](AxonHandle::shutdown)) stops the server and

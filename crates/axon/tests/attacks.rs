@@ -232,3 +232,116 @@ async fn unadmitted_bodies_are_refused_unread() {
         .await;
     assert_eq!(honest.status_code, 200, "{}", honest.status_message);
 }
+
+// ---- Hole 3: slow and idle connections, connection exhaustion ----------------------------
+
+/// A connection to `addr` from the loopback address `127.0.0.{last}`, as another client host.
+async fn connect_from(last: u8, addr: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, last], 0)))
+        .unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// Whether the server closes `stream` (after any reply it sends) before the guard.
+async fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(GUARD, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The measured attack held ~1,100 connections open from one host. One address gets at most
+/// `max_connections_per_ip`; the next is closed at once, and other hosts are still served.
+#[tokio::test]
+async fn connections_beyond_the_per_ip_cap_are_closed() {
+    let config = AxonConfig {
+        max_connections_per_ip: 4,
+        ..local_config()
+    };
+    let axon = start(config, |_| {}).await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(connect_from(2, axon.local_addr()).await);
+    }
+    let mut extra = connect_from(2, axon.local_addr()).await;
+    assert!(closed_by_server(&mut extra).await);
+    let honest = Dendrite::new(vali())
+        .call(&axon.target(), dummy(2), T)
+        .await;
+    assert_eq!(honest.status_code, 200, "{}", honest.status_message);
+}
+
+/// Past `max_connections` in all, new connections are closed at once; once the holders go,
+/// callers are served again.
+#[tokio::test]
+async fn connections_beyond_the_global_cap_are_closed() {
+    let config = AxonConfig {
+        max_connections: 6,
+        max_connections_per_ip: 4,
+        ..local_config()
+    };
+    let axon = start(config, |_| {}).await;
+    let mut held = Vec::new();
+    for host in [2, 2, 2, 2, 3, 3] {
+        held.push(connect_from(host, axon.local_addr()).await);
+    }
+    let mut extra = connect_from(4, axon.local_addr()).await;
+    assert!(closed_by_server(&mut extra).await);
+    drop(held);
+    // The axon notices the closed connections as it polls them; retry until it has.
+    let d = Dendrite::new(vali());
+    let mut status = 0;
+    for _ in 0..100 {
+        status = d.call(&axon.target(), dummy(2), T).await.status_code;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200);
+}
+
+/// Slowloris: headers that never end. The connection is closed after `header_read_timeout_ms`.
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let config = AxonConfig {
+        header_read_timeout_ms: 300,
+        ..local_config()
+    };
+    let axon = start(config, |_| {}).await;
+    let mut slow = TcpStream::connect(axon.local_addr()).await.unwrap();
+    slow.write_all(b"POST /Dummy HTTP/1.1\r\nhost: axon\r\nbt_header_dendrite_")
+        .await
+        .unwrap();
+    assert!(closed_by_server(&mut slow).await);
+}
+
+/// A keep-alive connection left idle after its answer is closed after `idle_timeout_ms`,
+/// even with a long header-read timeout.
+#[tokio::test]
+async fn an_idle_connection_is_closed() {
+    let config = AxonConfig {
+        header_read_timeout_ms: 600_000,
+        idle_timeout_ms: 300,
+        ..local_config()
+    };
+    let axon = start(config, |_| {}).await;
+    let request = Dendrite::new(vali())
+        .prepare(&axon.target(), &dummy(1), 12.0)
+        .unwrap();
+    let mut idle = TcpStream::connect(axon.local_addr()).await.unwrap();
+    idle.write_all(&head(&request, request.body.len()))
+        .await
+        .unwrap();
+    idle.write_all(&request.body).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    assert!(closed_by_server(&mut idle).await);
+}
