@@ -65,7 +65,8 @@ mod synapse;
 
 pub use body::AxonBody;
 pub use client::{
-    AxonTarget, Dendrite, DendriteResponse, MAX_RESPONSE_BYTES, PreparedRequest, SynapseStream,
+    AxonTarget, Dendrite, DendriteResponse, MAX_BUFFERED_BYTES, MAX_RESPONSE_BYTES,
+    PreparedRequest, SynapseStream,
 };
 pub use error::{ClientError, WireError};
 pub use metrics::Metrics;

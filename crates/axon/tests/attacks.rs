@@ -345,3 +345,84 @@ async fn an_idle_connection_is_closed() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     assert!(closed_by_server(&mut idle).await);
 }
+
+// ---- A dendrite's memory across a fan-out ------------------------------------------------
+
+/// A stand-in miner answering every request with `reply` bytes of a valid `Dummy` answer
+/// (padded with JSON whitespace), of which it sends only the first `sent` and then holds the
+/// connection open, until the returned server task is aborted.
+async fn miner_replying(reply: usize, sent: usize) -> (AxonTarget, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = AxonTarget {
+        ip: "127.0.0.1".into(),
+        port: listener.local_addr().unwrap().port(),
+        hotkey: MINER_SS58.into(),
+    };
+    let mut body = br#"{"dummy_input":1,"dummy_output":2}"#.to_vec();
+    body.resize(reply, b' ');
+    let body = Arc::new(body);
+    let server = tokio::spawn(async move {
+        // Dropped with the server task, which closes every connection.
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            connections.spawn(answer(stream, body.clone(), sent));
+        }
+    });
+    (target, server)
+}
+
+async fn answer(mut stream: TcpStream, body: Arc<Vec<u8>>, sent: usize) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(n) if n > 0 => request.extend_from_slice(&buf[..n]),
+            _ => return,
+        }
+    }
+    let head = format!(
+        // One answer per connection: the client must not send another request on it.
+        "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(head.as_bytes()).await.is_ok() {
+        let _ = stream.write_all(&body[..sent]).await;
+    }
+    std::future::pending::<()>().await;
+}
+
+/// Replies buffered across every call of a dendrite are bounded by its budget: while one
+/// miner holds 700 KiB of a 1 MiB budget with a stalled answer, another's complete 700 KiB
+/// answer waits (here past its timeout) instead of adding to memory; once the stalled call
+/// ends, the budget is whole again and answers go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dendrite_buffers_at_most_its_budget_across_calls() {
+    const KIB: usize = 1024;
+    let d = Dendrite::new(vali());
+    d.set_max_buffered_bytes(1024 * KIB);
+    let (stalled, stalled_server) = miner_replying(2048 * KIB, 700 * KIB).await;
+    let (fast, _fast_server) = miner_replying(700 * KIB, 700 * KIB).await;
+    let held = tokio::spawn({
+        let d = d.clone();
+        async move { d.call(&stalled, dummy(1), Duration::from_secs(60)).await }
+    });
+    let mut buffered = 0;
+    for _ in 0..500 {
+        buffered = d.buffered_bytes();
+        if buffered >= 600 * KIB {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!((600 * KIB..=1024 * KIB).contains(&buffered), "{buffered}");
+    let waiting = d.call(&fast, dummy(1), Duration::from_secs(1)).await;
+    assert_eq!(waiting.status_code, 408, "{}", waiting.status_message);
+    // The stalled miner goes away: its call fails and gives its share back.
+    stalled_server.abort();
+    assert_ne!(held.await.unwrap().status_code, 200);
+    assert_eq!(d.buffered_bytes(), 0);
+    let served = d.call(&fast, dummy(1), T).await;
+    assert_eq!(served.status_code, 200, "{}", served.status_message);
+    assert_eq!(d.buffered_bytes(), 0);
+}
