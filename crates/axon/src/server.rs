@@ -47,7 +47,9 @@ use pipeline::pipeline;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Who is calling, established before the handler runs. `hotkey` and `nonce` are verified
-/// (signature and replay checks passed) by the time any hook sees a `Caller`.
+/// (signature checked, nonce fresh and not seen before) by the time any hook sees a `Caller`;
+/// the nonce is recorded once the caller is admitted, so a copy of the request racing this one
+/// may reach the hooks too, but never the handler.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The caller's hotkey (verified).
