@@ -41,7 +41,7 @@ mod auth;
 mod connections;
 mod pipeline;
 
-use connections::{Activity, ConnectionLimits, ConnectionSlot, Watched};
+use connections::{Activity, Answering, ConnectionLimits, ConnectionSlot, Watched};
 use pipeline::pipeline;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -140,8 +140,9 @@ pub struct AxonConfig {
     /// (10 s), so that they close idle connections first.
     pub header_read_timeout_ms: u64,
     /// A connection that moves no bytes for this long while none of its requests is being
-    /// handled is closed, in milliseconds: a client that stops reading its answer or sending
-    /// its body. A handler at work is bounded by the synapse timeout instead. Default 20 000.
+    /// answered is closed, in milliseconds: a client that stops reading its answer or sending
+    /// its body. A request counts as being answered (a handler at work, a quiet stream) for at
+    /// most `max_timeout_s`. Default 20 000.
     pub idle_timeout_ms: u64,
     /// Answer `GET /metrics` with the Prometheus exposition (off by default: the axon port is
     /// public, so scrape it only where the port is not reachable from the internet).
@@ -583,7 +584,9 @@ async fn serve_connection(
     slot: ConnectionSlot,
 ) {
     let _ = stream.set_nodelay(true);
-    let activity = Activity::new();
+    let activity = Activity::new(
+        Duration::try_from_secs_f64(shared.config.max_timeout_s).unwrap_or(Duration::ZERO),
+    );
     let io = TokioIo::new(Watched::new(stream, activity.clone()));
     let config = &shared.config;
     let header_read_timeout = Duration::from_millis(config.header_read_timeout_ms);
@@ -595,8 +598,7 @@ async fn serve_connection(
             let busy = activity.busy();
             async move {
                 let response = handle(shared, peer, req).await;
-                drop(busy);
-                Ok::<_, Infallible>(response)
+                Ok::<_, Infallible>(response.map(|body| Answering::new(body, busy)))
             }
         })
     };

@@ -346,6 +346,98 @@ async fn an_idle_connection_is_closed() {
     assert!(closed_by_server(&mut idle).await);
 }
 
+/// Pauses `millis` between its two chunks.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Pausing {
+    millis: u64,
+}
+
+impl tao_axon::Synapse for Pausing {
+    const NAME: &'static str = "Pausing";
+    const REQUIRED_FIELDS: &'static [&'static str] = &["millis"];
+    const HASH_FIELDS: &'static [&'static str] = &["millis"];
+}
+
+/// The idle timeout closes quiet connections, not answers in progress: a stream whose handler
+/// is silent for longer than the idle timeout still reaches its end.
+#[tokio::test]
+async fn a_stream_quiet_for_longer_than_the_idle_timeout_is_not_cut() {
+    let config = AxonConfig {
+        idle_timeout_ms: 100,
+        ..local_config()
+    };
+    let axon = start(config, |a| {
+        a.attach(tao_axon::Handler::<Pausing>::streaming(
+            |s, _, tx| async move {
+                tx.send("first ").await.map_err(|e| e.to_string())?;
+                tokio::time::sleep(Duration::from_millis(s.millis)).await;
+                tx.send("last").await.map_err(|e| e.to_string())
+            },
+        ));
+    })
+    .await;
+    let mut stream = Dendrite::new(vali())
+        .call_stream(&axon.target(), &Pausing { millis: 1_000 }, T)
+        .await
+        .unwrap();
+    assert_eq!(stream.status_code, 200);
+    assert_eq!(stream.collect().await.unwrap(), b"first last");
+}
+
+/// Streams 64 KiB chunks until its client is gone or its deadline passes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Firehose {}
+
+impl tao_axon::Synapse for Firehose {
+    const NAME: &'static str = "Firehose";
+}
+
+/// A client that asks for a stream and never reads it cannot hold its connection: once the
+/// synapse timeout has passed and nothing moves for the idle timeout, the connection is closed
+/// with the answer unfinished.
+#[tokio::test]
+async fn a_client_that_never_reads_its_stream_is_cut_off() {
+    let config = AxonConfig {
+        max_timeout_s: 1.0,
+        idle_timeout_ms: 100,
+        ..local_config()
+    };
+    let axon = start(config, |a| {
+        a.attach(tao_axon::Handler::<Firehose>::streaming(
+            |_, _, tx| async move {
+                while tx.send(vec![b'x'; 64 << 10]).await.is_ok() {}
+                Ok(())
+            },
+        ));
+    })
+    .await;
+    let request = Dendrite::new(vali())
+        .prepare(&axon.target(), &Firehose {}, 1.0)
+        .unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(axon.local_addr()).await.unwrap();
+    stalled
+        .write_all(&head(&request, request.body.len()))
+        .await
+        .unwrap();
+    stalled.write_all(&request.body).await.unwrap();
+    // Read nothing for a while (past the 1 s timeout), then drain what the axon sent.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match tokio::time::timeout(GUARD, stalled.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => received.extend_from_slice(&buf[..n]),
+            Ok(_) => break,
+            Err(_) => panic!("the connection is still open"),
+        }
+    }
+    assert!(received.starts_with(b"HTTP/1.1 200"));
+    // Cut off: the chunked answer never reached its last (empty) chunk.
+    assert!(!received.ends_with(b"0\r\n\r\n"));
+}
+
 // ---- A dendrite's memory across a fan-out ------------------------------------------------
 
 /// A stand-in miner answering every request with `reply` bytes of a valid `Dummy` answer

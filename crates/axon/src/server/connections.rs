@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
@@ -91,55 +92,75 @@ fn host_of(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// When a connection last moved bytes, and whether a handler is working on one of its
-/// requests (a connection waiting for its handler is not idle).
+/// When a connection last moved bytes, and whether one of its requests is being answered (a
+/// connection waiting for its handler, or for a quiet stream, is not idle).
 #[derive(Debug)]
 pub(super) struct Activity {
     start: Instant,
     last_ms: AtomicU64,
     busy: AtomicUsize,
+    /// The longest a request may count as being answered: the synapse timeout's cap. Past it
+    /// an answer still unsent is one its client does not read.
+    max_answer: Duration,
+    busy_until_ms: AtomicU64,
 }
 
 impl Activity {
-    pub(super) fn new() -> Arc<Self> {
+    pub(super) fn new(max_answer: Duration) -> Arc<Self> {
         Arc::new(Self {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            max_answer,
+            busy_until_ms: AtomicU64::new(0),
         })
     }
 
-    fn touch(&self) {
-        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Marks a request as being handled until the returned guard drops.
+    fn at(&self, ms: &AtomicU64) -> Instant {
+        self.start + Duration::from_millis(ms.load(Ordering::Relaxed))
+    }
+
+    fn touch(&self) {
+        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Marks a request as being answered until the returned guard drops, for at most
+    /// `max_answer`.
     pub(super) fn busy(self: &Arc<Self>) -> Busy {
         self.busy.fetch_add(1, Ordering::Relaxed);
+        let until = self
+            .now_ms()
+            .saturating_add(u64::try_from(self.max_answer.as_millis()).unwrap_or(u64::MAX));
+        self.busy_until_ms.store(until, Ordering::Relaxed);
         Busy(self.clone())
     }
 
-    /// Resolves once the connection has moved no bytes for `timeout` with no request being
-    /// handled.
+    /// Resolves once the connection has moved no bytes for `timeout` while none of its
+    /// requests is being answered (or the latest has been for longer than `max_answer`).
     pub(super) async fn idle_for(&self, timeout: Duration) {
         loop {
-            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let due = last + timeout;
             let now = Instant::now();
-            if now < due {
-                tokio::time::sleep_until(due).await;
-            } else if self.busy.load(Ordering::Relaxed) == 0 {
+            let quiet_due = self.at(&self.last_ms) + timeout;
+            let busy_due = self.at(&self.busy_until_ms);
+            if now < quiet_due {
+                tokio::time::sleep_until(quiet_due).await;
+            } else if self.busy.load(Ordering::Relaxed) == 0 || now >= busy_due {
                 return;
             } else {
-                // A handler is at work (bounded by its own deadline): look again later.
-                tokio::time::sleep_until(now + timeout).await;
+                // Being answered: look again when that ends (its end counts as traffic) or
+                // runs out.
+                tokio::time::sleep_until(busy_due.min(now + timeout)).await;
             }
         }
     }
 }
 
-/// A request being handled (see [`Activity::busy`]); its end counts as activity.
+/// A request being handled, from its arrival to the end of its answer's body (see
+/// [`Activity::busy`]); its end counts as activity.
 #[derive(Debug)]
 pub(super) struct Busy(Arc<Activity>);
 
@@ -147,6 +168,40 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.touch();
         self.0.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A response body that keeps its request counted as being handled until the body is sent
+/// (or dropped): a stream whose handler is quiet is still an answer in progress.
+#[derive(Debug)]
+pub(super) struct Answering<B> {
+    body: B,
+    _busy: Busy,
+}
+
+impl<B> Answering<B> {
+    pub(super) fn new(body: B, busy: Busy) -> Self {
+        Self { body, _busy: busy }
+    }
+}
+
+impl<B: Body + Unpin> Body for Answering<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
