@@ -133,6 +133,11 @@ pub struct AxonConfig {
     /// connection is closed at once. Default 256, as many as `max_concurrent`: one host gains
     /// nothing from more, and cannot hold every connection.
     pub max_connections_per_ip: usize,
+    /// Largest request head (request line and headers) a connection buffers, in bytes
+    /// (431 beyond, and the connection is closed); also the size of its read buffer, so what
+    /// a connection holds before its caller is authenticated is bounded by this. At least
+    /// 8192 (hyper's minimum). Default 65 536: an SDK request's head is about 2 KiB.
+    pub max_header_bytes: usize,
     /// Time a connection has to deliver a request's headers, in milliseconds, counted from
     /// when the axon waits for them: hyper starts this clock after each answer too, so it
     /// also closes a keep-alive connection that sends no next request. Default 20 000:
@@ -166,6 +171,7 @@ impl Default for AxonConfig {
             min_stake: None,
             max_connections: 1024,
             max_connections_per_ip: 256,
+            max_header_bytes: 64 << 10,
             header_read_timeout_ms: 20_000,
             idle_timeout_ms: 20_000,
             serve_metrics: false,
@@ -576,6 +582,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// The smallest read buffer hyper accepts (it panics below).
+const HYPER_MIN_BUF_BYTES: usize = 8192;
+
 /// Serves one connection until the client closes it, it breaks a timeout, or it stays idle.
 async fn serve_connection(
     shared: Arc<Shared>,
@@ -605,6 +614,7 @@ async fn serve_connection(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
+        .max_buf_size(config.max_header_bytes.max(HYPER_MIN_BUF_BYTES))
         .serve_connection(io, service);
     // Leaving the select drops the connection, which closes the socket.
     tokio::select! {
