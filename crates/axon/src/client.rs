@@ -332,7 +332,7 @@ impl Dendrite {
     /// Bytes of answers buffered now, over every call (what the budget holds).
     pub fn buffered_bytes(&self) -> usize {
         let budget = self.budget();
-        budget.bytes - budget.room.available_permits()
+        budget.bytes.saturating_sub(budget.room.available_permits())
     }
 
     fn budget(&self) -> ReplyBudget {

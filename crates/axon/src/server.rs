@@ -1,12 +1,13 @@
 //! The axon: an HTTP/1.1 server (hyper) answering synapse requests like the SDK's axon, with the
 //! protections a miner on a real network needs.
 //!
-//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → headers → nonce
-//! and signature (then the optional `verify` hook) → allow-list / stake view → `blacklist` hook
-//! → per-hotkey rate limit → nonce recorded → priority queue (by the `priority` hook, else the
-//! caller's stake) → body (size-limited) → body hash → handler → response. The synapse timeout
-//! (capped by [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's
-//! answer.
+//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → btauth/1's
+//! body-free checks, if present → headers → nonce and signature (then the optional `verify`
+//! hook) → allow-list / stake view → `blacklist` hook → per-hotkey rate limit → nonce recorded
+//! → priority queue (by the `priority` hook, else the caller's stake) → body (size-limited) →
+//! body hash or btauth/1 signature → handler → response. The synapse timeout (capped by
+//! [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's answer; the
+//! connection limits (`server/connections.rs`) bound what a connection may hold before that.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -113,11 +114,13 @@ pub struct AxonConfig {
     pub rate_limit: Option<(f64, f64)>,
     /// Nonces the replay table remembers at most, over all callers (401 `Too many clients`
     /// only when it is full of callers with at least the newcomer's stake); also the most
-    /// hotkeys the rate limiter tracks. Default 100 000 (a few MiB).
+    /// hotkeys the rate limiter tracks. Default 100 000 (about 35 MiB at worst, with one
+    /// hotkey per nonce).
     pub max_nonce_entries: usize,
     /// Nonces remembered at most per hotkey, whatever its uuids; beyond, its oldest is folded
-    /// into its floor, so one key cannot fill the table. Default 4096 (40 requests a second
-    /// over the widest window of 64 s, and room for any honest concurrency).
+    /// into its floor, so one key cannot fill the table. Default 4096: 64 requests a second
+    /// over the widest window (64 s); folding refuses only nonces older than a hotkey's 4096
+    /// newest, which honest clients, signing in order, do not send.
     pub max_nonces_per_hotkey: usize,
     /// How far ahead of the axon's clock a request's nonce may be, in milliseconds (401
     /// beyond), so that every entry of the table ages out. Default 4000, the SDK's tolerance
