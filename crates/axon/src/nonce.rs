@@ -11,12 +11,14 @@
 //!   limit), so unregistered keys never take room;
 //! * per hotkey at most [`NonceLimits::max_per_hotkey`] nonces are remembered; beyond, its
 //!   oldest is folded into its floor, so a hotkey flooding fresh uuids crowds out only itself;
-//! * the table holds at most [`NonceLimits::max_entries`] nonces. When it is full, the hotkey
-//!   with the least stake, and among those the oldest newest nonce, is forgotten, provided its
-//!   stake is at most the newcomer's and its newest nonce is not in the future; that nonce
-//!   raises the floor for hotkeys the table does not know. A validator is thus never pushed
-//!   out by callers with less stake, and a full table cannot refuse newcomers for long: the
-//!   floor never passes the clock;
+//! * the table holds at most [`NonceLimits::max_entries`] nonces. When it is full, room comes
+//!   first from the biggest holders with at most the newcomer's stake: their oldest nonce folds
+//!   into their own floor, so a flood pays for itself. Failing that (every holder keeps one
+//!   nonce), the hotkey with the least stake, and among those the oldest newest nonce, is
+//!   forgotten, provided its stake is at most the newcomer's and its newest nonce is not in the
+//!   future; that nonce raises the floor for hotkeys the table does not know. A validator is
+//!   thus never pushed out by callers with less stake, and a full table cannot refuse newcomers
+//!   for long: the floor never passes the clock;
 //! * [`prune`](NonceGuard::prune) drops what no window can reach any more.
 //!
 //! Replays stay impossible: a forgotten nonce is below a floor or outside every window.
@@ -105,11 +107,16 @@ impl Record {
 /// `(stake order, newest nonce, hotkey)`.
 type Rank = (u64, u64, PublicKey);
 
+/// Holders with the most nonces looked at when a full table makes room.
+const BIGGEST_HOLDERS_TRIED: usize = 8;
+
 #[derive(Debug, Default)]
 struct Shard {
     records: HashMap<PublicKey, Record>,
     /// Every record's [`Rank`], to find the next to forget without a scan.
     ranks: BTreeSet<Rank>,
+    /// Every record's `(nonces held, hotkey)`, to find the biggest holders without a scan.
+    sizes: BTreeSet<(usize, PublicKey)>,
     /// Nonces held, over all records.
     entries: usize,
     /// The newest nonce of every hotkey forgotten while live: hotkeys the table does not know
@@ -118,17 +125,56 @@ struct Shard {
 }
 
 impl Shard {
-    fn forget(&mut self, hotkey: &PublicKey) {
-        if let Some(record) = self.records.remove(hotkey) {
+    /// Takes `hotkey`'s record out of the indexes, before it changes.
+    fn unindex(&mut self, hotkey: &PublicKey) {
+        if let Some(record) = self.records.get(hotkey) {
             self.ranks.remove(&record.rank(*hotkey));
+            self.sizes.remove(&(record.seen.len(), *hotkey));
+        }
+    }
+
+    /// Puts `hotkey`'s record back into the indexes, after it changed.
+    fn index(&mut self, hotkey: &PublicKey) {
+        if let Some(record) = self.records.get(hotkey) {
+            self.ranks.insert(record.rank(*hotkey));
+            self.sizes.insert((record.seen.len(), *hotkey));
+        }
+    }
+
+    fn forget(&mut self, hotkey: &PublicKey) {
+        self.unindex(hotkey);
+        if let Some(record) = self.records.remove(hotkey) {
             self.entries -= record.seen.len();
             self.forgotten_floor = self.forgotten_floor.max(record.newest());
         }
     }
 
-    /// Forget the first hotkey in the eviction order if a newcomer with `stake` may push it
-    /// out at `now`.
+    /// Make room for a newcomer with `stake` at `now`. First from the biggest holders with at
+    /// most its stake: their oldest nonce folds into their own floor, which touches nobody
+    /// else (a flood pays for itself). Failing that, the first hotkey in the eviction order is
+    /// forgotten, if the newcomer may push it out: its newest nonce becomes the floor of
+    /// hotkeys the table does not know.
     fn make_room(&mut self, stake: u64, now: u64) -> Result<(), NonceError> {
+        let biggest = self
+            .sizes
+            .iter()
+            .rev()
+            .take(BIGGEST_HOLDERS_TRIED)
+            .find(|(held, hotkey)| {
+                *held > 1 && self.records.get(hotkey).is_some_and(|r| r.stake <= stake)
+            })
+            .map(|(_, hotkey)| *hotkey);
+        if let Some(hotkey) = biggest {
+            self.unindex(&hotkey);
+            if let Some(record) = self.records.get_mut(&hotkey)
+                && let Some((oldest, _)) = record.seen.pop_first()
+            {
+                record.floor = record.floor.max(oldest);
+                self.entries -= 1;
+            }
+            self.index(&hotkey);
+            return Ok(());
+        }
         match self.ranks.first() {
             Some(&(lowest, newest, hotkey)) if lowest <= stake && newest <= now => {
                 self.forget(&hotkey);
@@ -246,12 +292,12 @@ impl NonceGuard {
             }
         }
         let floor = shard.forgotten_floor;
+        shard.unindex(hotkey);
         let record = shard.records.entry(*hotkey).or_insert_with(|| Record {
             floor,
             seen: BTreeSet::new(),
             stake,
         });
-        shard.ranks.remove(&record.rank(*hotkey));
         record.stake = stake;
         record.seen.insert((nonce, uuid));
         shard.entries += 1;
@@ -270,7 +316,7 @@ impl NonceGuard {
                 break;
             }
         }
-        shard.ranks.insert(record.rank(*hotkey));
+        shard.index(hotkey);
         Ok(())
     }
 
@@ -453,6 +499,35 @@ mod tests {
         );
         g.commit(&hotkey(2), "u", NOW + 4 * S, 0.0, NOW + 3 * S)
             .unwrap();
+    }
+
+    #[test]
+    fn a_full_table_makes_room_from_the_biggest_holder_first() {
+        // One shard of 8 entries, held by two flooding hotkeys.
+        let g = one_shard(guard(16 * 8, 64));
+        let (a, b) = (hotkey(1), hotkey(2));
+        for i in 0..4 {
+            g.commit(&a, &format!("a{i}"), NOW - S + i, 0.0, NOW)
+                .unwrap();
+            g.commit(&b, &format!("b{i}"), NOW - S / 2 + i, 0.0, NOW)
+                .unwrap();
+        }
+        // A newcomer whose request was signed before the flooders' newest is still admitted:
+        // room comes from a flooder's own oldest nonce, not from forgetting a whole hotkey
+        // (whose newest nonce would become the floor of every hotkey the table does not know).
+        g.commit(&hotkey(3), "c", NOW - 2 * S, 0.0, NOW).unwrap();
+        g.commit(&hotkey(4), "d", NOW - 2 * S, 0.0, NOW).unwrap();
+        assert_eq!(g.len(), 8);
+        // Both flooders are still known, each refusing its own replays above its floor.
+        assert_eq!(
+            g.check(&a, "a3", NOW - S + 3, 12.0, NOW),
+            Err(NonceError::Replayed)
+        );
+        assert_eq!(
+            g.check(&b, "b3", NOW - S / 2 + 3, 12.0, NOW),
+            Err(NonceError::Replayed)
+        );
+        g.check(&a, "new", NOW - S + 100, 12.0, NOW).unwrap();
     }
 
     #[test]
