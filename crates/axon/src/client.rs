@@ -8,14 +8,15 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, Request};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tao_keys::Keypair;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::ClientError;
 use crate::headers::{RequestHeaders, synapse_headers};
@@ -25,6 +26,74 @@ use crate::synapse::{Envelope, Synapse, TerminalInfo, body_hash_of_value};
 
 /// Largest response body a dendrite reads (bigger answers are a 422).
 pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Default bound on the answers a dendrite buffers at once over all its calls, in bytes: 1 GiB,
+/// room for 16 answers at [`MAX_RESPONSE_BYTES`], or a fan-out to 256 miners answering 4 MiB
+/// each. Without it a fan-out could buffer `MAX_RESPONSE_BYTES` per target. (Each connection
+/// also holds at most hyper's read buffer, about 400 KiB, of an answer not yet taken.)
+pub const MAX_BUFFERED_BYTES: usize = 1 << 30;
+
+/// The room left for buffered answers: one permit per byte.
+#[derive(Debug, Clone)]
+struct ReplyBudget {
+    room: Arc<Semaphore>,
+    bytes: usize,
+}
+
+impl ReplyBudget {
+    fn new(bytes: usize) -> Self {
+        let bytes = bytes.min(Semaphore::MAX_PERMITS);
+        Self {
+            room: Arc::new(Semaphore::new(bytes)),
+            bytes,
+        }
+    }
+}
+
+/// An answer's body and its share of the budget, given back when dropped.
+struct Buffered {
+    bytes: Bytes,
+    _share: Option<OwnedSemaphorePermit>,
+}
+
+/// Reads an answer of at most `limit` bytes, taking room in `budget` for each chunk as it
+/// arrives: an axon that announces a large answer but sends little holds only what it sent.
+/// Waits (within the caller's timeout) while the budget is full.
+async fn read_answer(
+    mut body: Incoming,
+    limit: usize,
+    budget: ReplyBudget,
+) -> Result<Buffered, ClientError> {
+    let limit = limit.min(budget.bytes);
+    let too_large = || ClientError::BadResponse(format!("the answer exceeds {limit} bytes"));
+    let mut data = BytesMut::new();
+    let mut share: Option<OwnedSemaphorePermit> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ClientError::BadResponse(e.to_string()))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if data.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        let n = u32::try_from(chunk.len()).map_err(|_| too_large())?;
+        let room = budget
+            .room
+            .clone()
+            .acquire_many_owned(n)
+            .await
+            .map_err(|_| ClientError::BadResponse("the answer budget is closed".into()))?;
+        match &mut share {
+            Some(share) => share.merge(room),
+            None => share = Some(room),
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(Buffered {
+        bytes: data.freeze(),
+        _share: share,
+    })
+}
 
 /// An axon endpoint: where it listens and which hotkey it answers as.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -131,6 +200,8 @@ struct Inner {
     nonces: NonceSource,
     /// Largest response body read, bytes.
     max_response_bytes: std::sync::atomic::AtomicUsize,
+    /// Bound on answers buffered at once over all calls.
+    budget: Mutex<ReplyBudget>,
     client: Client<HttpConnector, Full<Bytes>>,
     /// Free uuid lanes per axon endpoint (see [`Lane`]).
     lanes: Mutex<HashMap<String, Vec<String>>>,
@@ -217,7 +288,9 @@ impl Dendrite {
         connector.set_nodelay(true);
         connector.enforce_http(true);
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Shorter than the axon's keep-alive (`AxonConfig::header_read_timeout_ms`, 20 s), so
+            // the pool drops an idle connection before the axon closes it under a new request.
+            .pool_idle_timeout(Duration::from_secs(10))
             .build(connector);
         Self(Arc::new(Inner {
             btauth,
@@ -227,6 +300,7 @@ impl Dendrite {
             external_ip: external_ip.to_owned(),
             nonces: NonceSource::new(),
             max_response_bytes: std::sync::atomic::AtomicUsize::new(MAX_RESPONSE_BYTES),
+            budget: Mutex::new(ReplyBudget::new(MAX_BUFFERED_BYTES)),
             client,
             lanes: Mutex::new(HashMap::new()),
         }))
@@ -245,6 +319,28 @@ impl Dendrite {
         self.0
             .max_response_bytes
             .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Buffer at most `bytes` of answers at once, over every call of this dendrite and its
+    /// clones (default [`MAX_BUFFERED_BYTES`]), for calls that start from now on. A call
+    /// whose answer does not fit waits for room, within its timeout; an answer larger than
+    /// the whole budget is a 422.
+    pub fn set_max_buffered_bytes(&self, bytes: usize) {
+        *self.0.budget.lock().unwrap_or_else(|e| e.into_inner()) = ReplyBudget::new(bytes);
+    }
+
+    /// Bytes of answers buffered now, over every call (what the budget holds).
+    pub fn buffered_bytes(&self) -> usize {
+        let budget = self.budget();
+        budget.bytes.saturating_sub(budget.room.available_permits())
+    }
+
+    fn budget(&self) -> ReplyBudget {
+        self.0
+            .budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn max_response_bytes(&self) -> usize {
@@ -397,11 +493,12 @@ impl Dendrite {
             let response = self.send(prepared, &where_).await?;
             let status = response.status().as_u16();
             let headers = RequestHeaders::parse(response.headers()).unwrap_or_default();
-            let body = Limited::new(response.into_body(), self.max_response_bytes())
-                .collect()
-                .await
-                .map_err(|e| ClientError::BadResponse(e.to_string()))?
-                .to_bytes();
+            let body = read_answer(
+                response.into_body(),
+                self.max_response_bytes(),
+                self.budget(),
+            )
+            .await?;
             drop(lane);
             Ok::<_, ClientError>((status, headers, body))
         };
@@ -415,7 +512,7 @@ impl Dendrite {
             Ok(Err(e)) => return DendriteResponse::failed(&e, started),
             Ok(Ok(parts)) => parts,
         };
-        process_response(status, &headers, &body, started)
+        process_response(status, &headers, &body.bytes, started)
     }
 
     /// Call every axon in `targets` concurrently with the same synapse; results in the same
@@ -494,13 +591,15 @@ impl Dendrite {
         } else {
             let body = tokio::time::timeout_at(
                 deadline,
-                Limited::new(response.into_body(), self.max_response_bytes()).collect(),
+                read_answer(
+                    response.into_body(),
+                    self.max_response_bytes(),
+                    self.budget(),
+                ),
             )
             .await
-            .map_err(|_| timed_out())?
-            .map_err(|e| ClientError::BadResponse(e.to_string()))?
-            .to_bytes();
-            stream.status_message = error_message(&body).unwrap_or_else(|| {
+            .map_err(|_| timed_out())??;
+            stream.status_message = error_message(&body.bytes).unwrap_or_else(|| {
                 stream.status_code = 422;
                 "Failed to parse response".into()
             });

@@ -9,9 +9,11 @@
 //! * [`Axon`]: the server. Handlers per synapse ([`Handler`]: `forward` or streaming, with
 //!   `blacklist`, `priority`, `verify` hooks); signature and replay checks, allow-list by
 //!   [`StakeView`], per-hotkey rate limit, bounded priority queue, body limit, server-side timeout,
-//!   Prometheus metrics.
+//!   connection caps and timeouts (no body read before the caller is admitted), Prometheus
+//!   metrics. Every limit is in [`AxonConfig`] (ADR 007).
 //! * [`Dendrite`]: the client. One connection pool, concurrent fan-out ([`Dendrite::query`]),
-//!   streaming ([`Dendrite::call_stream`]), every call bounded by its timeout.
+//!   streaming ([`Dendrite::call_stream`]), every call bounded by its timeout, the answers
+//!   buffered at once bounded by [`MAX_BUFFERED_BYTES`].
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -65,7 +67,8 @@ mod synapse;
 
 pub use body::AxonBody;
 pub use client::{
-    AxonTarget, Dendrite, DendriteResponse, MAX_RESPONSE_BYTES, PreparedRequest, SynapseStream,
+    AxonTarget, Dendrite, DendriteResponse, MAX_BUFFERED_BYTES, MAX_RESPONSE_BYTES,
+    PreparedRequest, SynapseStream,
 };
 pub use error::{ClientError, WireError};
 pub use metrics::Metrics;

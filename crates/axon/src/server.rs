@@ -1,11 +1,13 @@
 //! The axon: an HTTP/1.1 server (hyper) answering synapse requests like the SDK's axon, with the
 //! protections a miner on a real network needs.
 //!
-//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → headers → nonce and signature (then the
-//! optional `verify` hook) → allow-list / stake view → `blacklist` hook → per-hotkey rate limit
+//! Pipeline per request (ADR 007; `server/pipeline.rs`): size limit → route → btauth/1's
+//! body-free checks, if present → headers → nonce and signature (then the optional `verify`
+//! hook) → allow-list / stake view → `blacklist` hook → per-hotkey rate limit → nonce recorded
 //! → priority queue (by the `priority` hook, else the caller's stake) → body (size-limited) →
-//! body hash → handler → response. The synapse timeout (capped by
-//! [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's answer.
+//! body hash or btauth/1 signature → handler → response. The synapse timeout (capped by
+//! [`AxonConfig::max_timeout_s`]) bounds everything from arrival to the handler's answer; the
+//! connection limits (`server/connections.rs`) bound what a connection may hold before that.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -18,10 +20,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
 use tao_keys::{Keypair, PublicKey, VerifyingKey};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -31,20 +33,24 @@ use crate::headers::{
 };
 use crate::limits::{Permit, PriorityGate, RateLimiter};
 use crate::metrics::Metrics;
-use crate::nonce::NonceGuard;
+use crate::nonce::{NonceGuard, NonceLimits};
 use crate::pyrepr::py_float;
 use crate::signing::{SDK_VERSION, now_ns};
 use crate::synapse::{Envelope, Synapse, TerminalInfo, body_hash_of_value};
 
 mod auth;
+mod connections;
 mod pipeline;
 
+use connections::{Activity, Answering, ConnectionLimits, ConnectionSlot, Watched};
 use pipeline::pipeline;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Who is calling, established before the handler runs. `hotkey` and `nonce` are verified
-/// (signature and replay checks passed) by the time any hook sees a `Caller`.
+/// (signature checked, nonce fresh and not seen before) by the time any hook sees a `Caller`;
+/// the nonce is recorded once the caller is admitted, so a copy of the request racing this one
+/// may reach the hooks too, but never the handler.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The caller's hotkey (verified).
@@ -85,7 +91,8 @@ impl StakeView for AllowList {
 }
 
 /// Axon settings. The defaults protect a miner: 8 MiB bodies, timeouts capped at 60 s, 256
-/// handlers at once with 1024 waiting, 100 requests/s (burst 200) per hotkey.
+/// handlers at once with 1024 waiting, 100 requests/s (burst 200) per hotkey, 1024 connections
+/// (256 per host) closed after 20 s without headers or traffic, a nonce table of 100 000.
 #[derive(Debug, Clone)]
 pub struct AxonConfig {
     /// Address to listen on.
@@ -105,10 +112,46 @@ pub struct AxonConfig {
     pub max_queue: usize,
     /// Per-hotkey rate limit `(requests per second, burst)`; `None` disables it (429 beyond).
     pub rate_limit: Option<(f64, f64)>,
-    /// Maximum number of (hotkey, uuid) clients in the nonce table.
-    pub max_clients: usize,
+    /// Nonces the replay table remembers at most, over all callers (401 `Too many clients`
+    /// only when it is full of callers with at least the newcomer's stake); also the most
+    /// hotkeys the rate limiter tracks. Default 100 000 (about 35 MiB at worst, with one
+    /// hotkey per nonce).
+    pub max_nonce_entries: usize,
+    /// Nonces remembered at most per hotkey, whatever its uuids; beyond, its oldest is folded
+    /// into its floor, so one key cannot fill the table. Default 4096: 64 requests a second
+    /// over the widest window (64 s); folding refuses only nonces older than a hotkey's 4096
+    /// newest, which honest clients, signing in order, do not send.
+    pub max_nonces_per_hotkey: usize,
+    /// How far ahead of the axon's clock a request's nonce may be, in milliseconds (401
+    /// beyond), so that every entry of the table ages out. Default 4000, the SDK's tolerance
+    /// for a client's clock in the other direction (`ALLOWED_DELTA`).
+    pub max_nonce_lead_ms: u64,
     /// With a stake view: callers with less stake get 403.
     pub min_stake: Option<f64>,
+    /// Connections open at most; beyond, a new connection is closed at once (the caller sees
+    /// 503 at once instead of waiting in the kernel's backlog). Default 1024: keep it below the
+    /// process's open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Connections open at most per client host (an IPv4 address, an IPv6 /64); beyond, a new
+    /// connection is closed at once. Default 256, as many as `max_concurrent`: one host gains
+    /// nothing from more, and cannot hold every connection.
+    pub max_connections_per_ip: usize,
+    /// Largest request head (request line and headers) a connection buffers, in bytes
+    /// (431 beyond, and the connection is closed); also the size of its read buffer, so what
+    /// a connection holds before its caller is authenticated is bounded by this. At least
+    /// 8192 (hyper's minimum). Default 65 536: an SDK request's head is about 2 KiB.
+    pub max_header_bytes: usize,
+    /// Time a connection has to deliver a request's headers, in milliseconds, counted from
+    /// when the axon waits for them: hyper starts this clock after each answer too, so it
+    /// also closes a keep-alive connection that sends no next request. Default 20 000:
+    /// longer than the keep-alive of the SDK's client (aiohttp, 15 s) and the dendrite's pool
+    /// (10 s), so that they close idle connections first.
+    pub header_read_timeout_ms: u64,
+    /// A connection that moves no bytes for this long while none of its requests is being
+    /// answered is closed, in milliseconds: a client that stops reading its answer or sending
+    /// its body. A request counts as being answered (a handler at work, a quiet stream) for at
+    /// most `max_timeout_s`. Default 20 000.
+    pub idle_timeout_ms: u64,
     /// Answer `GET /metrics` with the Prometheus exposition (off by default: the axon port is
     /// public, so scrape it only where the port is not reachable from the internet).
     pub serve_metrics: bool,
@@ -125,8 +168,15 @@ impl Default for AxonConfig {
             max_concurrent: 256,
             max_queue: 1024,
             rate_limit: Some((100.0, 200.0)),
-            max_clients: 100_000,
+            max_nonce_entries: 100_000,
+            max_nonces_per_hotkey: 4096,
+            max_nonce_lead_ms: 4_000,
             min_stake: None,
+            max_connections: 1024,
+            max_connections_per_ip: 256,
+            max_header_bytes: 64 << 10,
+            header_read_timeout_ms: 20_000,
+            idle_timeout_ms: 20_000,
             serve_metrics: false,
         }
     }
@@ -421,6 +471,7 @@ struct Shared {
     axon_uuid: String,
     terminal: TerminalInfo,
     metrics: Metrics,
+    connections: Arc<ConnectionLimits>,
 }
 
 /// An axon being configured: attach handlers, then [`serve`](Axon::serve).
@@ -472,9 +523,14 @@ impl Axon {
         let external_port = self.config.external_port.unwrap_or(local.port());
         let hotkey_ss58 = self.keypair.public().to_ss58();
         let shared = Arc::new(Shared {
-            nonces: NonceGuard::new(self.config.max_clients, self.config.max_timeout_s),
+            nonces: NonceGuard::new(NonceLimits {
+                max_entries: self.config.max_nonce_entries,
+                max_per_hotkey: self.config.max_nonces_per_hotkey,
+                max_timeout_s: self.config.max_timeout_s,
+                max_lead_ns: self.config.max_nonce_lead_ms.saturating_mul(1_000_000),
+            }),
             rate: self.config.rate_limit.map(|(per_second, burst)| {
-                RateLimiter::new(per_second, burst, self.config.max_clients)
+                RateLimiter::new(per_second, burst, self.config.max_nonce_entries)
             }),
             gate: PriorityGate::new(self.config.max_concurrent, self.config.max_queue),
             keys: Mutex::new(HashMap::new()),
@@ -486,6 +542,10 @@ impl Axon {
                 ..TerminalInfo::default()
             },
             metrics: Metrics::default(),
+            connections: ConnectionLimits::new(
+                self.config.max_connections,
+                self.config.max_connections_per_ip,
+            ),
             btauth: crate::btauth::Verifier::new(&hotkey_ss58, true),
             hotkey_ss58,
             config: self.config,
@@ -514,22 +574,57 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                // At a cap the stream is dropped, which closes it.
+                if let Some(slot) = shared.connections.admit(peer.ip()) {
+                    connections.spawn(serve_connection(shared.clone(), stream, peer, slot));
+                }
             }
             _ = prune.tick() => shared.nonces.prune(now_ns()),
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// The smallest read buffer hyper accepts (it panics below).
+const HYPER_MIN_BUF_BYTES: usize = 8192;
+
+/// Serves one connection until the client closes it, it breaks a timeout, or it stays idle.
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: ConnectionSlot,
+) {
+    let _ = stream.set_nodelay(true);
+    let activity = Activity::new(
+        Duration::try_from_secs_f64(shared.config.max_timeout_s).unwrap_or(Duration::ZERO),
+    );
+    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let config = &shared.config;
+    let header_read_timeout = Duration::from_millis(config.header_read_timeout_ms);
+    let idle_timeout = Duration::from_millis(config.idle_timeout_ms);
+    let service = {
+        let (shared, activity) = (shared.clone(), activity.clone());
+        hyper::service::service_fn(move |req| {
+            let shared = shared.clone();
+            let busy = activity.busy();
+            async move {
+                let response = handle(shared, peer, req).await;
+                Ok::<_, Infallible>(response.map(|body| Answering::new(body, busy)))
+            }
+        })
+    };
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(config.max_header_bytes.max(HYPER_MIN_BUF_BYTES))
+        .serve_connection(io, service);
+    // Leaving the select drops the connection, which closes the socket.
+    tokio::select! {
+        _ = connection => {}
+        () = activity.idle_for(idle_timeout) => {}
+    }
+    drop(slot);
 }
 
 /// A running axon. Dropping it (or [`shutdown`](AxonHandle::shutdown)) stops the server and

@@ -493,6 +493,8 @@ async fn a_stream_holds_its_slot_until_it_ends() {
 async fn concurrent_requests_from_one_dendrite() {
     let config = AxonConfig {
         rate_limit: None,
+        // 500 requests at once open up to 500 connections from one address.
+        max_connections_per_ip: 512,
         ..local_config()
     };
     let axon = start(config, |_| {}).await;

@@ -11,42 +11,81 @@ use crate::signing::{now_ns, parse_signature, signing_message, verify_message};
 /// Decompressed keys cached at most (then the cache starts over).
 const KEY_CACHE: usize = 65_536;
 
-/// btauth/1 (`reference/sdk.md` §2.13): receiver, freshness, signature over the method, target,
-/// body hash, nonce and keys, then the replay store.
-#[allow(clippy::too_many_arguments)] // the request's parts, passed through
-pub(super) fn verify_btauth(
-    shared: &Shared,
-    method: &str,
-    target: &str,
-    headers: &http::HeaderMap,
-    body: &[u8],
-    peer: SocketAddr,
-    name: &str,
-    timeout: f64,
-) -> Result<Caller, Reject> {
-    let hotkey = shared
-        .btauth
-        .verify(method, target, headers, body, now_ns())
-        .map_err(|e| reject(e.status_code(), format!("Not Verified with error: {e}")))?;
-    let nonce = headers
-        .get(crate::btauth::H_NONCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Ok(Caller {
-        stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
-        hotkey_ss58: hotkey.to_ss58(),
-        hotkey,
-        uuid: "btauth/1".to_owned(),
-        nonce,
-        version: None,
-        peer,
-        synapse: name.to_owned(),
-        timeout,
-    })
+/// A btauth/1 request's signing parts: its signature covers the raw body, so it is verified
+/// once the body is read, after the caller passed the SDK header checks and admission.
+pub(super) struct BtAuthRequest {
+    method: String,
+    target: String,
+    headers: http::HeaderMap,
+    arrived_ns: u64,
 }
 
-/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`].
+impl BtAuthRequest {
+    /// The btauth/1 parts of a request that carries them (`None` without
+    /// `X-Bittensor-Version`), after the checks that need no body: header shape, receiver
+    /// (403 when it is another hotkey) and freshness.
+    pub(super) fn from_request<B>(
+        shared: &Shared,
+        req: &http::Request<B>,
+    ) -> Result<Option<Self>, Reject> {
+        if !req.headers().contains_key(crate::btauth::H_VERSION) {
+            return Ok(None);
+        }
+        let arrived_ns = now_ns();
+        shared
+            .btauth
+            .check_headers(req.headers(), arrived_ns)
+            .map_err(btauth_reject)?;
+        Ok(Some(Self {
+            method: req.method().as_str().to_owned(),
+            target: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+            headers: req.headers().clone(),
+            arrived_ns,
+        }))
+    }
+
+    /// btauth/1 (`reference/sdk.md` §2.13) over the raw body: the signature, then the replay
+    /// store; the signer must be the caller the SDK headers proved.
+    pub(super) fn verify(
+        &self,
+        shared: &Shared,
+        body: &[u8],
+        caller: &Caller,
+    ) -> Result<(), Reject> {
+        let sender = shared
+            .btauth
+            .verify(
+                &self.method,
+                &self.target,
+                &self.headers,
+                body,
+                self.arrived_ns,
+            )
+            .map_err(btauth_reject)?;
+        if sender != caller.hotkey {
+            return Err(reject(
+                401,
+                format!(
+                    "Not Verified with error: btauth/1 signer {} is not the caller {}",
+                    sender.to_ss58(),
+                    caller.hotkey_ss58
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn btauth_reject(e: crate::btauth::AuthError) -> Reject {
+    reject(e.status_code(), format!("Not Verified with error: {e}"))
+}
+
+/// The SDK's `default_verify`, with the nonce rules of [`NonceGuard`]: the nonce is checked
+/// here and recorded only once the caller is admitted ([`commit_nonce`]).
 pub(super) fn verify(
     shared: &Shared,
     headers: &RequestHeaders,
@@ -67,11 +106,10 @@ pub(super) fn verify(
         return Err(fail("Missing Nonce".into()));
     };
     let uuid = d.uuid.as_deref().unwrap_or("None");
-    let endpoint_key = format!("{hotkey_ss58}:{uuid}");
-    let now = now_ns();
+    let hotkey = key.public();
     shared
         .nonces
-        .check(&endpoint_key, nonce, timeout, now)
+        .check(&hotkey, uuid, nonce, timeout, now_ns())
         .map_err(|e| fail(e.to_string()))?;
     let Some(signature_text) = d.signature.as_deref().filter(|s| !s.is_empty()) else {
         return Err(fail("Missing Signature".into()));
@@ -84,11 +122,6 @@ pub(super) fn verify(
             "Signature mismatch with {message} and {signature_text}"
         )));
     }
-    shared
-        .nonces
-        .commit(&endpoint_key, nonce, now)
-        .map_err(|e| fail(e.to_string()))?;
-    let hotkey = key.public();
     Ok(Caller {
         stake: shared.stake_view.as_ref().and_then(|v| v.stake(&hotkey)),
         hotkey,
@@ -100,6 +133,20 @@ pub(super) fn verify(
         synapse: name.to_owned(),
         timeout,
     })
+}
+
+/// Records an admitted caller's nonce; refuses a copy of the request that got there first.
+pub(super) fn commit_nonce(shared: &Shared, caller: &Caller) -> Result<(), Reject> {
+    shared
+        .nonces
+        .commit(
+            &caller.hotkey,
+            &caller.uuid,
+            caller.nonce,
+            caller.stake.unwrap_or(0.0),
+            now_ns(),
+        )
+        .map_err(|e| reject(401, format!("Not Verified with error: {e}")))
 }
 
 fn verifying_key(shared: &Shared, ss58: &str) -> Option<VerifyingKey> {

@@ -1,6 +1,7 @@
 //! One request from arrival to answer (ADR 007): size limit → route → authentication → the
-//! route's `verify` hook → allow-list / stake view → `blacklist` hook → rate limit → priority
-//! queue → body → handler, all within the synapse's deadline.
+//! route's `verify` hook → allow-list / stake view → `blacklist` hook → rate limit → nonce
+//! recorded → priority queue → body → handler, all within the synapse's deadline. Only admitted
+//! callers take room in the nonce table.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::auth::{verify, verify_btauth};
+use super::auth::{BtAuthRequest, commit_nonce, verify};
 use super::{Caller, Ctx, Reject, Route, Shared, reject};
 use crate::body::AxonBody;
 use crate::headers::RequestHeaders;
@@ -28,11 +29,12 @@ pub(super) async fn pipeline(
 ) -> Result<Response<AxonBody>, Reject> {
     check_declared_length(&req, shared.config.max_body_bytes)?;
     let route = route_for(shared, name)?;
-    let request = authenticate(shared, peer, name, req, started).await?;
+    let request = authenticate(shared, peer, name, req, started)?;
     route
         .verify(&request.caller)
         .map_err(|e| reject(401, format!("Not Verified with error: {e}")))?;
     admit(shared, route.as_ref(), &request.caller)?;
+    commit_nonce(shared, &request.caller)?;
     respond(shared, route, request, started).await
 }
 
@@ -64,27 +66,28 @@ fn route_for(shared: &Shared, name: &str) -> Result<Arc<dyn Route>, Reject> {
     })
 }
 
-/// A request whose caller is authenticated.
+/// A request whose caller is authenticated by its headers; its body is still on the wire.
 struct Authenticated {
     caller: Caller,
-    body: Body,
+    body: Incoming,
+    check: BodyCheck,
     deadline: Instant,
     timeout_s: f64,
 }
 
-/// A request body: already read (btauth/1) or still on the wire with the hash its headers
-/// claim.
-enum Body {
-    Read(Bytes),
-    Pending {
-        incoming: Incoming,
-        header_hash: String,
-    },
+/// How the body, once read, is tied to the signed headers.
+enum BodyCheck {
+    /// The SDK's hash of the synapse's fields, as the signed headers claim it.
+    HeaderHash(String),
+    /// btauth/1, whose signature covers the raw body.
+    BtAuth(Box<BtAuthRequest>),
 }
 
-/// Establishes the caller: btauth/1 (which signs the raw body, so its body is read first,
-/// bounded) or the SDK's signed headers (body still unread).
-async fn authenticate(
+/// Establishes the caller from the headers alone: the SDK's signed headers, plus the body-free
+/// checks of btauth/1 when present. No body byte is read before the caller is authenticated
+/// and admitted, so a flood of large unauthenticated bodies costs only the connections' read
+/// buffers.
+fn authenticate(
     shared: &Shared,
     peer: SocketAddr,
     name: &str,
@@ -92,52 +95,22 @@ async fn authenticate(
     started: Instant,
 ) -> Result<Authenticated, Reject> {
     let config = &shared.config;
-    let btauth = req.headers().contains_key(crate::btauth::H_VERSION);
-    let headers = match RequestHeaders::parse(req.headers()) {
-        Ok(headers) => headers,
-        Err(_) if btauth => RequestHeaders::default(),
-        Err(e) => return Err(reject(500, e.to_string())),
-    };
+    let btauth = BtAuthRequest::from_request(shared, &req)?;
+    let headers = RequestHeaders::parse(req.headers()).map_err(|e| reject(500, e.to_string()))?;
     let timeout_s = match headers.timeout {
         Some(t) if t.is_finite() && t > 0.0 => t.min(config.max_timeout_s),
         _ => crate::DEFAULT_TIMEOUT.min(config.max_timeout_s),
     };
-    let deadline = started + Duration::from_secs_f64(timeout_s);
-    let (caller, body) = if btauth {
-        let method = req.method().as_str().to_owned();
-        let target = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let request_headers = req.headers().clone();
-        let body = read_body(req.into_body(), config.max_body_bytes, deadline, timeout_s).await?;
-        let caller = verify_btauth(
-            shared,
-            &method,
-            &target,
-            &request_headers,
-            &body,
-            peer,
-            name,
-            timeout_s,
-        )?;
-        (caller, Body::Read(body))
-    } else {
-        let caller = verify(shared, &headers, peer, name, timeout_s)?;
-        let header_hash = headers.computed_body_hash.unwrap_or_default();
-        (
-            caller,
-            Body::Pending {
-                incoming: req.into_body(),
-                header_hash,
-            },
-        )
+    let caller = verify(shared, &headers, peer, name, timeout_s)?;
+    let check = match btauth {
+        Some(btauth) => BodyCheck::BtAuth(Box::new(btauth)),
+        None => BodyCheck::HeaderHash(headers.computed_body_hash.unwrap_or_default()),
     };
     Ok(Authenticated {
         caller,
-        body,
-        deadline,
+        body: req.into_body(),
+        check,
+        deadline: started + Duration::from_secs_f64(timeout_s),
         timeout_s,
     })
 }
@@ -190,6 +163,7 @@ async fn respond(
     let Authenticated {
         caller,
         body,
+        check,
         deadline,
         timeout_s,
     } = request;
@@ -206,15 +180,13 @@ async fn respond(
         })?;
     let limit = shared.config.max_body_bytes;
     let work = async move {
-        let (body, header_hash) = match body {
-            Body::Read(body) => (body, None),
-            Body::Pending {
-                incoming,
-                header_hash,
-            } => (
-                read_body(incoming, limit, deadline, timeout_s).await?,
-                Some(header_hash),
-            ),
+        let body = read_body(body, limit, deadline, timeout_s).await?;
+        let header_hash = match check {
+            BodyCheck::HeaderHash(hash) => Some(hash),
+            BodyCheck::BtAuth(btauth) => {
+                btauth.verify(shared, &body, &caller)?;
+                None
+            }
         };
         let ctx = Ctx {
             started,
