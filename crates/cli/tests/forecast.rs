@@ -176,7 +176,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
     // Stakes large next to an epoch's emission, small next to the pool; then adjusted.
     let validator_names: Vec<&str> = HONEST.iter().copied().chain([DISHONEST]).collect();
     for name in &validator_names {
-        common::funded_wallet(&env, name, "300");
+        common::funded_wallet(&env, name, "2000");
         env.json(&["register", "--netuid", &netuid, "--wallet.name", name]);
         let amount = if *name == DISHONEST { "25" } else { "20" };
         env.json(&[
@@ -199,12 +199,14 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
     };
     // Epochs pay the validators' stake meanwhile (more to the earlier): adjust to ≈ 30 %.
     let mut bad_share = share_of_bad();
-    for _ in 0..40 {
+    for _ in 0..60 {
         let buyers: &[&str] = match bad_share {
             s if s < 0.29 => &[DISHONEST],
             s if s > 0.32 => &HONEST,
             _ => break,
         };
+        // Steps in proportion to the gap: emission keeps moving the target.
+        let amount = format!("{:.2}", (200.0 * (bad_share - 0.305).abs()).max(1.0));
         for name in buyers {
             env.json(&[
                 "stake",
@@ -212,7 +214,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
                 "--netuid",
                 &netuid,
                 "--amount",
-                "2",
+                &amount,
                 "--wallet.name",
                 name,
             ]);
