@@ -69,6 +69,12 @@ pub enum ChainError {
     /// The committed state does not decode.
     #[error("the committed state is unreadable: {0}")]
     State(#[from] tao_state::error::StateError),
+    /// The node is stopping ([`Chain::halt`]): nothing is committed any more.
+    #[error("the node is stopping; block {height} was not committed")]
+    Halted {
+        /// Height of the block not committed.
+        height: u64,
+    },
 }
 
 /// Settings of the application.
@@ -142,6 +148,8 @@ struct Inner<S> {
     pending_listener: Option<PendingListener>,
     metrics: NodeMetrics,
     gossip: Option<GossipQueue>,
+    /// Set by [`Chain::halt`]: finalized blocks are no longer committed.
+    halted: bool,
 }
 
 impl<S> Inner<S> {
@@ -267,6 +275,7 @@ impl<S: CommitStore> Chain<S> {
                 pending_listener: None,
                 metrics: NodeMetrics::detached(),
                 gossip: None,
+                halted: false,
             })),
         })
     }
@@ -339,6 +348,14 @@ impl<S: CommitStore> Chain<S> {
     /// Number of transactions waiting in the mempool.
     pub fn mempool_len(&self) -> usize {
         lock(&self.inner).mempool.len()
+    }
+
+    /// Stops committing: every finalized block delivered from now on is refused (and not
+    /// acknowledged), so the store no longer changes once this returns (a commit in progress
+    /// finishes first: it holds the lock). A node halts its chain as soon as it is told to
+    /// stop, because its actors keep running until the runtime stops them, seconds later.
+    pub fn halt(&self) {
+        lock(&self.inner).halted = true;
     }
 
     /// Sends the transactions clients submit from now on to the other validators.
@@ -597,6 +614,9 @@ impl<S: CommitStore> Chain<S> {
     fn finalize(&self, block: &Digested<Block>) -> Result<(), ChainError> {
         let mut inner = lock(&self.inner);
         let b = block.inner();
+        if inner.halted {
+            return Err(ChainError::Halted { height: b.height });
+        }
         if b.height <= inner.committed_height {
             inner.redelivered = inner.redelivered.saturating_add(1);
             return Ok(());
@@ -773,6 +793,8 @@ impl<S: CommitStore> Reporter for Chain<S> {
         match activity {
             Update::Block(block, ack) => match self.finalize(&block) {
                 Ok(()) => ack.acknowledge(),
+                // Stopping: marshal redelivers the block after a restart.
+                Err(ChainError::Halted { .. }) => drop(ack),
                 Err(error) => {
                     // Not acknowledging stops marshal: this node cannot follow the chain.
                     tracing::error!(%error, "cannot apply finalized block");
@@ -927,6 +949,34 @@ mod tests {
         assert!(node.timely(&at(now_ms + MAX_FUTURE_DRIFT_MS), &genesis, now_ms));
         assert!(!node.timely(&at(now_ms + MAX_FUTURE_DRIFT_MS + 1), &genesis, now_ms));
         assert!(!node.timely(&at(u64::MAX), &genesis, now_ms));
+        Ok(())
+    }
+
+    #[test]
+    fn a_halted_chain_commits_nothing() -> TestResult {
+        let node = chain()?;
+        node.submit(transfer(0)?)?;
+        let block = node
+            .build(
+                &digested(node.genesis()),
+                &ChangeSet::default(),
+                1_000,
+                proposer(),
+            )
+            .ok_or("no block")?;
+        node.halt();
+        assert!(matches!(
+            node.finalize(&digested(block)),
+            Err(ChainError::Halted { height: 1 })
+        ));
+        assert_eq!(node.committed().0, 0);
+        assert_eq!(
+            lock(&node.inner)
+                .store
+                .finalized()
+                .map(|(height, _)| height),
+            Some(0)
+        );
         Ok(())
     }
 
