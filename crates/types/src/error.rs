@@ -296,6 +296,16 @@ mod tests {
         let json = serde_json::to_string(&refused)?;
         assert_eq!(json, r#"{"FreeCallFailed":"SettingWeightsTooFast"}"#);
         assert_eq!(serde_json::from_str::<InvalidTx>(&json)?, refused);
+        let unpaid = InvalidTx::CannotPayPending {
+            pending_fee_rao: 3,
+            free_rao: 2,
+        };
+        let json = serde_json::to_string(&unpaid)?;
+        assert_eq!(
+            json,
+            r#"{"CannotPayPending":{"pending_fee_rao":3,"free_rao":2}}"#
+        );
+        assert_eq!(serde_json::from_str::<InvalidTx>(&json)?, unpaid);
         assert!(serde_json::from_str::<TxError>(r#""NoSuchError""#).is_err());
         Ok(())
     }
