@@ -106,6 +106,12 @@ fn invalid_hint(invalid: &InvalidTx) -> Option<&'static str> {
     match invalid {
         InvalidTx::FreeCallFailed(error) => hint(error),
         InvalidTx::CannotPayFee { .. } => hint(&TxError::InsufficientBalance),
+        InvalidTx::CannotPayPending { .. } => Some(
+            "a node holds an account's waiting transactions only while its free balance pays all their fees: wait for them to finalize, or add funds (`tao wallet balance`)",
+        ),
+        InvalidTx::NonceTooFarAhead { .. } => {
+            Some("too many of this account's transactions are waiting: retry once some finalize")
+        }
         _ => None,
     }
 }

@@ -69,6 +69,12 @@ pub enum ChainError {
     /// The committed state does not decode.
     #[error("the committed state is unreadable: {0}")]
     State(#[from] tao_state::error::StateError),
+    /// The node is stopping ([`Chain::halt`]): nothing is committed any more.
+    #[error("the node is stopping; block {height} was not committed")]
+    Halted {
+        /// Height of the block not committed.
+        height: u64,
+    },
 }
 
 /// Settings of the application.
@@ -142,6 +148,8 @@ struct Inner<S> {
     pending_listener: Option<PendingListener>,
     metrics: NodeMetrics,
     gossip: Option<GossipQueue>,
+    /// Set by [`Chain::halt`]: finalized blocks are no longer committed.
+    halted: bool,
 }
 
 impl<S> Inner<S> {
@@ -267,6 +275,7 @@ impl<S: CommitStore> Chain<S> {
                 pending_listener: None,
                 metrics: NodeMetrics::detached(),
                 gossip: None,
+                halted: false,
             })),
         })
     }
@@ -341,6 +350,14 @@ impl<S: CommitStore> Chain<S> {
         lock(&self.inner).mempool.len()
     }
 
+    /// Stops committing: every finalized block delivered from now on is refused (and not
+    /// acknowledged), so the store no longer changes once this returns (a commit in progress
+    /// finishes first: it holds the lock). A node halts its chain as soon as it is told to
+    /// stop, because its actors keep running until the runtime stops them, seconds later.
+    pub fn halt(&self) {
+        lock(&self.inner).halted = true;
+    }
+
     /// Sends the transactions clients submit from now on to the other validators.
     pub fn set_gossip(&self, queue: GossipQueue) {
         lock(&self.inner).gossip = Some(queue);
@@ -380,21 +397,18 @@ impl<S: CommitStore> Chain<S> {
     }
 
     fn admit(inner: &mut Inner<S>, tx: VerifiedTx) -> Result<(), MempoolError> {
-        let result = match tao_state::block::validate_verified(&inner.store, &tx) {
-            Ok(receipt) => inner.mempool.insert(tx, receipt.fee_rao),
-            // A future nonce may become valid once the sender's earlier transactions land; it
-            // waits with the fee its size and call will cost.
-            Err(tao_types::error::InvalidTx::FutureNonce { .. }) => {
-                let globals = tao_state::read::global_params(&inner.store).unwrap_or_default();
-                let signed = tx.signed();
-                let fee_rao = signed
-                    .tx
-                    .call
-                    .fee_rao(parity_scale_codec::Encode::encoded_size(signed), &globals);
-                inner.mempool.insert(tx, fee_rao)
-            }
-            Err(error) => Err(error.into()),
-        };
+        // A nonce past the account's waits for the ones before it; it is judged as if they
+        // were used (its fee against the free balance, a free call run), and the pool checks
+        // that the account can pay for everything it would have waiting.
+        let signer = tx.signed().tx.signer;
+        let result = tao_state::block::validate_ahead(&inner.store, &tx)
+            .and_then(|receipt| {
+                tao_state::read::account(&inner.store, &signer)
+                    .map(|account| (receipt.fee_rao, account))
+                    .map_err(|error| tao_types::error::InvalidTx::Storage(error.to_string()))
+            })
+            .map_err(MempoolError::from)
+            .and_then(|(fee_rao, account)| inner.mempool.insert(tx, fee_rao, &account));
         match &result {
             Ok(()) => {
                 inner.metrics.tx_accepted.inc();
@@ -600,6 +614,9 @@ impl<S: CommitStore> Chain<S> {
     fn finalize(&self, block: &Digested<Block>) -> Result<(), ChainError> {
         let mut inner = lock(&self.inner);
         let b = block.inner();
+        if inner.halted {
+            return Err(ChainError::Halted { height: b.height });
+        }
         if b.height <= inner.committed_height {
             inner.redelivered = inner.redelivered.saturating_add(1);
             return Ok(());
@@ -643,12 +660,13 @@ impl<S: CommitStore> Chain<S> {
             inner.mempool.remove(tx);
         }
         // Drop what can no longer be included: used nonces (another transaction of the same
-        // sender and nonce) and closed mortality windows.
+        // sender and nonce), fees the senders' balances no longer cover (only a sender's own
+        // transactions lower its balance) and closed mortality windows.
         let signers: std::collections::BTreeSet<AccountId> =
             b.txs.iter().map(|tx| tx.tx.signer).collect();
         for signer in signers {
             if let Ok(account) = tao_state::read::account(&inner.store, &signer) {
-                inner.mempool.prune_sender(signer, account.nonce);
+                inner.mempool.settle(signer, &account);
             }
         }
         inner.mempool.prune_expired(b.height);
@@ -775,6 +793,8 @@ impl<S: CommitStore> Reporter for Chain<S> {
         match activity {
             Update::Block(block, ack) => match self.finalize(&block) {
                 Ok(()) => ack.acknowledge(),
+                // Stopping: marshal redelivers the block after a restart.
+                Err(ChainError::Halted { .. }) => drop(ack),
                 Err(error) => {
                     // Not acknowledging stops marshal: this node cannot follow the chain.
                     tracing::error!(%error, "cannot apply finalized block");
@@ -793,6 +813,7 @@ mod tests {
     use crate::storage::RedbStore;
     use commonware_cryptography::Signer as _;
     use tao_state::spec::ChainSpec;
+    use tao_types::error::InvalidTx;
     use tao_types::tx::{Call, Mortality, UnsignedTx};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -932,6 +953,34 @@ mod tests {
     }
 
     #[test]
+    fn a_halted_chain_commits_nothing() -> TestResult {
+        let node = chain()?;
+        node.submit(transfer(0)?)?;
+        let block = node
+            .build(
+                &digested(node.genesis()),
+                &ChangeSet::default(),
+                1_000,
+                proposer(),
+            )
+            .ok_or("no block")?;
+        node.halt();
+        assert!(matches!(
+            node.finalize(&digested(block)),
+            Err(ChainError::Halted { height: 1 })
+        ));
+        assert_eq!(node.committed().0, 0);
+        assert_eq!(
+            lock(&node.inner)
+                .store
+                .finalized()
+                .map(|(height, _)| height),
+            Some(0)
+        );
+        Ok(())
+    }
+
+    #[test]
     fn finalizing_a_block_that_skips_the_tip_is_an_error() -> TestResult {
         let node = chain()?;
         let orphan = Block::new(
@@ -948,6 +997,116 @@ mod tests {
         Ok(())
     }
 
+    /// A node on the local spec plus `extra` genesis balances, with these pool limits.
+    fn chain_with(
+        extra: &[(&str, u64)],
+        mempool: MempoolLimits,
+    ) -> Result<Chain<RedbStore>, ChainError> {
+        let mut spec = ChainSpec::local();
+        spec.balances
+            .extend(extra.iter().map(|(uri, rao)| ((*uri).to_owned(), *rao)));
+        Chain::open(
+            RedbStore::in_memory()?,
+            &spec,
+            proposer(),
+            ChainConfig {
+                mempool,
+                ..ChainConfig::default()
+            },
+        )
+    }
+
+    fn account_of(key: &tao_keys::Keypair) -> AccountId {
+        AccountId(key.public().to_bytes())
+    }
+
+    fn dev(uri: &str) -> Result<tao_keys::Keypair, Box<dyn std::error::Error>> {
+        Ok(tao_keys::Keypair::from_uri(uri)?)
+    }
+
+    /// `call` signed by `key` at `nonce` for `node`'s chain, valid from genesis on.
+    fn signed(
+        node: &Chain<RedbStore>,
+        key: &tao_keys::Keypair,
+        nonce: u64,
+        call: Call,
+    ) -> SignedTx {
+        let tx = UnsignedTx {
+            signer: account_of(key),
+            nonce,
+            mortality: Mortality {
+                birth: 0,
+                period: 64,
+            },
+            call,
+        };
+        let signature = key.sign(&tx.signing_payload(&node.genesis_hash)).to_bytes();
+        SignedTx { tx, signature }
+    }
+
+    /// The attack's call: a subnet registration whose identity fills the transaction to
+    /// nearly `MAX_TX_BYTES`, so it declares one of the highest fees there are (16.5 M rao
+    /// against a transfer's 0.26 M).
+    fn large_call() -> Call {
+        Call::RegisterNetwork {
+            hotkey: AccountId([7; 32]),
+            identity: Some(tao_types::tx::SubnetIdentity {
+                name: Vec::new(),
+                repo: Vec::new(),
+                contact: Vec::new(),
+                url: Vec::new(),
+                description: vec![b'x'; 16_000],
+            }),
+        }
+    }
+
+    fn pay(dest: &tao_keys::Keypair, amount_rao: u64) -> Call {
+        Call::Transfer {
+            dest: account_of(dest),
+            amount_rao,
+        }
+    }
+
+    fn fee_of(node: &Chain<RedbStore>, tx: &SignedTx) -> Result<u64, Box<dyn std::error::Error>> {
+        let globals = node.read(tao_state::read::global_params)?;
+        Ok(tx
+            .tx
+            .call
+            .fee_rao(parity_scale_codec::Encode::encoded_size(tx), &globals))
+    }
+
+    fn free_rao(
+        node: &Chain<RedbStore>,
+        key: &tao_keys::Keypair,
+    ) -> Result<u64, Box<dyn std::error::Error>> {
+        Ok(node
+            .read(|store| tao_state::read::account(store, &account_of(key)))?
+            .free_rao)
+    }
+
+    /// Builds a block on `parent` (the committed tip) from `node`'s pool and finalizes it
+    /// there and on `others`.
+    fn finalize_child(
+        parent: &Block,
+        node: &Chain<RedbStore>,
+        others: &[&Chain<RedbStore>],
+    ) -> Result<Block, Box<dyn std::error::Error>> {
+        let timestamp_ms = parent.timestamp_ms + 1_000;
+        let block = node
+            .build(
+                &digested(parent.clone()),
+                &ChangeSet::default(),
+                timestamp_ms,
+                proposer(),
+            )
+            .ok_or("no block")?;
+        let sealed = digested(block.clone());
+        for chain in std::iter::once(node).chain(others.iter().copied()) {
+            chain.finalize(&sealed)?;
+        }
+        Ok(block)
+    }
+
     #[test]
     fn submission_rejects_bad_signatures_and_queues_future_nonces() -> TestResult {
         let node = chain()?;
@@ -962,6 +1121,193 @@ mod tests {
         // A future nonce waits in the pool for its predecessors.
         node.submit(transfer(3)?)?;
         assert_eq!(node.mempool_len(), 1);
+        Ok(())
+    }
+
+    /// Pool bounds small enough for an attack to fill them quickly.
+    fn small_pool(max_len: usize) -> MempoolLimits {
+        MempoolLimits {
+            max_len,
+            ..MempoolLimits::default()
+        }
+    }
+
+    /// Issue 13, hole 1: `keys` fresh keys that hold nothing each send nonces 1 to
+    /// `nonces_per_key` (future: their nonce 0 never comes), every one a call declaring one of
+    /// the highest fees there are, half submitted and half gossiped. Each must be refused, and
+    /// an honest transfer from a funded account must then get in and finalize.
+    fn unfunded_future_flood(
+        node: &Chain<RedbStore>,
+        keys: u32,
+        nonces_per_key: u64,
+    ) -> TestResult {
+        let call = large_call();
+        for index in 0..keys {
+            let mut seed = [0xa7; 32];
+            seed[..4].copy_from_slice(&index.to_le_bytes());
+            let attacker = tao_keys::Keypair::from_mini_secret(seed);
+            for nonce in 1..=nonces_per_key {
+                let tx = signed(node, &attacker, nonce, call.clone());
+                let result = if index % 2 == 0 {
+                    node.submit(tx)
+                } else {
+                    node.receive_gossip(tx)
+                };
+                assert!(matches!(
+                    result,
+                    Err(MempoolError::Invalid(InvalidTx::CannotPayFee { .. }))
+                ));
+            }
+        }
+        let (alice, bob) = (dev("//Alice")?, dev("//Bob")?);
+        let before_rao = free_rao(node, &bob)?;
+        node.submit(signed(node, &alice, 0, pay(&bob, 5_000)))?;
+        assert_eq!(node.mempool_len(), 1, "only the honest transfer waits");
+        let block = finalize_child(&node.genesis(), node, &[])?;
+        assert_eq!(block.txs.len(), 1);
+        assert_eq!(free_rao(node, &bob)?, before_rao + 5_000);
+        Ok(())
+    }
+
+    /// The flood on a pool of 64: more attackers than slots, one nonce each (92 keys) and
+    /// many (4 keys × 16 nonces).
+    #[test]
+    fn unfunded_future_nonces_cannot_keep_an_honest_transfer_out() -> TestResult {
+        unfunded_future_flood(&chain_with(&[], small_pool(64))?, 92, 1)?;
+        unfunded_future_flood(&chain_with(&[], small_pool(64))?, 4, 16)
+    }
+
+    /// The flood as measured on main (257 keys × 256 nonces, 65 792 transactions, more than
+    /// the default pool's 65 536 slots), against the default limits.
+    #[test]
+    fn the_measured_future_nonce_flood_leaves_the_default_pool_open() -> TestResult {
+        unfunded_future_flood(&chain_with(&[], MempoolLimits::default())?, 257, 256)
+    }
+
+    #[test]
+    fn a_sender_cannot_queue_more_fees_than_its_free_balance() -> TestResult {
+        let node = chain_with(&[("//Poor", 40_000_000)], MempoolLimits::default())?;
+        let poor = dev("//Poor")?;
+        let txs: Vec<SignedTx> = (0..3)
+            .map(|nonce| signed(&node, &poor, nonce, large_call()))
+            .collect();
+        let fee_rao = fee_of(&node, &txs[0])?;
+        assert!(2 * fee_rao <= 40_000_000 && 3 * fee_rao > 40_000_000);
+        node.submit(txs[0].clone())?; // the next nonce
+        node.submit(txs[1].clone())?; // a future one, still covered
+        // A third fee is more than the account holds, whichever way it arrives.
+        let refused = Err(MempoolError::Invalid(InvalidTx::CannotPayPending {
+            pending_fee_rao: 3 * fee_rao,
+            free_rao: 40_000_000,
+        }));
+        assert_eq!(node.submit(txs[2].clone()), refused);
+        assert_eq!(node.receive_gossip(txs[2].clone()), refused);
+        assert_eq!(node.mempool_len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn spending_the_balance_drops_pending_transactions_it_no_longer_covers() -> TestResult {
+        let funds = [("//Poor", 40_000_000)];
+        let leader = chain_with(&funds, MempoolLimits::default())?;
+        let follower = chain_with(&funds, MempoolLimits::default())?;
+        let (poor, bob) = (dev("//Poor")?, dev("//Bob")?);
+        let spend_all = signed(
+            &leader,
+            &poor,
+            0,
+            Call::TransferAll {
+                dest: account_of(&bob),
+            },
+        );
+        let next = signed(&leader, &poor, 1, pay(&bob, 1_000));
+        leader.submit(spend_all.clone())?;
+        follower.receive_gossip(spend_all)?;
+        follower.receive_gossip(next.clone())?;
+        assert_eq!(follower.mempool_len(), 2);
+        // The leader's block carries only the first: it empties the account, so the second's
+        // fee can no longer be paid and the follower stops holding it.
+        let block = finalize_child(&leader.genesis(), &leader, &[&follower])?;
+        assert_eq!(block.txs.len(), 1);
+        assert_eq!(free_rao(&follower, &poor)?, 0);
+        assert!(!follower.in_mempool(&next));
+        assert_eq!(follower.mempool_len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn nonces_far_ahead_of_the_account_are_refused() -> TestResult {
+        let node = chain()?;
+        let (alice, bob) = (dev("//Alice")?, dev("//Bob")?);
+        let max_ahead = MempoolLimits::default().max_nonce_ahead;
+        assert_eq!(
+            node.submit(signed(&node, &alice, max_ahead + 1, pay(&bob, 5_000))),
+            Err(MempoolError::Invalid(InvalidTx::NonceTooFarAhead {
+                expected: 0,
+                max_ahead
+            }))
+        );
+        assert_eq!(node.mempool_len(), 0);
+        node.submit(signed(&node, &alice, max_ahead, pay(&bob, 5_000)))?;
+        assert_eq!(node.mempool_len(), 1);
+        Ok(())
+    }
+
+    /// A full pool of future transactions from a funded account, each declaring 60 times a
+    /// transfer's fee, yields to a transfer that can go in the next block.
+    #[test]
+    fn a_ready_transfer_evicts_future_transactions_from_a_full_pool() -> TestResult {
+        let node = chain_with(&[], small_pool(8))?;
+        let (alice, bob, charlie) = (dev("//Alice")?, dev("//Bob")?, dev("//Charlie")?);
+        // Nonces 1..=8 with nonce 0 missing: none can be included.
+        let future: Vec<SignedTx> = (1..=8)
+            .map(|nonce| signed(&node, &alice, nonce, large_call()))
+            .collect();
+        for tx in &future {
+            node.submit(tx.clone())?;
+        }
+        let transfer = signed(&node, &bob, 0, pay(&charlie, 5_000));
+        assert!(fee_of(&node, &transfer)? * 60 < fee_of(&node, &future[0])?);
+        node.submit(transfer.clone())?;
+        assert_eq!(node.mempool_len(), 8);
+        assert!(node.in_mempool(&transfer));
+        assert!(
+            !node.in_mempool(&future[7]),
+            "the last future nonce made room"
+        );
+        let before_rao = free_rao(&node, &charlie)?;
+        let block = finalize_child(&node.genesis(), &node, &[])?;
+        assert_eq!(block.txs, vec![transfer]);
+        assert_eq!(free_rao(&node, &charlie)?, before_rao + 5_000);
+        Ok(())
+    }
+
+    #[test]
+    fn keys_without_a_registration_cannot_queue_future_free_calls() -> TestResult {
+        let node = chain()?;
+        let stranger = tao_keys::Keypair::from_mini_secret([9; 32]);
+        let weights = Call::SetWeights {
+            netuid: tao_primitives::NetUid(1),
+            uids: vec![0; 4_000],
+            values: vec![1; 4_000],
+            version_key: 0,
+        };
+        let refused = |result| {
+            matches!(
+                result,
+                Err(MempoolError::Invalid(InvalidTx::FreeCallFailed(_)))
+            )
+        };
+        assert!(refused(node.submit(signed(
+            &node,
+            &stranger,
+            1,
+            weights.clone()
+        ))));
+        assert!(refused(
+            node.receive_gossip(signed(&node, &stranger, 2, weights))
+        ));
+        assert_eq!(node.mempool_len(), 0);
         Ok(())
     }
 }

@@ -4,35 +4,60 @@
 //!   takes the waiting sender head with the highest fee first, then the one that arrived first
 //!   ([`Mempool::candidates`]). Fees are the state machine's (base + per byte), so a larger
 //!   call pays more and goes first; there is no tip.
-//! - **Bounds.** At most `max_len` transactions in all and `max_per_sender` per sender. A full
-//!   pool makes room by evicting the cheapest *last* transaction of some sender (evicting a
-//!   middle nonce would strand the ones after it) when the newcomer pays more; otherwise the
-//!   newcomer is refused.
+//! - **Funds.** Everything waiting is paid for: the fees of a sender's waiting transactions
+//!   (its next nonce and every later one) never exceed its free balance in the committed state.
+//!   [`Mempool::insert`] checks it, and [`Mempool::settle`] keeps it true as the sender's
+//!   transactions finalize, dropping the last ones the balance no longer covers. A fee can
+//!   therefore only be declared by an account holding it, and only ranks a transaction that
+//!   can pay it.
+//! - **Bounds.** At most [`MempoolLimits::max_len`] transactions and
+//!   [`MempoolLimits::max_bytes`] bytes in all; per sender, nonces at most
+//!   [`MempoolLimits::max_nonce_ahead`] past its committed one (so at most that many plus one
+//!   transactions) and at most [`MempoolLimits::max_sender_bytes`] bytes.
+//! - **Eviction.** A full pool makes room by evicting the lowest-ranked *last* transaction of
+//!   another sender (evicting a middle nonce would strand the ones after it), if the newcomer
+//!   outranks it; otherwise the newcomer is refused. A future transaction (a nonce between
+//!   its sender's committed one and it is missing) ranks below every ready one; then the lower
+//!   fee ranks lower, then the later arrival. Senders' last transactions are kept ordered by
+//!   rank, so making room costs O(log n) per evicted transaction, never a walk over the pool.
 //! - **Staleness.** Transactions whose nonce the committed state has passed
-//!   ([`Mempool::prune_sender`]) or whose mortality window has closed ([`Mempool::prune_expired`])
+//!   ([`Mempool::settle`]) or whose mortality window has closed ([`Mempool::prune_expired`])
 //!   are dropped as blocks finalize.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+use parity_scale_codec::Encode as _;
 use tao_primitives::AccountId;
 use tao_state::block::VerifiedTx;
+use tao_types::error::InvalidTx;
 use tao_types::tx::SignedTx;
+use tao_types::views::AccountView;
 
 /// Pool limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MempoolLimits {
     /// Most transactions in the pool (default 65 536).
     pub max_len: usize,
-    /// Most transactions of one sender (default 256).
-    pub max_per_sender: usize,
+    /// Most encoded transaction bytes in the pool (default 64 MiB): what bounds its memory,
+    /// since 65 536 transactions of up to 16 KiB would be 1 GiB.
+    pub max_bytes: usize,
+    /// Furthest a waiting nonce may be past its sender's committed next nonce (default 255):
+    /// with nonces distinct, one sender has at most this many transactions waiting plus one
+    /// (256, the earlier per-sender limit, which batch tools such as `tao-bench` fill).
+    pub max_nonce_ahead: u64,
+    /// Most encoded bytes of one sender's waiting transactions (default 1 MiB, 64 of the
+    /// largest).
+    pub max_sender_bytes: usize,
 }
 
 impl Default for MempoolLimits {
     fn default() -> Self {
         MempoolLimits {
             max_len: 65_536,
-            max_per_sender: 256,
+            max_bytes: 64 * 1024 * 1024,
+            max_nonce_ahead: 255,
+            max_sender_bytes: 1024 * 1024,
         }
     }
 }
@@ -41,15 +66,52 @@ impl Default for MempoolLimits {
 struct Entry {
     tx: VerifiedTx,
     fee_rao: u64,
+    size_bytes: usize,
     /// Arrival order (ties between equal fees go to the earlier one).
     seq: u64,
+}
+
+/// Where a sender's last transaction stands in the eviction order, lowest first: a future one
+/// before a ready one, then the lower fee, then the later arrival.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank {
+    /// Whether every nonce from the sender's committed one up to this one is waiting, so it
+    /// can be included as soon as they are.
+    ready: bool,
+    fee_rao: u64,
+    newer: Reverse<u64>,
+    signer: AccountId,
+    nonce: u64,
+}
+
+impl Rank {
+    /// What a newcomer must beat to evict this transaction.
+    fn priority(&self) -> (bool, u64) {
+        (self.ready, self.fee_rao)
+    }
+}
+
+/// What the pool keeps per sender.
+#[derive(Debug)]
+struct Sender {
+    /// The account's next nonce in the committed state, as last seen.
+    committed_nonce: u64,
+    len: usize,
+    size_bytes: usize,
+    /// Sum of the fees of its waiting transactions; at most its free balance when last seen.
+    fees_rao: u64,
+    /// Its last transaction's entry in [`Mempool::tails`].
+    tail: Option<Rank>,
 }
 
 /// Pending transactions, ordered by signer and nonce.
 #[derive(Debug, Default)]
 pub struct Mempool {
     txs: BTreeMap<(AccountId, u64), Entry>,
-    per_sender: BTreeMap<AccountId, usize>,
+    senders: BTreeMap<AccountId, Sender>,
+    /// Every sender's last transaction, lowest rank first: the eviction order.
+    tails: BTreeSet<Rank>,
+    size_bytes: usize,
     limits: MempoolLimits,
     next_seq: u64,
 }
@@ -57,21 +119,24 @@ pub struct Mempool {
 /// Why the pool did not take a transaction.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MempoolError {
-    /// The pool is full of transactions paying at least as much.
+    /// The pool is full of transactions that rank at least as high.
     #[error("mempool: full ({0} transactions); retry later")]
     Full(usize),
-    /// The sender already has the most transactions one sender may have waiting.
-    #[error("mempool: this sender already has {0} transactions waiting; wait for some to finalize")]
+    /// The sender already has the most bytes one sender may have waiting.
+    #[error(
+        "mempool: this sender already has {0} bytes of transactions waiting; wait for some to finalize"
+    )]
     SenderFull(usize),
-    /// The state machine rejects the transaction against the committed state.
+    /// The state machine or the pool's per-account rules reject the transaction against the
+    /// committed state.
     #[error("mempool: invalid transaction: {0}")]
-    Invalid(#[from] tao_types::error::InvalidTx),
+    Invalid(#[from] InvalidTx),
 }
 
 impl MempoolError {
     /// Short snake-case name of the reason (the `reason` label of the rejection metric).
     pub fn reason(&self) -> &'static str {
-        use tao_types::error::InvalidTx as I;
+        use InvalidTx as I;
         match self {
             MempoolError::Full(_) => "pool_full",
             MempoolError::SenderFull(_) => "sender_full",
@@ -86,6 +151,8 @@ impl MempoolError {
                 I::Malformed => "malformed",
                 I::Storage(_) => "storage",
                 I::FreeCallFailed(_) => "free_call_failed",
+                I::NonceTooFarAhead { .. } => "nonce_too_far_ahead",
+                I::CannotPayPending { .. } => "cannot_pay_pending",
             },
         }
     }
@@ -100,61 +167,226 @@ impl Mempool {
         }
     }
 
-    /// Adds a transaction that pays `fee_rao`, replacing one with the same signer and nonce.
-    pub fn insert(&mut self, tx: VerifiedTx, fee_rao: u64) -> Result<(), MempoolError> {
-        let key = (tx.signed().tx.signer, tx.signed().tx.nonce);
-        let replacing = self.txs.contains_key(&key);
-        if !replacing {
-            let sender_len = self.per_sender.get(&key.0).copied().unwrap_or(0);
-            if sender_len >= self.limits.max_per_sender {
-                return Err(MempoolError::SenderFull(sender_len));
+    /// Adds a transaction that pays `fee_rao` from a sender that has `account` in the
+    /// committed state, replacing one with the same signer and nonce. Refused if its nonce is
+    /// used or too far ahead, if the account cannot pay the fees of all it would have waiting,
+    /// if the sender's bytes would pass their limit, or if the pool is full of transactions
+    /// that rank at least as high.
+    pub fn insert(
+        &mut self,
+        tx: VerifiedTx,
+        fee_rao: u64,
+        account: &AccountView,
+    ) -> Result<(), MempoolError> {
+        let signer = tx.signed().tx.signer;
+        let nonce = tx.signed().tx.nonce;
+        let ahead = nonce
+            .checked_sub(account.nonce)
+            .ok_or(InvalidTx::StaleNonce {
+                expected: account.nonce,
+            })?;
+        if ahead > self.limits.max_nonce_ahead {
+            return Err(InvalidTx::NonceTooFarAhead {
+                expected: account.nonce,
+                max_ahead: self.limits.max_nonce_ahead,
             }
-            if self.txs.len() >= self.limits.max_len {
-                self.evict_cheaper_than(fee_rao, &key.0)?;
+            .into());
+        }
+        // Catch up with the committed state first: what it used or no longer pays for leaves.
+        self.settle(signer, account);
+        let size_bytes = tx.signed().encoded_size();
+        let replaced = self
+            .txs
+            .get(&(signer, nonce))
+            .map(|entry| (entry.fee_rao, entry.size_bytes));
+        let (replaced_fee_rao, replaced_bytes) = replaced.unwrap_or((0, 0));
+        let (sender_fees_rao, sender_bytes) = self
+            .senders
+            .get(&signer)
+            .map_or((0, 0), |sender| (sender.fees_rao, sender.size_bytes));
+        let pending_fee_rao = sender_fees_rao
+            .saturating_sub(replaced_fee_rao)
+            .saturating_add(fee_rao);
+        if pending_fee_rao > account.free_rao {
+            return Err(InvalidTx::CannotPayPending {
+                pending_fee_rao,
+                free_rao: account.free_rao,
             }
-            *self.per_sender.entry(key.0).or_insert(0) += 1;
+            .into());
+        }
+        let new_sender_bytes = sender_bytes
+            .saturating_sub(replaced_bytes)
+            .saturating_add(size_bytes);
+        if new_sender_bytes > self.limits.max_sender_bytes {
+            return Err(MempoolError::SenderFull(sender_bytes));
+        }
+        let priority = (self.would_be_ready(signer, nonce, account.nonce), fee_rao);
+        let victims = self.make_room(
+            signer,
+            priority,
+            usize::from(replaced.is_none()),
+            size_bytes.saturating_sub(replaced_bytes),
+        )?;
+        for key in victims {
+            self.remove_key(&key);
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.txs.insert(key, Entry { tx, fee_rao, seq });
+        let entry = Entry {
+            tx,
+            fee_rao,
+            size_bytes,
+            seq,
+        };
+        if let Some(old) = self.txs.insert((signer, nonce), entry) {
+            self.forget(&signer, &old);
+        }
+        let sender = self.senders.entry(signer).or_insert(Sender {
+            committed_nonce: account.nonce,
+            len: 0,
+            size_bytes: 0,
+            fees_rao: 0,
+            tail: None,
+        });
+        sender.len = sender.len.saturating_add(1);
+        sender.size_bytes = sender.size_bytes.saturating_add(size_bytes);
+        sender.fees_rao = sender.fees_rao.saturating_add(fee_rao);
+        self.size_bytes = self.size_bytes.saturating_add(size_bytes);
+        self.reindex(signer);
         Ok(())
     }
 
-    /// Evicts the cheapest last transaction of another sender if it pays less than `fee_rao`.
-    fn evict_cheaper_than(
-        &mut self,
-        fee_rao: u64,
-        newcomer: &AccountId,
-    ) -> Result<(), MempoolError> {
-        let mut tails: BTreeMap<AccountId, (u64, u64)> = BTreeMap::new();
-        for ((signer, nonce), entry) in &self.txs {
-            if signer != newcomer {
-                tails.insert(*signer, (*nonce, entry.fee_rao));
+    /// Whether `signer`'s transaction at `nonce` could be included as soon as the ones waiting
+    /// before it: every nonce from the committed one up to it is here. At most
+    /// `max_nonce_ahead` entries are counted.
+    fn would_be_ready(&self, signer: AccountId, nonce: u64, committed_nonce: u64) -> bool {
+        let waiting = self
+            .txs
+            .range((signer, committed_nonce)..(signer, nonce))
+            .count();
+        u64::try_from(waiting).is_ok_and(|waiting| waiting == nonce.saturating_sub(committed_nonce))
+    }
+
+    /// The last transactions of other senders to evict so that `len_added` more transactions
+    /// and `bytes_added` more bytes fit, lowest rank first; refused unless a newcomer of
+    /// `priority` outranks every one of them.
+    fn make_room(
+        &self,
+        signer: AccountId,
+        priority: (bool, u64),
+        len_added: usize,
+        bytes_added: usize,
+    ) -> Result<Vec<(AccountId, u64)>, MempoolError> {
+        let mut len_over = self
+            .txs
+            .len()
+            .saturating_add(len_added)
+            .saturating_sub(self.limits.max_len);
+        let mut bytes_over = self
+            .size_bytes
+            .saturating_add(bytes_added)
+            .saturating_sub(self.limits.max_bytes);
+        let mut victims = Vec::new();
+        // Each victim frees one transaction and at least its bytes, so this visits at most
+        // one tail per transaction evicted plus the newcomer's own.
+        for tail in &self.tails {
+            if len_over == 0 && bytes_over == 0 {
+                break;
             }
+            if tail.signer == signer {
+                continue;
+            }
+            if tail.priority() >= priority {
+                break;
+            }
+            let freed_bytes = self
+                .txs
+                .get(&(tail.signer, tail.nonce))
+                .map_or(0, |entry| entry.size_bytes);
+            victims.push((tail.signer, tail.nonce));
+            len_over = len_over.saturating_sub(1);
+            bytes_over = bytes_over.saturating_sub(freed_bytes);
         }
-        let cheapest = tails
-            .into_iter()
-            .min_by_key(|(_, (_, fee))| *fee)
-            .filter(|(_, (_, fee))| *fee < fee_rao);
-        match cheapest {
-            Some((signer, (nonce, _))) => {
-                self.remove_key(&(signer, nonce));
-                Ok(())
-            }
-            None => Err(MempoolError::Full(self.txs.len())),
+        if len_over == 0 && bytes_over == 0 {
+            Ok(victims)
+        } else {
+            Err(MempoolError::Full(self.txs.len()))
         }
     }
 
-    fn remove_key(&mut self, key: &(AccountId, u64)) {
-        if self.txs.remove(key).is_none() {
-            return;
+    /// Takes `entry`, no longer in `txs`, off its sender's and the pool's totals.
+    fn forget(&mut self, signer: &AccountId, entry: &Entry) {
+        self.size_bytes = self.size_bytes.saturating_sub(entry.size_bytes);
+        if let Some(sender) = self.senders.get_mut(signer) {
+            sender.len = sender.len.saturating_sub(1);
+            sender.size_bytes = sender.size_bytes.saturating_sub(entry.size_bytes);
+            sender.fees_rao = sender.fees_rao.saturating_sub(entry.fee_rao);
         }
-        if let Some(count) = self.per_sender.get_mut(&key.0) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.per_sender.remove(&key.0);
+    }
+
+    /// Puts `signer`'s last transaction back in the eviction order after its transactions or
+    /// committed nonce changed, or forgets the sender when it has none left.
+    fn reindex(&mut self, signer: AccountId) {
+        let Some(sender) = self.senders.get_mut(&signer) else {
+            return;
+        };
+        if let Some(old) = sender.tail.take() {
+            self.tails.remove(&old);
+        }
+        let mut waiting = self.txs.range((signer, 0)..=(signer, u64::MAX));
+        let first = waiting.next();
+        let Some(((_, last_nonce), last)) = waiting.next_back().or(first) else {
+            self.senders.remove(&signer);
+            return;
+        };
+        let first_nonce = first.map_or(*last_nonce, |((_, nonce), _)| *nonce);
+        let span = last_nonce.saturating_sub(first_nonce).saturating_add(1);
+        let rank = Rank {
+            ready: first_nonce == sender.committed_nonce
+                && u64::try_from(sender.len).is_ok_and(|len| len == span),
+            fee_rao: last.fee_rao,
+            newer: Reverse(last.seq),
+            signer,
+            nonce: *last_nonce,
+        };
+        sender.tail = Some(rank);
+        self.tails.insert(rank);
+    }
+
+    fn remove_key(&mut self, key: &(AccountId, u64)) {
+        if let Some(entry) = self.txs.remove(key) {
+            self.forget(&key.0, &entry);
+            self.reindex(key.0);
+        }
+    }
+
+    /// Brings `signer`'s waiting transactions in line with its committed `account`: drops the
+    /// nonces it has used, then, in nonce order, every transaction from the first whose fee
+    /// (with those of the ones before it) the free balance no longer covers.
+    pub fn settle(&mut self, signer: AccountId, account: &AccountView) {
+        let Some(sender) = self.senders.get_mut(&signer) else {
+            return;
+        };
+        sender.committed_nonce = account.nonce;
+        let mut covered_rao = 0u64;
+        let dropped: Vec<(AccountId, u64)> = self
+            .txs
+            .range((signer, 0)..=(signer, u64::MAX))
+            .filter(|((_, nonce), entry)| {
+                if *nonce < account.nonce {
+                    return true;
+                }
+                covered_rao = covered_rao.saturating_add(entry.fee_rao);
+                covered_rao > account.free_rao
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in &dropped {
+            if let Some(entry) = self.txs.remove(key) {
+                self.forget(&signer, &entry);
             }
         }
+        self.reindex(signer);
     }
 
     /// Up to `max` transactions for a block whose parent state gives each sender's next nonce
@@ -208,18 +440,6 @@ impl Mempool {
     /// Drops a transaction (included in a block, or invalid).
     pub fn remove(&mut self, tx: &SignedTx) {
         self.remove_key(&(tx.tx.signer, tx.tx.nonce));
-    }
-
-    /// Drops every transaction of `signer` with a nonce below `next_nonce` (already used).
-    pub fn prune_sender(&mut self, signer: AccountId, next_nonce: u64) {
-        let stale: Vec<(AccountId, u64)> = self
-            .txs
-            .range((signer, 0)..(signer, next_nonce))
-            .map(|(key, _)| *key)
-            .collect();
-        for key in stale {
-            self.remove_key(&key);
-        }
     }
 
     /// Drops every transaction whose mortality window ends at or before `height` (it can no
@@ -292,17 +512,39 @@ mod tests {
     }
 
     fn tx(signer: u8, nonce: u64, period: u64) -> VerifiedTx {
+        let call = Call::Transfer {
+            dest: AccountId([0; 32]),
+            amount_rao: 1,
+        };
+        signed_with(signer, nonce, Mortality { birth: 10, period }, call).expect("signed")
+    }
+
+    fn signed_by(signer: u8, nonce: u64, call: Call) -> Result<VerifiedTx, MempoolError> {
+        signed_with(
+            signer,
+            nonce,
+            Mortality {
+                birth: 10,
+                period: 64,
+            },
+            call,
+        )
+    }
+
+    fn signed_with(
+        signer: u8,
+        nonce: u64,
+        mortality: Mortality,
+        call: Call,
+    ) -> Result<VerifiedTx, MempoolError> {
         let tx = UnsignedTx {
             signer: account(signer),
             nonce,
-            mortality: Mortality { birth: 10, period },
-            call: Call::Transfer {
-                dest: AccountId([0; 32]),
-                amount_rao: 1,
-            },
+            mortality,
+            call,
         };
         let signature = key(signer).sign(&tx.signing_payload(&GENESIS)).to_bytes();
-        VerifiedTx::verify(SignedTx { tx, signature }, &GENESIS).expect("signed")
+        Ok(VerifiedTx::verify(SignedTx { tx, signature }, &GENESIS)?)
     }
 
     fn named(txs: &[VerifiedTx]) -> Vec<(u8, u64)> {
@@ -315,15 +557,30 @@ mod tests {
         named(&pool.candidates(max, |_| 0))
     }
 
+    /// An account that can pay anything, at `nonce`.
+    fn rich(nonce: u64) -> AccountView {
+        AccountView {
+            free_rao: u64::MAX,
+            nonce,
+        }
+    }
+
+    fn limits(max_len: usize) -> MempoolLimits {
+        MempoolLimits {
+            max_len,
+            ..MempoolLimits::default()
+        }
+    }
+
     #[test]
     fn candidates_follow_nonces_per_sender_and_fees_across_senders() -> Result<(), MempoolError> {
         let mut pool = Mempool::new(MempoolLimits::default());
-        pool.insert(tx(1, 1, 64), 10)?;
-        pool.insert(tx(1, 0, 64), 10)?;
-        pool.insert(tx(2, 0, 64), 30)?;
-        pool.insert(tx(2, 1, 64), 5)?;
-        pool.insert(tx(3, 0, 64), 10)?; // same fee as sender 1's head, arrived later
-        pool.insert(tx(3, 2, 64), 99)?; // after a gap: not offered
+        pool.insert(tx(1, 1, 64), 10, &rich(0))?;
+        pool.insert(tx(1, 0, 64), 10, &rich(0))?;
+        pool.insert(tx(2, 0, 64), 30, &rich(0))?;
+        pool.insert(tx(2, 1, 64), 5, &rich(0))?;
+        pool.insert(tx(3, 0, 64), 10, &rich(0))?; // same fee as sender 1's head, arrived later
+        pool.insert(tx(3, 2, 64), 99, &rich(0))?; // after a gap: not offered
         assert_eq!(
             order(&pool, 10),
             vec![(2, 0), (1, 0), (1, 1), (3, 0), (2, 1)]
@@ -341,36 +598,155 @@ mod tests {
     }
 
     #[test]
-    fn limits_refuse_or_evict_the_cheapest_tail() -> Result<(), MempoolError> {
-        let mut pool = Mempool::new(MempoolLimits {
-            max_len: 3,
-            max_per_sender: 2,
-        });
-        pool.insert(tx(1, 0, 64), 10)?;
-        pool.insert(tx(1, 1, 64), 4)?;
-        assert_eq!(
-            pool.insert(tx(1, 2, 64), 50),
-            Err(MempoolError::SenderFull(2))
-        );
-        pool.insert(tx(2, 0, 64), 7)?;
+    fn a_full_pool_refuses_or_evicts_the_lowest_ranked_tail() -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(limits(3));
+        pool.insert(tx(1, 0, 64), 10, &rich(0))?;
+        pool.insert(tx(1, 1, 64), 4, &rich(0))?;
+        pool.insert(tx(2, 0, 64), 7, &rich(0))?;
         // Full: a newcomer paying no more than the cheapest tail is refused...
-        assert_eq!(pool.insert(tx(3, 0, 64), 4), Err(MempoolError::Full(3)));
+        assert_eq!(
+            pool.insert(tx(3, 0, 64), 4, &rich(0)),
+            Err(MempoolError::Full(3))
+        );
         // ...one paying more evicts sender 1's last transaction (fee 4), never its first.
-        pool.insert(tx(3, 0, 64), 5)?;
+        pool.insert(tx(3, 0, 64), 5, &rich(0))?;
         assert_eq!(order(&pool, 10), vec![(1, 0), (2, 0), (3, 0)]);
         // Replacing an existing (signer, nonce) never counts against the limits.
-        pool.insert(tx(3, 0, 64), 6)?;
+        pool.insert(tx(3, 0, 64), 6, &rich(0))?;
         assert_eq!(pool.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn future_transactions_go_first_and_never_evict_ready_ones() -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(limits(3));
+        // Sender 1 waits at nonces 1 and 2 behind a missing 0: both future, however they pay.
+        pool.insert(tx(1, 1, 64), 1_000, &rich(0))?;
+        pool.insert(tx(1, 2, 64), 1_000, &rich(0))?;
+        pool.insert(tx(2, 0, 64), 1, &rich(0))?;
+        // A ready transaction paying a thousandth evicts the future tail...
+        pool.insert(tx(3, 0, 64), 1, &rich(0))?;
+        assert!(!pool.txs.contains_key(&(account(1), 2)));
+        // ...and sender 1's next nonce makes its nonce 1 ready: it now ranks with the ready
+        // ones by fee, so it evicts the cheapest of them (of equal fees, the later arrival).
+        pool.insert(tx(1, 0, 64), 1_000, &rich(0))?;
+        assert_eq!(order(&pool, 10), vec![(1, 0), (1, 1), (2, 0)]);
+        // A future newcomer cannot evict a ready transaction, whatever it declares.
+        assert_eq!(
+            pool.insert(tx(2, 5, 64), u64::MAX, &rich(0)),
+            Err(MempoolError::Full(3))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_sender_pays_for_everything_it_has_waiting() -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(MempoolLimits::default());
+        let holds = |free_rao| AccountView { free_rao, nonce: 0 };
+        pool.insert(tx(1, 0, 64), 40, &holds(100))?;
+        pool.insert(tx(1, 1, 64), 40, &holds(100))?;
+        assert_eq!(
+            pool.insert(tx(1, 2, 64), 30, &holds(100)),
+            Err(MempoolError::Invalid(InvalidTx::CannotPayPending {
+                pending_fee_rao: 110,
+                free_rao: 100
+            }))
+        );
+        // A replacement counts its own fee once.
+        pool.insert(tx(1, 1, 64), 60, &holds(100))?;
+        assert_eq!(pool.len(), 2);
+        // The balance fell to 70 (nonce 0 finalized elsewhere, paying 40 and spending 30):
+        // nonce 1's fee of 60 is no longer covered, and nonce 0 is used.
+        pool.settle(
+            account(1),
+            &AccountView {
+                free_rao: 59,
+                nonce: 1,
+            },
+        );
+        assert!(pool.is_empty());
+        // Nothing is charged to an account that holds nothing and pays nothing.
+        pool.insert(tx(2, 3, 64), 0, &holds(0))?;
+        assert_eq!(
+            pool.insert(tx(3, 3, 64), 1, &holds(0)),
+            Err(MempoolError::Invalid(InvalidTx::CannotPayPending {
+                pending_fee_rao: 1,
+                free_rao: 0
+            }))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn nonces_and_bytes_per_sender_are_bounded() -> Result<(), MempoolError> {
+        let size_bytes = tx(1, 0, 64).signed().encoded_size();
+        let mut pool = Mempool::new(MempoolLimits {
+            max_nonce_ahead: 2,
+            max_sender_bytes: 2 * size_bytes,
+            ..MempoolLimits::default()
+        });
+        assert_eq!(
+            pool.insert(tx(1, 8, 64), 1, &rich(5)),
+            Err(MempoolError::Invalid(InvalidTx::NonceTooFarAhead {
+                expected: 5,
+                max_ahead: 2
+            }))
+        );
+        assert_eq!(
+            pool.insert(tx(1, 4, 64), 1, &rich(5)),
+            Err(MempoolError::Invalid(InvalidTx::StaleNonce { expected: 5 }))
+        );
+        pool.insert(tx(1, 7, 64), 1, &rich(5))?;
+        pool.insert(tx(1, 5, 64), 1, &rich(5))?;
+        assert_eq!(
+            pool.insert(tx(1, 6, 64), 1, &rich(5)),
+            Err(MempoolError::SenderFull(2 * size_bytes))
+        );
+        assert_eq!(pool.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_as_many_tails_as_it_takes() -> Result<(), MempoolError> {
+        let size_bytes = tx(1, 0, 64).signed().encoded_size();
+        let mut pool = Mempool::new(MempoolLimits {
+            max_bytes: 3 * size_bytes,
+            ..MempoolLimits::default()
+        });
+        pool.insert(tx(1, 0, 64), 1, &rich(0))?;
+        pool.insert(tx(2, 0, 64), 2, &rich(0))?;
+        pool.insert(tx(3, 0, 64), 3, &rich(0))?;
+        // A newcomer larger than one of them but no larger than two needs two out.
+        let weights = Call::SetWeights {
+            netuid: tao_primitives::NetUid(1),
+            uids: vec![0; size_bytes / 4],
+            values: vec![0; size_bytes / 4],
+            version_key: 0,
+        };
+        let large = |fee_rao| signed_by(4, 0, weights.clone()).map(|tx| (tx, fee_rao));
+        let (newcomer, _) = large(0)?;
+        let large_bytes = newcomer.signed().encoded_size();
+        assert!(size_bytes < large_bytes && large_bytes <= 2 * size_bytes);
+        let (cheap, fee_rao) = large(2)?;
+        assert_eq!(
+            pool.insert(cheap, fee_rao, &rich(0)),
+            Err(MempoolError::Full(3))
+        );
+        let (dear, fee_rao) = large(5)?;
+        pool.insert(dear, fee_rao, &rich(0))?;
+        assert_eq!(pool.len(), 2);
+        assert!(pool.txs.contains_key(&(account(3), 0)));
+        assert_eq!(pool.size_bytes, size_bytes + large_bytes);
         Ok(())
     }
 
     #[test]
     fn stale_and_expired_transactions_are_pruned() -> Result<(), MempoolError> {
         let mut pool = Mempool::new(MempoolLimits::default());
-        pool.insert(tx(1, 0, 64), 1)?;
-        pool.insert(tx(1, 1, 64), 1)?;
-        pool.insert(tx(2, 0, 5), 1)?; // valid in blocks 10..15
-        pool.prune_sender(account(1), 1);
+        pool.insert(tx(1, 0, 64), 1, &rich(0))?;
+        pool.insert(tx(1, 1, 64), 1, &rich(0))?;
+        pool.insert(tx(2, 0, 5), 1, &rich(0))?; // valid in blocks 10..15
+        pool.settle(account(1), &rich(1));
         assert_eq!(pool.len(), 2);
         let after_nonce_0 = |pool: &Mempool| -> Vec<(u8, u64)> {
             named(&pool.candidates(10, |who| u64::from(name(who) == 1)))

@@ -430,7 +430,7 @@ async fn serve(
     if let Some(ready) = args.ready {
         let _ = ready.send(bound);
     }
-    let chain = args.chain;
+    let chain = args.chain.clone();
     let target = async move {
         match config.exit_after_finalized {
             Some(target) if chain.committed().0 < target => loop {
@@ -452,6 +452,9 @@ async fn serve(
         _ = shutdown => tracing::info!("shutting down"),
         _ = target => tracing::info!("reached the requested finalized height; stopping"),
     }
+    // The engine's actors run until the runtime stops them, seconds after this returns; the
+    // store stops changing now.
+    args.chain.halt();
     let _ = server.stop();
     server.stopped().await;
     sampler.abort();

@@ -250,6 +250,20 @@ async fn every_method_answers_and_a_watched_transfer_finalizes() -> TestResult {
         forged.as_ref().err().and_then(code_of),
         Some(codes::INVALID_TRANSACTION)
     );
+    // A nonce further ahead than a node keeps waiting is refused with its typed reason.
+    let far_ahead = http
+        .author_submit_extrinsic(Bytes(transfer(10_000, 1).encode()))
+        .await;
+    let reason = match &far_ahead {
+        Err(jsonrpsee::core::client::Error::Call(object)) => {
+            tao_rpc_api::invalid_transaction_of(object)
+        }
+        _ => None,
+    };
+    assert!(matches!(
+        reason,
+        Some(tao_types::error::InvalidTx::NonceTooFarAhead { expected: 0, .. })
+    ));
     // Oversized request: refused by the server's body limit.
     let huge = Bytes(vec![0; tao_node::rpc::MAX_REQUEST_BYTES as usize]);
     assert!(http.author_submit_extrinsic(huge).await.is_err());

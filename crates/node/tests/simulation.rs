@@ -225,8 +225,8 @@ async fn set_partition(
     }
 }
 
-/// Runs validator `index` inside its own task: aborting the handle stops every actor of it
-/// (the runtime aborts a task's descendants), as a crash would.
+/// Runs validator `index` inside its own task, so that [`crash`] on the handle stops every
+/// actor of it (the runtime aborts a task's descendants).
 fn spawn_validator(
     context: &deterministic::Context,
     oracle: &Oracle,
@@ -240,6 +240,16 @@ fn spawn_validator(
         start_validator(&context, &oracle, key, participants, chain, false).await;
         futures::future::pending::<()>().await;
     })
+}
+
+/// Crashes a validator started by [`spawn_validator`]. `Handle::abort` stops the host task
+/// only: its actors are aborted when the runtime next polls the host task and drops it, and
+/// until then any of them already woken still runs (seed 221: validator 3's marshal finalized
+/// one more block after `abort` returned). Waiting for the handle to resolve makes the crash
+/// total: from then on none of the validator's tasks runs again.
+async fn crash(handle: Handle<()>) {
+    handle.abort();
+    let _ = handle.await;
 }
 
 /// A Byzantine proposer: builds an honest block, then claims a different state root.
@@ -570,7 +580,8 @@ fn a_proposer_with_a_wrong_state_root_is_never_finalized() {
 /// agrees with the others on every height.
 #[test]
 fn a_crashed_validator_restarts_and_catches_up() {
-    for seed in seeds(&[31, 32]) {
+    // Seed 221 is the regression case of a crash that let the marshal write once more.
+    for seed in seeds(&[31, 32, 221]) {
         runtime(seed).start(|context| async move {
             let oracle = network(&context, VALIDATORS, good_link()).await;
             let stores = stores(VALIDATORS);
@@ -585,7 +596,7 @@ fn a_crashed_validator_restarts_and_catches_up() {
             }
             wait_until(&context, seed, &chains, |chain| chain.committed().0 >= 8).await;
             context.sleep(Duration::from_millis(41 * seed)).await;
-            handles.pop().expect("validator 3").abort();
+            crash(handles.pop().expect("validator 3")).await;
             let crashed_at = stores[3].finalized().map_or(0, |(height, _)| height);
             let running = &chains[..3];
             wait_until(&context, seed, running, |chain| {

@@ -27,7 +27,8 @@ pub type RpcResult<T> = Result<T, ErrorObjectOwned>;
 pub mod codes {
     /// A transaction was rejected at submission; the message is the state machine's error.
     pub const INVALID_TRANSACTION: i32 = 1010;
-    /// The mempool is full or the sender has too many pending transactions.
+    /// The mempool is full or the sender has too many bytes of transactions waiting (a nonce
+    /// too far ahead or fees the balance cannot cover are `INVALID_TRANSACTION`).
     pub const POOL_FULL: i32 = 1014;
     /// A parameter is malformed (bad address, bad hex, out-of-range number).
     pub const BAD_PARAMS: i32 = -32602;

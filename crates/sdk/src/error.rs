@@ -129,11 +129,13 @@ pub(crate) fn client_error_is_transient(error: &tao_client::ClientError) -> bool
     use tao_client::ClientError as E;
     match error {
         E::Connect { .. } | E::Timeout(_) | E::Dropped(_) | E::BadResponse(_) => true,
-        // Signed with a nonce or mortality the chain moved past: signing again fixes it.
+        // Signed with a nonce or mortality the chain moved past, or a nonce further ahead than
+        // a node keeps waiting: signing again, once earlier ones finalize, fixes it.
         E::Invalid(reason) => matches!(
             reason,
             InvalidTx::StaleNonce { .. }
                 | InvalidTx::FutureNonce { .. }
+                | InvalidTx::NonceTooFarAhead { .. }
                 | InvalidTx::OutsideMortality { .. }
         ),
         E::Rpc(message) => {

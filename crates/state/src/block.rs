@@ -218,8 +218,36 @@ pub fn validate_transaction(parent: &dyn Store, tx: &SignedTx) -> Result<Receipt
 
 /// [`validate_transaction`] for a transaction whose signature is checked already.
 pub fn validate_verified(parent: &dyn Store, tx: &VerifiedTx) -> Result<Receipt, InvalidTx> {
+    apply_checked(&mut validation_ctx(parent)?, tx.signed())
+}
+
+/// [`validate_verified`] for a transaction that may wait behind the signer's earlier ones (a
+/// mempool's admission): a nonce past the account's next one is judged as if the nonces before
+/// it were used, so its mortality, size and fee (against the free balance after `parent`) are
+/// checked and a free call must succeed on that state. What the earlier transactions would
+/// change is not seen; a used nonce is still [`InvalidTx::StaleNonce`].
+pub fn validate_ahead(parent: &dyn Store, tx: &VerifiedTx) -> Result<Receipt, InvalidTx> {
+    let mut ctx = validation_ctx(parent)?;
+    let signed = tx.signed();
+    let mut account = ctx
+        .state
+        .get_or_default::<Accounts>(&signed.tx.signer)
+        .map_err(storage)?;
+    if signed.tx.nonce > account.nonce {
+        // Only in this throwaway overlay: nothing is written.
+        account.nonce = signed.tx.nonce;
+        ctx.state.put::<Accounts>(&signed.tx.signer, &account);
+    }
+    apply_checked(&mut ctx, signed)
+}
+
+fn storage(error: StateError) -> InvalidTx {
+    InvalidTx::Storage(error.to_string())
+}
+
+/// The context of the block after `parent`, for judging one transaction without keeping it.
+fn validation_ctx(parent: &dyn Store) -> Result<Ctx<'_>, InvalidTx> {
     let state = Overlay::new(parent);
-    let storage = |error: StateError| InvalidTx::Storage(error.to_string());
     let chain = state
         .get::<Chain>(&())
         .map_err(storage)?
@@ -228,8 +256,12 @@ pub fn validate_verified(parent: &dyn Store, tx: &VerifiedTx) -> Result<Receipt,
         .get::<Globals>(&())
         .map_err(storage)?
         .ok_or_else(|| InvalidTx::Storage("no global parameters".into()))?;
-    let mut ctx = Ctx::new(state, chain.height.saturating_add(1), None, globals);
-    apply_checked(&mut ctx, tx.signed())
+    Ok(Ctx::new(
+        state,
+        chain.height.saturating_add(1),
+        None,
+        globals,
+    ))
 }
 
 /// Batch-verifies the signatures of `txs` (each with its index in the block); on failure finds

@@ -4,7 +4,9 @@ mod common;
 
 use common::{TAO, TestChain, id, key};
 use tao_primitives::Hash256;
-use tao_state::block::{BlockBuilder, Header, VerifiedTx, execute_block, execute_block_with};
+use tao_state::block::{
+    BlockBuilder, Header, VerifiedTx, execute_block, execute_block_with, validate_ahead,
+};
 use tao_state::error::BlockError;
 use tao_types::error::{InvalidTx, TxError};
 use tao_types::tx::{Call, Mortality, SignedTx};
@@ -107,6 +109,38 @@ fn replays_gaps_expired_and_foreign_transactions_are_invalid() {
         InvalidTx::BadSignature
     );
     assert!(builder.receipts().is_empty());
+}
+
+#[test]
+fn a_nonce_ahead_is_judged_as_if_the_ones_before_it_were_used() {
+    let mut chain = TestChain::local();
+    let used = chain.sign("//Alice", transfer("//Bob", TAO));
+    chain.block(std::slice::from_ref(&used));
+    let judge = |tx: SignedTx| {
+        let verified = VerifiedTx::verify(tx, &chain.genesis_hash).unwrap();
+        validate_ahead(&chain.store, &verified)
+    };
+    // A funded account's later nonce: its fee is what it would pay, and nothing is kept.
+    let later = chain.sign_with("//Alice", transfer("//Bob", TAO), 5);
+    let fee_rao = judge(later).unwrap().fee_rao;
+    assert!(fee_rao > 0);
+    assert_eq!(chain.nonce(&id("//Alice")), 1);
+    // A used nonce stays refused.
+    assert_eq!(judge(used), Err(InvalidTx::StaleNonce { expected: 1 }));
+    // An account that holds nothing cannot queue a paid call at any nonce...
+    let broke = chain.sign_with("//Nobody", transfer("//Bob", TAO), 3);
+    assert!(matches!(judge(broke), Err(InvalidTx::CannotPayFee { .. })));
+    // ...nor a free call that fails on the current state.
+    let weights = Call::SetWeights {
+        netuid: tao_primitives::NetUid(1),
+        uids: vec![0],
+        values: vec![1],
+        version_key: 0,
+    };
+    assert!(matches!(
+        judge(chain.sign_with("//Nobody", weights, 3)),
+        Err(InvalidTx::FreeCallFailed(_))
+    ));
 }
 
 #[test]

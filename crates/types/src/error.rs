@@ -64,6 +64,27 @@ pub enum InvalidTx {
     /// and spam nothing.
     #[error("free call failed: {0}")]
     FreeCallFailed(TxError),
+    /// The nonce is further past the account's next nonce than a node keeps waiting.
+    #[error(
+        "nonce too far ahead: the account's next nonce is {expected}, at most {max_ahead} past it may wait"
+    )]
+    NonceTooFarAhead {
+        /// The account's next nonce.
+        expected: u64,
+        /// How far past it a waiting nonce may be.
+        max_ahead: u64,
+    },
+    /// The free balance cannot pay this fee on top of the fees of the account's other
+    /// waiting transactions.
+    #[error(
+        "the free balance of {free_rao} rao cannot pay {pending_fee_rao} rao, the fees of this and the account's other waiting transactions"
+    )]
+    CannotPayPending {
+        /// The fees of this transaction and the account's other waiting ones.
+        pending_fee_rao: u64,
+        /// The account's free balance.
+        free_rao: u64,
+    },
 }
 
 impl InvalidTx {
@@ -275,6 +296,16 @@ mod tests {
         let json = serde_json::to_string(&refused)?;
         assert_eq!(json, r#"{"FreeCallFailed":"SettingWeightsTooFast"}"#);
         assert_eq!(serde_json::from_str::<InvalidTx>(&json)?, refused);
+        let unpaid = InvalidTx::CannotPayPending {
+            pending_fee_rao: 3,
+            free_rao: 2,
+        };
+        let json = serde_json::to_string(&unpaid)?;
+        assert_eq!(
+            json,
+            r#"{"CannotPayPending":{"pending_fee_rao":3,"free_rao":2}}"#
+        );
+        assert_eq!(serde_json::from_str::<InvalidTx>(&json)?, unpaid);
         assert!(serde_json::from_str::<TxError>(r#""NoSuchError""#).is_err());
         Ok(())
     }
