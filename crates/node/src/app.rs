@@ -650,6 +650,14 @@ impl<S: CommitStore> Chain<S> {
         inner
             .store
             .commit_with_record(b.height, block.digest().0, &changes, &record.to_bytes())?;
+        // Debug builds (every test and simulation) check the conservation laws at each
+        // finalized block: TAO or alpha created or destroyed stops the node at that block.
+        debug_assert_eq!(
+            tao_state::invariants::check(&inner.store),
+            Ok(()),
+            "state invariant broken by block {}",
+            b.height
+        );
         inner.committed_height = b.height;
         inner.committed_digest = block.digest();
         let committed = inner.committed_height;
