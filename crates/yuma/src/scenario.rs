@@ -46,12 +46,26 @@ pub struct ScenarioError {
 }
 
 impl ScenarioError {
+    /// An error about `field`; control characters a document smuggled into a key name (and
+    /// so into the path or serde's message) are escaped, so the error stays one line.
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            field: field.into(),
-            message: message.into(),
+            field: one_line(&field.into()),
+            message: one_line(&message.into()),
         }
     }
+}
+
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
