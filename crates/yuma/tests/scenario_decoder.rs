@@ -1,7 +1,7 @@
 //! The scenario decoder against hostile documents: the shipped examples mutated at random
 //! (bytes flipped, cut, spliced, numbers replaced by extremes) never make `parse` panic, and
 //! every document it accepts runs and reports without panicking. The same checks are the
-//! cargo-fuzz target in `fuzz/` (which needs nightly).
+//! libFuzzer target `yuma_scenario` in `crates/fuzz` (`scripts/fuzz.sh`).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use proptest::prelude::*;
