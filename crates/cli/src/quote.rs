@@ -97,6 +97,14 @@ fn price_rao(pool: &Pool) -> u64 {
     }
 }
 
+/// The tolerance of a trade without `--tolerance`, `--limit-price` or `--unsafe`: 0.5 %, as
+/// btcli's safe staking.
+pub const DEFAULT_TOLERANCE_PPM: u64 = 5_000;
+
+/// A trade that moves a pool's price by this much or more is called thin-pool trading in the
+/// refusal, basis points.
+const THIN_POOL_IMPACT_BPS: u64 = 1_000;
+
 /// How far the user lets the price move: an explicit limit or a tolerance around the spot price.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protection {
@@ -260,10 +268,12 @@ fn limited(
     )
 }
 
-fn refused_by_limit() -> String {
-    "the price limit would be crossed (the chain answers \"slippage too high\"): raise \
-     --tolerance/--limit-price or add --allow-partial"
-        .to_owned()
+/// Marks a trade the limit refuses; [`Quote::finish`] words the reason once it is priced.
+const REFUSED_BY_LIMIT: &str = "the price limit would be crossed";
+
+/// Parts per million, rounded up to the next whole percent, as `--tolerance` takes it.
+fn percent_up(ppm: u64) -> u64 {
+    ppm.div_ceil(10_000)
 }
 
 impl Quote {
@@ -289,7 +299,7 @@ impl Quote {
             match executable {
                 Some(executable) => amount = executable,
                 // Still priced in full below, so the warning comes with the price impact.
-                None => quote.refusal = Some(refused_by_limit()),
+                None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
         match leg(market, "buy", amount) {
@@ -299,7 +309,7 @@ impl Quote {
             }
             Err(error) => return quote.refuse(error.to_string()),
         }
-        quote.finish()
+        quote.finish(&[market])
     }
 
     /// `stake remove`: sell `alpha`.
@@ -316,7 +326,7 @@ impl Quote {
             match executable {
                 Some(executable) => amount = executable,
                 // Still priced in full below, so the warning comes with the price impact.
-                None => quote.refusal = Some(refused_by_limit()),
+                None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
         match leg(market, "sell", amount) {
@@ -326,7 +336,7 @@ impl Quote {
             }
             Err(error) => return quote.refuse(error.to_string()),
         }
-        quote.finish()
+        quote.finish(&[market])
     }
 
     /// `stake move`/`swap`/`transfer`: `alpha` from `origin` to `dest` (the same subnet moves
@@ -360,7 +370,7 @@ impl Quote {
             match executable {
                 Some(executable) => amount = executable,
                 // Still priced in full below, so the warning comes with the price impact.
-                None => quote.refusal = Some(refused_by_limit()),
+                None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
         let sold = match leg(origin, "sell", amount) {
@@ -375,7 +385,7 @@ impl Quote {
             }
             Err(error) => return quote.refuse(format!("subnet {}: {error}", dest.netuid())),
         }
-        quote.finish()
+        quote.finish(&[origin, dest])
     }
 
     fn empty(
@@ -406,9 +416,69 @@ impl Quote {
         self
     }
 
-    fn finish(mut self) -> Quote {
+    fn finish(mut self, pools: &[&Market]) -> Quote {
         self.slippage_bps = slippage_bps(self.received_at_spot, self.received);
+        if self.refusal.as_deref() == Some(REFUSED_BY_LIMIT) {
+            self.refusal = Some(self.limit_refusal(pools));
+        }
         self
+    }
+
+    /// How far the whole trade moves the limited price (the price for `add` and `remove`,
+    /// the origin/destination ratio for swaps), parts per million of today's.
+    fn price_move_ppm(&self) -> u64 {
+        let Some(first) = self.legs.first() else {
+            return 0;
+        };
+        let (before, after) = match self.legs.get(1) {
+            None => (
+                u128::from(first.price_before_rao),
+                u128::from(first.price_after_rao),
+            ),
+            // origin/destination: (o_after / d_after) / (o_before / d_before).
+            Some(bought) => (
+                u128::from(first.price_before_rao) * u128::from(bought.price_after_rao),
+                u128::from(first.price_after_rao) * u128::from(bought.price_before_rao),
+            ),
+        };
+        let moved = before.abs_diff(after);
+        mul_div_floor(moved, u128::from(PPM), before)
+            .map_or(u64::MAX, |v| u64::try_from(v).unwrap_or(u64::MAX))
+    }
+
+    /// Why the limit refuses the trade and which flag accepts it.
+    fn limit_refusal(&self, pools: &[&Market]) -> String {
+        let moved_ppm = self.price_move_ppm();
+        let legs = self.legs.iter();
+        let mut why = format!(
+            "the trade would move the price by {}.{:02}%, past your limit (slippage {}.{:02}%)",
+            moved_ppm / 10_000,
+            moved_ppm % 10_000 / 100,
+            self.slippage_bps / 100,
+            self.slippage_bps % 100,
+        );
+        for (leg, market) in legs.zip(pools) {
+            if leg.price_impact_bps.unsigned_abs() >= THIN_POOL_IMPACT_BPS {
+                why.push_str(&format!(
+                    "; subnet {}'s pool is thin (it holds {} and {}), so a trade this size moves \
+                     its price a lot",
+                    market.netuid(),
+                    format_amount(market.pool.tao_rao, "τ"),
+                    format_amount(market.pool.alpha, market.symbol()),
+                ));
+            }
+        }
+        let percent = percent_up(moved_ppm);
+        let accept = if percent < 100 {
+            format!("--tolerance {percent}% (or --unsafe for no limit at all)")
+        } else {
+            "--unsafe (no limit at all)".to_owned()
+        };
+        why.push_str(&format!(
+            ". To accept that price pass {accept}; --allow-partial trades only what fits; or \
+             trade a smaller amount"
+        ));
+        why
     }
 
     /// The quote as lines for people.
@@ -459,12 +529,6 @@ impl Quote {
                         ""
                     }
                 ),
-            ]);
-        }
-        if let Some(why) = &self.refusal {
-            t.add_row(vec![
-                "warning".to_owned(),
-                format!("the chain would refuse this now: {why}"),
             ]);
         }
         t
@@ -538,7 +602,11 @@ mod tests {
         // A 1 % tolerance on a sell of 10 % of the pool is refused.
         let sell = Quote::remove(&pool, 100 * RAO, Protection::TolerancePpm(10_000), false);
         assert_eq!(sell.limit.as_ref().map(|l| l.price_rao), Some(990_000_000));
-        assert!(sell.refusal.is_some());
+        let why = sell.refusal.unwrap_or_default();
+        // 1 000 τ : 1 100 α after the sale: the price falls 17.36 %.
+        assert!(why.contains("move the price by 17.35%"), "{why}");
+        assert!(why.contains("pass --tolerance 18% (or --unsafe"), "{why}");
+        assert!(why.contains("subnet 1's pool is thin"), "{why}");
     }
 
     #[test]

@@ -243,6 +243,7 @@ fn chain_commands_fail_clearly_without_a_node_or_with_bad_arguments() {
                 "--amount",
                 "1",
                 "--allow-partial",
+                "--unsafe",
             ],
             "needs a limit",
         ),

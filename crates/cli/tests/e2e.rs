@@ -226,16 +226,7 @@ fn a_user_story_on_a_dev_node() {
         .to_string();
     env.json(&["subnets", "start", &netuid, "--wallet.name", "owner"]);
     env.json(&["register", "--netuid", &netuid, "--wallet.name", "miner"]);
-    env.json(&[
-        "stake",
-        "add",
-        "--netuid",
-        &netuid,
-        "--amount",
-        "100",
-        "--wallet.name",
-        "owner",
-    ]);
+    safe_staking_by_default(&env, &netuid);
     let stakes = env.json(&["stake", "list", "--wallet.name", "owner"]);
     assert!(
         stakes
@@ -317,6 +308,61 @@ fn a_user_story_on_a_dev_node() {
     stake_delegates_and_commit_reveal(&env, &netuid);
     eprintln!("second chapter: {:.1} s", chapter.elapsed().as_secs_f64());
     drop(node);
+}
+
+/// Issue 15 item 1: without a terminal or flags a stake is limited to 0.5 % of price
+/// movement. A first stake of 100 τ into the new subnet's thin pool is refused before it is
+/// sent (no fee), with the flag that accepts the price; that flag then works.
+fn safe_staking_by_default(env: &Env, netuid: &str) {
+    let stake = |extra: &[&str]| {
+        let mut args = vec![
+            "stake",
+            "add",
+            "--netuid",
+            netuid,
+            "--amount",
+            "100",
+            "--wallet.name",
+            "owner",
+        ];
+        args.extend(extra);
+        env.tao(&args)
+    };
+    let free_before = env.free("owner");
+    let refused = stake(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "error: not sent (no fee charged): the trade would move the price by ",
+        &format!("subnet {netuid}'s pool is thin (it holds "),
+        "so a trade this size moves its price a lot. To accept that price pass ",
+        "; --allow-partial trades only what fits; or trade a smaller amount",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    }
+    assert_eq!(env.free("owner"), free_before, "a refusal costs nothing");
+    // The flag the message names: `--tolerance N%` or `--unsafe`.
+    let accept = stderr
+        .split("To accept that price pass ")
+        .nth(1)
+        .unwrap()
+        .split(" (")
+        .next()
+        .unwrap();
+    let flags: Vec<&str> = accept.split(' ').collect();
+    assert!(
+        flags == ["--unsafe"] || (flags.len() == 2 && flags[0] == "--tolerance"),
+        "{accept}"
+    );
+    let mut args = flags.clone();
+    args.push("--json");
+    let accepted = stake(&args);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert!(env.free("owner") < free_before - 99 * TAO);
 }
 
 /// Wallet reads, stake operations with their quotes, a refused limit, delegate takes and
@@ -431,42 +477,25 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
     ]);
     assert!(env.staked("miner", &owner_hot, n) >= TAO - 1);
 
-    // A limit below the price is refused by the chain: the report says so, and only the fee
-    // left the free balance (a stake would have taken 1 τ).
+    // A limit below the price is refused before sending: nothing is charged.
     let free_before = env.free("owner");
-    let refused = env.tao(&[
-        "stake",
-        "add",
-        "--netuid",
-        netuid,
-        "--amount",
-        "1",
-        "--limit-price",
-        "1rao",
-        "--wallet.name",
-        "owner",
-        "--json",
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        stderr.contains("slippage too high") && stderr.contains("--allow-partial"),
-        "{stderr}"
+    env.fails(
+        &[
+            "stake",
+            "add",
+            "--netuid",
+            netuid,
+            "--amount",
+            "1",
+            "--limit-price",
+            "1rao",
+            "--wallet.name",
+            "owner",
+            "--json",
+        ],
+        "not sent (no fee charged): the trade would move the price by",
     );
-    let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
-    assert_eq!(report["success"], false);
-    assert_eq!(report["quote"]["limit"]["outcome"], "refused");
-    assert!(
-        report["error"]
-            .as_str()
-            .unwrap()
-            .contains("slippage too high")
-    );
-    let charged = free_before - env.free("owner");
-    assert!(
-        charged > 0 && charged < TAO / 1_000,
-        "charged {charged} rao"
-    );
+    assert_eq!(env.free("owner"), free_before);
 
     // Delegate take: lower it, see it listed, and the chain's bounds and rate limit.
     env.json(&[

@@ -186,6 +186,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
             &netuid,
             "--amount",
             amount,
+            "--unsafe",
             "--wallet.name",
             name,
         ]);
@@ -213,6 +214,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
                 &netuid,
                 "--amount",
                 "2",
+                "--unsafe",
                 "--wallet.name",
                 name,
             ]);
