@@ -213,7 +213,7 @@ fn a_user_story_on_a_dev_node() {
 
     // A subnet: create, start, register a miner, stake, weights.
     let before = env.json(&["subnets", "list"]).as_array().unwrap().len();
-    env.json(&["subnets", "create", "--wallet.name", "owner"]);
+    let created = env.json(&["subnets", "create", "--wallet.name", "owner"]);
     let subnets = env.json(&["subnets", "list"]);
     assert_eq!(subnets.as_array().unwrap().len(), before + 1);
     let netuid = subnets
@@ -225,7 +225,8 @@ fn a_user_story_on_a_dev_node() {
         .unwrap()
         .to_string();
     env.json(&["subnets", "start", &netuid, "--wallet.name", "owner"]);
-    env.json(&["register", "--netuid", &netuid, "--wallet.name", "miner"]);
+    let registered = env.json(&["register", "--netuid", &netuid, "--wallet.name", "miner"]);
+    results_reported(&env, &netuid, &created, &registered);
     safe_staking_by_default(&env, &netuid);
     let stakes = env.json(&["stake", "list", "--wallet.name", "owner"]);
     assert!(
@@ -308,6 +309,88 @@ fn a_user_story_on_a_dev_node() {
     stake_delegates_and_commit_reveal(&env, &netuid);
     eprintln!("second chapter: {:.1} s", chapter.elapsed().as_secs_f64());
     drop(node);
+}
+
+/// Issue 15 item 3: a transaction reports what it did — the new netuid, the uid and burn of
+/// a registration, the fee, the block and the transaction's own hash (not the block's) — in
+/// JSON and in the table; a transfer asks on a terminal, and "no" sends nothing.
+fn results_reported(
+    env: &Env,
+    netuid: &str,
+    created: &serde_json::Value,
+    registered: &serde_json::Value,
+) {
+    let event = |report: &serde_json::Value, name: &str| {
+        report["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|e| e.get(name).cloned())
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    };
+    assert_eq!(event(created, "NetworkAdded")["netuid"].to_string(), netuid);
+    let registration = event(registered, "NeuronRegistered");
+    assert_eq!(registration["uid"], 1);
+    assert!(registration["burn_rao"].as_u64().unwrap() > 0);
+    for report in [created, registered] {
+        let (tx_hash, block) = (
+            report["tx_hash"].as_str().unwrap(),
+            report["block"].as_str().unwrap(),
+        );
+        assert_eq!(tx_hash.len(), 66, "{report}");
+        assert_ne!(tx_hash, block, "the tx hash is not the block's");
+        assert!(report["fee_rao"].as_u64().unwrap() > 0, "{report}");
+    }
+    assert_ne!(created["tx_hash"], registered["tx_hash"]);
+
+    // The table says the same to people.
+    let owner = env.address("owner");
+    let table = env.tao(&[
+        "transfer",
+        "--wallet.name",
+        "miner",
+        "--dest",
+        &owner,
+        "--amount",
+        "0.5",
+    ]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    for row in [
+        "result",
+        "transferred",
+        "0.500000000 τ from ",
+        "fee",
+        "block",
+        "tx hash",
+    ] {
+        assert!(stdout.contains(row), "{row:?} in {stdout}");
+    }
+
+    // On a terminal a transfer shows what it would do and asks; "n" sends nothing.
+    let free_before = env.free("miner");
+    let tao = env!("CARGO_BIN_EXE_tao");
+    let line = format!("{tao} transfer --wallet.name miner --dest {owner} --amount 0.25");
+    let mut asked = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("BT_WALLET_PATH", env.wallets.path())
+        .env("TAO_NETWORK", &env.network)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) runs tao on a terminal");
+    std::io::Write::write_all(asked.stdin.as_mut().unwrap(), b"n\n").unwrap();
+    let asked = asked.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&asked.stdout);
+    for expected in [
+        "0.250000000 τ",
+        "Send this transfer? [y/N]",
+        "cancelled: nothing was sent",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in {shown}");
+    }
+    assert_eq!(asked.status.code(), Some(1), "{shown}");
+    assert_eq!(env.free("miner"), free_before);
 }
 
 /// Issue 15 item 1: without a terminal or flags a stake is limited to 0.5 % of price

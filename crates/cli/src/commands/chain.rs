@@ -2,6 +2,7 @@
 //! weights, serving. Reads print tables (or `--json`); writes wait for finality and print the
 //! block, or the chain's error.
 
+use anyhow::bail;
 use clap::Subcommand;
 use serde::Serialize;
 use tao_keys::PublicKey;
@@ -152,7 +153,15 @@ pub async fn transfer(
     let client = signer.network.client().await?;
     let call = Call::Transfer { dest, amount_rao };
     let coldkey = signer.wallet.wallet()?.coldkeypub()?;
-    ensure_affordable(&client, &coldkey, amount_rao, &call).await?;
+    let fee_rao = ensure_affordable(&client, &coldkey, amount_rao, &call).await?;
+    let mut preview = table(&["transfer", ""]);
+    preview.add_row(vec!["from".to_owned(), coldkey.to_ss58()]);
+    preview.add_row(vec!["to".to_owned(), dest.to_ss58_text()]);
+    preview.add_row(vec!["amount".to_owned(), format_amount(amount_rao, "τ")]);
+    preview.add_row(vec!["fee".to_owned(), format_amount(fee_rao, "τ")]);
+    if !out.confirm(Some(&preview), "Send this transfer?")? {
+        bail!("cancelled: nothing was sent");
+    }
     let pair = signer.coldkey(out)?;
     submit_on(&client, &signer.network, &pair, call, out).await
 }
