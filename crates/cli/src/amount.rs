@@ -5,7 +5,16 @@
 pub const RAO: u64 = 1_000_000_000;
 
 /// Parses an amount into rao (or alpha units): decimal TAO by default, `rao` for integers.
+/// Zero is refused: no transaction moves nothing.
 pub fn parse_amount(text: &str) -> Result<u64, String> {
+    match parse_decimal(text)? {
+        0 => Err(format!("{text:?} is zero: give an amount above 0")),
+        amount => Ok(amount),
+    }
+}
+
+/// Parses a decimal number of TAO (or `…rao`) into rao, zero included.
+pub fn parse_decimal(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
     if let Some(rao) = lower.strip_suffix("rao") {
@@ -109,6 +118,13 @@ mod tests {
         assert_eq!(parse_amount("2τ"), Ok(2_000_000_000));
         assert_eq!(parse_amount("1500000000rao"), Ok(1_500_000_000));
         assert_eq!(parse_amount("0.000000001"), Ok(1));
+        assert_eq!(parse_decimal("0"), Ok(0));
+        for zero in ["0", "0.0", "0rao", "0tao"] {
+            assert!(
+                parse_amount(zero).unwrap_err().contains("is zero"),
+                "{zero}"
+            );
+        }
         assert_eq!(parse_amount(".25"), Ok(250_000_000));
         assert_eq!(parse_amount("7."), Ok(7_000_000_000));
         assert_eq!(parse_amount("18446744073.709551615"), Ok(u64::MAX));

@@ -5,6 +5,7 @@
 use anyhow::bail;
 use clap::Subcommand;
 use serde::Serialize;
+use tao_client::Client;
 use tao_keys::PublicKey;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
@@ -166,6 +167,24 @@ pub async fn transfer(
     submit_on(&client, &signer.network, &pair, call, out).await
 }
 
+/// The uid `hotkey` holds on `netuid`, if any.
+async fn registered_uid(
+    client: &Client,
+    netuid: u16,
+    hotkey: &AccountId,
+) -> anyhow::Result<Option<u16>> {
+    let neurons = client
+        .rpc()
+        .await?
+        .neuron_info_get_neurons(NetUid(netuid))
+        .await
+        .map_err(rpc_error)?;
+    Ok(neurons
+        .iter()
+        .find(|neuron| neuron.hotkey == *hotkey)
+        .map(|neuron| neuron.uid))
+}
+
 /// `tao register`.
 pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow::Result<()> {
     let hotkey = AccountId(signer.hotkey_public()?.to_bytes());
@@ -177,6 +196,13 @@ pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow:
         .await
         .map_err(rpc_error)?;
     let burn_rao = found(burn_rao, netuid)?;
+    if let Some(uid) = registered_uid(&client, netuid, &hotkey).await? {
+        bail!(
+            "hotkey {} is already registered on subnet {netuid} as uid {uid}: nothing to do \
+             (nothing was sent; see `tao wallet overview`)",
+            hotkey.to_ss58_text()
+        );
+    }
     let call = Call::BurnedRegister {
         netuid: NetUid(netuid),
         hotkey,
@@ -186,6 +212,52 @@ pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow:
     ensure_affordable(&client, &coldkey, burn_rao, &call).await?;
     let pair = signer.coldkey(out)?;
     submit_on(&client, &signer.network, &pair, call, out).await
+}
+
+/// Fails, before anything is signed, when the chain would refuse `signer`'s hyperparameter
+/// call on `netuid`: neither its owner nor the sudo key, or (for the owner) inside the admin
+/// freeze window before an epoch, with how many blocks to wait.
+async fn ensure_admin_allowed(
+    client: &Client,
+    signer: &PublicKey,
+    netuid: u16,
+) -> anyhow::Result<()> {
+    let rpc = client.rpc().await?;
+    let subnet = rpc
+        .subnet_info_get_subnet_info(NetUid(netuid))
+        .await
+        .map_err(rpc_error)?;
+    let subnet = found(subnet, netuid)?;
+    let globals = rpc.state_get_global_params().await.map_err(rpc_error)?;
+    // The RPC's global parameters leave the sudo key out; the chain spec names it.
+    let spec = rpc.system_chain_spec().await.map_err(rpc_error)?;
+    let sudo = spec
+        .get("sudo")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|text| tao_state::spec::parse_account(text).ok());
+    let signer = AccountId(signer.to_bytes());
+    if sudo == Some(signer) {
+        return Ok(());
+    }
+    if subnet.owner_coldkey != signer {
+        bail!(
+            "not the subnet owner: subnet {netuid} belongs to {}; only its owner or the sudo key \
+             may change its hyperparameters (nothing was sent)",
+            subnet.owner_coldkey.to_ss58_text()
+        );
+    }
+    // The call executes in the next block, one block closer to the epoch.
+    let remaining = subnet.blocks_until_next_epoch.saturating_sub(1);
+    if remaining <= globals.admin_freeze_window {
+        bail!(
+            "admin calls are frozen in the last {} blocks before an epoch and subnet {netuid}'s \
+             next epoch is in {} blocks: send it again in {} blocks (nothing was sent)",
+            globals.admin_freeze_window,
+            subnet.blocks_until_next_epoch,
+            subnet.blocks_until_next_epoch.saturating_add(1)
+        );
+    }
+    Ok(())
 }
 
 /// `tao subnets …`.
@@ -369,8 +441,12 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             signer,
         } => {
             let value = HyperparamValue::parse(&parameter, &value).map_err(usage)?;
+            let client = signer.network.client().await?;
+            let coldkey = signer.wallet.wallet()?.coldkeypub()?;
+            ensure_admin_allowed(&client, &coldkey, netuid).await?;
             let pair = signer.coldkey(out)?;
-            submit(
+            submit_on(
+                &client,
                 &signer.network,
                 &pair,
                 Call::SetHyperparam {
