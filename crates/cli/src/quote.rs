@@ -2,6 +2,9 @@
 //! from the node, the chain's own swap math (`tao_types::pool`),
 //! and the limit the user asked for. The only place the CLI prices trades.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
 use serde::Serialize;
 use tao_primitives::NetUid;
 use tao_primitives::muldiv::mul_div_floor;
@@ -68,6 +71,44 @@ impl Market {
     /// `alpha` valued at the spot price, rao (1:1 on the root subnet).
     pub fn value_rao(&self, alpha: u64) -> u64 {
         spot_value_rao(self.netuid.0, self.pool.tao_rao, self.pool.alpha, alpha)
+    }
+}
+
+/// The markets of the subnets a set of positions is on, read once each.
+#[derive(Debug, Default)]
+pub struct Markets(BTreeMap<u16, Market>);
+
+impl Markets {
+    /// Reads the market of each of `netuids` (repeats read once).
+    pub async fn read(
+        rpc: &impl TaoApiClient,
+        netuids: impl IntoIterator<Item = u16>,
+    ) -> anyhow::Result<Markets> {
+        let mut markets = BTreeMap::new();
+        for netuid in netuids {
+            if let Entry::Vacant(entry) = markets.entry(netuid) {
+                entry.insert(Market::read(rpc, netuid).await?);
+            }
+        }
+        Ok(Markets(markets))
+    }
+
+    /// What selling `alpha` on `netuid` now would return, rao: after price impact and the swap
+    /// fee, the position sold alone (0 when the pool cannot take the sale).
+    pub fn sale_value_rao(&self, netuid: u16, alpha: u64) -> u64 {
+        self.0.get(&netuid).map_or(0, |market| {
+            let quote = Quote::remove(market, alpha, Protection::None, false);
+            if quote.refusal.is_some() {
+                0
+            } else {
+                quote.received
+            }
+        })
+    }
+
+    /// The subnet's token symbol (`α` for a subnet not read).
+    pub fn symbol(&self, netuid: u16) -> &str {
+        self.0.get(&netuid).map_or("α", Market::symbol)
     }
 }
 

@@ -389,6 +389,40 @@ fn results_reported(
     assert_eq!(env.free("miner"), free_before);
 }
 
+/// Issue 15 item 2: stake is shown at the spot price and at what selling it would return
+/// (price impact and swap fee), labelled, in `stake list`, `balance` and `wallet overview`.
+fn sale_values_beside_spot(env: &Env, netuid: u64) {
+    let stakes = env.json(&["stake", "list", "--wallet.name", "owner"]);
+    let position = stakes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["netuid"] == netuid)
+        .unwrap();
+    let (spot, sale) = (
+        position["tao_value_rao"].as_u64().unwrap(),
+        position["sale_value_rao"].as_u64().unwrap(),
+    );
+    assert!(0 < sale && sale < spot, "sale {sale} vs spot {spot}");
+    let balance = env.json(&["wallet", "balance", "--all"]);
+    let totals = &balance["totals"];
+    let staked_sale = totals["staked_sale_rao"].as_u64().unwrap();
+    assert!(0 < staked_sale && staked_sale < totals["staked_rao"].as_u64().unwrap());
+    let overview = env.json(&["wallet", "overview", "--wallet.name", "owner"]);
+    let overview_sale = overview["staked_sale_rao"].as_u64().unwrap();
+    assert!(0 < overview_sale && overview_sale < overview["staked_rao"].as_u64().unwrap());
+    for args in [
+        &["stake", "list", "--wallet.name", "owner"][..],
+        &["wallet", "overview", "--wallet.name", "owner"][..],
+        &["wallet", "balance", "--all"][..],
+    ] {
+        let table = String::from_utf8_lossy(&env.tao(args).stdout).into_owned();
+        for label in ["at spot", "sold"] {
+            assert!(table.contains(label), "{label:?} in {args:?}: {table}");
+        }
+    }
+}
+
 /// Issue 15 item 4: what the chain would refuse is refused before sending, with the reason
 /// and when to retry, and costs nothing.
 fn avoidable_failures_cost_nothing(env: &Env, netuid: &str) {
@@ -563,6 +597,8 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
         .map(|w| w["free_rao"].as_u64().unwrap())
         .sum();
     assert_eq!(all["totals"]["free_rao"].as_u64().unwrap(), free_sum);
+
+    sale_values_beside_spot(env, n);
 
     // Overview: the owner hotkey holds uid 0 and stake on the subnet.
     let overview = env.json(&["wallet", "overview", "--wallet.name", "owner"]);

@@ -3,15 +3,17 @@
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use tao_client::Client;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
 use tao_types::tx::Call;
+use tao_types::views::StakeView;
 
 use crate::amount::{format_amount, parse_amount};
 use crate::args::{NetworkArgs, SignerArgs, WalletArgs, address};
 use crate::output::{Output, Ss58Text, table, usage};
-use crate::quote::{DEFAULT_TOLERANCE_PPM, Market, Protection, Quote, parse_tolerance};
+use crate::quote::{DEFAULT_TOLERANCE_PPM, Market, Markets, Protection, Quote, parse_tolerance};
 use crate::tx::{ensure_affordable, rpc_error, send, show_tx};
 
 /// Price protection of a trade ("safe staking"): by default the price may move 0.5 % at most.
@@ -366,6 +368,16 @@ async fn execute(
     report.into_result()
 }
 
+/// A stake position with what selling it would return.
+#[derive(Debug, Serialize)]
+struct StakeRow {
+    #[serde(flatten)]
+    position: StakeView,
+    /// What selling the whole position now would return, rao (after price impact and swap
+    /// fee); `tao_value_rao` is the spot value.
+    sale_value_rao: u64,
+}
+
 /// `tao stake list`.
 async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyhow::Result<()> {
     let coldkey = wallet.wallet()?.coldkeypub()?;
@@ -374,14 +386,24 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
         .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
         .await
         .map_err(rpc_error)?;
-    out.show(&stakes, || {
-        let mut t = table(&["netuid", "hotkey", "alpha", "value"]);
-        for s in &stakes {
+    let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
+    let rows: Vec<StakeRow> = stakes
+        .into_iter()
+        .map(|position| StakeRow {
+            sale_value_rao: markets.sale_value_rao(position.netuid, position.alpha),
+            position,
+        })
+        .collect();
+    out.show(&rows, || {
+        let mut t = table(&["netuid", "hotkey", "stake", "value at spot", "if sold now"]);
+        for row in &rows {
+            let s = &row.position;
             t.add_row(vec![
                 s.netuid.to_string(),
                 s.hotkey.to_ss58_text(),
-                format_amount(s.alpha, "α"),
+                format_amount(s.alpha, markets.symbol(s.netuid)),
                 format_amount(s.tao_value_rao, "τ"),
+                format_amount(row.sale_value_rao, "τ"),
             ]);
         }
         t
