@@ -844,3 +844,52 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
         .unwrap();
     assert_eq!(row["weights"], serde_json::json!([[0, 21845], [1, 65535]]));
 }
+
+/// Issue 15 item 7: a taken RPC or p2p port stops `tao node` before its banner with a message
+/// naming the port and the flag that changes it (exit 1, no panic).
+#[test]
+fn a_taken_port_is_named_before_the_banner() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    let free = free_port().to_string();
+    for (rpc_port, p2p_port, message) in [
+        (
+            &taken_port,
+            &free,
+            format!(
+                "error: node: the RPC port {taken_port} is already in use (address \
+                 127.0.0.1:{taken_port}): stop what holds it, or pick another port with \
+                 --rpc-port PORT"
+            ),
+        ),
+        (
+            &free,
+            &taken_port,
+            format!(
+                "error: node: the p2p port {taken_port} is already in use (address \
+                 127.0.0.1:{taken_port}): stop what holds it, or pick another port with \
+                 --p2p-port PORT"
+            ),
+        ),
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args([
+                "node",
+                "--dev",
+                "--rpc-port",
+                rpc_port,
+                "--p2p-port",
+                p2p_port,
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&message), "{message:?} in {stderr}");
+        assert!(!stderr.contains("tao node: chain"), "no banner: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
