@@ -150,6 +150,6 @@ impl PasswordArgs {
 /// Parses an SS58 address with a message that says what to do.
 pub fn address(text: &str) -> anyhow::Result<AccountId> {
     let public = PublicKey::from_ss58(text)
-        .map_err(|_| usage(format!("{text:?} is not an SS58 address (5…)")))?;
+        .map_err(|error| usage(format!("{text:?} is not an SS58 address (5…): {error}")))?;
     Ok(AccountId(public.to_bytes()))
 }

@@ -44,7 +44,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create, regenerate and list wallets (bittensor-wallet compatible).
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["w", "wallets"])]
     Wallet(commands::wallet::WalletCommand),
     /// Free balance of the wallet's coldkey (or any address).
     Balance {
@@ -57,16 +57,7 @@ enum Command {
         wallet: args::WalletArgs,
     },
     /// Send TAO from the wallet's coldkey.
-    Transfer {
-        /// Receiver (SS58).
-        #[arg(long)]
-        dest: String,
-        /// Amount: 1.5, 1.5tao or 1500000000rao.
-        #[arg(long)]
-        amount: String,
-        #[command(flatten)]
-        signer: args::SignerArgs,
-    },
+    Transfer(commands::chain::TransferArgs),
     /// Register the wallet's hotkey on a subnet (pays the burn from the coldkey).
     Register {
         /// The subnet.
@@ -76,16 +67,16 @@ enum Command {
         signer: args::SignerArgs,
     },
     /// Subnets: list, show, metagraph, hyperparameters, costs, create, start, set.
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["s", "subnet"])]
     Subnets(commands::chain::SubnetsCommand),
     /// Stake: add, remove, move, swap, transfer (with limit prices), list.
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["st", "stakes"])]
     Stake(commands::stake::StakeCommand),
     /// Delegates: list them, change your take.
     #[command(subcommand)]
     Delegates(commands::delegates::DelegatesCommand),
     /// Weights: set, commit, reveal, show.
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["wt", "weight"])]
     Weights(commands::weights::WeightsCommand),
     /// Axon: publish an endpoint.
     #[command(subcommand)]
@@ -139,11 +130,7 @@ fn main() -> ExitCode {
             address.as_deref(),
             &out,
         )),
-        Command::Transfer {
-            dest,
-            amount,
-            signer,
-        } => block_on(commands::chain::transfer(&signer, &dest, &amount, &out)),
+        Command::Transfer(transfer) => block_on(commands::chain::transfer(&transfer, &out)),
         Command::Register { netuid, signer } => {
             block_on(commands::chain::register(&signer, netuid, &out))
         }

@@ -300,6 +300,7 @@ fn a_user_story_on_a_dev_node() {
     // Refused before sending and malformed calls pay nothing.
     assert_eq!(env.free("miner"), miner_before);
     avoidable_failures_cost_nothing(&env, &netuid);
+    inputs_users_type(&env, &netuid);
 
     let chapter = Instant::now();
     stake_delegates_and_commit_reveal(&env, &netuid);
@@ -421,6 +422,117 @@ fn sale_values_beside_spot(env: &Env, netuid: u64) {
             assert!(table.contains(label), "{label:?} in {args:?}: {table}");
         }
     }
+}
+
+/// Issue 15 item 6 (decimal weights are in the commit-reveal chapter): a bad checksum is
+/// named, an unknown hyperparameter lists the names, a missing password file is said once,
+/// and btcli's spellings work.
+fn inputs_users_type(env: &Env, netuid: &str) {
+    let owner = env.address("owner");
+    let last = owner.chars().last().unwrap();
+    let mistyped = format!(
+        "{}{}",
+        &owner[..owner.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
+    env.exits(
+        2,
+        &[
+            "transfer",
+            "--wallet.name",
+            "miner",
+            "--dest",
+            &mistyped,
+            "--amount",
+            "1",
+        ],
+        "is not an SS58 address (5…): the SS58 checksum does not match (a mistyped address?)",
+    );
+    env.exits(
+        2,
+        &[
+            "subnets",
+            "set-hyperparameter",
+            netuid,
+            "kapa",
+            "1",
+            "--wallet.name",
+            "owner",
+        ],
+        "unknown hyperparameter \"kapa\"; the names are tempo, kappa, bonds_penalty,",
+    );
+    // An encrypted wallet, in a directory of its own (the story counts its wallets).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root = elsewhere.path().to_str().unwrap();
+    let password = elsewhere.path().join("password");
+    std::fs::write(&password, "correct horse\n").unwrap();
+    env.json(&[
+        "wallet",
+        "create",
+        "--wallet.path",
+        root,
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
+    let missing = elsewhere.path().join("no-such-password");
+    let output = env.tao(&[
+        "subnets",
+        "create",
+        "--wallet.path",
+        root,
+        "--password-file",
+        missing.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: password: the password file {} does not exist: check --password-file",
+            missing.display()
+        )
+    );
+
+    // btcli's spellings: --netuid for subnet reads, `wallet transfer`, `subnets register`,
+    // short group names.
+    let by_flag = env.json(&["subnets", "metagraph", "--netuid", netuid]);
+    assert_eq!(
+        by_flag["hotkeys"],
+        env.json(&["subnets", "metagraph", netuid])["hotkeys"]
+    );
+    env.json(&["s", "hyperparameters", "--netuid", netuid]);
+    let sent = env.json(&[
+        "wallet",
+        "transfer",
+        "--wallet.name",
+        "miner",
+        "--dest",
+        &owner,
+        "--amount",
+        "0.1",
+    ]);
+    assert_eq!(sent["success"], true);
+    env.fails(
+        &[
+            "subnets",
+            "register",
+            "--netuid",
+            netuid,
+            "--wallet.name",
+            "miner",
+        ],
+        "is already registered on subnet",
+    );
+    let positions = |group: &str| {
+        env.json(&[group, "list", "--wallet.name", "owner"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["netuid"].clone(), s["hotkey"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(positions("st"), positions("stake"));
+    env.json(&["w", "balance", "--wallet.name", "owner"]);
 }
 
 /// Issue 15 item 4: what the chain would refuse is refused before sending, with the reason

@@ -3,7 +3,7 @@
 //! block, or the chain's error.
 
 use anyhow::bail;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde::Serialize;
 use tao_client::Client;
 use tao_keys::PublicKey;
@@ -23,15 +23,15 @@ pub enum SubnetsCommand {
     List(NetworkArgs),
     /// One subnet's pool, prices and schedule.
     Show {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
     /// A subnet's neurons with their stake and epoch terms.
     Metagraph {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
@@ -48,8 +48,8 @@ pub enum SubnetsCommand {
     },
     /// A subnet's hyperparameters.
     Hyperparameters {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
@@ -57,8 +57,8 @@ pub enum SubnetsCommand {
     LockCost(NetworkArgs),
     /// What registering on a subnet costs now.
     BurnCost {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
@@ -66,7 +66,15 @@ pub enum SubnetsCommand {
     Create(SignerArgs),
     /// Start emissions on a subnet you own.
     Start {
+        #[command(flatten)]
+        netuid: NetuidArg,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Register the wallet's hotkey on a subnet (btcli's spelling of `tao register`).
+    Register {
         /// The subnet.
+        #[arg(long)]
         netuid: u16,
         #[command(flatten)]
         signer: SignerArgs,
@@ -82,6 +90,28 @@ pub enum SubnetsCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+}
+
+/// A subnet, named positionally (`3`) or as btcli names it (`--netuid 3`).
+#[derive(Debug, Args)]
+pub struct NetuidArg {
+    /// The subnet.
+    #[arg(
+        value_name = "NETUID",
+        required_unless_present = "netuid_flag",
+        conflicts_with = "netuid_flag"
+    )]
+    netuid: Option<u16>,
+    /// The subnet (instead of the positional NETUID, as btcli spells it).
+    #[arg(long = "netuid", value_name = "NETUID")]
+    netuid_flag: Option<u16>,
+}
+
+impl NetuidArg {
+    /// The subnet given (clap requires one of the two).
+    pub fn get(&self) -> u16 {
+        self.netuid.or(self.netuid_flag).unwrap_or_default()
+    }
 }
 
 /// Axon commands.
@@ -142,15 +172,24 @@ pub async fn balance(
     })
 }
 
+/// What `tao transfer` (also `tao wallet transfer`) sends.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Receiver (SS58).
+    #[arg(long)]
+    dest: String,
+    /// Amount: 1.5, 1.5tao or 1500000000rao.
+    #[arg(long)]
+    amount: String,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
 /// `tao transfer`.
-pub async fn transfer(
-    signer: &SignerArgs,
-    dest: &str,
-    amount: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let dest = address(dest)?;
-    let amount_rao = parse_amount(amount).map_err(usage)?;
+pub async fn transfer(transfer: &TransferArgs, out: &Output) -> anyhow::Result<()> {
+    let signer = &transfer.signer;
+    let dest = address(&transfer.dest)?;
+    let amount_rao = parse_amount(&transfer.amount).map_err(usage)?;
     let client = signer.network.client().await?;
     let call = Call::Transfer { dest, amount_rao };
     let coldkey = signer.wallet.wallet()?.coldkeypub()?;
@@ -289,6 +328,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             })
         }
         SubnetsCommand::Show { netuid, network } => {
+            let netuid = netuid.get();
             let rpc = network.client().await?.rpc().await?;
             let info = rpc
                 .subnet_info_get_dynamic_info(NetUid(netuid))
@@ -327,6 +367,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             network,
         } => crate::commands::neuron::audit(netuid, &network, &spec, out).await,
         SubnetsCommand::Metagraph { netuid, network } => {
+            let netuid = netuid.get();
             let rpc = network.client().await?.rpc().await?;
             let graph = rpc
                 .subnet_info_get_metagraph(NetUid(netuid))
@@ -358,6 +399,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             })
         }
         SubnetsCommand::Hyperparameters { netuid, network } => {
+            let netuid = netuid.get();
             let rpc = network.client().await?.rpc().await?;
             let params = rpc
                 .subnet_info_get_subnet_hyperparams(NetUid(netuid))
@@ -390,6 +432,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             })
         }
         SubnetsCommand::BurnCost { netuid, network } => {
+            let netuid = netuid.get();
             let burn = network
                 .client()
                 .await?
@@ -422,7 +465,9 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             )
             .await
         }
+        SubnetsCommand::Register { netuid, signer } => register(&signer, netuid, out).await,
         SubnetsCommand::Start { netuid, signer } => {
+            let netuid = netuid.get();
             let pair = signer.coldkey(out)?;
             submit(
                 &signer.network,
