@@ -106,6 +106,21 @@ pub fn format_amount(rao: u64, symbol: &str) -> String {
     format!("{}.{:09} {symbol}", rao / RAO, rao % RAO)
 }
 
+/// An amount in a narrow table column: 4 decimals (truncated), `12.3456δ`.
+pub fn format_short(rao: u64, symbol: &str) -> String {
+    format!("{}.{:04}{symbol}", rao / RAO, rao % RAO / 100_000)
+}
+
+/// A `u16` proportion as a fraction of 65 535 with 4 decimals (rounded): 32 767 → `0.5000`.
+pub fn format_proportion(value: u16) -> String {
+    let ten_thousandths = (u32::from(value) * 20_000 + 65_535) / (65_535 * 2);
+    format!(
+        "{}.{:04}",
+        ten_thousandths / 10_000,
+        ten_thousandths % 10_000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +179,9 @@ mod tests {
     fn formats_with_nine_decimals() {
         assert_eq!(format_amount(1_234_500_000, "τ"), "1.234500000 τ");
         assert_eq!(format_amount(1, "α"), "0.000000001 α");
+        assert_eq!(format_short(12_345_678_900, "δ"), "12.3456δ");
+        assert_eq!(format_proportion(32_767), "0.5000");
+        assert_eq!(format_proportion(65_535), "1.0000");
+        assert_eq!(format_proportion(0), "0.0000");
     }
 }

@@ -266,6 +266,8 @@ fn a_user_story_on_a_dev_node() {
         std::thread::sleep(Duration::from_secs(1));
     }
 
+    metagraph_explained(&env, &netuid);
+
     // Bad input: the documented errors, and nothing changes.
     let miner_before = env.free("miner");
     env.fails(
@@ -422,6 +424,62 @@ fn sale_values_beside_spot(env: &Env, netuid: u64) {
             assert!(table.contains(label), "{label:?} in {args:?}: {table}");
         }
     }
+}
+
+/// Issue 15 item 5: the metagraph shows btcli's columns and fits 80 columns; the
+/// hyperparameters are shown in their units beside the raw values (raw in `--json`); one
+/// symbol for the subnet's token.
+fn metagraph_explained(env: &Env, netuid: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["subnets", "metagraph", "--netuid", netuid])
+        .env("TAO_NETWORK", &env.network)
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let (table, notes) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    eprintln!("subnets metagraph at 80 columns:\n{table}{notes}");
+    assert!(output.status.success(), "{notes}");
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80: {line}");
+    }
+    let header = table.lines().nth(1).unwrap();
+    // (Columns that do not fit are hidden and named: hotkey and axon here, more with larger
+    // amounts; those that explain incentive and dividends stay.)
+    for column in ["uid", "stake", " I ", " D ", " C ", " VT ", " A "] {
+        assert!(header.contains(column), "{column:?} in {header}");
+    }
+    assert!(
+        notes.contains("C consensus, VT validator trust")
+            && notes.contains("hidden to fit 80 columns: hotkey"),
+        "{notes}"
+    );
+    let symbol = env.json(&["subnets", "show", netuid])["symbol"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(table.contains(&symbol), "{symbol} in {table}");
+    let stakes =
+        String::from_utf8_lossy(&env.tao(&["stake", "list", "--wallet.name", "owner"]).stdout)
+            .into_owned();
+    assert!(
+        stakes.contains(&format!(" {symbol}")),
+        "{symbol} in {stakes}"
+    );
+
+    let params = env.json(&["subnets", "hyperparameters", netuid]);
+    let kappa = params["kappa"].as_u64().unwrap();
+    let shown = String::from_utf8_lossy(&env.tao(&["subnets", "hyperparameters", netuid]).stdout)
+        .into_owned();
+    let row = shown.lines().find(|l| l.contains("kappa")).unwrap();
+    assert!(row.contains(&kappa.to_string()), "raw {kappa} in {row}");
+    if kappa == 32_767 {
+        assert!(row.contains("0.5000 (50.00%)"), "{row}");
+    }
+    let tempo = shown.lines().find(|l| l.contains("tempo")).unwrap();
+    assert!(tempo.contains(" blocks"), "{tempo}");
 }
 
 /// Issue 15 item 6 (decimal weights are in the commit-reveal chapter): a bad checksum is

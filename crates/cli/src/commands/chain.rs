@@ -11,10 +11,15 @@ use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
 use tao_types::tx::{Call, HyperparamValue};
 
-use crate::amount::{format_amount, parse_amount};
+use crate::amount::{
+    format_amount, format_proportion, format_short, format_u16_percent, parse_amount,
+};
 use crate::args::{NetworkArgs, SignerArgs, WalletArgs, address};
-use crate::output::{Output, Ss58Text, table, usage};
+use crate::output::{Output, Ss58Text, fit_to_terminal, table, usage};
 use crate::tx::{ensure_affordable, found, rpc_error, submit, submit_on};
+use comfy_table::Table;
+use tao_types::params::Hyperparams;
+use tao_types::views::MetagraphView;
 
 /// Subnet commands.
 #[derive(Debug, Subcommand)]
@@ -299,6 +304,82 @@ async fn ensure_admin_allowed(
     Ok(())
 }
 
+/// The metagraph for people: btcli's columns, narrowed to the terminal (`--json` has all).
+fn metagraph_table(graph: &MetagraphView) -> Table {
+    let symbol = graph.dynamic.symbol.as_str();
+    let mut t = table(&[
+        "uid", "stake", "I", "D", "C", "VT", "emission", "VP", "A", "upd", "axon", "hotkey",
+    ]);
+    let yes_no = |flag: bool| if flag { "✓" } else { "-" }.to_owned();
+    for i in 0..graph.uids.len() {
+        let at = |column: &Vec<u16>| format_proportion(column.get(i).copied().unwrap_or(0));
+        let axon = graph
+            .axons
+            .get(i)
+            .and_then(Option::as_ref)
+            .map_or("-".to_owned(), |axon| format!("{}:{}", axon.ip, axon.port));
+        let updated = graph.last_update.get(i).copied().unwrap_or(0);
+        t.add_row(vec![
+            graph.uids[i].to_string(),
+            format_short(graph.stake.get(i).copied().unwrap_or(0), symbol),
+            at(&graph.incentive),
+            at(&graph.dividends),
+            at(&graph.consensus),
+            at(&graph.validator_trust),
+            format_short(graph.emission.get(i).copied().unwrap_or(0), symbol),
+            yes_no(graph.validator_permit.get(i).copied().unwrap_or(false)),
+            yes_no(graph.active.get(i).copied().unwrap_or(false)),
+            graph.block.saturating_sub(updated).to_string(),
+            axon,
+            graph.hotkeys[i].to_ss58_text(),
+        ]);
+    }
+    // Hidden first when the terminal is narrow: hotkey, axon, emission, permit, updated,
+    // active (what explains incentive and dividends stays longest).
+    fit_to_terminal(
+        t,
+        &[11, 10, 6, 7, 9, 8],
+        "I incentive, D dividends, C consensus, VT validator trust, VP validator permit (✓), \
+         A active (✓), upd blocks since its last weights",
+    )
+}
+
+/// Hyperparameters for people: human values (κ 0.5, 90 %, 1.5 τ) beside the raw ones.
+fn hyperparameters_table(params: &Hyperparams) -> Table {
+    let mut t = table(&["hyperparameter", "value", "raw"]);
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(params) {
+        for (name, raw) in map {
+            let human = human_hyperparameter(&name, &raw);
+            t.add_row(vec![name, human, raw.to_string()]);
+        }
+    }
+    t
+}
+
+/// A raw hyperparameter (as its JSON value) in the unit its name gives.
+fn human_hyperparameter(name: &str, raw: &serde_json::Value) -> String {
+    let Some(number) = raw.as_u64() else {
+        return raw.to_string();
+    };
+    let as_u16 = || u16::try_from(number).unwrap_or(u16::MAX);
+    match name {
+        "kappa" | "bonds_penalty" | "alpha_low" | "alpha_high" | "max_weight_limit"
+        | "swap_fee_rate" => format!(
+            "{} ({})",
+            format_proportion(as_u16()),
+            format_u16_percent(as_u16())
+        ),
+        "bonds_moving_average" => format!("{}.{:04}%", number / 10_000, number % 10_000),
+        "burn_increase_mult_milli" => format!("×{}.{:03}", number / 1_000, number % 1_000),
+        "min_validator_stake" => format_amount(number, "α"),
+        name if name.ends_with("_rao") => format_amount(number, "τ"),
+        "tempo" | "immunity_period" | "activity_cutoff" | "weights_rate_limit"
+        | "burn_half_life" | "serving_rate_limit" => format!("{number} blocks"),
+        "reveal_period_epochs" => format!("{number} epochs"),
+        _ => number.to_string(),
+    }
+}
+
 /// `tao subnets …`.
 pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()> {
     match command {
@@ -374,29 +455,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 .await
                 .map_err(rpc_error)?;
             let graph = found(graph, netuid)?;
-            out.show(&graph, || {
-                let mut t = table(&[
-                    "uid",
-                    "hotkey",
-                    "stake",
-                    "incentive",
-                    "dividends",
-                    "emission",
-                    "vpermit",
-                ]);
-                for i in 0..graph.uids.len() {
-                    t.add_row(vec![
-                        graph.uids[i].to_string(),
-                        graph.hotkeys[i].to_ss58_text(),
-                        format_amount(graph.stake[i], &graph.dynamic.symbol),
-                        format!("{:.4}", f64::from(graph.incentive[i]) / 65_535.0),
-                        format!("{:.4}", f64::from(graph.dividends[i]) / 65_535.0),
-                        format_amount(graph.emission[i], &graph.dynamic.symbol),
-                        graph.validator_permit[i].to_string(),
-                    ]);
-                }
-                t
-            })
+            out.show(&graph, || metagraph_table(&graph))
         }
         SubnetsCommand::Hyperparameters { netuid, network } => {
             let netuid = netuid.get();
@@ -406,15 +465,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 .await
                 .map_err(rpc_error)?;
             let params = found(params, netuid)?;
-            out.show(&params, || {
-                let mut t = table(&["hyperparameter", "value"]);
-                if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&params) {
-                    for (name, value) in map {
-                        t.add_row(vec![name, value.to_string()]);
-                    }
-                }
-                t
-            })
+            out.show(&params, || hyperparameters_table(&params))
         }
         SubnetsCommand::LockCost(network) => {
             let cost = network
