@@ -109,6 +109,7 @@ fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     let out = output::Output {
         json: cli.json,
         prompt: !cli.no_prompt && output::stdin_is_terminal(),
@@ -150,14 +151,31 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            if error.downcast_ref::<output::UsageError>().is_some() {
-                ExitCode::from(2)
+            let usage = error.downcast_ref::<output::UsageError>().is_some();
+            let status: u8 = if usage { 2 } else { 1 };
+            if json {
+                eprintln!("{}", error_json(&error, usage, status));
             } else {
-                ExitCode::from(1)
+                eprintln!("error: {error:#}");
             }
+            ExitCode::from(status)
         }
     }
+}
+
+/// An error as `--json` prints it on stderr: `{"error": {code, message, hint, exit_status}}`,
+/// the code the chain's or node's error name where there is one, else `usage` or `failed`.
+fn error_json(error: &anyhow::Error, usage: bool, status: u8) -> serde_json::Value {
+    let refusal = error.downcast_ref::<tx::Refusal>();
+    let fallback = if usage { "usage" } else { "failed" };
+    serde_json::json!({
+        "error": {
+            "code": refusal.map_or(fallback, |r| r.code.as_str()),
+            "message": refusal.map_or_else(|| format!("{error:#}"), |r| r.message.clone()),
+            "hint": refusal.and_then(|r| r.hint),
+            "exit_status": status,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -55,11 +55,42 @@ impl TxReport {
         match self.error_code {
             None if self.success => Ok(()),
             None => bail!("the call failed on chain (the fee was paid)"),
-            Some(error) => bail!(
-                "the call failed on chain: {error} (the fee was paid){}",
-                hint_suffix(hint(&error))
-            ),
+            Some(error) => Err(Refusal {
+                code: variant_name(&error),
+                message: format!("the call failed on chain: {error} (the fee was paid)"),
+                hint: hint(&error),
+            }
+            .into()),
         }
+    }
+}
+
+/// A refusal by the node or the chain, with its machine-readable code and what to do next
+/// (`--json` prints them as separate fields; the text joins message and hint).
+#[derive(Debug)]
+pub struct Refusal {
+    /// The chain's or node's error name, e.g. `SlippageTooHigh`, `CannotPayFee`.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<&'static str>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.message, hint_suffix(self.hint))
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// The name of an error enum's variant as its JSON spells it (`"SlippageTooHigh"`).
+fn variant_name(error: &impl Serialize) -> String {
+    match serde_json::to_value(error) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
@@ -123,11 +154,15 @@ fn hint_suffix(hint: Option<&'static str>) -> String {
 
 /// A client error with what to do about it where the node refused the transaction.
 pub fn explain(error: tao_client::ClientError) -> anyhow::Error {
-    let hint = match &error {
-        tao_client::ClientError::Invalid(invalid) => invalid_hint(invalid),
-        _ => None,
-    };
-    anyhow::anyhow!("{error}{}", hint_suffix(hint))
+    match &error {
+        tao_client::ClientError::Invalid(invalid) => Refusal {
+            code: variant_name(invalid),
+            message: error.to_string(),
+            hint: invalid_hint(invalid),
+        }
+        .into(),
+        _ => error.into(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -408,4 +443,24 @@ pub async fn ensure_affordable(
         );
     }
     Ok(fee_rao)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_the_variant_names() {
+        assert_eq!(variant_name(&TxError::SlippageTooHigh), "SlippageTooHigh");
+        assert_eq!(
+            variant_name(&InvalidTx::CannotPayFee { fee_rao: 7 }),
+            "CannotPayFee"
+        );
+        let refusal = Refusal {
+            code: "SlippageTooHigh".into(),
+            message: "the call failed".into(),
+            hint: Some("raise --tolerance"),
+        };
+        assert_eq!(refusal.to_string(), "the call failed; raise --tolerance");
+    }
 }

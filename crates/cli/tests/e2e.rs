@@ -610,6 +610,35 @@ fn avoidable_failures_cost_nothing(env: &Env, netuid: &str) {
     ] {
         env.exits(2, &as_miner(&args), "is zero: give an amount above 0");
     }
+    // Issue 15 item 9: with --json the error comes as JSON on stderr too.
+    let error_json = |args: &[&str]| {
+        let mut all = as_miner(args);
+        all.push("--json");
+        let output = env.tao(&all);
+        let error: serde_json::Value = serde_json::from_slice(&output.stderr)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code(), error["error"].clone())
+    };
+    let (status, error) = error_json(&["transfer", "--dest", owner.as_str(), "--amount", "0"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        error,
+        serde_json::json!({
+            "code": "usage",
+            "message": "\"0\" is zero: give an amount above 0",
+            "hint": null,
+            "exit_status": 2,
+        })
+    );
+    let (status, error) = error_json(&["register", "--netuid", netuid]);
+    assert_eq!((status, &error["code"]), (Some(1), &"failed".into()));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("is already registered"),
+        "{error}"
+    );
     env.fails(
         &as_miner(&["register", "--netuid", netuid]),
         &format!(
