@@ -12,7 +12,7 @@ use tao_types::events::Event;
 use tao_types::tx::Call;
 
 use crate::amount::format_amount;
-use crate::args::NetworkArgs;
+use crate::args::{FinalityArgs, SignerArgs};
 use crate::output::{Output, Ss58Text, table};
 use crate::progress::Progress;
 
@@ -175,14 +175,14 @@ fn hex(bytes: &[u8]) -> String {
 /// Signs and submits `call`, shows progress until it is finalized, and reports where.
 pub async fn send(
     client: &Client,
-    network: &NetworkArgs,
+    finality: &FinalityArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
 ) -> anyhow::Result<TxReport> {
     let progress = Progress::start(out.json, "submitting");
     let watched = client
-        .submit_and_watch(pair, call, network.finality(), |status| match status {
+        .submit_and_watch(pair, call, finality.finality(), |status| match status {
             TxStatus::Ready => progress.set("in the pool, waiting for a block"),
             TxStatus::InBlock { number, .. } => {
                 progress.set(&format!("in block {number}, waiting for finality"))
@@ -392,26 +392,27 @@ fn describe(event: &Event) -> Option<Vec<String>> {
     Some(vec![what.to_owned(), details])
 }
 
-/// Submits `call` signed by `pair`, shows progress, and fails with the chain's error.
+/// Submits `call` signed by `pair` to the node of `signer`, shows progress, and fails with
+/// the chain's error.
 pub async fn submit(
-    network: &NetworkArgs,
+    signer: &SignerArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let client = network.client().await?;
-    submit_on(&client, network, pair, call, out).await
+    let client = signer.network.client().await?;
+    submit_on(&client, &signer.finality, pair, call, out).await
 }
 
 /// [`submit`] on an open connection.
 pub async fn submit_on(
     client: &Client,
-    network: &NetworkArgs,
+    finality: &FinalityArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let report = send(client, network, pair, call, out).await?;
+    let report = send(client, finality, pair, call, out).await?;
     show_tx::<()>(out, &report, None)?;
     report.into_result()
 }

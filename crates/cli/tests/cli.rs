@@ -300,3 +300,25 @@ fn chain_commands_fail_clearly_without_a_node_or_with_bad_arguments() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// Issue 15 item 10: a command's help lists the flags that apply to it: reads do not wait for
+/// finality, writes do.
+#[test]
+fn help_lists_the_flags_that_apply() {
+    let help = |args: &[&str]| {
+        let output = tao(args);
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for read in [
+        &["subnets", "list", "--help"][..],
+        &["subnets", "metagraph", "--help"][..],
+        &["stake", "list", "--help"][..],
+        &["wallet", "balance", "--help"][..],
+    ] {
+        assert!(!help(read).contains("--wait-finality"), "{read:?}");
+    }
+    for write in [&["transfer", "--help"][..], &["stake", "add", "--help"][..]] {
+        assert!(help(write).contains("--wait-finality"), "{write:?}");
+    }
+}

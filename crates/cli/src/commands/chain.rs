@@ -208,7 +208,7 @@ pub async fn transfer(transfer: &TransferArgs, out: &Output) -> anyhow::Result<(
         bail!("cancelled: nothing was sent");
     }
     let pair = signer.coldkey(out)?;
-    submit_on(&client, &signer.network, &pair, call, out).await
+    submit_on(&client, &signer.finality, &pair, call, out).await
 }
 
 /// The uid `hotkey` holds on `netuid`, if any.
@@ -255,7 +255,7 @@ pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow:
     let coldkey = signer.wallet.wallet()?.coldkeypub()?;
     ensure_affordable(&client, &coldkey, burn_rao, &call).await?;
     let pair = signer.coldkey(out)?;
-    submit_on(&client, &signer.network, &pair, call, out).await
+    submit_on(&client, &signer.finality, &pair, call, out).await
 }
 
 /// Fails, before anything is signed, when the chain would refuse `signer`'s hyperparameter
@@ -506,7 +506,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let hotkey = AccountId(signer.hotkey_public()?.to_bytes());
             let pair = signer.coldkey(out)?;
             submit(
-                &signer.network,
+                &signer,
                 &pair,
                 Call::RegisterNetwork {
                     hotkey,
@@ -521,7 +521,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let netuid = netuid.get();
             let pair = signer.coldkey(out)?;
             submit(
-                &signer.network,
+                &signer,
                 &pair,
                 Call::StartCall {
                     netuid: NetUid(netuid),
@@ -543,7 +543,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let pair = signer.coldkey(out)?;
             submit_on(
                 &client,
-                &signer.network,
+                &signer.finality,
                 &pair,
                 Call::SetHyperparam {
                     netuid: NetUid(netuid),
@@ -573,5 +573,5 @@ pub async fn axon(command: AxonCommand, out: &Output) -> anyhow::Result<()> {
         ip_type: 4,
         protocol: 4,
     };
-    submit(&signer.network, &pair, call, out).await
+    submit(&signer, &pair, call, out).await
 }

@@ -363,7 +363,7 @@ async fn execute(
         bail!("cancelled: nothing was sent");
     }
     let pair = signer.coldkey(out)?;
-    let report = send(client, &signer.network, &pair, call, out).await?;
+    let report = send(client, &signer.finality, &pair, call, out).await?;
     show_tx(out, &report, Some(("quote", &quote)))?;
     report.into_result()
 }

@@ -190,7 +190,7 @@ pub async fn run(command: WeightsCommand, out: &Output) -> anyhow::Result<()> {
                 values,
                 version_key: row.version_key,
             };
-            let report = send(&client, &signer.network, &pair, call, out).await?;
+            let report = send(&client, &signer.finality, &pair, call, out).await?;
             show_tx::<()>(out, &report, None)?;
             report.into_result()
         }
@@ -247,7 +247,7 @@ async fn commit(row: WeightRow, signer: &SignerArgs, out: &Output) -> anyhow::Re
         netuid,
         hash: hash_value,
     };
-    let report = match send(&client, &signer.network, &pair, call, out).await {
+    let report = match send(&client, &signer.finality, &pair, call, out).await {
         Ok(report) => report,
         Err(error) => {
             let _ = std::fs::remove_file(&path);
@@ -435,7 +435,7 @@ async fn reveal(
         salt: saved.salt.clone(),
         version_key: saved.version_key,
     };
-    let report = send(&client, &signer.network, &pair, call, out).await?;
+    let report = send(&client, &signer.finality, &pair, call, out).await?;
     show_tx(out, &report, Some(("revealed", saved)))?;
     if report.success {
         std::fs::remove_file(path)
