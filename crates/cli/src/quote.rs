@@ -186,6 +186,9 @@ pub struct Leg {
     pub price_after_rao: u64,
     /// Price change, basis points of the price before (positive for a buy, negative for a sell).
     pub price_impact_bps: i64,
+    /// Symbol of the subnet's token (display only).
+    #[serde(skip)]
+    pub symbol: String,
 }
 
 /// The limit sent with the call and what it lets through at today's reserves.
@@ -250,6 +253,7 @@ fn leg(market: &Market, side: &'static str, amount_in: u64) -> Result<(Leg, u64)
         price_before_rao: before,
         price_after_rao: after,
         price_impact_bps: impact_bps(before, after),
+        symbol: market.symbol().to_owned(),
     };
     Ok((leg, swap.amount_out))
 }
@@ -527,15 +531,16 @@ impl Quote {
         let mut t = crate::output::table(&["expected", ""]);
         for leg in &self.legs {
             let verb = if leg.side == "buy" { "buy" } else { "sell" };
+            let price_unit = format!("τ/{}", leg.symbol);
             t.add_row(vec![
                 format!("{verb} on subnet {}", leg.netuid),
                 format!(
                     "{} for {} (fee {}); price {} → {} ({}{}.{:02}%)",
-                    format_amount(leg.alpha, "α"),
+                    format_amount(leg.alpha, &leg.symbol),
                     format_amount(leg.tao_rao, "τ"),
                     format_amount(leg.fee_rao, "τ"),
-                    format_amount(leg.price_before_rao, "τ/α"),
-                    format_amount(leg.price_after_rao, "τ/α"),
+                    format_amount(leg.price_before_rao, &price_unit),
+                    format_amount(leg.price_after_rao, &price_unit),
                     if leg.price_impact_bps < 0 { "-" } else { "+" },
                     leg.price_impact_bps.unsigned_abs() / 100,
                     leg.price_impact_bps.unsigned_abs() % 100,
@@ -558,11 +563,15 @@ impl Quote {
             ),
         ]);
         if let Some(limit) = &self.limit {
+            let unit = match self.legs.as_slice() {
+                [leg] => format!("τ/{}", leg.symbol),
+                _ => "(origin price / destination price)".to_owned(),
+            };
             t.add_row(vec![
                 "price limit".to_owned(),
                 format!(
                     "{} ({}{})",
-                    format_amount(limit.price_rao, "τ/α"),
+                    format_amount(limit.price_rao, &unit),
                     limit.outcome,
                     if limit.allow_partial {
                         ", partial fills allowed"

@@ -747,6 +747,12 @@ fn safe_staking_by_default(env: &Env, netuid: &str) {
         assert!(stderr.contains(expected), "{expected:?} in {stderr}");
     }
     assert_eq!(env.free("owner"), free_before, "a refusal costs nothing");
+    // The quote shown with it prices in the subnet's own symbol (item 5).
+    let symbol = env.json(&["subnets", "show", netuid])["symbol"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(stderr.contains(&format!(" τ/{symbol} → ")), "{stderr}");
     // The flag the message names: `--tolerance N%` or `--unsafe`.
     let accept = stderr
         .split("To accept that price pass ")

@@ -420,7 +420,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 let mut t = table(&["field", "value"]);
                 t.add_row(vec![
                     "price".to_owned(),
-                    format_amount(info.price_rao_per_alpha, "τ/α"),
+                    format_amount(info.price_rao_per_alpha, &format!("τ/{}", info.symbol)),
                 ]);
                 t.add_row(vec![
                     "TAO in pool".to_owned(),
