@@ -120,6 +120,7 @@ const TAO: u64 = 1_000_000_000;
 fn a_user_story_on_a_dev_node() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
+    let node_log = data.path().join("node.log");
     let node = Node(
         Command::new(env!("CARGO_BIN_EXE_tao"))
             .args([
@@ -131,9 +132,10 @@ fn a_user_story_on_a_dev_node() {
                 &port.to_string(),
                 "--data-dir",
             ])
-            .arg(data.path())
+            .arg(data.path().join("chain"))
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&node_log).unwrap())
             .spawn()
             .expect("start tao node --dev"),
     );
@@ -308,6 +310,39 @@ fn a_user_story_on_a_dev_node() {
     stake_delegates_and_commit_reveal(&env, &netuid);
     eprintln!("second chapter: {:.1} s", chapter.elapsed().as_secs_f64());
     drop(node);
+    node_says_what_happened(&std::fs::read_to_string(&node_log).unwrap());
+}
+
+/// Issue 15 item 8: the node logs finalized blocks with the transactions and epochs since
+/// the last line (rate-limited), and transactions whose call failed, with the chain's error.
+fn node_says_what_happened(log: &str) {
+    for expected in [" finalized height=", " transaction failed height="] {
+        assert!(
+            log.contains(expected),
+            "{expected:?} in the node's log:\n{log}"
+        );
+    }
+    // Hundreds of 50 ms blocks: fewer lines than blocks, each counting those since the last.
+    let finalized_lines = log
+        .lines()
+        .filter(|l| l.contains(" finalized height="))
+        .count();
+    let last_height: u64 = log
+        .lines()
+        .filter_map(|l| l.split(" finalized height=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .max()
+        .unwrap();
+    assert!(
+        (finalized_lines as u64) < last_height,
+        "{finalized_lines} lines for {last_height} blocks"
+    );
+    let epochs: u64 = log
+        .lines()
+        .filter_map(|l| l.split(" epochs=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    assert!(epochs > 0, "no epochs counted:\n{log}");
 }
 
 /// Issue 15 item 3: a transaction reports what it did — the new netuid, the uid and burn of

@@ -475,6 +475,7 @@ async fn serve(
     });
 
     let mut heads = events.finalized.subscribe();
+    let block_log = tokio::spawn(crate::block_log::run(events.finalized.subscribe()));
     let rpc = Rpc::new(args.chain.clone(), args.store, config.spec, events, metrics)
         .map_err(crate::app::ChainError::from)?;
     let (bound, server) = rpc.serve(config.rpc_addr).await?;
@@ -507,6 +508,7 @@ async fn serve(
     let _ = server.stop();
     server.stopped().await;
     sampler.abort();
+    block_log.abort();
     if let Some(exporter) = exporter {
         exporter.abort();
     }
