@@ -102,7 +102,7 @@ fn hint(error: &TxError) -> Option<&'static str> {
             "check `tao wallet balance`; the fee comes out of the free balance too"
         }
         E::SlippageTooHigh => {
-            "the price moved past your limit: raise --tolerance or --limit-price, or add --allow-partial"
+            "the price moved past your limit: raise --tolerance or --limit-price (--unsafe for no limit), or add --allow-partial"
         }
         E::DelegateTxRateLimitExceeded => {
             "a take may rise only once per `take_rate_limit` blocks; lowering it is not rate-limited"
