@@ -142,8 +142,8 @@ fn price_rao(pool: &Pool) -> u64 {
 /// btcli's safe staking.
 pub const DEFAULT_TOLERANCE_PPM: u64 = 5_000;
 
-/// A trade that moves a pool's price by this much or more is called thin-pool trading in the
-/// refusal, basis points.
+/// A trade that moves a pool's price by this much or more, basis points, makes a refusal
+/// call the pool thin.
 const THIN_POOL_IMPACT_BPS: u64 = 1_000;
 
 /// How far the user lets the price move: an explicit limit or a tolerance around the spot price.
@@ -343,7 +343,7 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                // Still priced in full below, so the warning comes with the price impact.
+                // Still priced in full below, so the refusal says how far the price would move.
                 None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
@@ -370,7 +370,7 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                // Still priced in full below, so the warning comes with the price impact.
+                // Still priced in full below, so the refusal says how far the price would move.
                 None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
@@ -414,7 +414,7 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                // Still priced in full below, so the warning comes with the price impact.
+                // Still priced in full below, so the refusal says how far the price would move.
                 None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
