@@ -69,7 +69,7 @@ enum Command {
     /// Subnets: list, show, metagraph, hyperparameters, costs, create, start, set.
     #[command(subcommand, visible_aliases = ["s", "subnet"])]
     Subnets(commands::chain::SubnetsCommand),
-    /// Stake: add, remove, move, swap, transfer (with limit prices), list.
+    /// Stake: add, remove, move, swap, transfer (price-limited, 0.5 % by default), list.
     #[command(subcommand, visible_aliases = ["st", "stakes"])]
     Stake(commands::stake::StakeCommand),
     /// Delegates: list them, change your take.
