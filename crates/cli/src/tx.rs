@@ -6,7 +6,7 @@ use serde::Serialize;
 use tao_client::{Client, Finalized};
 use tao_keys::{Keypair, PublicKey};
 use tao_primitives::AccountId;
-use tao_rpc_api::{BlockId, TaoApiClient, TxStatus};
+use tao_rpc_api::{BlockId, ReceiptView, TaoApiClient, TxStatus};
 use tao_types::error::{InvalidTx, TxError};
 use tao_types::events::Event;
 use tao_types::tx::Call;
@@ -203,19 +203,7 @@ pub async fn send(
         finalized.number,
         hex(&finalized.block)
     ));
-    let receipt = client
-        .rpc()
-        .await?
-        .chain_get_events(Some(BlockId::Number(finalized.number)))
-        .await
-        .ok()
-        .flatten()
-        .and_then(|block| {
-            block
-                .receipts
-                .into_iter()
-                .find(|receipt| receipt.tx_hash.0 == finalized.tx_hash)
-        });
+    let receipt = receipt_of(client, &finalized).await;
     let events = receipt
         .as_ref()
         .map_or_else(Vec::new, |receipt| receipt.events.clone());
@@ -229,6 +217,22 @@ pub async fn send(
         fee_rao: receipt.map(|receipt| receipt.fee_rao),
         events,
     })
+}
+
+/// The receipt of a finalized transaction (fee and events), if the node still serves its
+/// block: the transaction is done either way, so a failed read only leaves them out.
+async fn receipt_of(client: &Client, finalized: &Finalized) -> Option<ReceiptView> {
+    let block = client
+        .rpc()
+        .await
+        .ok()?
+        .chain_get_events(Some(BlockId::Number(finalized.number)))
+        .await
+        .ok()??;
+    block
+        .receipts
+        .into_iter()
+        .find(|receipt| receipt.tx_hash.0 == finalized.tx_hash)
 }
 
 /// Prints a transaction's report: JSON (with `details` under its key), or a table.
