@@ -1,10 +1,15 @@
 //! Prometheus metrics of an axon: requests by synapse and status, a latency histogram, queue
-//! depth. Rendered in the text exposition format by [`Metrics::render`].
+//! depth. Rendered in the text exposition format by [`Metrics::render`]. The same counts make
+//! the axon's log: each request at `debug`, and at `info` a summary of the requests answered
+//! (at the first, then at most once per [`SUMMARY_INTERVAL`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Least time between two `info` summaries of answered requests.
+pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -17,6 +22,9 @@ struct Inner {
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
+    /// Requests by status since the last summary line, and when that was.
+    unsummarized: BTreeMap<u16, u64>,
+    last_summary: Option<Instant>,
 }
 
 /// Counters updated once per request.
@@ -28,9 +36,33 @@ pub struct Metrics(Mutex<Inner>);
 const MAX_LABELS: usize = 256;
 
 impl Metrics {
-    /// Count one answered request.
+    /// Count one answered request (and log it, see the module's doc).
     pub fn observe(&self, synapse: &str, status: u16, latency: Duration) {
+        tracing::debug!(
+            synapse,
+            status,
+            latency_ms = latency.as_millis(),
+            "axon request"
+        );
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m.unsummarized.entry(status).or_default() += 1;
+        if m.last_summary
+            .is_none_or(|at| at.elapsed() >= SUMMARY_INTERVAL)
+        {
+            let by_status: Vec<String> = m
+                .unsummarized
+                .iter()
+                .map(|(status, n)| format!("{n}×{status}"))
+                .collect();
+            let answered: u64 = m.unsummarized.values().sum();
+            tracing::info!(
+                answered,
+                by_status = %by_status.join(" "),
+                "axon: answered requests since the last summary"
+            );
+            m.unsummarized.clear();
+            m.last_summary = Some(Instant::now());
+        }
         let label = if status == 404
             || (m.requests.len() >= MAX_LABELS
                 && !m.requests.contains_key(&(synapse.to_owned(), status)))

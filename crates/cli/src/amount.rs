@@ -5,7 +5,16 @@
 pub const RAO: u64 = 1_000_000_000;
 
 /// Parses an amount into rao (or alpha units): decimal TAO by default, `rao` for integers.
+/// Zero is refused: no transaction moves nothing.
 pub fn parse_amount(text: &str) -> Result<u64, String> {
+    match parse_decimal(text)? {
+        0 => Err(format!("{text:?} is zero: give an amount above 0")),
+        amount => Ok(amount),
+    }
+}
+
+/// Parses a decimal number of TAO (or `…rao`) into rao, zero included.
+pub fn parse_decimal(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
     if let Some(rao) = lower.strip_suffix("rao") {
@@ -97,6 +106,21 @@ pub fn format_amount(rao: u64, symbol: &str) -> String {
     format!("{}.{:09} {symbol}", rao / RAO, rao % RAO)
 }
 
+/// An amount in a narrow table column: 4 decimals (truncated), `12.3456δ`.
+pub fn format_short(rao: u64, symbol: &str) -> String {
+    format!("{}.{:04}{symbol}", rao / RAO, rao % RAO / 100_000)
+}
+
+/// A `u16` proportion as a fraction of 65 535 with 4 decimals (rounded): 32 767 → `0.5000`.
+pub fn format_proportion(value: u16) -> String {
+    let ten_thousandths = (u32::from(value) * 20_000 + 65_535) / (65_535 * 2);
+    format!(
+        "{}.{:04}",
+        ten_thousandths / 10_000,
+        ten_thousandths % 10_000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +133,13 @@ mod tests {
         assert_eq!(parse_amount("2τ"), Ok(2_000_000_000));
         assert_eq!(parse_amount("1500000000rao"), Ok(1_500_000_000));
         assert_eq!(parse_amount("0.000000001"), Ok(1));
+        assert_eq!(parse_decimal("0"), Ok(0));
+        for zero in ["0", "0.0", "0rao", "0tao"] {
+            assert!(
+                parse_amount(zero).unwrap_err().contains("is zero"),
+                "{zero}"
+            );
+        }
         assert_eq!(parse_amount(".25"), Ok(250_000_000));
         assert_eq!(parse_amount("7."), Ok(7_000_000_000));
         assert_eq!(parse_amount("18446744073.709551615"), Ok(u64::MAX));
@@ -148,5 +179,9 @@ mod tests {
     fn formats_with_nine_decimals() {
         assert_eq!(format_amount(1_234_500_000, "τ"), "1.234500000 τ");
         assert_eq!(format_amount(1, "α"), "0.000000001 α");
+        assert_eq!(format_short(12_345_678_900, "δ"), "12.3456δ");
+        assert_eq!(format_proportion(32_767), "0.5000");
+        assert_eq!(format_proportion(65_535), "1.0000");
+        assert_eq!(format_proportion(0), "0.0000");
     }
 }

@@ -25,20 +25,27 @@ pub struct NetworkArgs {
     /// Seconds to wait for the node (connection, requests).
     #[arg(long = "timeout", default_value_t = 10)]
     pub timeout_s: u64,
+}
+
+/// How long a command that sends transactions waits for them.
+#[derive(Debug, Args)]
+pub struct FinalityArgs {
     /// Seconds to wait for a transaction to be finalized.
     #[arg(long = "wait-finality", default_value_t = 60)]
     pub finality_s: u64,
+}
+
+impl FinalityArgs {
+    /// How long to wait for a transaction to be finalized.
+    pub fn finality(&self) -> Duration {
+        Duration::from_secs(self.finality_s)
+    }
 }
 
 impl NetworkArgs {
     /// Connects to the node.
     pub async fn client(&self) -> anyhow::Result<Client> {
         Ok(Client::connect(&self.network, Duration::from_secs(self.timeout_s)).await?)
-    }
-
-    /// How long to wait for a transaction to be finalized.
-    pub fn finality(&self) -> Duration {
-        Duration::from_secs(self.finality_s)
     }
 }
 
@@ -47,6 +54,8 @@ impl NetworkArgs {
 pub struct SignerArgs {
     #[command(flatten)]
     pub network: NetworkArgs,
+    #[command(flatten)]
+    pub finality: FinalityArgs,
     #[command(flatten)]
     pub wallet: WalletArgs,
     #[command(flatten)]
@@ -150,6 +159,6 @@ impl PasswordArgs {
 /// Parses an SS58 address with a message that says what to do.
 pub fn address(text: &str) -> anyhow::Result<AccountId> {
     let public = PublicKey::from_ss58(text)
-        .map_err(|_| usage(format!("{text:?} is not an SS58 address (5…)")))?;
+        .map_err(|error| usage(format!("{text:?} is not an SS58 address (5…): {error}")))?;
     Ok(AccountId(public.to_bytes()))
 }

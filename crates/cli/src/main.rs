@@ -44,7 +44,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create, regenerate and list wallets (bittensor-wallet compatible).
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["w", "wallets"])]
     Wallet(commands::wallet::WalletCommand),
     /// Free balance of the wallet's coldkey (or any address).
     Balance {
@@ -57,16 +57,7 @@ enum Command {
         wallet: args::WalletArgs,
     },
     /// Send TAO from the wallet's coldkey.
-    Transfer {
-        /// Receiver (SS58).
-        #[arg(long)]
-        dest: String,
-        /// Amount: 1.5, 1.5tao or 1500000000rao.
-        #[arg(long)]
-        amount: String,
-        #[command(flatten)]
-        signer: args::SignerArgs,
-    },
+    Transfer(commands::chain::TransferArgs),
     /// Register the wallet's hotkey on a subnet (pays the burn from the coldkey).
     Register {
         /// The subnet.
@@ -76,16 +67,16 @@ enum Command {
         signer: args::SignerArgs,
     },
     /// Subnets: list, show, metagraph, hyperparameters, costs, create, start, set.
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["s", "subnet"])]
     Subnets(commands::chain::SubnetsCommand),
-    /// Stake: add, remove, move, swap, transfer (with limit prices), list.
-    #[command(subcommand)]
+    /// Stake: add, remove, move, swap, transfer (price-limited, 0.5 % by default), list.
+    #[command(subcommand, visible_aliases = ["st", "stakes"])]
     Stake(commands::stake::StakeCommand),
     /// Delegates: list them, change your take.
     #[command(subcommand)]
     Delegates(commands::delegates::DelegatesCommand),
     /// Weights: set, commit, reveal, show.
-    #[command(subcommand)]
+    #[command(subcommand, visible_aliases = ["wt", "weight"])]
     Weights(commands::weights::WeightsCommand),
     /// Axon: publish an endpoint.
     #[command(subcommand)]
@@ -118,6 +109,7 @@ fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     let out = output::Output {
         json: cli.json,
         prompt: !cli.no_prompt && output::stdin_is_terminal(),
@@ -139,11 +131,7 @@ fn main() -> ExitCode {
             address.as_deref(),
             &out,
         )),
-        Command::Transfer {
-            dest,
-            amount,
-            signer,
-        } => block_on(commands::chain::transfer(&signer, &dest, &amount, &out)),
+        Command::Transfer(transfer) => block_on(commands::chain::transfer(&transfer, &out)),
         Command::Register { netuid, signer } => {
             block_on(commands::chain::register(&signer, netuid, &out))
         }
@@ -163,14 +151,31 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            if error.downcast_ref::<output::UsageError>().is_some() {
-                ExitCode::from(2)
+            let usage = error.downcast_ref::<output::UsageError>().is_some();
+            let status: u8 = if usage { 2 } else { 1 };
+            if json {
+                eprintln!("{}", error_json(&error, usage, status));
             } else {
-                ExitCode::from(1)
+                eprintln!("error: {error:#}");
             }
+            ExitCode::from(status)
         }
     }
+}
+
+/// An error as `--json` prints it on stderr: `{"error": {code, message, hint, exit_status}}`,
+/// the code the chain's or node's error name where there is one, else `usage` or `failed`.
+fn error_json(error: &anyhow::Error, usage: bool, status: u8) -> serde_json::Value {
+    let refusal = error.downcast_ref::<tx::Refusal>();
+    let fallback = if usage { "usage" } else { "failed" };
+    serde_json::json!({
+        "error": {
+            "code": refusal.map_or(fallback, |r| r.code.as_str()),
+            "message": refusal.map_or_else(|| format!("{error:#}"), |r| r.message.clone()),
+            "hint": refusal.and_then(|r| r.hint),
+            "exit_status": status,
+        }
+    })
 }
 
 #[cfg(test)]

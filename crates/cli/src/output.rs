@@ -41,6 +41,71 @@ pub fn table(headers: &[&str]) -> Table {
     table
 }
 
+/// The width tables must fit, in columns: `$COLUMNS` when set, else the terminal's (`stty
+/// size`) when stdout is one; `None` (no limit) when output goes to a file or pipe.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(columns);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let size = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&size.stdout)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `table` narrowed to the terminal: columns hidden in `hide_order` (indices) until it fits.
+/// With a legend of its abbreviated headers, and the hidden columns named, printed to stderr.
+pub fn fit_to_terminal(mut table: Table, hide_order: &[usize], legend: &str) -> Table {
+    let Some(width) = terminal_width() else {
+        eprintln!("{legend}");
+        return table;
+    };
+    let widest = |table: &Table| {
+        table
+            .lines()
+            .map(|line| line.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut hidden = Vec::new();
+    for &index in hide_order {
+        if widest(&table) <= width {
+            break;
+        }
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(comfy_table::ColumnConstraint::Hidden);
+            hidden.push(index);
+        }
+    }
+    let headers: Vec<String> = table
+        .header()
+        .map(|row| {
+            hidden
+                .iter()
+                .filter_map(|&i| row.cell_iter().nth(i).map(comfy_table::Cell::content))
+                .collect()
+        })
+        .unwrap_or_default();
+    if headers.is_empty() {
+        eprintln!("{legend}");
+    } else {
+        eprintln!(
+            "{legend}; hidden to fit {width} columns: {} (--json has every column)",
+            headers.join(", ")
+        );
+    }
+    table
+}
+
 /// Whether stdin is an interactive terminal.
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()

@@ -2,6 +2,9 @@
 //! from the node, the chain's own swap math (`tao_types::pool`),
 //! and the limit the user asked for. The only place the CLI prices trades.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
 use serde::Serialize;
 use tao_primitives::NetUid;
 use tao_primitives::muldiv::mul_div_floor;
@@ -71,6 +74,44 @@ impl Market {
     }
 }
 
+/// The markets of the subnets a set of positions is on, read once each.
+#[derive(Debug, Default)]
+pub struct Markets(BTreeMap<u16, Market>);
+
+impl Markets {
+    /// Reads the market of each of `netuids` (repeats read once).
+    pub async fn read(
+        rpc: &impl TaoApiClient,
+        netuids: impl IntoIterator<Item = u16>,
+    ) -> anyhow::Result<Markets> {
+        let mut markets = BTreeMap::new();
+        for netuid in netuids {
+            if let Entry::Vacant(entry) = markets.entry(netuid) {
+                entry.insert(Market::read(rpc, netuid).await?);
+            }
+        }
+        Ok(Markets(markets))
+    }
+
+    /// What selling `alpha` on `netuid` now would return, rao: after price impact and the swap
+    /// fee, the position sold alone (0 when the pool cannot take the sale).
+    pub fn sale_value_rao(&self, netuid: u16, alpha: u64) -> u64 {
+        self.0.get(&netuid).map_or(0, |market| {
+            let quote = Quote::remove(market, alpha, Protection::None, false);
+            if quote.refusal.is_some() {
+                0
+            } else {
+                quote.received
+            }
+        })
+    }
+
+    /// The subnet's token symbol (`α` for a subnet not read).
+    pub fn symbol(&self, netuid: u16) -> &str {
+        self.0.get(&netuid).map_or("α", Market::symbol)
+    }
+}
+
 /// `alpha` valued at a pool's spot price: `floor(alpha · tao_reserve / alpha_reserve)` rao,
 /// 1:1 on the root subnet, 0 for an empty pool (the chain's `StakeView::tao_value_rao` rule).
 pub fn spot_value_rao(netuid: u16, tao_reserve_rao: u64, alpha_reserve: u64, alpha: u64) -> u64 {
@@ -96,6 +137,14 @@ fn price_rao(pool: &Pool) -> u64 {
         tao_types::pool::Mechanism::Dynamic => ratio(RAO, pool.tao_rao, pool.alpha),
     }
 }
+
+/// The tolerance of a trade without `--tolerance`, `--limit-price` or `--unsafe`: 0.5 %, as
+/// btcli's safe staking.
+pub const DEFAULT_TOLERANCE_PPM: u64 = 5_000;
+
+/// A trade that moves a pool's price by this much or more, basis points, makes a refusal
+/// call the pool thin.
+const THIN_POOL_IMPACT_BPS: u64 = 1_000;
 
 /// How far the user lets the price move: an explicit limit or a tolerance around the spot price.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +186,9 @@ pub struct Leg {
     pub price_after_rao: u64,
     /// Price change, basis points of the price before (positive for a buy, negative for a sell).
     pub price_impact_bps: i64,
+    /// Symbol of the subnet's token (display only).
+    #[serde(skip)]
+    pub symbol: String,
 }
 
 /// The limit sent with the call and what it lets through at today's reserves.
@@ -201,6 +253,7 @@ fn leg(market: &Market, side: &'static str, amount_in: u64) -> Result<(Leg, u64)
         price_before_rao: before,
         price_after_rao: after,
         price_impact_bps: impact_bps(before, after),
+        symbol: market.symbol().to_owned(),
     };
     Ok((leg, swap.amount_out))
 }
@@ -260,10 +313,12 @@ fn limited(
     )
 }
 
-fn refused_by_limit() -> String {
-    "the price limit would be crossed (the chain answers \"slippage too high\"): raise \
-     --tolerance/--limit-price or add --allow-partial"
-        .to_owned()
+/// Marks a trade the limit refuses; [`Quote::finish`] words the reason once it is priced.
+const REFUSED_BY_LIMIT: &str = "the price limit would be crossed";
+
+/// Parts per million, rounded up to the next whole percent, as `--tolerance` takes it.
+fn percent_up(ppm: u64) -> u64 {
+    ppm.div_ceil(10_000)
 }
 
 impl Quote {
@@ -288,8 +343,8 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                // Still priced in full below, so the warning comes with the price impact.
-                None => quote.refusal = Some(refused_by_limit()),
+                // Still priced in full below, so the refusal says how far the price would move.
+                None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
         match leg(market, "buy", amount) {
@@ -299,7 +354,7 @@ impl Quote {
             }
             Err(error) => return quote.refuse(error.to_string()),
         }
-        quote.finish()
+        quote.finish(&[market])
     }
 
     /// `stake remove`: sell `alpha`.
@@ -315,8 +370,8 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                // Still priced in full below, so the warning comes with the price impact.
-                None => quote.refusal = Some(refused_by_limit()),
+                // Still priced in full below, so the refusal says how far the price would move.
+                None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
         match leg(market, "sell", amount) {
@@ -326,7 +381,7 @@ impl Quote {
             }
             Err(error) => return quote.refuse(error.to_string()),
         }
-        quote.finish()
+        quote.finish(&[market])
     }
 
     /// `stake move`/`swap`/`transfer`: `alpha` from `origin` to `dest` (the same subnet moves
@@ -359,8 +414,8 @@ impl Quote {
             quote.limit = Some(limit);
             match executable {
                 Some(executable) => amount = executable,
-                // Still priced in full below, so the warning comes with the price impact.
-                None => quote.refusal = Some(refused_by_limit()),
+                // Still priced in full below, so the refusal says how far the price would move.
+                None => quote.refusal = Some(REFUSED_BY_LIMIT.to_owned()),
             }
         }
         let sold = match leg(origin, "sell", amount) {
@@ -375,7 +430,7 @@ impl Quote {
             }
             Err(error) => return quote.refuse(format!("subnet {}: {error}", dest.netuid())),
         }
-        quote.finish()
+        quote.finish(&[origin, dest])
     }
 
     fn empty(
@@ -406,9 +461,69 @@ impl Quote {
         self
     }
 
-    fn finish(mut self) -> Quote {
+    fn finish(mut self, pools: &[&Market]) -> Quote {
         self.slippage_bps = slippage_bps(self.received_at_spot, self.received);
+        if self.refusal.as_deref() == Some(REFUSED_BY_LIMIT) {
+            self.refusal = Some(self.limit_refusal(pools));
+        }
         self
+    }
+
+    /// How far the whole trade moves the limited price (the price for `add` and `remove`,
+    /// the origin/destination ratio for swaps), parts per million of today's.
+    fn price_move_ppm(&self) -> u64 {
+        let Some(first) = self.legs.first() else {
+            return 0;
+        };
+        let (before, after) = match self.legs.get(1) {
+            None => (
+                u128::from(first.price_before_rao),
+                u128::from(first.price_after_rao),
+            ),
+            // origin/destination: (o_after / d_after) / (o_before / d_before).
+            Some(bought) => (
+                u128::from(first.price_before_rao) * u128::from(bought.price_after_rao),
+                u128::from(first.price_after_rao) * u128::from(bought.price_before_rao),
+            ),
+        };
+        let moved = before.abs_diff(after);
+        mul_div_floor(moved, u128::from(PPM), before)
+            .map_or(u64::MAX, |v| u64::try_from(v).unwrap_or(u64::MAX))
+    }
+
+    /// Why the limit refuses the trade and which flag accepts it.
+    fn limit_refusal(&self, pools: &[&Market]) -> String {
+        let moved_ppm = self.price_move_ppm();
+        let legs = self.legs.iter();
+        let mut why = format!(
+            "the trade would move the price by {}.{:02}%, past your limit (slippage {}.{:02}%)",
+            moved_ppm / 10_000,
+            moved_ppm % 10_000 / 100,
+            self.slippage_bps / 100,
+            self.slippage_bps % 100,
+        );
+        for (leg, market) in legs.zip(pools) {
+            if leg.price_impact_bps.unsigned_abs() >= THIN_POOL_IMPACT_BPS {
+                why.push_str(&format!(
+                    "; subnet {}'s pool is thin (it holds {} and {}), so a trade this size moves \
+                     its price a lot",
+                    market.netuid(),
+                    format_amount(market.pool.tao_rao, "τ"),
+                    format_amount(market.pool.alpha, market.symbol()),
+                ));
+            }
+        }
+        let percent = percent_up(moved_ppm);
+        let accept = if percent < 100 {
+            format!("--tolerance {percent}% (or --unsafe for no limit at all)")
+        } else {
+            "--unsafe (no limit at all)".to_owned()
+        };
+        why.push_str(&format!(
+            ". To accept that price pass {accept}; --allow-partial trades only what fits; or \
+             trade a smaller amount"
+        ));
+        why
     }
 
     /// The quote as lines for people.
@@ -416,15 +531,16 @@ impl Quote {
         let mut t = crate::output::table(&["expected", ""]);
         for leg in &self.legs {
             let verb = if leg.side == "buy" { "buy" } else { "sell" };
+            let price_unit = format!("τ/{}", leg.symbol);
             t.add_row(vec![
                 format!("{verb} on subnet {}", leg.netuid),
                 format!(
                     "{} for {} (fee {}); price {} → {} ({}{}.{:02}%)",
-                    format_amount(leg.alpha, "α"),
+                    format_amount(leg.alpha, &leg.symbol),
                     format_amount(leg.tao_rao, "τ"),
                     format_amount(leg.fee_rao, "τ"),
-                    format_amount(leg.price_before_rao, "τ/α"),
-                    format_amount(leg.price_after_rao, "τ/α"),
+                    format_amount(leg.price_before_rao, &price_unit),
+                    format_amount(leg.price_after_rao, &price_unit),
                     if leg.price_impact_bps < 0 { "-" } else { "+" },
                     leg.price_impact_bps.unsigned_abs() / 100,
                     leg.price_impact_bps.unsigned_abs() % 100,
@@ -447,11 +563,15 @@ impl Quote {
             ),
         ]);
         if let Some(limit) = &self.limit {
+            let unit = match self.legs.as_slice() {
+                [leg] => format!("τ/{}", leg.symbol),
+                _ => "(origin price / destination price)".to_owned(),
+            };
             t.add_row(vec![
                 "price limit".to_owned(),
                 format!(
                     "{} ({}{})",
-                    format_amount(limit.price_rao, "τ/α"),
+                    format_amount(limit.price_rao, &unit),
                     limit.outcome,
                     if limit.allow_partial {
                         ", partial fills allowed"
@@ -459,12 +579,6 @@ impl Quote {
                         ""
                     }
                 ),
-            ]);
-        }
-        if let Some(why) = &self.refusal {
-            t.add_row(vec![
-                "warning".to_owned(),
-                format!("the chain would refuse this now: {why}"),
             ]);
         }
         t
@@ -538,7 +652,11 @@ mod tests {
         // A 1 % tolerance on a sell of 10 % of the pool is refused.
         let sell = Quote::remove(&pool, 100 * RAO, Protection::TolerancePpm(10_000), false);
         assert_eq!(sell.limit.as_ref().map(|l| l.price_rao), Some(990_000_000));
-        assert!(sell.refusal.is_some());
+        let why = sell.refusal.unwrap_or_default();
+        // 1 000 τ : 1 100 α after the sale: the price falls 17.36 %.
+        assert!(why.contains("move the price by 17.35%"), "{why}");
+        assert!(why.contains("pass --tolerance 18% (or --unsafe"), "{why}");
+        assert!(why.contains("subnet 1's pool is thin"), "{why}");
     }
 
     #[test]

@@ -6,13 +6,14 @@ use serde::Serialize;
 use tao_client::{Client, Finalized};
 use tao_keys::{Keypair, PublicKey};
 use tao_primitives::AccountId;
-use tao_rpc_api::{TaoApiClient, TxStatus};
+use tao_rpc_api::{BlockId, ReceiptView, TaoApiClient, TxStatus};
 use tao_types::error::{InvalidTx, TxError};
+use tao_types::events::Event;
 use tao_types::tx::Call;
 
 use crate::amount::format_amount;
-use crate::args::NetworkArgs;
-use crate::output::{Output, table};
+use crate::args::{FinalityArgs, SignerArgs};
+use crate::output::{Output, Ss58Text, table};
 use crate::progress::Progress;
 
 /// A node error as the client reports it (the node's message, e.g. the chain's error).
@@ -30,7 +31,9 @@ pub fn found<T>(value: Option<T>, netuid: u16) -> anyhow::Result<T> {
 /// Where a transaction was finalized and what its call did.
 #[derive(Debug, Serialize)]
 pub struct TxReport {
-    /// Block hash, `0x`-hex.
+    /// The transaction's hash, `0x`-hex.
+    pub tx_hash: String,
+    /// Hash of the block that holds it, `0x`-hex.
     pub block: String,
     /// Block height.
     pub number: u64,
@@ -40,6 +43,10 @@ pub struct TxReport {
     pub error_code: Option<TxError>,
     /// The same error as a message.
     pub error: Option<String>,
+    /// Fee paid, rao (absent when the block's receipts could not be read).
+    pub fee_rao: Option<u64>,
+    /// What the transaction did: the chain's events of its receipt.
+    pub events: Vec<Event>,
 }
 
 impl TxReport {
@@ -48,11 +55,42 @@ impl TxReport {
         match self.error_code {
             None if self.success => Ok(()),
             None => bail!("the call failed on chain (the fee was paid)"),
-            Some(error) => bail!(
-                "the call failed on chain: {error} (the fee was paid){}",
-                hint_suffix(hint(&error))
-            ),
+            Some(error) => Err(Refusal {
+                code: variant_name(&error),
+                message: format!("the call failed on chain: {error} (the fee was paid)"),
+                hint: hint(&error),
+            }
+            .into()),
         }
+    }
+}
+
+/// A refusal by the node or the chain, with its machine-readable code and what to do next
+/// (`--json` prints them as separate fields; the text joins message and hint).
+#[derive(Debug)]
+pub struct Refusal {
+    /// The chain's or node's error name, e.g. `SlippageTooHigh`, `CannotPayFee`.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<&'static str>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.message, hint_suffix(self.hint))
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// The name of an error enum's variant as its JSON spells it (`"SlippageTooHigh"`).
+fn variant_name(error: &impl Serialize) -> String {
+    match serde_json::to_value(error) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
@@ -64,7 +102,7 @@ fn hint(error: &TxError) -> Option<&'static str> {
             "check `tao wallet balance`; the fee comes out of the free balance too"
         }
         E::SlippageTooHigh => {
-            "the price moved past your limit: raise --tolerance or --limit-price, or add --allow-partial"
+            "the price moved past your limit: raise --tolerance or --limit-price (--unsafe for no limit), or add --allow-partial"
         }
         E::DelegateTxRateLimitExceeded => {
             "a take may rise only once per `take_rate_limit` blocks; lowering it is not rate-limited"
@@ -122,11 +160,15 @@ fn hint_suffix(hint: Option<&'static str>) -> String {
 
 /// A client error with what to do about it where the node refused the transaction.
 pub fn explain(error: tao_client::ClientError) -> anyhow::Error {
-    let hint = match &error {
-        tao_client::ClientError::Invalid(invalid) => invalid_hint(invalid),
-        _ => None,
-    };
-    anyhow::anyhow!("{error}{}", hint_suffix(hint))
+    match &error {
+        tao_client::ClientError::Invalid(invalid) => Refusal {
+            code: variant_name(invalid),
+            message: error.to_string(),
+            hint: invalid_hint(invalid),
+        }
+        .into(),
+        _ => error.into(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -139,14 +181,14 @@ fn hex(bytes: &[u8]) -> String {
 /// Signs and submits `call`, shows progress until it is finalized, and reports where.
 pub async fn send(
     client: &Client,
-    network: &NetworkArgs,
+    finality: &FinalityArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
 ) -> anyhow::Result<TxReport> {
     let progress = Progress::start(out.json, "submitting");
     let watched = client
-        .submit_and_watch(pair, call, network.finality(), |status| match status {
+        .submit_and_watch(pair, call, finality.finality(), |status| match status {
             TxStatus::Ready => progress.set("in the pool, waiting for a block"),
             TxStatus::InBlock { number, .. } => {
                 progress.set(&format!("in block {number}, waiting for finality"))
@@ -161,19 +203,42 @@ pub async fn send(
             return Err(explain(error));
         }
     };
-    let report = TxReport {
+    let mark = if finalized.success { "✓" } else { "✗" };
+    progress.finish(&format!(
+        "{mark} finalized in block {} ({})",
+        finalized.number,
+        hex(&finalized.block)
+    ));
+    let receipt = receipt_of(client, &finalized).await;
+    let events = receipt
+        .as_ref()
+        .map_or_else(Vec::new, |receipt| receipt.events.clone());
+    Ok(TxReport {
+        tx_hash: hex(&finalized.tx_hash),
         block: hex(&finalized.block),
         number: finalized.number,
         success: finalized.success,
         error: finalized.error.as_ref().map(ToString::to_string),
         error_code: finalized.error,
-    };
-    let mark = if report.success { "✓" } else { "✗" };
-    progress.finish(&format!(
-        "{mark} finalized in block {} ({})",
-        report.number, report.block
-    ));
-    Ok(report)
+        fee_rao: receipt.map(|receipt| receipt.fee_rao),
+        events,
+    })
+}
+
+/// The receipt of a finalized transaction (fee and events), if the node still serves its
+/// block: the transaction is done either way, so a failed read only leaves them out.
+async fn receipt_of(client: &Client, finalized: &Finalized) -> Option<ReceiptView> {
+    let block = client
+        .rpc()
+        .await
+        .ok()?
+        .chain_get_events(Some(BlockId::Number(finalized.number)))
+        .await
+        .ok()??;
+    block
+        .receipts
+        .into_iter()
+        .find(|receipt| receipt.tx_hash.0 == finalized.tx_hash)
 }
 
 /// Prints a transaction's report: JSON (with `details` under its key), or a table.
@@ -187,53 +252,189 @@ pub fn show_tx<T: Serialize>(
         map.insert(key.to_owned(), serde_json::to_value(value)?);
     }
     out.show(&json, || {
-        let mut t = table(&["finalized in block", "hash", "result"]);
+        let mut t = table(&["transaction", ""]);
         let result = if report.success {
             "ok".to_owned()
         } else {
             format!("failed: {}", report.error.clone().unwrap_or_default())
         };
-        t.add_row(vec![
-            report.number.to_string(),
-            report.block.clone(),
-            result,
-        ]);
+        t.add_row(vec!["result".to_owned(), result]);
+        for row in report.events.iter().filter_map(describe) {
+            t.add_row(row);
+        }
+        let fee = report
+            .fee_rao
+            .map_or_else(|| "unknown".to_owned(), |fee| format_amount(fee, "τ"));
+        t.add_row(vec!["fee".to_owned(), fee]);
+        t.add_row(vec!["block".to_owned(), report.number.to_string()]);
+        t.add_row(vec!["tx hash".to_owned(), report.tx_hash.clone()]);
         t
     })
 }
 
-/// Submits `call` signed by `pair`, shows progress, and fails with the chain's error.
+/// An event as a table row: what happened, and its ids and amounts (none for the fee, which
+/// has its own row).
+fn describe(event: &Event) -> Option<Vec<String>> {
+    let (what, details) = match event {
+        Event::Transfer {
+            from,
+            to,
+            amount_rao,
+        } => (
+            "transferred",
+            format!(
+                "{} from {} to {}",
+                format_amount(*amount_rao, "τ"),
+                from.to_ss58_text(),
+                to.to_ss58_text()
+            ),
+        ),
+        Event::FeePaid { .. } => return None,
+        Event::NetworkAdded {
+            netuid, lock_rao, ..
+        } => (
+            "subnet created",
+            format!(
+                "netuid {} (lock {})",
+                netuid.0,
+                format_amount(*lock_rao, "τ")
+            ),
+        ),
+        Event::NetworkRemoved { netuid } => ("subnet removed", format!("netuid {}", netuid.0)),
+        Event::FirstEmissionBlockNumberSet { netuid, block } => (
+            "subnet started",
+            format!("netuid {}, emission from block {block}", netuid.0),
+        ),
+        Event::HyperparamSet { netuid, name } => (
+            "hyperparameter set",
+            format!("{} on netuid {}", String::from_utf8_lossy(name), netuid.0),
+        ),
+        Event::GlobalsSet => ("chain parameters set", String::new()),
+        Event::NeuronRegistered {
+            netuid,
+            uid,
+            hotkey,
+            burn_rao,
+        } => (
+            "registered",
+            format!(
+                "uid {uid} on netuid {} for {} (burned {})",
+                netuid.0,
+                hotkey.to_ss58_text(),
+                format_amount(*burn_rao, "τ")
+            ),
+        ),
+        Event::Served { netuid, hotkey } => (
+            "axon served",
+            format!("netuid {} for {}", netuid.0, hotkey.to_ss58_text()),
+        ),
+        Event::StakeAdded {
+            hotkey,
+            netuid,
+            tao_rao,
+            alpha,
+            ..
+        } => (
+            "staked",
+            format!(
+                "{} for {} on netuid {} to {}",
+                format_amount(*tao_rao, "τ"),
+                format_amount(*alpha, "α"),
+                netuid.0,
+                hotkey.to_ss58_text()
+            ),
+        ),
+        Event::StakeRemoved {
+            hotkey,
+            netuid,
+            alpha,
+            tao_rao,
+            ..
+        } => (
+            "unstaked",
+            format!(
+                "{} for {} on netuid {} from {}",
+                format_amount(*alpha, "α"),
+                format_amount(*tao_rao, "τ"),
+                netuid.0,
+                hotkey.to_ss58_text()
+            ),
+        ),
+        Event::StakeMoved {
+            to_coldkey,
+            to_hotkey,
+            from_netuid,
+            to_netuid,
+            alpha,
+            ..
+        } => (
+            "stake moved",
+            format!(
+                "{} from netuid {} to netuid {}, hotkey {}, coldkey {}",
+                format_amount(*alpha, "α"),
+                from_netuid.0,
+                to_netuid.0,
+                to_hotkey.to_ss58_text(),
+                to_coldkey.to_ss58_text()
+            ),
+        ),
+        Event::TakeSet { hotkey, take } => (
+            "take set",
+            format!("{take}/65535 for {}", hotkey.to_ss58_text()),
+        ),
+        Event::WeightsSet { netuid, uid } => {
+            ("weights set", format!("uid {uid} on netuid {}", netuid.0))
+        }
+        Event::WeightsCommitted { netuid, hotkey } => (
+            "weights committed",
+            format!("netuid {} by {}", netuid.0, hotkey.to_ss58_text()),
+        ),
+        Event::EpochRun { netuid, emitted } => (
+            "epoch",
+            format!(
+                "netuid {}, {} emitted",
+                netuid.0,
+                format_amount(*emitted, "α")
+            ),
+        ),
+        Event::EpochDeferred { netuid } => ("epoch deferred", format!("netuid {}", netuid.0)),
+    };
+    Some(vec![what.to_owned(), details])
+}
+
+/// Submits `call` signed by `pair` to the node of `signer`, shows progress, and fails with
+/// the chain's error.
 pub async fn submit(
-    network: &NetworkArgs,
+    signer: &SignerArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let client = network.client().await?;
-    submit_on(&client, network, pair, call, out).await
+    let client = signer.network.client().await?;
+    submit_on(&client, &signer.finality, pair, call, out).await
 }
 
 /// [`submit`] on an open connection.
 pub async fn submit_on(
     client: &Client,
-    network: &NetworkArgs,
+    finality: &FinalityArgs,
     pair: &Keypair,
     call: Call,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let report = send(client, network, pair, call, out).await?;
+    let report = send(client, finality, pair, call, out).await?;
     show_tx::<()>(out, &report, None)?;
     report.into_result()
 }
 
 /// Fails, before anything is signed, when `payer` cannot pay `amount_rao` plus the fee of
-/// `call`: "insufficient balance: have …, need … plus … fee".
+/// `call`: "insufficient balance: have …, need … plus … fee". Returns the fee, rao.
 pub async fn ensure_affordable(
     client: &Client,
     payer: &PublicKey,
     amount_rao: u64,
     call: &Call,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let fee_rao = client
         .estimate_fee_rao(AccountId(payer.to_bytes()), call)
         .await?;
@@ -252,5 +453,25 @@ pub async fn ensure_affordable(
             format_amount(fee_rao, "τ")
         );
     }
-    Ok(())
+    Ok(fee_rao)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_the_variant_names() {
+        assert_eq!(variant_name(&TxError::SlippageTooHigh), "SlippageTooHigh");
+        assert_eq!(
+            variant_name(&InvalidTx::CannotPayFee { fee_rao: 7 }),
+            "CannotPayFee"
+        );
+        let refusal = Refusal {
+            code: "SlippageTooHigh".into(),
+            message: "the call failed".into(),
+            hint: Some("raise --tolerance"),
+        };
+        assert_eq!(refusal.to_string(), "the call failed; raise --tolerance");
+    }
 }

@@ -243,6 +243,7 @@ fn chain_commands_fail_clearly_without_a_node_or_with_bad_arguments() {
                 "--amount",
                 "1",
                 "--allow-partial",
+                "--unsafe",
             ],
             "needs a limit",
         ),
@@ -297,5 +298,27 @@ fn chain_commands_fail_clearly_without_a_node_or_with_bad_arguments() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+/// Issue 15 item 10: a command's help lists the flags that apply to it: reads do not wait for
+/// finality, writes do.
+#[test]
+fn help_lists_the_flags_that_apply() {
+    let help = |args: &[&str]| {
+        let output = tao(args);
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for read in [
+        &["subnets", "list", "--help"][..],
+        &["subnets", "metagraph", "--help"][..],
+        &["stake", "list", "--help"][..],
+        &["wallet", "balance", "--help"][..],
+    ] {
+        assert!(!help(read).contains("--wait-finality"), "{read:?}");
+    }
+    for write in [&["transfer", "--help"][..], &["stake", "add", "--help"][..]] {
+        assert!(help(write).contains("--wait-finality"), "{write:?}");
     }
 }

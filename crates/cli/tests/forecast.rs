@@ -186,6 +186,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
             &netuid,
             "--amount",
             amount,
+            "--unsafe",
             "--wallet.name",
             name,
         ]);
@@ -215,6 +216,7 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
                 &netuid,
                 "--amount",
                 &amount,
+                "--unsafe",
                 "--wallet.name",
                 name,
             ]);
@@ -406,12 +408,31 @@ fn forecast_market_pays_skill_and_the_audit_catches_the_dishonest_validator() {
         "random + copier: {:.2} % of miner incentive",
         100.0 * cheats / miner_total
     );
+    // What its skill earns: its share in the honest validators' weights on chain (the
+    // weights the same epochs saw; the ledger replay is as of now, a tempo later).
+    let favoured_uid: u64 = favoured.parse().unwrap();
+    let honest_shares: Vec<f64> = report["audit"]["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["validator"] != hotkey(DISHONEST).as_str())
+        .map(|v| {
+            v["on_chain"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|entry| entry[0].as_u64() == Some(favoured_uid))
+                .map_or(0.0, |entry| entry[1].as_f64().unwrap())
+        })
+        .collect();
+    let honest_share = honest_shares.iter().sum::<f64>() / honest_shares.len() as f64;
     let favoured_line = line(FAVOURED);
-    let gap = favoured_line["incentive"].as_f64().unwrap() / miner_total
-        - favoured_line["honest_weight"].as_f64().unwrap();
+    let gap = favoured_line["incentive"].as_f64().unwrap() / miner_total - honest_share;
     eprintln!(
-        "favoured miner: incentive − honest weight = {:+.2} points",
-        gap * 100.0
+        "favoured miner: incentive share − its share of honest weights = {:+.2} points \
+         (honest weights {honest_shares:.4?}; replayed now {:.4})",
+        gap * 100.0,
+        favoured_line["honest_weight"].as_f64().unwrap()
     );
     let honest_distances: Vec<f64> = report["audit"]["validators"]
         .as_array()

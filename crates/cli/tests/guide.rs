@@ -118,6 +118,24 @@ fn the_subnet_guide_works_as_written() {
         );
         std::thread::sleep(Duration::from_secs(2));
     }
+    // Issue 15 item 8: the miners' axons said they answered (the first request at once).
+    let miners: Vec<_> = background
+        .iter()
+        .filter(|p| {
+            p.log
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("miner"))
+        })
+        .collect();
+    assert!(!miners.is_empty());
+    for miner in miners {
+        let log = std::fs::read_to_string(&miner.log).unwrap();
+        assert!(
+            log.contains("axon: answered requests since the last summary"),
+            "{}",
+            miner.log_tail()
+        );
+    }
     drop(background);
     drop(node);
 }

@@ -78,6 +78,8 @@ impl From<jsonrpsee::core::client::Error> for ClientError {
 /// Where a finalized transaction landed and what its call did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finalized {
+    /// The transaction's hash (blake2b-256 of its encoding).
+    pub tx_hash: Vec<u8>,
     /// Block hash.
     pub block: Vec<u8>,
     /// Block height.
@@ -245,6 +247,7 @@ impl Client {
         mut progress: impl FnMut(&TxStatus),
     ) -> Result<Finalized, ClientError> {
         let tx = self.sign(signer, call).await?;
+        let tx_hash = tx.hash().0.to_vec();
         let rpc = self.rpc().await?;
         let subscribed: Result<Subscription<TxStatus>, _> =
             rpc.author_submit_and_watch(Bytes(tx.encode())).await;
@@ -267,6 +270,7 @@ impl Client {
                         error,
                     } => {
                         return Ok(Finalized {
+                            tx_hash,
                             block: block.0,
                             number,
                             success,

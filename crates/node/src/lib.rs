@@ -11,6 +11,7 @@
 pub mod app;
 pub mod archive;
 pub mod block;
+pub mod block_log;
 pub mod engine;
 pub mod events;
 pub mod gossip;
@@ -22,4 +23,4 @@ pub mod storage;
 
 /// The chain spec a node starts from (genesis, validators, parameters), re-exported so that
 /// binaries configure a node without depending on the state machine.
-pub use tao_state::spec::{ChainSpec, SpecError, ValidatorSpec};
+pub use tao_state::spec::{ChainSpec, SpecError, ValidatorSpec, parse_account};

@@ -57,6 +57,21 @@ pub enum NodeError {
     /// I/O (RPC socket, data directory).
     #[error("node: {0}")]
     Io(#[from] std::io::Error),
+    /// A port the node must listen on is taken.
+    #[error(
+        "node: the {what} port {port} is already in use (address {addr}): stop what holds it, \
+         or pick another port with {flag} PORT"
+    )]
+    PortInUse {
+        /// `RPC` or `p2p`.
+        what: &'static str,
+        /// The port.
+        port: u16,
+        /// The address that could not be bound.
+        addr: SocketAddr,
+        /// The flag that chooses the port.
+        flag: &'static str,
+    },
 }
 
 /// Everything a node needs to run.
@@ -186,6 +201,55 @@ impl Drop for NodeHandle {
     }
 }
 
+impl NodeConfig {
+    /// Where this validator listens for p2p: its address in the spec, with `p2p_port` if set.
+    pub fn p2p_listen_addr(&self) -> Result<SocketAddr, NodeError> {
+        let me = self.key.public_key();
+        for validator in &self.spec.validators {
+            if validator_public_key(validator)? != me {
+                continue;
+            }
+            let address: SocketAddr = validator.address.parse().map_err(|e| {
+                NodeError::Config(format!(
+                    "validator {}: address {:?}: {e}",
+                    validator.name, validator.address
+                ))
+            })?;
+            return Ok(SocketAddr::new(
+                address.ip(),
+                self.p2p_port.unwrap_or(address.port()),
+            ));
+        }
+        Err(NodeError::Config(format!(
+            "this validator key ({me}) is not one of the chain spec's validators"
+        )))
+    }
+
+    /// Fails with [`NodeError::PortInUse`] when the RPC or p2p port is taken (checked by
+    /// binding each once, before the node starts).
+    pub fn check_ports(&self) -> Result<(), NodeError> {
+        let ports = [
+            ("RPC", self.rpc_addr, "--rpc-port"),
+            ("p2p", self.p2p_listen_addr()?, "--p2p-port"),
+        ];
+        for (what, addr, flag) in ports {
+            match std::net::TcpListener::bind(addr) {
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+                    return Err(NodeError::PortInUse {
+                        what,
+                        port: addr.port(),
+                        addr,
+                        flag,
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Starts a node on a new thread and returns once its RPC server listens.
 pub fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     let (stop, stopped) = oneshot::channel::<()>();
@@ -258,16 +322,7 @@ pub fn run_until(
         })?;
         validators.push((public, address));
     }
-    let me = config.key.public_key();
-    let Some(my_address) = validators
-        .iter()
-        .find(|(public, _)| *public == me)
-        .map(|(_, address)| *address)
-    else {
-        return Err(NodeError::Config(format!(
-            "this validator key ({me}) is not one of the chain spec's validators"
-        )));
-    };
+    let listen = config.p2p_listen_addr()?;
     let genesis_proposer = validators
         .first()
         .map(|(public, _)| public.clone())
@@ -294,10 +349,7 @@ pub fn run_until(
         },
     )?;
     let args = ServeArgs {
-        listen: SocketAddr::new(
-            my_address.ip(),
-            config.p2p_port.unwrap_or(my_address.port()),
-        ),
+        listen,
         namespace: [b"tao/".as_slice(), genesis_hash.0.as_slice()].concat(),
         block_time: Duration::from_millis(block_time_ms),
         validators,
@@ -423,6 +475,7 @@ async fn serve(
     });
 
     let mut heads = events.finalized.subscribe();
+    let block_log = tokio::spawn(crate::block_log::run(events.finalized.subscribe()));
     let rpc = Rpc::new(args.chain.clone(), args.store, config.spec, events, metrics)
         .map_err(crate::app::ChainError::from)?;
     let (bound, server) = rpc.serve(config.rpc_addr).await?;
@@ -458,6 +511,7 @@ async fn serve(
     let _ = server.stop();
     server.stopped().await;
     sampler.abort();
+    block_log.abort();
     if let Some(exporter) = exporter {
         exporter.abort();
     }

@@ -135,6 +135,40 @@ impl HyperparamValue {
         }
     }
 
+    /// Every parameter name [`HyperparamValue::parse`] takes, in its order.
+    pub const NAMES: &'static [&'static str] = &[
+        "tempo",
+        "kappa",
+        "bonds_penalty",
+        "bonds_moving_average",
+        "yuma3",
+        "liquid_alpha",
+        "alpha_values",
+        "alpha_sigmoid_steepness",
+        "max_allowed_uids",
+        "max_allowed_validators",
+        "min_allowed_weights",
+        "max_weight_limit",
+        "immunity_period",
+        "activity_cutoff",
+        "weights_rate_limit",
+        "weights_version_key",
+        "commit_reveal_enabled",
+        "reveal_period_epochs",
+        "min_burn",
+        "max_burn",
+        "burn_half_life",
+        "burn_increase_mult",
+        "serving_rate_limit",
+        "registration_allowed",
+        "transfers_enabled",
+        "immune_owner_uids",
+        "min_non_immune_uids",
+        "swap_fee_rate",
+        "min_validator_stake",
+        "query_price",
+    ];
+
     /// Builds a value from a parameter name (as [`HyperparamValue::name`] spells it)
     /// and its text (`true`/`false`, an integer, or `low,high` for `alpha_values`).
     pub fn parse(name: &str, value: &str) -> Result<HyperparamValue, String> {
@@ -188,7 +222,12 @@ impl HyperparamValue {
             "swap_fee_rate" => V::SwapFeeRate(num(name, value)?),
             "min_validator_stake" => V::MinValidatorStake(num(name, value)?),
             "query_price" => V::QueryPrice(num(name, value)?),
-            other => return Err(format!("unknown hyperparameter {other:?}")),
+            other => {
+                return Err(format!(
+                    "unknown hyperparameter {other:?}; the names are {}",
+                    HyperparamValue::NAMES.join(", ")
+                ));
+            }
         })
     }
 }
@@ -497,5 +536,23 @@ impl SignedTx {
     /// The transaction's hash (blake2b-256 of its encoding).
     pub fn hash(&self) -> Hash256 {
         Hash256::blake2(&self.encode())
+    }
+}
+
+#[cfg(test)]
+mod hyperparam_name_tests {
+    use super::HyperparamValue;
+
+    #[test]
+    fn every_listed_name_parses_and_spells_itself() {
+        for name in HyperparamValue::NAMES {
+            let text = if *name == "alpha_values" { "1,2" } else { "1" };
+            let parsed = HyperparamValue::parse(name, text);
+            assert_eq!(parsed.as_ref().map(HyperparamValue::name), Ok(*name));
+        }
+        let unknown = HyperparamValue::parse("kapa", "1")
+            .err()
+            .unwrap_or_default();
+        assert!(unknown.contains("the names are tempo, kappa,"), "{unknown}");
     }
 }

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
     /// A file or directory could not be read or written.
-    #[error("{path}: {source}")]
+    /// (The OS error is part of the message, not a source: shown once in an error chain.)
+    #[error("{path}: {error}")]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The keyfile does not exist.
     #[error("{0}: no such keyfile (create it with `tao wallet create` or regenerate it)")]
@@ -50,6 +51,6 @@ pub enum WalletError {
 impl WalletError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> WalletError {
         let path = path.into();
-        move |source| WalletError::Io { path, source }
+        move |error| WalletError::Io { path, error }
     }
 }

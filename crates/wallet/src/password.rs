@@ -38,8 +38,16 @@ impl PasswordSource {
                 WalletError::Password(format!("environment variable {var} is not set"))
             }),
             PasswordSource::File(path) => {
-                let text =
-                    Zeroizing::new(std::fs::read_to_string(path).map_err(WalletError::io(path))?);
+                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|error| {
+                    if error.kind() == std::io::ErrorKind::NotFound {
+                        WalletError::Password(format!(
+                            "the password file {} does not exist: check --password-file",
+                            path.display()
+                        ))
+                    } else {
+                        WalletError::io(path)(error)
+                    }
+                })?);
                 Ok(Zeroizing::new(
                     text.lines().next().unwrap_or_default().to_owned(),
                 ))

@@ -14,6 +14,7 @@ use tao_types::views::StakeView;
 use crate::amount::format_amount;
 use crate::args::{NetworkArgs, WalletArgs};
 use crate::output::{Output, table};
+use crate::quote::Markets;
 use crate::tx::rpc_error;
 
 /// One wallet's balances.
@@ -24,6 +25,9 @@ struct WalletBalance {
     free_rao: u64,
     /// Stake valued at spot prices.
     staked_rao: u64,
+    /// What selling each position now would return (after price impact and swap fee).
+    staked_sale_rao: u64,
+    /// Free plus stake at spot prices.
     total_rao: u64,
 }
 
@@ -32,6 +36,7 @@ struct WalletBalance {
 struct Totals {
     free_rao: u64,
     staked_rao: u64,
+    staked_sale_rao: u64,
     total_rao: u64,
 }
 
@@ -89,28 +94,41 @@ pub async fn balance(
             .await
             .map_err(rpc_error)?;
         let staked_rao = sum(stakes.iter().map(|s| s.tao_value_rao));
+        let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
         wallets.push(WalletBalance {
             wallet: name,
             coldkey: coldkey.to_ss58(),
             free_rao,
             staked_rao,
+            staked_sale_rao: sum(stakes
+                .iter()
+                .map(|s| markets.sale_value_rao(s.netuid, s.alpha))),
             total_rao: free_rao.saturating_add(staked_rao),
         });
     }
     let totals = Totals {
         free_rao: sum(wallets.iter().map(|w| w.free_rao)),
         staked_rao: sum(wallets.iter().map(|w| w.staked_rao)),
+        staked_sale_rao: sum(wallets.iter().map(|w| w.staked_sale_rao)),
         total_rao: sum(wallets.iter().map(|w| w.total_rao)),
     };
     let report = BalanceReport { wallets, totals };
     out.show(&report, || {
-        let mut t = table(&["wallet", "coldkey", "free", "staked", "total"]);
+        let mut t = table(&[
+            "wallet",
+            "coldkey",
+            "free",
+            "staked at spot",
+            "staked if sold now",
+            "total at spot",
+        ]);
         for w in &report.wallets {
             t.add_row(vec![
                 w.wallet.clone(),
                 w.coldkey.clone(),
                 format_amount(w.free_rao, "τ"),
                 format_amount(w.staked_rao, "τ"),
+                format_amount(w.staked_sale_rao, "τ"),
                 format_amount(w.total_rao, "τ"),
             ]);
         }
@@ -120,6 +138,7 @@ pub async fn balance(
                 String::new(),
                 format_amount(report.totals.free_rao, "τ"),
                 format_amount(report.totals.staked_rao, "τ"),
+                format_amount(report.totals.staked_sale_rao, "τ"),
                 format_amount(report.totals.total_rao, "τ"),
             ]);
         }
@@ -145,7 +164,10 @@ struct Registration {
 struct Position {
     netuid: u16,
     alpha: u64,
+    /// Value at the spot price.
     tao_value_rao: u64,
+    /// What selling it now would return (after price impact and swap fee).
+    sale_value_rao: u64,
 }
 
 /// One hotkey of the wallet (or another hotkey the coldkey stakes to).
@@ -156,7 +178,10 @@ struct HotkeyOverview {
     hotkey: String,
     registrations: Vec<Registration>,
     stakes: Vec<Position>,
+    /// Its positions at spot prices.
     stake_value_rao: u64,
+    /// Its positions if each were sold now.
+    stake_sale_value_rao: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,7 +190,11 @@ struct Overview {
     coldkey: String,
     free_rao: u64,
     hotkeys: Vec<HotkeyOverview>,
+    /// Stake at spot prices.
     staked_rao: u64,
+    /// Stake if each position were sold now.
+    staked_sale_rao: u64,
+    /// Free plus stake at spot prices.
     total_rao: u64,
 }
 
@@ -194,6 +223,7 @@ pub async fn overview(
                 registrations: Vec::new(),
                 stakes: Vec::new(),
                 stake_value_rao: 0,
+                stake_sale_value_rao: 0,
             },
         );
     }
@@ -207,6 +237,7 @@ pub async fn overview(
         .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
         .await
         .map_err(rpc_error)?;
+    let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
     for stake in &stakes {
         let entry = hotkeys
             .entry(stake.hotkey)
@@ -216,19 +247,25 @@ pub async fn overview(
                 registrations: Vec::new(),
                 stakes: Vec::new(),
                 stake_value_rao: 0,
+                stake_sale_value_rao: 0,
             });
+        let sale_value_rao = markets.sale_value_rao(stake.netuid, stake.alpha);
         entry.stakes.push(Position {
             netuid: stake.netuid,
             alpha: stake.alpha,
             tao_value_rao: stake.tao_value_rao,
+            sale_value_rao,
         });
         entry.stake_value_rao = entry.stake_value_rao.saturating_add(stake.tao_value_rao);
+        entry.stake_sale_value_rao = entry.stake_sale_value_rao.saturating_add(sale_value_rao);
     }
+    let mut symbols = BTreeMap::new();
     for subnet in rpc
         .subnet_info_get_subnets_info()
         .await
         .map_err(rpc_error)?
     {
+        symbols.insert(subnet.netuid, subnet.symbol.clone());
         let Some(graph) = rpc
             .subnet_info_get_metagraph(NetUid(subnet.netuid))
             .await
@@ -258,11 +295,21 @@ pub async fn overview(
         coldkey: coldkey.to_ss58(),
         free_rao,
         staked_rao,
+        staked_sale_rao: sum(hotkeys.iter().map(|h| h.stake_sale_value_rao)),
         total_rao: free_rao.saturating_add(staked_rao),
         hotkeys,
     };
+    let symbol = |netuid: u16| symbols.get(&netuid).map_or("α", String::as_str);
     out.show(&report, || {
-        let mut t = table(&["hotkey", "netuid", "uid", "stake", "value", "emission"]);
+        let mut t = table(&[
+            "hotkey",
+            "netuid",
+            "uid",
+            "stake",
+            "value at spot",
+            "if sold now",
+            "emission",
+        ]);
         for h in &report.hotkeys {
             let label = match &h.name {
                 Some(name) => format!("{name} ({})", h.hotkey),
@@ -284,6 +331,7 @@ pub async fn overview(
                     "-".into(),
                     "-".into(),
                     "-".into(),
+                    "-".into(),
                 ]);
             }
             for netuid in netuids {
@@ -293,9 +341,10 @@ pub async fn overview(
                     label.clone(),
                     netuid.to_string(),
                     registration.map_or("-".into(), |r| r.uid.to_string()),
-                    stake.map_or("-".into(), |s| format_amount(s.alpha, "α")),
+                    stake.map_or("-".into(), |s| format_amount(s.alpha, symbol(netuid))),
                     stake.map_or("-".into(), |s| format_amount(s.tao_value_rao, "τ")),
-                    registration.map_or("-".into(), |r| format_amount(r.emission, "α")),
+                    stake.map_or("-".into(), |s| format_amount(s.sale_value_rao, "τ")),
+                    registration.map_or("-".into(), |r| format_amount(r.emission, symbol(netuid))),
                 ]);
             }
         }
@@ -305,6 +354,7 @@ pub async fn overview(
             String::new(),
             format!("free {}", format_amount(report.free_rao, "τ")),
             format!("staked {}", format_amount(report.staked_rao, "τ")),
+            format!("if sold {}", format_amount(report.staked_sale_rao, "τ")),
             format!("total {}", format_amount(report.total_rao, "τ")),
         ]);
         t

@@ -2,17 +2,24 @@
 //! weights, serving. Reads print tables (or `--json`); writes wait for finality and print the
 //! block, or the chain's error.
 
-use clap::Subcommand;
+use anyhow::bail;
+use clap::{Args, Subcommand};
 use serde::Serialize;
+use tao_client::Client;
 use tao_keys::PublicKey;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
 use tao_types::tx::{Call, HyperparamValue};
 
-use crate::amount::{format_amount, parse_amount};
+use crate::amount::{
+    format_amount, format_proportion, format_short, format_u16_percent, parse_amount,
+};
 use crate::args::{NetworkArgs, SignerArgs, WalletArgs, address};
-use crate::output::{Output, Ss58Text, table, usage};
+use crate::output::{Output, Ss58Text, fit_to_terminal, table, usage};
 use crate::tx::{ensure_affordable, found, rpc_error, submit, submit_on};
+use comfy_table::Table;
+use tao_types::params::Hyperparams;
+use tao_types::views::MetagraphView;
 
 /// Subnet commands.
 #[derive(Debug, Subcommand)]
@@ -21,15 +28,15 @@ pub enum SubnetsCommand {
     List(NetworkArgs),
     /// One subnet's pool, prices and schedule.
     Show {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
     /// A subnet's neurons with their stake and epoch terms.
     Metagraph {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
@@ -46,8 +53,8 @@ pub enum SubnetsCommand {
     },
     /// A subnet's hyperparameters.
     Hyperparameters {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
@@ -55,8 +62,8 @@ pub enum SubnetsCommand {
     LockCost(NetworkArgs),
     /// What registering on a subnet costs now.
     BurnCost {
-        /// The subnet.
-        netuid: u16,
+        #[command(flatten)]
+        netuid: NetuidArg,
         #[command(flatten)]
         network: NetworkArgs,
     },
@@ -64,7 +71,15 @@ pub enum SubnetsCommand {
     Create(SignerArgs),
     /// Start emissions on a subnet you own.
     Start {
+        #[command(flatten)]
+        netuid: NetuidArg,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Register the wallet's hotkey on a subnet (btcli's spelling of `tao register`).
+    Register {
         /// The subnet.
+        #[arg(long)]
         netuid: u16,
         #[command(flatten)]
         signer: SignerArgs,
@@ -80,6 +95,28 @@ pub enum SubnetsCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+}
+
+/// A subnet, named positionally (`3`) or as btcli names it (`--netuid 3`).
+#[derive(Debug, Args)]
+pub struct NetuidArg {
+    /// The subnet.
+    #[arg(
+        value_name = "NETUID",
+        required_unless_present = "netuid_flag",
+        conflicts_with = "netuid_flag"
+    )]
+    netuid: Option<u16>,
+    /// The subnet (instead of the positional NETUID, as btcli spells it).
+    #[arg(long = "netuid", value_name = "NETUID")]
+    netuid_flag: Option<u16>,
+}
+
+impl NetuidArg {
+    /// The subnet given (clap requires one of the two).
+    pub fn get(&self) -> u16 {
+        self.netuid.or(self.netuid_flag).unwrap_or_default()
+    }
 }
 
 /// Axon commands.
@@ -140,21 +177,56 @@ pub async fn balance(
     })
 }
 
+/// What `tao transfer` (also `tao wallet transfer`) sends.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Receiver (SS58).
+    #[arg(long)]
+    dest: String,
+    /// Amount: 1.5, 1.5tao or 1500000000rao.
+    #[arg(long)]
+    amount: String,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
 /// `tao transfer`.
-pub async fn transfer(
-    signer: &SignerArgs,
-    dest: &str,
-    amount: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let dest = address(dest)?;
-    let amount_rao = parse_amount(amount).map_err(usage)?;
+pub async fn transfer(transfer: &TransferArgs, out: &Output) -> anyhow::Result<()> {
+    let signer = &transfer.signer;
+    let dest = address(&transfer.dest)?;
+    let amount_rao = parse_amount(&transfer.amount).map_err(usage)?;
     let client = signer.network.client().await?;
     let call = Call::Transfer { dest, amount_rao };
     let coldkey = signer.wallet.wallet()?.coldkeypub()?;
-    ensure_affordable(&client, &coldkey, amount_rao, &call).await?;
+    let fee_rao = ensure_affordable(&client, &coldkey, amount_rao, &call).await?;
+    let mut preview = table(&["transfer", ""]);
+    preview.add_row(vec!["from".to_owned(), coldkey.to_ss58()]);
+    preview.add_row(vec!["to".to_owned(), dest.to_ss58_text()]);
+    preview.add_row(vec!["amount".to_owned(), format_amount(amount_rao, "τ")]);
+    preview.add_row(vec!["fee".to_owned(), format_amount(fee_rao, "τ")]);
+    if !out.confirm(Some(&preview), "Send this transfer?")? {
+        bail!("cancelled: nothing was sent");
+    }
     let pair = signer.coldkey(out)?;
-    submit_on(&client, &signer.network, &pair, call, out).await
+    submit_on(&client, &signer.finality, &pair, call, out).await
+}
+
+/// The uid `hotkey` holds on `netuid`, if any.
+async fn registered_uid(
+    client: &Client,
+    netuid: u16,
+    hotkey: &AccountId,
+) -> anyhow::Result<Option<u16>> {
+    let neurons = client
+        .rpc()
+        .await?
+        .neuron_info_get_neurons(NetUid(netuid))
+        .await
+        .map_err(rpc_error)?;
+    Ok(neurons
+        .iter()
+        .find(|neuron| neuron.hotkey == *hotkey)
+        .map(|neuron| neuron.uid))
 }
 
 /// `tao register`.
@@ -168,6 +240,13 @@ pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow:
         .await
         .map_err(rpc_error)?;
     let burn_rao = found(burn_rao, netuid)?;
+    if let Some(uid) = registered_uid(&client, netuid, &hotkey).await? {
+        bail!(
+            "hotkey {} is already registered on subnet {netuid} as uid {uid}: nothing to do \
+             (nothing was sent; see `tao wallet overview`)",
+            hotkey.to_ss58_text()
+        );
+    }
     let call = Call::BurnedRegister {
         netuid: NetUid(netuid),
         hotkey,
@@ -176,7 +255,129 @@ pub async fn register(signer: &SignerArgs, netuid: u16, out: &Output) -> anyhow:
     let coldkey = signer.wallet.wallet()?.coldkeypub()?;
     ensure_affordable(&client, &coldkey, burn_rao, &call).await?;
     let pair = signer.coldkey(out)?;
-    submit_on(&client, &signer.network, &pair, call, out).await
+    submit_on(&client, &signer.finality, &pair, call, out).await
+}
+
+/// Fails, before anything is signed, when the chain would refuse `signer`'s hyperparameter
+/// call on `netuid`: neither its owner nor the sudo key, or (for the owner) inside the admin
+/// freeze window before an epoch, with how many blocks to wait.
+async fn ensure_admin_allowed(
+    client: &Client,
+    signer: &PublicKey,
+    netuid: u16,
+) -> anyhow::Result<()> {
+    let rpc = client.rpc().await?;
+    let subnet = rpc
+        .subnet_info_get_subnet_info(NetUid(netuid))
+        .await
+        .map_err(rpc_error)?;
+    let subnet = found(subnet, netuid)?;
+    let globals = rpc.state_get_global_params().await.map_err(rpc_error)?;
+    // The RPC's global parameters leave the sudo key out; the chain spec names it.
+    let spec = rpc.system_chain_spec().await.map_err(rpc_error)?;
+    let sudo = spec
+        .get("sudo")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|text| tao_node::parse_account(text).ok());
+    let signer = AccountId(signer.to_bytes());
+    if sudo == Some(signer) {
+        return Ok(());
+    }
+    if subnet.owner_coldkey != signer {
+        bail!(
+            "not the subnet owner: subnet {netuid} belongs to {}; only its owner or the sudo key \
+             may change its hyperparameters (nothing was sent)",
+            subnet.owner_coldkey.to_ss58_text()
+        );
+    }
+    // The call executes in the next block, one block closer to the epoch.
+    let remaining = subnet.blocks_until_next_epoch.saturating_sub(1);
+    if remaining <= globals.admin_freeze_window {
+        bail!(
+            "admin calls are frozen in the last {} blocks before an epoch and subnet {netuid}'s \
+             next epoch is in {} blocks: send it again in {} blocks (nothing was sent)",
+            globals.admin_freeze_window,
+            subnet.blocks_until_next_epoch,
+            subnet.blocks_until_next_epoch.saturating_add(1)
+        );
+    }
+    Ok(())
+}
+
+/// The metagraph for people: btcli's columns, narrowed to the terminal (`--json` has all).
+fn metagraph_table(graph: &MetagraphView) -> Table {
+    let symbol = graph.dynamic.symbol.as_str();
+    let mut t = table(&[
+        "uid", "stake", "I", "D", "C", "VT", "emission", "VP", "A", "upd", "axon", "hotkey",
+    ]);
+    let yes_no = |flag: bool| if flag { "✓" } else { "-" }.to_owned();
+    for i in 0..graph.uids.len() {
+        let at = |column: &Vec<u16>| format_proportion(column.get(i).copied().unwrap_or(0));
+        let axon = graph
+            .axons
+            .get(i)
+            .and_then(Option::as_ref)
+            .map_or("-".to_owned(), |axon| format!("{}:{}", axon.ip, axon.port));
+        let updated = graph.last_update.get(i).copied().unwrap_or(0);
+        t.add_row(vec![
+            graph.uids[i].to_string(),
+            format_short(graph.stake.get(i).copied().unwrap_or(0), symbol),
+            at(&graph.incentive),
+            at(&graph.dividends),
+            at(&graph.consensus),
+            at(&graph.validator_trust),
+            format_short(graph.emission.get(i).copied().unwrap_or(0), symbol),
+            yes_no(graph.validator_permit.get(i).copied().unwrap_or(false)),
+            yes_no(graph.active.get(i).copied().unwrap_or(false)),
+            graph.block.saturating_sub(updated).to_string(),
+            axon,
+            graph.hotkeys[i].to_ss58_text(),
+        ]);
+    }
+    // Hidden first when the terminal is narrow: hotkey, axon, emission, permit, updated,
+    // active (what explains incentive and dividends stays longest).
+    fit_to_terminal(
+        t,
+        &[11, 10, 6, 7, 9, 8],
+        "I incentive, D dividends, C consensus, VT validator trust, VP validator permit (✓), \
+         A active (✓), upd blocks since its last weights",
+    )
+}
+
+/// Hyperparameters for people: human values (κ 0.5, 90 %, 1.5 τ) beside the raw ones.
+fn hyperparameters_table(params: &Hyperparams) -> Table {
+    let mut t = table(&["hyperparameter", "value", "raw"]);
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(params) {
+        for (name, raw) in map {
+            let human = human_hyperparameter(&name, &raw);
+            t.add_row(vec![name, human, raw.to_string()]);
+        }
+    }
+    t
+}
+
+/// A raw hyperparameter (as its JSON value) in the unit its name gives.
+fn human_hyperparameter(name: &str, raw: &serde_json::Value) -> String {
+    let Some(number) = raw.as_u64() else {
+        return raw.to_string();
+    };
+    let as_u16 = || u16::try_from(number).unwrap_or(u16::MAX);
+    match name {
+        "kappa" | "bonds_penalty" | "alpha_low" | "alpha_high" | "max_weight_limit"
+        | "swap_fee_rate" => format!(
+            "{} ({})",
+            format_proportion(as_u16()),
+            format_u16_percent(as_u16())
+        ),
+        "bonds_moving_average" => format!("{}.{:04}%", number / 10_000, number % 10_000),
+        "burn_increase_mult_milli" => format!("×{}.{:03}", number / 1_000, number % 1_000),
+        "min_validator_stake" => format_amount(number, "α"),
+        name if name.ends_with("_rao") => format_amount(number, "τ"),
+        "tempo" | "immunity_period" | "activity_cutoff" | "weights_rate_limit"
+        | "burn_half_life" | "serving_rate_limit" => format!("{number} blocks"),
+        "reveal_period_epochs" => format!("{number} epochs"),
+        _ => number.to_string(),
+    }
 }
 
 /// `tao subnets …`.
@@ -208,6 +409,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             })
         }
         SubnetsCommand::Show { netuid, network } => {
+            let netuid = netuid.get();
             let rpc = network.client().await?.rpc().await?;
             let info = rpc
                 .subnet_info_get_dynamic_info(NetUid(netuid))
@@ -218,7 +420,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 let mut t = table(&["field", "value"]);
                 t.add_row(vec![
                     "price".to_owned(),
-                    format_amount(info.price_rao_per_alpha, "τ/α"),
+                    format_amount(info.price_rao_per_alpha, &format!("τ/{}", info.symbol)),
                 ]);
                 t.add_row(vec![
                     "TAO in pool".to_owned(),
@@ -246,52 +448,24 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             network,
         } => crate::commands::neuron::audit(netuid, &network, &spec, out).await,
         SubnetsCommand::Metagraph { netuid, network } => {
+            let netuid = netuid.get();
             let rpc = network.client().await?.rpc().await?;
             let graph = rpc
                 .subnet_info_get_metagraph(NetUid(netuid))
                 .await
                 .map_err(rpc_error)?;
             let graph = found(graph, netuid)?;
-            out.show(&graph, || {
-                let mut t = table(&[
-                    "uid",
-                    "hotkey",
-                    "stake",
-                    "incentive",
-                    "dividends",
-                    "emission",
-                    "vpermit",
-                ]);
-                for i in 0..graph.uids.len() {
-                    t.add_row(vec![
-                        graph.uids[i].to_string(),
-                        graph.hotkeys[i].to_ss58_text(),
-                        format_amount(graph.stake[i], &graph.dynamic.symbol),
-                        format!("{:.4}", f64::from(graph.incentive[i]) / 65_535.0),
-                        format!("{:.4}", f64::from(graph.dividends[i]) / 65_535.0),
-                        format_amount(graph.emission[i], &graph.dynamic.symbol),
-                        graph.validator_permit[i].to_string(),
-                    ]);
-                }
-                t
-            })
+            out.show(&graph, || metagraph_table(&graph))
         }
         SubnetsCommand::Hyperparameters { netuid, network } => {
+            let netuid = netuid.get();
             let rpc = network.client().await?.rpc().await?;
             let params = rpc
                 .subnet_info_get_subnet_hyperparams(NetUid(netuid))
                 .await
                 .map_err(rpc_error)?;
             let params = found(params, netuid)?;
-            out.show(&params, || {
-                let mut t = table(&["hyperparameter", "value"]);
-                if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&params) {
-                    for (name, value) in map {
-                        t.add_row(vec![name, value.to_string()]);
-                    }
-                }
-                t
-            })
+            out.show(&params, || hyperparameters_table(&params))
         }
         SubnetsCommand::LockCost(network) => {
             let cost = network
@@ -309,6 +483,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             })
         }
         SubnetsCommand::BurnCost { netuid, network } => {
+            let netuid = netuid.get();
             let burn = network
                 .client()
                 .await?
@@ -331,7 +506,7 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             let hotkey = AccountId(signer.hotkey_public()?.to_bytes());
             let pair = signer.coldkey(out)?;
             submit(
-                &signer.network,
+                &signer,
                 &pair,
                 Call::RegisterNetwork {
                     hotkey,
@@ -341,10 +516,12 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             )
             .await
         }
+        SubnetsCommand::Register { netuid, signer } => register(&signer, netuid, out).await,
         SubnetsCommand::Start { netuid, signer } => {
+            let netuid = netuid.get();
             let pair = signer.coldkey(out)?;
             submit(
-                &signer.network,
+                &signer,
                 &pair,
                 Call::StartCall {
                     netuid: NetUid(netuid),
@@ -360,9 +537,13 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
             signer,
         } => {
             let value = HyperparamValue::parse(&parameter, &value).map_err(usage)?;
+            let client = signer.network.client().await?;
+            let coldkey = signer.wallet.wallet()?.coldkeypub()?;
+            ensure_admin_allowed(&client, &coldkey, netuid).await?;
             let pair = signer.coldkey(out)?;
-            submit(
-                &signer.network,
+            submit_on(
+                &client,
+                &signer.finality,
                 &pair,
                 Call::SetHyperparam {
                     netuid: NetUid(netuid),
@@ -392,5 +573,5 @@ pub async fn axon(command: AxonCommand, out: &Output) -> anyhow::Result<()> {
         ip_type: 4,
         protocol: 4,
     };
-    submit(&signer.network, &pair, call, out).await
+    submit(&signer, &pair, call, out).await
 }

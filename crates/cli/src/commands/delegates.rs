@@ -233,7 +233,7 @@ async fn take(args: TakeArgs, increase: bool, out: &Output) -> anyhow::Result<()
         Call::DecreaseTake { hotkey, take }
     };
     let pair = signer.coldkey(out)?;
-    submit_on(&client, &signer.network, &pair, call, out).await
+    submit_on(&client, &signer.finality, &pair, call, out).await
 }
 
 #[cfg(test)]

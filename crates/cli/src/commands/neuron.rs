@@ -12,7 +12,7 @@ use tao_subnet_forecast::net::{self, CopySettings, ForecastService};
 use tao_subnet_forecast::strategy::{self, ArConfig, StrategyConfig, StrategyKind};
 use tao_subnet_template::{Behaviour, Template};
 
-use crate::args::{NetworkArgs, WalletArgs};
+use crate::args::{FinalityArgs, NetworkArgs, WalletArgs};
 use crate::output::usage;
 
 /// The subnets this binary can run.
@@ -35,6 +35,8 @@ pub struct NeuronArgs {
     netuid: u16,
     #[command(flatten)]
     network: NetworkArgs,
+    #[command(flatten)]
+    finality: FinalityArgs,
     #[command(flatten)]
     wallet: WalletArgs,
 }
@@ -250,7 +252,7 @@ impl NeuronArgs {
         let config = ChainConfig {
             endpoint: self.network.network.clone(),
             request_timeout_ms: self.network.timeout_s.saturating_mul(1_000),
-            finality_timeout_ms: self.network.finality_s.saturating_mul(1_000),
+            finality_timeout_ms: self.finality.finality_s.saturating_mul(1_000),
             ..ChainConfig::default()
         };
         Chain::connect(config).await.map_err(sdk_error)

@@ -115,6 +115,7 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             .metrics_port
             .map(|port| SocketAddr::new(args.rpc_addr, port)),
     };
+    config.check_ports()?;
     eprintln!(
         "tao node: chain {}, data {}, rpc http://{} and ws://{}",
         config.spec.id,

@@ -3,33 +3,44 @@
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use tao_client::Client;
 use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::TaoApiClient;
 use tao_types::tx::Call;
+use tao_types::views::StakeView;
 
 use crate::amount::{format_amount, parse_amount};
 use crate::args::{NetworkArgs, SignerArgs, WalletArgs, address};
 use crate::output::{Output, Ss58Text, table, usage};
-use crate::quote::{Market, Protection, Quote, parse_tolerance};
+use crate::quote::{DEFAULT_TOLERANCE_PPM, Market, Markets, Protection, Quote, parse_tolerance};
 use crate::tx::{ensure_affordable, rpc_error, send, show_tx};
 
-/// Price protection of a trade (the chain's limit price).
+/// Price protection of a trade ("safe staking"): by default the price may move 0.5 % at most.
 #[derive(Debug, Args)]
 pub struct LimitArgs {
-    /// Worst acceptable price in τ per α (for `swap`: origin price / destination price).
+    /// Worst acceptable price in τ per α (for `swap`/`move`: origin price / destination price).
     #[arg(
         long = "limit-price",
         value_name = "PRICE",
-        conflicts_with = "tolerance"
+        conflicts_with_all = ["tolerance", "unsafe_trade"]
     )]
     limit_price: Option<String>,
-    /// Worst acceptable price as a distance from the current one: 0.005 or 0.5%.
-    #[arg(long, alias = "rate-tolerance", value_name = "TOLERANCE")]
+    /// Worst acceptable price as a distance from the current one: 0.005 or 0.5% [default:
+    /// 0.5%].
+    #[arg(
+        long,
+        alias = "rate-tolerance",
+        value_name = "TOLERANCE",
+        conflicts_with = "unsafe_trade"
+    )]
     tolerance: Option<String>,
     /// Execute the part that fits under the limit instead of failing.
     #[arg(long = "allow-partial", alias = "allow-partial-stake")]
     allow_partial: bool,
+    /// No price limit: trade at whatever price the pool gives (btcli's --unsafe).
+    #[arg(long = "unsafe", alias = "no-safe-staking")]
+    unsafe_trade: bool,
 }
 
 impl LimitArgs {
@@ -39,14 +50,26 @@ impl LimitArgs {
             (None, Some(tolerance)) => {
                 Protection::TolerancePpm(parse_tolerance(tolerance).map_err(usage)?)
             }
-            (None, None) => Protection::None,
+            (None, None) if self.unsafe_trade => Protection::None,
+            (None, None) => Protection::TolerancePpm(DEFAULT_TOLERANCE_PPM),
         };
         if self.allow_partial && protection == Protection::None {
             return Err(usage(
-                "--allow-partial needs a limit: add --limit-price or --tolerance",
+                "--allow-partial needs a limit: drop --unsafe (or give --limit-price or --tolerance)",
             ));
         }
         Ok(protection)
+    }
+
+    /// The protection of a move or transfer: the chain takes no limit for them, so it is
+    /// only checked before sending and a partial fill cannot be asked for.
+    fn checked_before_sending(&self) -> anyhow::Result<Protection> {
+        if self.allow_partial {
+            return Err(usage(
+                "--allow-partial: the chain takes no limit for moves and transfers; move a smaller --amount",
+            ));
+        }
+        self.protection()
     }
 }
 
@@ -85,8 +108,8 @@ pub enum StakeCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
-    /// Move stake to another hotkey, on the same or another subnet (same coldkey). The chain
-    /// takes no limit price for moves; the expected result is shown before sending.
+    /// Move stake to another hotkey, on the same or another subnet (same coldkey). Across
+    /// subnets the price limit is checked before sending (the chain takes none for moves).
     Move {
         /// Subnet the stake is on.
         #[arg(long = "origin-netuid")]
@@ -103,6 +126,8 @@ pub enum StakeCommand {
         /// Alpha to move.
         #[arg(long)]
         amount: String,
+        #[command(flatten)]
+        limit: LimitArgs,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -126,8 +151,8 @@ pub enum StakeCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
-    /// Give stake to another coldkey (same hotkey), possibly on another subnet. No limit
-    /// price (the chain takes none for transfers).
+    /// Give stake to another coldkey (same hotkey), possibly on another subnet. Across
+    /// subnets the price limit is checked before sending (the chain takes none for transfers).
     Transfer {
         /// The new owner (SS58 coldkey).
         #[arg(long)]
@@ -144,6 +169,8 @@ pub enum StakeCommand {
         /// Hotkey staked to (SS58); defaults to the wallet's hotkey.
         #[arg(long = "hotkey-address")]
         hotkey_address: Option<String>,
+        #[command(flatten)]
+        limit: LimitArgs,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -212,9 +239,11 @@ pub async fn run(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
             origin_hotkey,
             dest_hotkey,
             amount,
+            limit,
             signer,
         } => {
             let alpha = parse_amount(&amount).map_err(usage)?;
+            let protection = limit.checked_before_sending()?;
             let dest_hotkey = address(&dest_hotkey)?;
             let origin_hotkey = staked_hotkey(&signer, origin_hotkey.as_deref())?;
             let dest_netuid = dest_netuid.unwrap_or(origin_netuid);
@@ -225,7 +254,7 @@ pub async fn run(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
             }
             let client = signer.network.client().await?;
             let (origin, dest) = markets(&client, origin_netuid, dest_netuid).await?;
-            let quote = Quote::relocate("move", &origin, &dest, alpha, Protection::None, false);
+            let quote = Quote::relocate("move", &origin, &dest, alpha, protection, false);
             let call = Call::MoveStake {
                 origin_hotkey,
                 dest_hotkey,
@@ -276,15 +305,17 @@ pub async fn run(command: StakeCommand, out: &Output) -> anyhow::Result<()> {
             dest_netuid,
             amount,
             hotkey_address,
+            limit,
             signer,
         } => {
             let dest_coldkey = address(&dest)?;
             let alpha = parse_amount(&amount).map_err(usage)?;
+            let protection = limit.checked_before_sending()?;
             let hotkey = staked_hotkey(&signer, hotkey_address.as_deref())?;
             let dest_netuid = dest_netuid.unwrap_or(origin_netuid);
             let client = signer.network.client().await?;
             let (origin, dest) = markets(&client, origin_netuid, dest_netuid).await?;
-            let quote = Quote::relocate("transfer", &origin, &dest, alpha, Protection::None, false);
+            let quote = Quote::relocate("transfer", &origin, &dest, alpha, protection, false);
             let call = Call::TransferStake {
                 dest_coldkey,
                 hotkey,
@@ -309,8 +340,9 @@ async fn markets(client: &Client, origin: u16, dest: u16) -> anyhow::Result<(Mar
     Ok((origin_market, dest_market))
 }
 
-/// Shows the quote, checks the balance (`spend_rao` plus the fee), asks, sends, and reports
-/// with the quote under `"quote"`.
+/// Shows the quote, refuses what the chain would refuse at today's prices (nothing is sent,
+/// no fee), checks the balance (`spend_rao` plus the fee), asks, sends, and reports with the
+/// quote under `"quote"`.
 async fn execute(
     client: &Client,
     signer: &SignerArgs,
@@ -319,15 +351,31 @@ async fn execute(
     spend_rao: u64,
     out: &Output,
 ) -> anyhow::Result<()> {
+    if let Some(why) = &quote.refusal {
+        if !out.json {
+            eprintln!("{}", quote.table());
+        }
+        bail!("not sent (no fee charged): {why}");
+    }
     let coldkey = signer.wallet.wallet()?.coldkeypub()?;
     ensure_affordable(client, &coldkey, spend_rao, &call).await?;
     if !out.confirm(Some(&quote.table()), "Send this transaction?")? {
         bail!("cancelled: nothing was sent");
     }
     let pair = signer.coldkey(out)?;
-    let report = send(client, &signer.network, &pair, call, out).await?;
+    let report = send(client, &signer.finality, &pair, call, out).await?;
     show_tx(out, &report, Some(("quote", &quote)))?;
     report.into_result()
+}
+
+/// A stake position with what selling it would return.
+#[derive(Debug, Serialize)]
+struct StakeRow {
+    #[serde(flatten)]
+    position: StakeView,
+    /// What selling the whole position now would return, rao (after price impact and swap
+    /// fee); `tao_value_rao` is the spot value.
+    sale_value_rao: u64,
 }
 
 /// `tao stake list`.
@@ -338,14 +386,24 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
         .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
         .await
         .map_err(rpc_error)?;
-    out.show(&stakes, || {
-        let mut t = table(&["netuid", "hotkey", "alpha", "value"]);
-        for s in &stakes {
+    let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
+    let rows: Vec<StakeRow> = stakes
+        .into_iter()
+        .map(|position| StakeRow {
+            sale_value_rao: markets.sale_value_rao(position.netuid, position.alpha),
+            position,
+        })
+        .collect();
+    out.show(&rows, || {
+        let mut t = table(&["netuid", "hotkey", "stake", "value at spot", "if sold now"]);
+        for row in &rows {
+            let s = &row.position;
             t.add_row(vec![
                 s.netuid.to_string(),
                 s.hotkey.to_ss58_text(),
-                format_amount(s.alpha, "α"),
+                format_amount(s.alpha, markets.symbol(s.netuid)),
                 format_amount(s.tao_value_rao, "τ"),
+                format_amount(row.sale_value_rao, "τ"),
             ]);
         }
         t

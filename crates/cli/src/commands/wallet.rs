@@ -43,6 +43,8 @@ pub enum WalletCommand {
         #[command(flatten)]
         wallet: WalletArgs,
     },
+    /// Send TAO from the wallet's coldkey (btcli's spelling of `tao transfer`).
+    Transfer(crate::commands::chain::TransferArgs),
     /// List wallets and their keys.
     List {
         /// Directory holding the wallets.
@@ -156,6 +158,9 @@ pub fn run(command: WalletCommand, out: &Output) -> anyhow::Result<()> {
         )),
         WalletCommand::Overview { network, wallet } => {
             crate::block_on(crate::commands::accounts::overview(&network, &wallet, out))
+        }
+        WalletCommand::Transfer(transfer) => {
+            crate::block_on(crate::commands::chain::transfer(&transfer, out))
         }
     }
 }

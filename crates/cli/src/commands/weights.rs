@@ -19,6 +19,7 @@ use tao_types::serde_account;
 use tao_types::tx::Call;
 use tao_types::views::WeightCommitView;
 
+use crate::amount::parse_decimal;
 use crate::args::{NetworkArgs, SignerArgs};
 use crate::output::{Output, table, usage};
 use crate::tx::{found, rpc_error, send, show_tx};
@@ -81,16 +82,18 @@ pub struct WeightRow {
     /// Destination uids, comma-separated.
     #[arg(long, value_delimiter = ',')]
     uids: Vec<u16>,
-    /// Weights in the same order (any scale).
+    /// Weights in the same order, any scale (0.7,0.2,0.1 or 7,2,1): sent scaled so the
+    /// largest is 65535.
     #[arg(long, value_delimiter = ',')]
-    weights: Vec<u16>,
+    weights: Vec<String>,
     /// Version key of your validator software.
     #[arg(long, default_value_t = 0)]
     version_key: u64,
 }
 
 impl WeightRow {
-    fn check(&self) -> anyhow::Result<()> {
+    /// The weights as the chain takes them, after checking the row's shape.
+    fn values(&self) -> anyhow::Result<Vec<u16>> {
         if self.uids.len() != self.weights.len() {
             return Err(usage(format!(
                 "--uids has {} entries and --weights {}: give one weight per uid",
@@ -101,8 +104,64 @@ impl WeightRow {
         if self.uids.is_empty() || self.uids.len() > MAX_UIDS {
             return Err(usage("give at least one uid (and at most 65536)"));
         }
+        let weights = self
+            .weights
+            .iter()
+            .map(|text| parse_weight(text))
+            .collect::<Result<Vec<u64>, String>>()
+            .map_err(usage)?;
+        scale_weights(&weights).map_err(usage)
+    }
+
+    /// Fails, before anything is signed, when a uid has no neuron on the subnet (the chain
+    /// would refuse the weights, or for a commit only the reveal, later).
+    async fn ensure_uids_exist(&self, client: &Client) -> anyhow::Result<()> {
+        let subnet = client
+            .rpc()
+            .await?
+            .subnet_info_get_subnet_info(NetUid(self.netuid))
+            .await
+            .map_err(rpc_error)?;
+        let neurons = found(subnet, self.netuid)?.n;
+        if let Some(uid) = self.uids.iter().find(|uid| **uid >= neurons) {
+            bail!(
+                "uid {uid} does not exist on subnet {}: it has {neurons} neurons (uids 0 to {}); \
+                 see `tao subnets metagraph --netuid {}` (nothing was sent)",
+                self.netuid,
+                neurons.saturating_sub(1),
+                self.netuid
+            );
+        }
         Ok(())
     }
+}
+
+/// Parses one weight: a non-negative decimal number (at most 9 decimals), in billionths.
+fn parse_weight(text: &str) -> Result<u64, String> {
+    let plain =
+        !text.trim().is_empty() && text.trim().chars().all(|c| c.is_ascii_digit() || c == '.');
+    if !plain {
+        return Err(format!(
+            "{text:?} is not a weight: use non-negative numbers such as 0.7,0.2,0.1 or 7,2,1"
+        ));
+    }
+    parse_decimal(text).map_err(|_| format!("{text:?} is not a weight (at most 9 decimals)"))
+}
+
+/// Weights of any scale as the chain's `u16`s, the largest at 65535 (rounded to nearest).
+fn scale_weights(weights: &[u64]) -> Result<Vec<u16>, String> {
+    let largest = weights.iter().copied().max().unwrap_or(0);
+    if largest == 0 {
+        return Err("all weights are 0: give at least one above 0".to_owned());
+    }
+    Ok(weights
+        .iter()
+        .map(|weight| {
+            let scaled = (u128::from(*weight) * u128::from(u16::MAX) * 2 + u128::from(largest))
+                / (u128::from(largest) * 2);
+            u16::try_from(scaled).unwrap_or(u16::MAX)
+        })
+        .collect())
 }
 
 /// What `commit` reports after the commit is finalized.
@@ -121,16 +180,17 @@ struct CommitReport {
 pub async fn run(command: WeightsCommand, out: &Output) -> anyhow::Result<()> {
     match command {
         WeightsCommand::Set { row, signer } => {
-            row.check()?;
+            let values = row.values()?;
             let pair = signer.hotkey()?;
             let client = signer.network.client().await?;
+            row.ensure_uids_exist(&client).await?;
             let call = Call::SetWeights {
                 netuid: NetUid(row.netuid),
                 uids: row.uids,
-                values: row.weights,
+                values,
                 version_key: row.version_key,
             };
-            let report = send(&client, &signer.network, &pair, call, out).await?;
+            let report = send(&client, &signer.finality, &pair, call, out).await?;
             show_tx::<()>(out, &report, None)?;
             report.into_result()
         }
@@ -163,15 +223,17 @@ fn commit_path(dir: &Path, netuid: u16, hash: &str) -> PathBuf {
 }
 
 async fn commit(row: WeightRow, signer: &SignerArgs, out: &Output) -> anyhow::Result<()> {
-    row.check()?;
+    let values = row.values()?;
     let pair = signer.hotkey()?;
+    let client = signer.network.client().await?;
+    row.ensure_uids_exist(&client).await?;
     let hotkey_text = pair.public().to_ss58();
     let netuid = NetUid(row.netuid);
     let saved = SavedCommit::new(
         &pair.public(),
         row.netuid,
         row.uids,
-        row.weights,
+        values,
         row.version_key,
     )?;
     let hash_value = saved.hash_value();
@@ -181,12 +243,11 @@ async fn commit(row: WeightRow, signer: &SignerArgs, out: &Output) -> anyhow::Re
     let path = commit_path(&dir, row.netuid, &hash);
     saved.save(&path, false)?;
 
-    let client = signer.network.client().await?;
     let call = Call::CommitWeights {
         netuid,
         hash: hash_value,
     };
-    let report = match send(&client, &signer.network, &pair, call, out).await {
+    let report = match send(&client, &signer.finality, &pair, call, out).await {
         Ok(report) => report,
         Err(error) => {
             let _ = std::fs::remove_file(&path);
@@ -374,7 +435,7 @@ async fn reveal(
         salt: saved.salt.clone(),
         version_key: saved.version_key,
     };
-    let report = send(&client, &signer.network, &pair, call, out).await?;
+    let report = send(&client, &signer.finality, &pair, call, out).await?;
     show_tx(out, &report, Some(("revealed", saved)))?;
     if report.success {
         std::fs::remove_file(path)
@@ -430,4 +491,27 @@ async fn show(netuid: u16, network: &NetworkArgs, out: &Output) -> anyhow::Resul
         }
         t
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_of_any_scale_become_the_chains_u16s() {
+        let parsed: Vec<u64> = ["0.7", "0.2", "0.1"]
+            .iter()
+            .map(|w| parse_weight(w).unwrap_or_default())
+            .collect();
+        assert_eq!(scale_weights(&parsed), Ok(vec![65_535, 18_724, 9_362]));
+        let integers: Vec<u64> = ["1", "3"]
+            .iter()
+            .map(|w| parse_weight(w).unwrap_or_default())
+            .collect();
+        assert_eq!(scale_weights(&integers), Ok(vec![21_845, 65_535]));
+        assert!(scale_weights(&[0, 0]).is_err());
+        for bad in ["", "-1", "1e3", "0.5tao", "abc", "0.0000000001"] {
+            assert!(parse_weight(bad).is_err(), "{bad}");
+        }
+    }
 }

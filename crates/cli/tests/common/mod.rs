@@ -269,6 +269,7 @@ pub fn validator(env: &Env, netuid: &str, name: &str) {
         netuid,
         "--amount",
         "100",
+        "--unsafe",
         "--wallet.name",
         name,
     ]);
