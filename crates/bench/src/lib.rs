@@ -41,6 +41,10 @@ pub struct FloodConfig {
     pub rate_per_second: Option<u32>,
     /// Give up waiting for finality after this long.
     pub timeout: Duration,
+    /// Connections per endpoint that read the chain in a loop while the flood runs (the
+    /// finalized block with its transactions, then every subnet), to measure finality under
+    /// RPC read load; 0: none.
+    pub readers: usize,
 }
 
 /// What a flood measured.
@@ -70,6 +74,8 @@ pub struct Report {
     pub blocks: u64,
     /// Most bench transfers in one block.
     pub max_block_txs: u64,
+    /// Reads the readers completed per second (0 without readers).
+    pub reads_per_second: f64,
 }
 
 /// Amount each bench account is funded with, rao (1 TAO: fees and transfers with room left).
@@ -214,6 +220,7 @@ async fn flood(
         Arc::clone(&expected),
         config.timeout,
     ));
+    let readers = start_readers(config).await?;
     let start = Instant::now();
     let mut senders = Vec::new();
     // The k-th transfer (in sending order) is due at `start + k / rate`; each account sends
@@ -275,6 +282,7 @@ async fn flood(
     let accepted = lock(&sent).len() as u64;
     expected.store(accepted, Ordering::SeqCst);
     let mut observed = observer.await??;
+    let reads_per_second = readers.stop(start.elapsed());
     observed.latencies.sort_by(f64::total_cmp);
     let total_seconds = observed
         .last_final
@@ -299,7 +307,54 @@ async fn flood(
         latency_max: observed.latencies.last().copied().unwrap_or(0.0),
         blocks: observed.blocks,
         max_block_txs: observed.max_block_txs,
+        reads_per_second,
     })
+}
+
+/// The read load: tasks that read until stopped, and what they read.
+struct Readers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    reads: Arc<AtomicU64>,
+}
+
+impl Readers {
+    /// Stops the readers; their reads per second over `elapsed`.
+    fn stop(self, elapsed: Duration) -> f64 {
+        self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+        let seconds = elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.reads.load(Ordering::SeqCst) as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// `config.readers` connections per endpoint, each reading the finalized block (with its
+/// transactions) and every subnet's summary in a loop.
+async fn start_readers(config: &FloodConfig) -> anyhow::Result<Readers> {
+    let reads = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for endpoint in &config.endpoints {
+        for _ in 0..config.readers {
+            let client = Client::connect(endpoint, Duration::from_secs(10))
+                .await
+                .with_context(|| format!("connecting a reader to {endpoint}"))?;
+            let reads = Arc::clone(&reads);
+            tasks.push(tokio::spawn(async move {
+                while let Ok(rpc) = client.rpc().await {
+                    let block = rpc.chain_get_block(None).await;
+                    let subnets = rpc.subnet_info_get_subnets_info().await;
+                    if block.is_err() || subnets.is_err() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    reads.fetch_add(2, Ordering::Relaxed);
+                }
+            }));
+        }
+    }
+    Ok(Readers { tasks, reads })
 }
 
 /// Follows finalized blocks until `expected` bench transfers (unknown, `u64::MAX`, while

@@ -52,6 +52,10 @@ struct TransferArgs {
     /// Seconds to wait for every transfer to finalize.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
+    /// Connections per endpoint reading the chain in a loop during the flood (finality under
+    /// RPC read load).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
+    readers: u64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -97,6 +101,9 @@ fn print(report: &Report) {
         "blocks              {} (at most {} bench transfers in one)",
         report.blocks, report.max_block_txs
     );
+    if report.reads_per_second > 0.0 {
+        println!("reads meanwhile     {:.0} /s", report.reads_per_second);
+    }
 }
 
 fn print_json(report: &Report) {
@@ -120,6 +127,7 @@ fn print_json(report: &Report) {
         },
         "blocks": report.blocks,
         "max_block_txs": report.max_block_txs,
+        "reads_per_second": report.reads_per_second,
     });
     println!("{json:#}");
 }
@@ -132,6 +140,7 @@ async fn transfers(args: TransferArgs) -> anyhow::Result<()> {
         in_flight: usize::try_from(args.in_flight)?,
         rate_per_second: (args.rate > 0).then_some(args.rate),
         timeout: Duration::from_secs(args.timeout_secs),
+        readers: usize::try_from(args.readers)?,
     };
     let report = run(&config).await?;
     if args.json {

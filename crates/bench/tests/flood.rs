@@ -38,6 +38,7 @@ async fn a_small_flood_is_finalized_and_timed() -> Result<(), Box<dyn std::error
         in_flight: 8,
         rate_per_second: Some(400),
         timeout: Duration::from_secs(30),
+        readers: 0,
     };
     let report = run(&config).await?;
     assert_eq!(report.submitted, 40);
@@ -46,9 +47,16 @@ async fn a_small_flood_is_finalized_and_timed() -> Result<(), Box<dyn std::error
     assert!(report.rejected.is_empty(), "{report:?}");
     assert!(report.latency_p50 > 0.0 && report.latency_p50 <= report.latency_p99);
     assert!(report.blocks >= 1 && report.max_block_txs <= 40);
-    // A second run on the same chain continues from the accounts' current nonces.
-    let again = run(&config).await?;
+    assert_eq!(report.reads_per_second, 0.0);
+    // A second run on the same chain continues from the accounts' current nonces, with
+    // readers loading the RPC meanwhile.
+    let again = run(&FloodConfig {
+        readers: 2,
+        ..config.clone()
+    })
+    .await?;
     assert_eq!(again.finalized, 40, "{again:?}");
+    assert!(again.reads_per_second > 0.0, "{again:?}");
 
     // The metagraph bench's set-up fills a subnet to the size asked, and reads are timed.
     let client = tao_client::Client::connect(&config.endpoints[0], Duration::from_secs(10)).await?;

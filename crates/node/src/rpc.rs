@@ -166,12 +166,21 @@ impl Rpc {
     }
 
     fn submit(&self, tx: SignedTx) -> RpcResult<()> {
-        self.chain.submit(tx).map_err(|e| match e {
+        self.chain.submit(tx).map_err(|e| {
+            // Per refusal at debug: a flood of bad submissions must not flood the log too
+            // (`tao_tx_rejected` counts them by reason).
+            tracing::debug!(target: "node.rpc", reason = %e, "transaction refused");
+            Self::refusal(e)
+        })
+    }
+
+    fn refusal(e: MempoolError) -> jsonrpsee::types::ErrorObjectOwned {
+        match e {
             MempoolError::Full(_) | MempoolError::SenderFull(_) => {
                 error(codes::POOL_FULL, e.to_string())
             }
             MempoolError::Invalid(invalid) => invalid_transaction(&invalid),
-        })
+        }
     }
 
     /// Starts the server on `addr` (HTTP and WebSocket on one port).
