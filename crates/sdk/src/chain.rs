@@ -125,6 +125,21 @@ impl Chain {
         &self.client
     }
 
+    /// The height of the finalized head (0 before the first block).
+    ///
+    /// # Errors
+    /// The node's error.
+    pub async fn finalized_height(&self) -> Result<u64, SdkError> {
+        let header = self
+            .client
+            .rpc()
+            .await?
+            .chain_get_header(None)
+            .await
+            .map_err(tao_client::ClientError::from)?;
+        Ok(header.map_or(0, |header| header.number))
+    }
+
     /// The hashes of finalized blocks `from..=to`, in order (what subnets seed their
     /// challenges or worlds with). At most [`MAX_BLOCK_HASHES`] per call; requested
     /// [`BLOCK_HASH_BATCH`] at a time over the one connection.
@@ -143,18 +158,14 @@ impl Chain {
                 )));
             }
         };
-        let rpc = self.client.rpc().await?;
-        let finalized = rpc
-            .chain_get_header(None)
-            .await
-            .map_err(tao_client::ClientError::from)?
-            .map_or(0, |header| header.number);
+        let finalized = self.finalized_height().await?;
         if to > finalized {
             return Err(SdkError::BlockUnavailable {
                 number: to,
                 reason: format!("the finalized head is block {finalized}"),
             });
         }
+        let rpc = self.client.rpc().await?;
         let mut hashes = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         let mut next = from;
         while next <= to {

@@ -155,7 +155,7 @@ impl SharedWorld {
             if self.read(World::steps) as u64 > step {
                 return Ok(true);
             }
-            let head = finalized_head(chain).await?;
+            let head = chain.finalized_height().await?;
             self.catch_up(chain, head).await?;
             if self.read(World::steps) as u64 > step {
                 return Ok(true);
@@ -166,24 +166,6 @@ impl SharedWorld {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-/// The finalized head's height.
-///
-/// # Errors
-/// The node's errors.
-pub async fn finalized_head(chain: &Chain) -> Result<u64, Error> {
-    use tao_rpc_api::TaoApiClient;
-    let rpc = chain
-        .client()
-        .rpc()
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
-    let header = rpc
-        .chain_get_header(None)
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
-    Ok(header.map_or(0, |h| h.number))
 }
 
 #[cfg(test)]
