@@ -48,7 +48,7 @@ impl Market {
         Market {
             netuid,
             symbol: view.symbol.clone(),
-            pool: subnet_pool(netuid, view.tao_in_rao, view.alpha_in),
+            pool: subnet_pool(netuid, view.tao_in_rao, view.alpha_in_rao),
             fee_rate,
         }
     }
@@ -174,8 +174,8 @@ pub struct Leg {
     pub netuid: u16,
     /// `buy` (TAO in, alpha out) or `sell` (alpha in, TAO out).
     pub side: &'static str,
-    /// Alpha bought or sold.
-    pub alpha: u64,
+    /// Alpha bought or sold, alpha rao.
+    pub alpha_rao: u64,
     /// TAO paid (buy, fee included) or received (sell, after the fee), rao.
     pub tao_rao: u64,
     /// The swap fee paid to the block author, rao.
@@ -200,7 +200,8 @@ pub struct LimitQuote {
     pub allow_partial: bool,
     /// `full`, `partial` or `refused`, at today's reserves.
     pub outcome: &'static str,
-    /// The amount that would execute (alpha, or rao for `stake add`).
+    /// The amount that would execute, in the quote's `unit_in` (JSON `executable_rao`).
+    #[serde(rename = "executable_rao")]
     pub executable: u64,
 }
 
@@ -209,16 +210,21 @@ pub struct LimitQuote {
 pub struct Quote {
     /// `add`, `remove`, `move`, `swap` or `transfer`.
     pub operation: &'static str,
-    /// Amount put in: rao for `add`, alpha otherwise.
+    /// Amount put in: rao for `add`, alpha rao otherwise (JSON `amount_in_rao`).
+    #[serde(rename = "amount_in_rao")]
     pub amount_in: u64,
-    /// Unit of `amount_in` and `received`: `rao` or `alpha`.
+    /// Token of `amount_in`: `rao` (TAO) or `alpha`.
     pub unit_in: &'static str,
     /// What arrives: alpha on the destination subnet, or rao for `remove` (when `refusal` is
-    /// set: what the whole trade would give at today's reserves).
+    /// set: what the whole trade would give at today's reserves), in rao of `unit_received`
+    /// (JSON `received_rao`).
+    #[serde(rename = "received_rao")]
     pub received: u64,
-    /// Unit of `received`.
+    /// Token of `received`: `rao` (TAO) or `alpha`.
     pub unit_received: &'static str,
-    /// What would arrive at today's spot prices with no fee and no price impact.
+    /// What would arrive at today's spot prices with no fee and no price impact (JSON
+    /// `received_at_spot_rao`).
+    #[serde(rename = "received_at_spot_rao")]
     pub received_at_spot: u64,
     /// `(received_at_spot − received) / received_at_spot`, basis points (fees and impact).
     pub slippage_bps: u64,
@@ -247,7 +253,7 @@ fn leg(market: &Market, side: &'static str, amount_in: u64) -> Result<(Leg, u64)
     let leg = Leg {
         netuid: market.netuid(),
         side,
-        alpha,
+        alpha_rao: alpha,
         tao_rao,
         fee_rao: swap.fee_rao,
         price_before_rao: before,
@@ -536,7 +542,7 @@ impl Quote {
                 format!("{verb} on subnet {}", leg.netuid),
                 format!(
                     "{} for {} (fee {}); price {} → {} ({}{}.{:02}%)",
-                    format_amount(leg.alpha, &leg.symbol),
+                    format_amount(leg.alpha_rao, &leg.symbol),
                     format_amount(leg.tao_rao, "τ"),
                     format_amount(leg.fee_rao, "τ"),
                     format_amount(leg.price_before_rao, &price_unit),

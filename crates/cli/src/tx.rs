@@ -1,11 +1,13 @@
 //! Sending transactions and reporting what they did: progress until finality, the receipt as
 //! a table or JSON, the chain's error with what to do about it, and checks before signing.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tao_client::{Client, Finalized};
 use tao_keys::{Keypair, PublicKey};
-use tao_primitives::AccountId;
+use tao_primitives::{AccountId, NetUid};
 use tao_rpc_api::{BlockId, ReceiptView, TaoApiClient, TxStatus};
 use tao_types::error::{InvalidTx, TxError};
 use tao_types::events::Event;
@@ -47,6 +49,9 @@ pub struct TxReport {
     pub fee_rao: Option<u64>,
     /// What the transaction did: the chain's events of its receipt.
     pub events: Vec<Event>,
+    /// The token symbol of each subnet whose alpha the events move, for the table.
+    #[serde(skip)]
+    pub symbols: BTreeMap<u16, String>,
 }
 
 impl TxReport {
@@ -213,6 +218,7 @@ pub async fn send(
     let events = receipt
         .as_ref()
         .map_or_else(Vec::new, |receipt| receipt.events.clone());
+    let symbols = symbols_of(client, &events).await;
     Ok(TxReport {
         tx_hash: hex(&finalized.tx_hash),
         block: hex(&finalized.block),
@@ -222,7 +228,35 @@ pub async fn send(
         error_code: finalized.error,
         fee_rao: receipt.map(|receipt| receipt.fee_rao),
         events,
+        symbols,
     })
+}
+
+/// The subnet whose alpha an event moves, if it moves any.
+fn alpha_netuid(event: &Event) -> Option<u16> {
+    match event {
+        Event::StakeAdded { netuid, .. }
+        | Event::StakeRemoved { netuid, .. }
+        | Event::EpochRun { netuid, .. } => Some(netuid.0),
+        Event::StakeMoved { from_netuid, .. } => Some(from_netuid.0),
+        _ => None,
+    }
+}
+
+/// The symbols of the subnets whose alpha `events` move; a subnet that cannot be read (or is
+/// gone) is left out and shown with the generic `α`.
+async fn symbols_of(client: &Client, events: &[Event]) -> BTreeMap<u16, String> {
+    let netuids: BTreeSet<u16> = events.iter().filter_map(alpha_netuid).collect();
+    let mut symbols = BTreeMap::new();
+    let Ok(rpc) = client.rpc().await else {
+        return symbols;
+    };
+    for netuid in netuids {
+        if let Ok(Some(subnet)) = rpc.subnet_info_get_subnet_info(NetUid(netuid)).await {
+            symbols.insert(netuid, subnet.symbol);
+        }
+    }
+    symbols
 }
 
 /// The receipt of a finalized transaction (fee and events), if the node still serves its
@@ -259,7 +293,11 @@ pub fn show_tx<T: Serialize>(
             format!("failed: {}", report.error.clone().unwrap_or_default())
         };
         t.add_row(vec!["result".to_owned(), result]);
-        for row in report.events.iter().filter_map(describe) {
+        for row in report
+            .events
+            .iter()
+            .filter_map(|event| describe(event, &report.symbols))
+        {
             t.add_row(row);
         }
         let fee = report
@@ -273,8 +311,11 @@ pub fn show_tx<T: Serialize>(
 }
 
 /// An event as a table row: what happened, and its ids and amounts (none for the fee, which
-/// has its own row).
-fn describe(event: &Event) -> Option<Vec<String>> {
+/// has its own row). Alpha is shown with its subnet's symbol from `symbols`.
+fn describe(event: &Event, symbols: &BTreeMap<u16, String>) -> Option<Vec<String>> {
+    let alpha = alpha_netuid(event)
+        .and_then(|netuid| symbols.get(&netuid))
+        .map_or("α", String::as_str);
     let (what, details) = match event {
         Event::Transfer {
             from,
@@ -332,14 +373,14 @@ fn describe(event: &Event) -> Option<Vec<String>> {
             hotkey,
             netuid,
             tao_rao,
-            alpha,
+            alpha_rao,
             ..
         } => (
             "staked",
             format!(
                 "{} for {} on netuid {} to {}",
                 format_amount(*tao_rao, "τ"),
-                format_amount(*alpha, "α"),
+                format_amount(*alpha_rao, alpha),
                 netuid.0,
                 hotkey.to_ss58_text()
             ),
@@ -347,14 +388,14 @@ fn describe(event: &Event) -> Option<Vec<String>> {
         Event::StakeRemoved {
             hotkey,
             netuid,
-            alpha,
+            alpha_rao,
             tao_rao,
             ..
         } => (
             "unstaked",
             format!(
                 "{} for {} on netuid {} from {}",
-                format_amount(*alpha, "α"),
+                format_amount(*alpha_rao, alpha),
                 format_amount(*tao_rao, "τ"),
                 netuid.0,
                 hotkey.to_ss58_text()
@@ -365,13 +406,13 @@ fn describe(event: &Event) -> Option<Vec<String>> {
             to_hotkey,
             from_netuid,
             to_netuid,
-            alpha,
+            alpha_rao,
             ..
         } => (
             "stake moved",
             format!(
                 "{} from netuid {} to netuid {}, hotkey {}, coldkey {}",
-                format_amount(*alpha, "α"),
+                format_amount(*alpha_rao, alpha),
                 from_netuid.0,
                 to_netuid.0,
                 to_hotkey.to_ss58_text(),
@@ -389,12 +430,15 @@ fn describe(event: &Event) -> Option<Vec<String>> {
             "weights committed",
             format!("netuid {} by {}", netuid.0, hotkey.to_ss58_text()),
         ),
-        Event::EpochRun { netuid, emitted } => (
+        Event::EpochRun {
+            netuid,
+            emitted_rao,
+        } => (
             "epoch",
             format!(
                 "netuid {}, {} emitted",
                 netuid.0,
-                format_amount(*emitted, "α")
+                format_amount(*emitted_rao, alpha)
             ),
         ),
         Event::EpochDeferred { netuid } => ("epoch deferred", format!("netuid {}", netuid.0)),

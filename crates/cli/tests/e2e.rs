@@ -104,7 +104,7 @@ impl Env {
             .unwrap()
             .iter()
             .find(|s| s["hotkey"] == hotkey && s["netuid"] == netuid)
-            .map_or(0, |s| s["alpha"].as_u64().unwrap())
+            .map_or(0, |s| s["alpha_rao"].as_u64().unwrap())
     }
 
     fn free(&self, wallet: &str) -> u64 {
@@ -237,7 +237,7 @@ fn a_user_story_on_a_dev_node() {
             .unwrap()
             .iter()
             .any(|s| s["netuid"] == netuid.parse::<u64>().unwrap()
-                && s["alpha"].as_u64().unwrap() > 0)
+                && s["alpha_rao"].as_u64().unwrap() > 0)
     );
     env.json(&[
         "weights",
@@ -257,7 +257,7 @@ fn a_user_story_on_a_dev_node() {
     loop {
         let graph = env.json(&["subnets", "metagraph", &netuid]);
         if graph["incentive"][1].as_u64().unwrap_or(0) > 0
-            && graph["emission"][1].as_u64().unwrap_or(0) > 0
+            && graph["emission_rao"][1].as_u64().unwrap_or(0) > 0
         {
             break;
         }
@@ -269,6 +269,7 @@ fn a_user_story_on_a_dev_node() {
     }
 
     metagraph_explained(&env, &netuid);
+    amounts_carry_their_unit(&env, &netuid);
 
     // Bad input: the documented errors, and nothing changes.
     let miner_before = env.free("miner");
@@ -461,6 +462,110 @@ fn sale_values_beside_spot(env: &Env, netuid: u64) {
     }
 }
 
+/// Issue 15 items 5 and 9: every amount in `--json` output names its unit (`alpha_rao`, not
+/// `alpha`), and a transaction's table shows alpha with its subnet's symbol.
+fn amounts_carry_their_unit(env: &Env, netuid: &str) {
+    /// Words that name an amount; a numeric field containing one must end its name in a unit.
+    const AMOUNT_WORDS: [&str; 14] = [
+        "alpha",
+        "amount",
+        "stake",
+        "staked",
+        "emission",
+        "emitted",
+        "burn",
+        "lock",
+        "fee",
+        "free",
+        "value",
+        "cut",
+        "received",
+        "executable",
+    ];
+    fn unitless(json: &serde_json::Value, path: &str, found: &mut Vec<String>) {
+        match json {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    let numeric = value.is_number()
+                        || value
+                            .as_array()
+                            .is_some_and(|a| a.iter().any(|v| v.is_number()));
+                    let parts: Vec<&str> = key.split('_').collect();
+                    // `first_emission_block` is a height, not an amount.
+                    let amount = parts.iter().any(|part| AMOUNT_WORDS.contains(part))
+                        && !parts.iter().any(|part| part.starts_with("block"));
+                    if numeric && amount && !key.contains("_rao") {
+                        found.push(format!("{path}.{key}"));
+                    }
+                    // Parameters keep the chain's names: they are what `set` takes.
+                    if key != "hyperparams" {
+                        unitless(value, &format!("{path}.{key}"), found);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    unitless(item, &format!("{path}[]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let staked = env.json(&[
+        "stake",
+        "add",
+        "--netuid",
+        netuid,
+        "--amount",
+        "0.01",
+        "--wallet.name",
+        "owner",
+    ]);
+    let mut found = Vec::new();
+    for (name, json) in [
+        ("stake add", staked),
+        (
+            "stake list",
+            env.json(&["stake", "list", "--wallet.name", "owner"]),
+        ),
+        (
+            "overview",
+            env.json(&["wallet", "overview", "--wallet.name", "owner"]),
+        ),
+        ("metagraph", env.json(&["subnets", "metagraph", netuid])),
+        ("subnets list", env.json(&["subnets", "list"])),
+        ("delegates", env.json(&["delegates", "list"])),
+    ] {
+        unitless(&json, name, &mut found);
+    }
+    assert!(found.is_empty(), "amounts without a unit: {found:?}");
+
+    let symbol = env.json(&["subnets", "show", netuid])["symbol"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(
+        symbol, "α",
+        "a subnet whose symbol differs from the generic one"
+    );
+    let table = env.tao(&[
+        "stake",
+        "add",
+        "--netuid",
+        netuid,
+        "--amount",
+        "0.01",
+        "--wallet.name",
+        "owner",
+    ]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    let staked = stdout.lines().find(|l| l.contains("staked")).unwrap_or("");
+    assert!(
+        staked.contains(&format!(" {symbol} on netuid {netuid}")),
+        "{stdout}"
+    );
+}
+
 /// Issue 15 item 5: the metagraph shows btcli's columns and fits 80 columns; the
 /// hyperparameters are shown in their units beside the raw values (raw in `--json`); one
 /// symbol for the subnet's token.
@@ -477,9 +582,10 @@ fn metagraph_explained(env: &Env, netuid: &str) {
     );
     eprintln!("subnets metagraph at 80 columns:\n{table}{notes}");
     assert!(output.status.success(), "{notes}");
-    for line in table.lines() {
+    for line in table.lines().chain(notes.lines()) {
         assert!(line.chars().count() <= 80, "wider than 80: {line}");
     }
+    let notes = notes.lines().collect::<Vec<_>>().join(" ");
     let header = table.lines().nth(1).unwrap();
     // (Columns that do not fit are hidden and named: hotkey and axon here, more with larger
     // amounts; those that explain incentive and dividends stay.)
@@ -881,7 +987,7 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
     assert_eq!(moved["success"], true);
     assert_eq!(moved["quote"]["operation"], "move");
     assert_eq!(moved["quote"]["legs"].as_array().unwrap().len(), 0);
-    assert_eq!(moved["quote"]["received"], TAO);
+    assert_eq!(moved["quote"]["received_rao"], TAO);
     // (The origin position also earns dividends meanwhile; the new one is the clear check.)
     assert!(env.staked("owner", &miner_hot, n) >= TAO - 1);
 
@@ -904,7 +1010,7 @@ fn stake_delegates_and_commit_reveal(env: &Env, netuid: &str) {
     assert_eq!(swapped["quote"]["limit"]["outcome"], "full");
     let on_one = env.staked("owner", &owner_hot, 1);
     assert!(on_one > 0);
-    let expected = swapped["quote"]["received"].as_u64().unwrap();
+    let expected = swapped["quote"]["received_rao"].as_u64().unwrap();
     // Close to the quote (the pools get emission every block between quote and execution).
     assert!(
         on_one.abs_diff(expected) <= expected / 20,

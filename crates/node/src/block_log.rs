@@ -31,7 +31,11 @@ pub async fn run(mut heads: broadcast::Receiver<Arc<BlockRecord>>) {
         blocks = blocks.saturating_add(1);
         transactions = transactions.saturating_add(record.extrinsics.len());
         for event in &record.block_events {
-            if let Event::EpochRun { netuid, emitted } = event {
+            if let Event::EpochRun {
+                netuid,
+                emitted_rao: emitted,
+            } = event
+            {
                 epochs = epochs.saturating_add(1);
                 tracing::debug!(height, netuid = netuid.0, emitted, "epoch");
             }

@@ -93,7 +93,7 @@ impl Metagraph {
         let mut list = Vec::with_capacity(view.uids.len());
         for (index, uid) in view.uids.iter().enumerate() {
             let at = |v: &Vec<u16>| v.get(index).copied().unwrap_or(0);
-            let alpha = view.stake.get(index).copied().unwrap_or(0);
+            let alpha = view.stake_rao.get(index).copied().unwrap_or(0);
             let key = |v: &Vec<tao_primitives::AccountId>| {
                 PublicKey::from_bytes(v.get(index).map_or([0; 32], |a| a.0))
             };
@@ -108,7 +108,7 @@ impl Metagraph {
                 incentive: at(&view.incentive),
                 dividends: at(&view.dividends),
                 validator_trust: at(&view.validator_trust),
-                emission: view.emission.get(index).copied().unwrap_or(0),
+                emission: view.emission_rao.get(index).copied().unwrap_or(0),
                 validator_permit: view.validator_permit.get(index).copied().unwrap_or(false),
                 active: view.active.get(index).copied().unwrap_or(false),
                 last_update: view.last_update.get(index).copied().unwrap_or(0),

@@ -285,7 +285,7 @@ fn run_epoch(
     ctx.state.put::<SubnetEconomy>(&netuid, &economy);
     ctx.emit(Event::EpochRun {
         netuid,
-        emitted: minted,
+        emitted_rao: minted,
     });
     Ok(())
 }

@@ -136,12 +136,12 @@ pub fn metagraph(store: &dyn Store, netuid: NetUid) -> Result<Option<MetagraphVi
         uids: Vec::with_capacity(count),
         hotkeys: Vec::with_capacity(count),
         coldkeys: Vec::with_capacity(count),
-        stake: Vec::with_capacity(count),
+        stake_rao: Vec::with_capacity(count),
         consensus: Vec::with_capacity(count),
         incentive: Vec::with_capacity(count),
         dividends: Vec::with_capacity(count),
         validator_trust: Vec::with_capacity(count),
-        emission: Vec::with_capacity(count),
+        emission_rao: Vec::with_capacity(count),
         active: Vec::with_capacity(count),
         last_update: Vec::with_capacity(count),
         registered_at: Vec::with_capacity(count),
@@ -158,12 +158,12 @@ pub fn metagraph(store: &dyn Store, netuid: NetUid) -> Result<Option<MetagraphVi
         graph.uids.push(uid.0);
         graph.hotkeys.push(neuron.hotkey);
         graph.coldkeys.push(coldkey);
-        graph.stake.push(stake);
+        graph.stake_rao.push(stake);
         graph.consensus.push(neuron.consensus);
         graph.incentive.push(neuron.incentive);
         graph.dividends.push(neuron.dividends);
         graph.validator_trust.push(neuron.validator_trust);
-        graph.emission.push(neuron.emission);
+        graph.emission_rao.push(neuron.emission);
         graph.active.push(neuron.active);
         graph.last_update.push(neuron.last_update);
         graph.registered_at.push(neuron.registered_at);
@@ -196,7 +196,7 @@ pub fn stake_info_for_coldkey(
             hotkey,
             coldkey: *coldkey,
             netuid: netuid.0,
-            alpha,
+            alpha_rao: alpha,
             tao_value_rao: tao_value_rao(netuid, economy, alpha),
             registered: state.contains::<UidOf>(&(netuid, hotkey)),
         });
@@ -259,7 +259,7 @@ pub fn delegates(store: &dyn Store) -> Result<Vec<DelegateView>, StateError> {
             .map(|(coldkey, netuid, shares)| NominatorStake {
                 coldkey: *coldkey,
                 netuid: netuid.0,
-                alpha: value_of(*shares, &pool_on(*netuid)),
+                alpha_rao: value_of(*shares, &pool_on(*netuid)),
             })
             .collect();
         nominators.sort_by_key(|stake| (stake.coldkey, stake.netuid));
@@ -267,7 +267,7 @@ pub fn delegates(store: &dyn Store) -> Result<Vec<DelegateView>, StateError> {
             .iter()
             .map(|(netuid, pool)| SubnetStake {
                 netuid: netuid.0,
-                alpha: pool.alpha,
+                alpha_rao: pool.alpha,
             })
             .collect();
         total_stake_by_subnet.sort_by_key(|stake| stake.netuid);
@@ -457,16 +457,16 @@ fn dynamic_view(
         ),
         epoch_index: economy.epoch_index,
         tao_in_rao: economy.tao_reserve_rao,
-        alpha_in: economy.alpha_reserve,
-        alpha_out: economy.alpha_out,
+        alpha_in_rao: economy.alpha_reserve,
+        alpha_out_rao: economy.alpha_out,
         price_rao_per_alpha: tao_value_rao(netuid, economy, RAO_PER_TAO),
         moving_price_rao_per_alpha: moving_price_rao_per_alpha(economy.moving_price_bits),
-        pending_owner_cut: economy.pending_owner_cut,
-        pending_server_emission: economy.pending_server,
-        pending_validator_emission: economy.pending_validator,
-        pending_root_emission: economy.pending_root,
+        pending_owner_cut_rao: economy.pending_owner_cut,
+        pending_server_emission_rao: economy.pending_server,
+        pending_validator_emission_rao: economy.pending_validator,
+        pending_root_emission_rao: economy.pending_root,
         tao_in_emission_rao: economy.tao_in_emission_rao,
-        alpha_out_emission: economy.alpha_out_emission,
+        alpha_out_emission_rao: economy.alpha_out_emission,
         subnet_volume_rao: economy.volume_rao,
     }
 }
@@ -484,7 +484,7 @@ fn neuron_view(
         .into_iter()
         .map(|((_, _, coldkey), shares)| ColdkeyStake {
             coldkey,
-            alpha: value_of(shares, &pool),
+            alpha_rao: value_of(shares, &pool),
         })
         .collect();
     Ok(NeuronView {
@@ -495,13 +495,13 @@ fn neuron_view(
         active: neuron.active,
         axon: neuron.axon.as_ref().map(endpoint_view),
         prometheus: neuron.prometheus.as_ref().map(endpoint_view),
-        stake: pool.alpha,
+        stake_rao: pool.alpha,
         nominators,
         consensus: neuron.consensus,
         incentive: neuron.incentive,
         dividends: neuron.dividends,
         validator_trust: neuron.validator_trust,
-        emission: neuron.emission,
+        emission_rao: neuron.emission,
         last_update: neuron.last_update,
         registered_at: neuron.registered_at,
         validator_permit: neuron.validator_permit,

@@ -89,7 +89,10 @@ fn emissions_follow_weights_stake_and_the_schedule() {
     for _ in 0..blocks {
         chain.empty_blocks(1);
         for event in &chain.last.as_ref().unwrap().block_events {
-            if let Event::EpochRun { netuid, emitted } = event
+            if let Event::EpochRun {
+                netuid,
+                emitted_rao: emitted,
+            } = event
                 && *netuid == SN1
             {
                 minted_alpha += emitted;

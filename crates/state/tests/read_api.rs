@@ -355,7 +355,7 @@ fn dynamic_info_prices_the_pool_in_rao_per_alpha() {
         (key(OWNER), key(10))
     );
     assert_eq!(
-        (view.tao_in_rao, view.alpha_in, view.alpha_out),
+        (view.tao_in_rao, view.alpha_in_rao, view.alpha_out_rao),
         (1_000 * TAO, 4_000 * TAO, 900 * TAO)
     );
     // 1 000 TAO / 4 000 alpha = 0.25 TAO per alpha.
@@ -363,14 +363,17 @@ fn dynamic_info_prices_the_pool_in_rao_per_alpha() {
     assert_eq!(view.moving_price_rao_per_alpha, 250_000_000);
     assert_eq!(
         (
-            view.pending_owner_cut,
-            view.pending_server_emission,
-            view.pending_validator_emission,
-            view.pending_root_emission
+            view.pending_owner_cut_rao,
+            view.pending_server_emission_rao,
+            view.pending_validator_emission_rao,
+            view.pending_root_emission_rao
         ),
         (1, 2, 3, 4)
     );
-    assert_eq!((view.tao_in_emission_rao, view.alpha_out_emission), (5, 6));
+    assert_eq!(
+        (view.tao_in_emission_rao, view.alpha_out_emission_rao),
+        (5, 6)
+    );
     assert_eq!(view.subnet_volume_rao, u128::from(u64::MAX) + 1);
     assert_eq!((view.last_epoch_block, view.epoch_index), (950, 9));
     assert_eq!(
@@ -392,17 +395,17 @@ fn neurons_carry_owner_stake_nominators_endpoints_weights_and_bonds() {
         (one.hotkey, one.coldkey, one.netuid),
         (key(11), key(OWNER), 1)
     );
-    assert_eq!(one.stake, 300 * TAO);
+    assert_eq!(one.stake_rao, 300 * TAO);
     assert_eq!(
         one.nominators,
         vec![
             ColdkeyStake {
                 coldkey: key(OWNER),
-                alpha: 200 * TAO
+                alpha_rao: 200 * TAO
             },
             ColdkeyStake {
                 coldkey: key(NOMINATOR),
-                alpha: 100 * TAO
+                alpha_rao: 100 * TAO
             },
         ]
     );
@@ -435,14 +438,14 @@ fn neurons_carry_owner_stake_nominators_endpoints_weights_and_bonds() {
         (1, 2, 3, 4)
     );
     assert_eq!(
-        (one.emission, one.last_update, one.registered_at),
+        (one.emission_rao, one.last_update, one.registered_at),
         (1_000, 201, 101)
     );
     assert!(one.validator_permit && !one.active);
 
     let zero = all.first().unwrap();
     assert_eq!(
-        (zero.stake, zero.axon.as_ref(), zero.prometheus.as_ref()),
+        (zero.stake_rao, zero.axon.as_ref(), zero.prometheus.as_ref()),
         (0, None, None)
     );
     assert!(zero.nominators.is_empty() && zero.weights.is_empty() && zero.bonds.is_empty());
@@ -465,13 +468,13 @@ fn nominator_values_follow_the_pool_as_it_grows() {
         state.put::<HotkeyPools>(&(NetUid(1), key(11)), &pool);
     });
     let one = read::neuron(&store, NetUid(1), Uid(1)).unwrap().unwrap();
-    assert_eq!(one.stake, 600 * TAO);
-    let values: Vec<u64> = one.nominators.iter().map(|n| n.alpha).collect();
+    assert_eq!(one.stake_rao, 600 * TAO);
+    let values: Vec<u64> = one.nominators.iter().map(|n| n.alpha_rao).collect();
     assert_eq!(values, vec![400 * TAO, 200 * TAO]);
 
     let stakes = read::stake_info_for_coldkey(&store, &key(NOMINATOR)).unwrap();
     let on_subnet = stakes.iter().find(|s| s.netuid == 1).unwrap();
-    assert_eq!(on_subnet.alpha, 200 * TAO);
+    assert_eq!(on_subnet.alpha_rao, 200 * TAO);
     assert_eq!(on_subnet.tao_value_rao, 50 * TAO);
 }
 
@@ -487,11 +490,14 @@ fn stake_info_lists_positions_by_netuid_with_spot_value() {
     );
     // Root alpha is worth its amount in TAO; hotkey 11 has no uid on the root subnet.
     assert_eq!(
-        (root.alpha, root.tao_value_rao, root.registered),
+        (root.alpha_rao, root.tao_value_rao, root.registered),
         (50 * TAO, 50 * TAO, false)
     );
     let sn = stakes.get(1).unwrap();
-    assert_eq!((sn.netuid, sn.hotkey, sn.alpha), (1, key(11), 100 * TAO));
+    assert_eq!(
+        (sn.netuid, sn.hotkey, sn.alpha_rao),
+        (1, key(11), 100 * TAO)
+    );
     assert_eq!(sn.tao_value_rao, 25 * TAO, "100 alpha at 0.25 TAO");
     assert!(sn.registered);
 
@@ -532,11 +538,11 @@ fn delegates_are_recorded_or_nominated_hotkeys() {
         vec![
             SubnetStake {
                 netuid: 0,
-                alpha: 50 * TAO
+                alpha_rao: 50 * TAO
             },
             SubnetStake {
                 netuid: 1,
-                alpha: 300 * TAO
+                alpha_rao: 300 * TAO
             }
         ]
     );
@@ -546,17 +552,17 @@ fn delegates_are_recorded_or_nominated_hotkeys() {
             NominatorStake {
                 coldkey: key(OWNER),
                 netuid: 1,
-                alpha: 200 * TAO
+                alpha_rao: 200 * TAO
             },
             NominatorStake {
                 coldkey: key(NOMINATOR),
                 netuid: 0,
-                alpha: 50 * TAO
+                alpha_rao: 50 * TAO
             },
             NominatorStake {
                 coldkey: key(NOMINATOR),
                 netuid: 1,
-                alpha: 100 * TAO
+                alpha_rao: 100 * TAO
             },
         ]
     );
@@ -584,7 +590,7 @@ fn delegates_are_recorded_or_nominated_hotkeys() {
     let coldkeys: Vec<(AccountId, u16, u64)> = nominated
         .nominators
         .iter()
-        .map(|n| (n.coldkey, n.netuid, n.alpha))
+        .map(|n| (n.coldkey, n.netuid, n.alpha_rao))
         .collect();
     assert_eq!(
         coldkeys,
@@ -663,19 +669,19 @@ fn metagraph_of_256_uids_matches_the_neurons() {
         assert_eq!(graph.uids[i], neuron.uid);
         assert_eq!(graph.hotkeys[i], neuron.hotkey);
         assert_eq!(graph.coldkeys[i], neuron.coldkey);
-        assert_eq!(graph.stake[i], neuron.stake);
+        assert_eq!(graph.stake_rao[i], neuron.stake_rao);
         assert_eq!(graph.consensus[i], neuron.consensus);
         assert_eq!(graph.incentive[i], neuron.incentive);
         assert_eq!(graph.dividends[i], neuron.dividends);
         assert_eq!(graph.validator_trust[i], neuron.validator_trust);
-        assert_eq!(graph.emission[i], neuron.emission);
+        assert_eq!(graph.emission_rao[i], neuron.emission_rao);
         assert_eq!(graph.active[i], neuron.active);
         assert_eq!(graph.last_update[i], neuron.last_update);
         assert_eq!(graph.registered_at[i], neuron.registered_at);
         assert_eq!(graph.validator_permit[i], neuron.validator_permit);
         assert_eq!(graph.axons[i], neuron.axon);
     }
-    assert_eq!(graph.stake[255], 255 * TAO);
+    assert_eq!(graph.stake_rao[255], 255 * TAO);
     assert_eq!(graph.coldkeys[8], key(101));
     assert_eq!(graph.axons[3].as_ref().unwrap().ip, "10.0.0.3");
     assert_eq!(graph.axons[4], None);

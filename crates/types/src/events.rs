@@ -90,8 +90,8 @@ pub enum Event {
         netuid: NetUid,
         /// TAO spent (after fee), rao.
         tao_rao: u64,
-        /// Alpha received.
-        alpha: u64,
+        /// Alpha received, alpha rao.
+        alpha_rao: u64,
     },
     /// Stake was sold for TAO.
     StakeRemoved {
@@ -103,8 +103,8 @@ pub enum Event {
         hotkey: AccountId,
         /// Subnet.
         netuid: NetUid,
-        /// Alpha sold.
-        alpha: u64,
+        /// Alpha sold, alpha rao.
+        alpha_rao: u64,
         /// TAO received (after fee), rao.
         tao_rao: u64,
     },
@@ -126,8 +126,8 @@ pub enum Event {
         from_netuid: NetUid,
         /// New subnet.
         to_netuid: NetUid,
-        /// Alpha taken from the origin.
-        alpha: u64,
+        /// Alpha taken from the origin, alpha rao.
+        alpha_rao: u64,
     },
     /// A delegate's take changed.
     TakeSet {
@@ -156,8 +156,8 @@ pub enum Event {
     EpochRun {
         /// Subnet.
         netuid: NetUid,
-        /// Alpha paid out (miners + validators + owner).
-        emitted: u64,
+        /// Alpha paid out (miners + validators + owner), alpha rao.
+        emitted_rao: u64,
     },
     /// An epoch was deferred by the per-block cap.
     EpochDeferred {

@@ -2,8 +2,9 @@
 //! the explorer (`reference/subtensor.md` §7 lists the live API's structs these mirror).
 //! Each derives `Serialize` and `Deserialize` with snake-case field names. Conventions:
 //!
-//! * Amounts are `u64`: TAO in rao (fields end in `_rao`), alpha in alpha units (also nine
-//!   decimals). Epoch terms (consensus, incentive, ...) are `u16` proportions as on the live API.
+//! * Amounts are `u64` in their smallest unit, and every amount field ends in `_rao`: TAO in
+//!   rao, alpha in alpha rao (nine decimals too; the live API's `Balance.rao` for alpha).
+//!   Epoch terms (consensus, incentive, ...) are `u16` proportions as on the live API.
 //! * Prices are `u64` rao per whole alpha (10⁹ alpha units), i.e. `floor(price · 10⁹)`; see
 //!   [`DynamicView::price_rao_per_alpha`].
 //! * Accounts serialize as SS58 addresses (prefix 42) and parse from SS58 or `0x`-hex
@@ -110,28 +111,28 @@ pub struct DynamicView {
     pub epoch_index: u64,
     /// TAO reserve of the pool, rao.
     pub tao_in_rao: u64,
-    /// Alpha reserve of the pool.
-    pub alpha_in: u64,
-    /// Alpha held by stakers, outside the pool.
-    pub alpha_out: u64,
+    /// Alpha reserve of the pool, alpha rao.
+    pub alpha_in_rao: u64,
+    /// Alpha held by stakers, outside the pool, alpha rao.
+    pub alpha_out_rao: u64,
     /// Spot price in rao per whole alpha (10⁹ alpha units): `floor(tao_in · 10⁹ / alpha_in)`,
     /// computed exactly from the reserves (0 for an empty pool); 10⁹ on the root subnet, whose
     /// pool swaps 1:1.
     pub price_rao_per_alpha: u64,
     /// The moving (EMA) price in the same unit: `floor(moving_price · 10⁹)`, 0 when negative.
     pub moving_price_rao_per_alpha: u64,
-    /// Owner cut accumulated since the last epoch, alpha.
-    pub pending_owner_cut: u64,
-    /// Miners' emission accumulated since the last epoch, alpha.
-    pub pending_server_emission: u64,
-    /// Validators' emission accumulated since the last epoch, alpha.
-    pub pending_validator_emission: u64,
-    /// Root stakers' share accumulated since the last epoch, alpha.
-    pub pending_root_emission: u64,
+    /// Owner cut accumulated since the last epoch, alpha rao.
+    pub pending_owner_cut_rao: u64,
+    /// Miners' emission accumulated since the last epoch, alpha rao.
+    pub pending_server_emission_rao: u64,
+    /// Validators' emission accumulated since the last epoch, alpha rao.
+    pub pending_validator_emission_rao: u64,
+    /// Root stakers' share accumulated since the last epoch, alpha rao.
+    pub pending_root_emission_rao: u64,
     /// TAO injected into the pool in the last block, rao.
     pub tao_in_emission_rao: u64,
-    /// Alpha emitted in the last block.
-    pub alpha_out_emission: u64,
+    /// Alpha emitted in the last block, alpha rao.
+    pub alpha_out_emission_rao: u64,
     /// TAO volume traded through the pool, rao (`u128` as on the live chain).
     pub subnet_volume_rao: u128,
 }
@@ -161,8 +162,8 @@ pub struct ColdkeyStake {
     /// The nominator.
     #[serde(with = "serde_account")]
     pub coldkey: AccountId,
-    /// Its alpha (the value of its shares, floored).
-    pub alpha: u64,
+    /// Its alpha (the value of its shares, floored), alpha rao.
+    pub alpha_rao: u64,
 }
 
 /// One neuron of a subnet (`NeuronInfo` of the live API, without the retired rank and trust).
@@ -185,8 +186,8 @@ pub struct NeuronView {
     pub axon: Option<EndpointView>,
     /// Published Prometheus endpoint, if any.
     pub prometheus: Option<EndpointView>,
-    /// Alpha staked to the hotkey on this subnet (its whole share pool).
-    pub stake: u64,
+    /// Alpha staked to the hotkey on this subnet (its whole share pool), alpha rao.
+    pub stake_rao: u64,
     /// The pool's positions by coldkey (owner included), in coldkey order.
     pub nominators: Vec<ColdkeyStake>,
     /// Last epoch's consensus, u16 proportion.
@@ -197,8 +198,8 @@ pub struct NeuronView {
     pub dividends: u16,
     /// Last epoch's validator trust, u16 proportion.
     pub validator_trust: u16,
-    /// Last epoch's emission, alpha.
-    pub emission: u64,
+    /// Last epoch's emission, alpha rao.
+    pub emission_rao: u64,
     /// Block its weights last changed.
     pub last_update: u64,
     /// Block it registered at.
@@ -230,8 +231,8 @@ pub struct MetagraphView {
     /// Owners of the hotkeys (all zeros where none is recorded).
     #[serde(with = "serde_account::vec")]
     pub coldkeys: Vec<AccountId>,
-    /// Alpha staked to each hotkey on this subnet.
-    pub stake: Vec<u64>,
+    /// Alpha staked to each hotkey on this subnet, alpha rao.
+    pub stake_rao: Vec<u64>,
     /// Consensus, u16 proportions.
     pub consensus: Vec<u16>,
     /// Incentive, u16 proportions.
@@ -240,8 +241,8 @@ pub struct MetagraphView {
     pub dividends: Vec<u16>,
     /// Validator trust, u16 proportions.
     pub validator_trust: Vec<u16>,
-    /// Last epoch's emission, alpha.
-    pub emission: Vec<u64>,
+    /// Last epoch's emission, alpha rao.
+    pub emission_rao: Vec<u64>,
     /// Active flags.
     pub active: Vec<bool>,
     /// Blocks of the last weight update.
@@ -270,8 +271,8 @@ pub struct StakeView {
     pub coldkey: AccountId,
     /// Subnet of the position.
     pub netuid: u16,
-    /// Alpha the position is worth (its shares' value, floored).
-    pub alpha: u64,
+    /// Alpha the position is worth (its shares' value, floored), alpha rao.
+    pub alpha_rao: u64,
     /// Rough TAO value at the spot price, `floor(alpha · tao_in / alpha_in)` (1:1 on the root
     /// subnet), rao; selling would return less (slippage and fee).
     pub tao_value_rao: u64,
@@ -288,8 +289,8 @@ pub struct NominatorStake {
     pub coldkey: AccountId,
     /// Subnet of the position.
     pub netuid: u16,
-    /// Alpha the position is worth.
-    pub alpha: u64,
+    /// Alpha the position is worth, alpha rao.
+    pub alpha_rao: u64,
 }
 
 /// Alpha staked to a hotkey on one subnet.
@@ -298,8 +299,8 @@ pub struct NominatorStake {
 pub struct SubnetStake {
     /// The subnet.
     pub netuid: u16,
-    /// Alpha in the hotkey's pool there.
-    pub alpha: u64,
+    /// Alpha in the hotkey's pool there, alpha rao.
+    pub alpha_rao: u64,
 }
 
 /// A hotkey that others can (or do) stake to (`DelegateInfo` of the live API).

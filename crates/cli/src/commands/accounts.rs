@@ -102,7 +102,7 @@ pub async fn balance(
             staked_rao,
             staked_sale_rao: sum(stakes
                 .iter()
-                .map(|s| markets.sale_value_rao(s.netuid, s.alpha))),
+                .map(|s| markets.sale_value_rao(s.netuid, s.alpha_rao))),
             total_rao: free_rao.saturating_add(staked_rao),
         });
     }
@@ -151,8 +151,8 @@ pub async fn balance(
 struct Registration {
     netuid: u16,
     uid: u16,
-    /// Last epoch's emission, alpha.
-    emission: u64,
+    /// Last epoch's emission, alpha rao.
+    emission_rao: u64,
     /// u16 proportions from the last epoch.
     incentive: u16,
     dividends: u16,
@@ -163,7 +163,7 @@ struct Registration {
 #[derive(Debug, Serialize)]
 struct Position {
     netuid: u16,
-    alpha: u64,
+    alpha_rao: u64,
     /// Value at the spot price.
     tao_value_rao: u64,
     /// What selling it now would return (after price impact and swap fee).
@@ -249,10 +249,10 @@ pub async fn overview(
                 stake_value_rao: 0,
                 stake_sale_value_rao: 0,
             });
-        let sale_value_rao = markets.sale_value_rao(stake.netuid, stake.alpha);
+        let sale_value_rao = markets.sale_value_rao(stake.netuid, stake.alpha_rao);
         entry.stakes.push(Position {
             netuid: stake.netuid,
-            alpha: stake.alpha,
+            alpha_rao: stake.alpha_rao,
             tao_value_rao: stake.tao_value_rao,
             sale_value_rao,
         });
@@ -281,7 +281,7 @@ pub async fn overview(
             entry.registrations.push(Registration {
                 netuid: graph.netuid,
                 uid: graph.uids.get(i).copied().unwrap_or_default(),
-                emission: graph.emission.get(i).copied().unwrap_or_default(),
+                emission_rao: graph.emission_rao.get(i).copied().unwrap_or_default(),
                 incentive: at(&graph.incentive),
                 dividends: at(&graph.dividends),
                 validator_permit: graph.validator_permit.get(i).copied().unwrap_or_default(),
@@ -341,10 +341,12 @@ pub async fn overview(
                     label.clone(),
                     netuid.to_string(),
                     registration.map_or("-".into(), |r| r.uid.to_string()),
-                    stake.map_or("-".into(), |s| format_amount(s.alpha, symbol(netuid))),
+                    stake.map_or("-".into(), |s| format_amount(s.alpha_rao, symbol(netuid))),
                     stake.map_or("-".into(), |s| format_amount(s.tao_value_rao, "τ")),
                     stake.map_or("-".into(), |s| format_amount(s.sale_value_rao, "τ")),
-                    registration.map_or("-".into(), |r| format_amount(r.emission, symbol(netuid))),
+                    registration.map_or("-".into(), |r| {
+                        format_amount(r.emission_rao, symbol(netuid))
+                    }),
                 ]);
             }
         }

@@ -321,12 +321,12 @@ fn metagraph_table(graph: &MetagraphView) -> Table {
         let updated = graph.last_update.get(i).copied().unwrap_or(0);
         t.add_row(vec![
             graph.uids[i].to_string(),
-            format_short(graph.stake.get(i).copied().unwrap_or(0), symbol),
+            format_short(graph.stake_rao.get(i).copied().unwrap_or(0), symbol),
             at(&graph.incentive),
             at(&graph.dividends),
             at(&graph.consensus),
             at(&graph.validator_trust),
-            format_short(graph.emission.get(i).copied().unwrap_or(0), symbol),
+            format_short(graph.emission_rao.get(i).copied().unwrap_or(0), symbol),
             yes_no(graph.validator_permit.get(i).copied().unwrap_or(false)),
             yes_no(graph.active.get(i).copied().unwrap_or(false)),
             graph.block.saturating_sub(updated).to_string(),
@@ -428,11 +428,11 @@ pub async fn subnets(command: SubnetsCommand, out: &Output) -> anyhow::Result<()
                 ]);
                 t.add_row(vec![
                     "alpha in pool".to_owned(),
-                    format_amount(info.alpha_in, &info.symbol),
+                    format_amount(info.alpha_in_rao, &info.symbol),
                 ]);
                 t.add_row(vec![
                     "alpha staked".to_owned(),
-                    format_amount(info.alpha_out, &info.symbol),
+                    format_amount(info.alpha_out_rao, &info.symbol),
                 ]);
                 t.add_row(vec!["tempo".to_owned(), info.tempo.to_string()]);
                 t.add_row(vec![

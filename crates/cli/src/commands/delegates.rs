@@ -52,7 +52,7 @@ pub struct TakeArgs {
 #[derive(Debug, Serialize)]
 struct SubnetStakeRow {
     netuid: u16,
-    alpha: u64,
+    alpha_rao: u64,
     tao_value_rao: u64,
 }
 
@@ -100,7 +100,7 @@ async fn list(network: &NetworkArgs, out: &Output) -> anyhow::Result<()> {
             .await
             .map_err(rpc_error)?
         {
-            reserves.insert(netuid, (info.tao_in_rao, info.alpha_in));
+            reserves.insert(netuid, (info.tao_in_rao, info.alpha_in_rao));
         }
     }
     let mut rows: Vec<DelegateRow> = delegates
@@ -147,8 +147,8 @@ fn delegate_row(d: DelegateView, reserves: &BTreeMap<u16, (u64, u64)>) -> Delega
             let (tao, alpha) = reserves.get(&s.netuid).copied().unwrap_or_default();
             SubnetStakeRow {
                 netuid: s.netuid,
-                alpha: s.alpha,
-                tao_value_rao: spot_value_rao(s.netuid, tao, alpha, s.alpha),
+                alpha_rao: s.alpha_rao,
+                tao_value_rao: spot_value_rao(s.netuid, tao, alpha, s.alpha_rao),
             }
         })
         .collect();

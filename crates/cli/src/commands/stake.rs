@@ -390,7 +390,7 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
     let rows: Vec<StakeRow> = stakes
         .into_iter()
         .map(|position| StakeRow {
-            sale_value_rao: markets.sale_value_rao(position.netuid, position.alpha),
+            sale_value_rao: markets.sale_value_rao(position.netuid, position.alpha_rao),
             position,
         })
         .collect();
@@ -401,7 +401,7 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
             t.add_row(vec![
                 s.netuid.to_string(),
                 s.hotkey.to_ss58_text(),
-                format_amount(s.alpha, markets.symbol(s.netuid)),
+                format_amount(s.alpha_rao, markets.symbol(s.netuid)),
                 format_amount(s.tao_value_rao, "τ"),
                 format_amount(row.sale_value_rao, "τ"),
             ]);

@@ -12,11 +12,11 @@ pub fn dynamic(netuid: u16) -> DynamicView {
     serde_json::from_value(serde_json::json!({
         "netuid": netuid, "name": "", "symbol": "α", "owner_coldkey": zero, "owner_hotkey": zero,
         "registered_at": 0, "tempo": 10, "last_epoch_block": 0, "blocks_since_last_step": 0,
-        "blocks_until_next_epoch": 10, "epoch_index": 0, "tao_in_rao": 1, "alpha_in": 1,
-        "alpha_out": 0, "price_rao_per_alpha": 1_000_000_000, "moving_price_rao_per_alpha": 0,
-        "pending_owner_cut": 0, "pending_server_emission": 0, "pending_validator_emission": 0,
-        "pending_root_emission": 0, "tao_in_emission_rao": 0, "alpha_out_emission": 0,
-        "subnet_volume_rao": 0
+        "blocks_until_next_epoch": 10, "epoch_index": 0, "tao_in_rao": 1, "alpha_in_rao": 1,
+        "alpha_out_rao": 0, "price_rao_per_alpha": 1_000_000_000, "moving_price_rao_per_alpha": 0,
+        "pending_owner_cut_rao": 0, "pending_server_emission_rao": 0,
+        "pending_validator_emission_rao": 0, "pending_root_emission_rao": 0,
+        "tao_in_emission_rao": 0, "alpha_out_emission_rao": 0, "subnet_volume_rao": 0
     }))
     .expect("a DynamicView")
 }
@@ -100,12 +100,12 @@ pub fn metagraph_json(n: u16) -> String {
         "uids": column(|x| x.uid.into()),
         "hotkeys": accounts(|x| x.hotkey.to_bytes()),
         "coldkeys": accounts(|x| x.coldkey.to_bytes()),
-        "stake": column(|x| x.alpha_stake.into()),
+        "stake_rao": column(|x| x.alpha_stake.into()),
         "consensus": column(|_| 1234.into()),
         "incentive": column(|_| 2345.into()),
         "dividends": column(|_| 3456.into()),
         "validator_trust": column(|_| 4567.into()),
-        "emission": column(|_| 1_000_000_000u64.into()),
+        "emission_rao": column(|_| 1_000_000_000u64.into()),
         "active": column(|x| x.active.into()),
         "last_update": column(|_| 99.into()),
         "registered_at": column(|_| 1.into()),

@@ -64,7 +64,7 @@ pub fn add_stake(
         hotkey: *hotkey,
         netuid,
         tao_rao: amount_rao,
-        alpha,
+        alpha_rao: alpha,
     });
     Ok(())
 }
@@ -106,7 +106,7 @@ pub fn remove_stake(
         coldkey: *coldkey,
         hotkey: *hotkey,
         netuid,
-        alpha,
+        alpha_rao: alpha,
         tao_rao,
     });
     Ok(())
@@ -166,7 +166,7 @@ pub fn move_position(
         to_hotkey: to.hotkey,
         from_netuid: from.netuid,
         to_netuid: to.netuid,
-        alpha,
+        alpha_rao: alpha,
     });
     Ok(())
 }
