@@ -13,7 +13,7 @@ mod tx;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The node's allocator (ADR 010): an epoch's output, megabytes of bond rows on a large
 /// subnet, is freed and allocated again every epoch, and glibc's malloc hands such memory
@@ -107,8 +107,32 @@ fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
         .block_on(work)
 }
 
+/// Commands that print no results and never prompt: the global output flags are hidden from
+/// their help (and still accepted).
+const WITHOUT_OUTPUT_FLAGS: [&str; 4] = ["node", "localnet", "miner", "validator"];
+
+/// The command tree as users see it: [`Cli`] with `--json` and `--no-prompt` listed only
+/// where they apply.
+fn command() -> clap::Command {
+    let command = Cli::command();
+    // clap does not copy a global flag into a subcommand that defines the same id, so a
+    // hidden copy there (itself global, for its own subcommands) replaces the listed one.
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .map(|arg| arg.clone().hide(true))
+        .collect();
+    command.mut_subcommands(|sub| {
+        if WITHOUT_OUTPUT_FLAGS.contains(&sub.get_name()) {
+            sub.args(hidden.iter().cloned())
+        } else {
+            sub
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     let json = cli.json;
     let out = output::Output {
         json: cli.json,
@@ -141,10 +165,7 @@ fn main() -> ExitCode {
         Command::Weights(command) => block_on(commands::weights::run(command, &out)),
         Command::Axon(command) => block_on(commands::chain::axon(command, &out)),
         Command::MarkdownHelp => {
-            print!(
-                "{}",
-                output::markdown_help(<Cli as clap::CommandFactory>::command())
-            );
+            print!("{}", output::markdown_help(command()));
             Ok(())
         }
     };
@@ -182,6 +203,36 @@ fn error_json(error: &anyhow::Error, usage: bool, status: u8) -> serde_json::Val
 mod tests {
     #[test]
     fn the_command_tree_is_consistent() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+        super::command().debug_assert();
+    }
+
+    #[test]
+    fn output_flags_are_listed_only_where_they_apply() {
+        let help = |path: &[&str]| {
+            let args = ["tao"].iter().chain(path).chain(&["--help"]);
+            let shown = super::command().try_get_matches_from(args).unwrap_err();
+            assert_eq!(shown.kind(), clap::error::ErrorKind::DisplayHelp);
+            shown.render().to_string()
+        };
+        for path in [
+            &["node"][..],
+            &["localnet"],
+            &["miner", "run"],
+            &["validator", "run"],
+        ] {
+            let text = help(path);
+            assert!(
+                text.contains("--rpc-port") || text.contains("--subnet"),
+                "{text}"
+            );
+            assert!(!text.contains("--json"), "{path:?}: {text}");
+            assert!(!text.contains("--no-prompt"), "{path:?}: {text}");
+        }
+        for path in [&["balance"][..], &["stake", "add"], &["subnets", "list"]] {
+            assert!(help(path).contains("--json"), "{path:?}");
+        }
+        // Still accepted where hidden: scripts that pass it everywhere keep working.
+        let node = super::command().try_get_matches_from(["tao", "node", "--json", "--dev"]);
+        assert!(node.is_ok(), "{node:?}");
     }
 }

@@ -63,7 +63,8 @@ pub fn terminal_width() -> Option<usize> {
 }
 
 /// `table` narrowed to the terminal: columns hidden in `hide_order` (indices) until it fits.
-/// With a legend of its abbreviated headers, and the hidden columns named, printed to stderr.
+/// With a legend of its abbreviated headers, and the hidden columns named, printed to stderr
+/// (wrapped to the terminal too).
 pub fn fit_to_terminal(mut table: Table, hide_order: &[usize], legend: &str) -> Table {
     let Some(width) = terminal_width() else {
         eprintln!("{legend}");
@@ -95,15 +96,32 @@ pub fn fit_to_terminal(mut table: Table, hide_order: &[usize], legend: &str) -> 
                 .collect()
         })
         .unwrap_or_default();
-    if headers.is_empty() {
-        eprintln!("{legend}");
+    let note = if headers.is_empty() {
+        legend.to_owned()
     } else {
-        eprintln!(
+        format!(
             "{legend}; hidden to fit {width} columns: {} (--json has every column)",
             headers.join(", ")
-        );
-    }
+        )
+    };
+    eprintln!("{}", wrap(&note, width));
     table
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word keeps its
+/// own line).
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines.join("\n")
 }
 
 /// Whether stdin is an interactive terminal.
@@ -182,5 +200,18 @@ pub trait Ss58Text {
 impl Ss58Text for AccountId {
     fn to_ss58_text(&self) -> String {
         PublicKey::from_bytes(self.0).to_ss58()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notes_wrap_at_spaces_to_the_width() {
+        assert_eq!(
+            super::wrap("I incentive, D dividends", 12),
+            "I incentive,\nD dividends"
+        );
+        assert_eq!(super::wrap("a verylongword b", 4), "a\nverylongword\nb");
+        assert_eq!(super::wrap("fits", 80), "fits");
     }
 }
