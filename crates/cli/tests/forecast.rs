@@ -154,7 +154,7 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
 
 /// Alpha stake of `hotkey` in the metagraph.
 fn stake_of(graph: &serde_json::Value, hotkey: &str) -> u64 {
-    common::column(graph, "stake", common::index_of(graph, hotkey))
+    common::column(graph, "stake_rao", common::index_of(graph, hotkey))
 }
 
 #[test]
