@@ -358,6 +358,11 @@ impl<S: CommitStore> Chain<S> {
         lock(&self.inner).halted = true;
     }
 
+    /// The metrics this chain counts into.
+    pub fn metrics(&self) -> NodeMetrics {
+        lock(&self.inner).metrics.clone()
+    }
+
     /// Sends the transactions clients submit from now on to the other validators.
     pub fn set_gossip(&self, queue: GossipQueue) {
         lock(&self.inner).gossip = Some(queue);
