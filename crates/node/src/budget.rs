@@ -5,20 +5,24 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A token bucket: `burst` tokens at most, refilled at `per_second`.
+///
+/// Times are durations since an origin the caller picks (a process `Instant`, or the
+/// runtime's clock where a deterministic simulation must replay), never read here; a time
+/// before the last one refills nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct TokenBucket {
     per_second: f64,
     burst: f64,
     tokens: f64,
-    at: Instant,
+    at: Duration,
 }
 
 impl TokenBucket {
     /// A full bucket at `now`.
-    pub fn new(per_second: f64, burst: f64, now: Instant) -> TokenBucket {
+    pub fn new(per_second: f64, burst: f64, now: Duration) -> TokenBucket {
         let burst = burst.max(1.0);
         TokenBucket {
             per_second: per_second.max(0.0),
@@ -28,15 +32,15 @@ impl TokenBucket {
         }
     }
 
-    fn refill(&mut self, now: Instant) {
-        let elapsed_s = now.saturating_duration_since(self.at).as_secs_f64();
+    fn refill(&mut self, now: Duration) {
+        let elapsed_s = now.saturating_sub(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed_s * self.per_second).min(self.burst);
-        self.at = now;
+        self.at = self.at.max(now);
     }
 
     /// Takes `cost` tokens (at most `burst`, so any cost can be paid after a wait), or says
     /// how long until they are there; a refused take takes nothing.
-    pub fn take(&mut self, cost: f64, now: Instant) -> Result<(), Duration> {
+    pub fn take(&mut self, cost: f64, now: Duration) -> Result<(), Duration> {
         self.refill(now);
         let cost = cost.clamp(0.0, self.burst);
         if self.tokens >= cost {
@@ -52,7 +56,7 @@ impl TokenBucket {
     }
 
     /// Whether the bucket is full at `now` (forgetting it would change nothing).
-    pub fn is_full(&mut self, now: Instant) -> bool {
+    pub fn is_full(&mut self, now: Duration) -> bool {
         self.refill(now);
         self.tokens >= self.burst
     }
@@ -144,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_bucket_refills_at_its_rate_up_to_its_burst() {
-        let start = Instant::now();
+        let start = Duration::from_secs(1_000);
         let mut bucket = TokenBucket::new(10.0, 5.0, start);
         assert_eq!(bucket.take(4.0, start), Ok(()));
         // 1 left: a cost of 3 waits for 2 tokens, 200 ms, and takes nothing meanwhile.

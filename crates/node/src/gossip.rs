@@ -19,10 +19,10 @@
 //! check per cool-down. Dropped messages are counted in `tao_gossip_dropped_total{reason}`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_p2p::{Receiver, Recipients, Sender};
-use commonware_runtime::{IoBuf, Spawner, Supervisor};
+use commonware_runtime::{Clock, IoBuf, Spawner, Supervisor};
 use futures::StreamExt as _;
 use futures::channel::mpsc;
 use parity_scale_codec::{Compact, Decode as _, Encode as _};
@@ -110,7 +110,7 @@ impl Dropped {
 struct PeerBudget {
     bytes: TokenBucket,
     txs: TokenBucket,
-    cooling_until: Option<Instant>,
+    cooling_until: Option<Duration>,
 }
 
 /// The budgets of every peer that sent something. Peers are the chain's validators (the p2p
@@ -130,7 +130,7 @@ impl<K: Ord + Clone> PeerBudgets<K> {
         }
     }
 
-    fn peer(&mut self, peer: &K, now: Instant) -> &mut PeerBudget {
+    fn peer(&mut self, peer: &K, now: Duration) -> &mut PeerBudget {
         let limits = self.limits;
         self.peers
             .entry(peer.clone())
@@ -141,13 +141,14 @@ impl<K: Ord + Clone> PeerBudgets<K> {
             })
     }
 
-    /// Charges `message` from `peer` to its budgets, reading only its length and element
-    /// count; the transactions to check, or why the message is dropped unread.
+    /// Charges `message` from `peer` to its budgets at `now` (the runtime's clock, so that
+    /// simulations replay), reading only its length and element count; the transactions to
+    /// check, or why the message is dropped unread.
     pub fn admit(
         &mut self,
         peer: &K,
         message: &[u8],
-        now: Instant,
+        now: Duration,
     ) -> Result<Vec<SignedTx>, Dropped> {
         let cooldown = Duration::from_millis(self.limits.cooldown_ms);
         let budget = self.peer(peer, now);
@@ -175,7 +176,7 @@ impl<K: Ord + Clone> PeerBudgets<K> {
 
     /// `peer` sent a transaction with a bad signature: its messages are dropped for the
     /// cool-down.
-    pub fn cool_down(&mut self, peer: &K, now: Instant) {
+    pub fn cool_down(&mut self, peer: &K, now: Duration) {
         let cooldown = Duration::from_millis(self.limits.cooldown_ms);
         self.peer(peer, now).cooling_until = now.checked_add(cooldown);
     }
@@ -188,7 +189,7 @@ pub fn receive<K: Ord + Clone, St: CommitStore>(
     budgets: &mut PeerBudgets<K>,
     peer: &K,
     message: &[u8],
-    now: Instant,
+    now: Duration,
 ) -> Result<usize, Dropped> {
     let mut admitted = 0;
     for tx in budgets.admit(peer, message, now)? {
@@ -210,7 +211,7 @@ pub fn receive<K: Ord + Clone, St: CommitStore>(
 /// from clients goes out, what peers send comes in.
 pub fn start<E, S, R, St>(context: E, chain: &Chain<St>, (sender, receiver): (S, R))
 where
-    E: Spawner + Supervisor,
+    E: Spawner + Supervisor + Clock,
     S: Sender,
     R: Receiver,
     St: CommitStore,
@@ -223,7 +224,7 @@ where
     let chain = chain.clone();
     context
         .child("gossip_in")
-        .spawn(move |_| receive_loop(chain, receiver));
+        .spawn(move |context| receive_loop(context, chain, receiver));
 }
 
 async fn send_loop<S: Sender>(mut outgoing: mpsc::Receiver<SignedTx>, mut sender: S) {
@@ -245,17 +246,19 @@ async fn send_loop<S: Sender>(mut outgoing: mpsc::Receiver<SignedTx>, mut sender
     }
 }
 
-async fn receive_loop<R: Receiver, St: CommitStore>(chain: Chain<St>, mut receiver: R) {
+async fn receive_loop<C: Clock, R: Receiver, St: CommitStore>(
+    clock: C,
+    chain: Chain<St>,
+    mut receiver: R,
+) {
     let metrics: NodeMetrics = chain.metrics();
     let mut budgets = PeerBudgets::new(GossipLimits::default());
     while let Ok((peer, message)) = receiver.recv().await {
-        if let Err(dropped) = receive(
-            &chain,
-            &mut budgets,
-            &peer,
-            message.as_ref(),
-            Instant::now(),
-        ) {
+        let now = clock
+            .current()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        if let Err(dropped) = receive(&chain, &mut budgets, &peer, message.as_ref(), now) {
             metrics.gossip_dropped(dropped.reason());
             if matches!(dropped, Dropped::Malformed | Dropped::BadSignature) {
                 tracing::debug!(%peer, reason = dropped.reason(), "bad transaction gossip; peer cooling down");
@@ -342,7 +345,7 @@ mod tests {
     fn a_peer_sending_bad_signatures_cools_down_while_an_honest_peer_is_heard() -> TestResult {
         let chain = chain()?;
         let mut budgets = PeerBudgets::new(GossipLimits::default());
-        let now = Instant::now();
+        let now = Duration::from_secs(1_000);
         let mut forged = signed(&chain, 0..16)?;
         for tx in &mut forged {
             tx.signature[0] ^= 1;
@@ -395,7 +398,7 @@ mod tests {
             ..GossipLimits::default()
         };
         let mut budgets = PeerBudgets::new(limits);
-        let now = Instant::now();
+        let now = Duration::from_secs(1_000);
         let three = message(&signed(&chain, 0..3)?);
         assert_eq!(
             receive(&chain, &mut budgets, &BYZANTINE, &three, now),

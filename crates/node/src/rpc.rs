@@ -120,6 +120,8 @@ pub const HEAVY_METHODS: [&str; 6] = [
 struct CallBudget {
     bucket: Arc<Mutex<TokenBucket>>,
     heavy_call_cost: f64,
+    /// The bucket's time origin.
+    opened: Instant,
 }
 
 impl CallBudget {
@@ -128,9 +130,10 @@ impl CallBudget {
             bucket: Arc::new(Mutex::new(TokenBucket::new(
                 limits.calls_per_second,
                 limits.call_burst,
-                Instant::now(),
+                Duration::ZERO,
             ))),
             heavy_call_cost: limits.heavy_call_cost,
+            opened: Instant::now(),
         }
     }
 
@@ -145,7 +148,7 @@ impl CallBudget {
             .bucket
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take(cost, Instant::now());
+            .take(cost, self.opened.elapsed());
         taken.map_err(|wait| {
             let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
             ErrorObjectOwned::owned(
