@@ -156,9 +156,12 @@ impl<K: Ord + Clone> PeerBudgets<K> {
             return Err(Dropped::CoolingDown);
         }
         budget.cooling_until = None;
-        let Ok(Compact(count)) = Compact::<u32>::decode(&mut &message[..]) else {
-            budget.cooling_until = now.checked_add(cooldown);
-            return Err(Dropped::Malformed);
+        let count = match Compact::<u32>::decode(&mut &message[..]) {
+            Ok(Compact(count)) if usize::try_from(count).is_ok_and(|n| n <= MAX_BATCH_TXS) => count,
+            _ => {
+                budget.cooling_until = now.checked_add(cooldown);
+                return Err(Dropped::Malformed);
+            }
         };
         budget
             .bytes
@@ -418,6 +421,12 @@ mod tests {
         assert_eq!(
             receive(&chain, &mut budgets, &BYZANTINE, &large, now),
             Err(Dropped::Bytes)
+        );
+        // A count above a message's bound is malformed, whatever the budget.
+        let claims_many = Compact(1_000_000u32).encode();
+        assert_eq!(
+            receive(&chain, &mut budgets, &3, &claims_many, now),
+            Err(Dropped::Malformed)
         );
         // The honest peer has budgets of its own.
         let honest = message(&signed(&chain, 3..5)?);
