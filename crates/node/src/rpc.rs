@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -122,6 +123,17 @@ struct CallBudget {
     heavy_call_cost: f64,
     /// The bucket's time origin.
     opened: Instant,
+    /// Refusals of this connection being held back now.
+    held: Arc<AtomicUsize>,
+}
+
+/// A refusal being held back; lets its place go when dropped.
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl CallBudget {
@@ -134,6 +146,24 @@ impl CallBudget {
             ))),
             heavy_call_cost: limits.heavy_call_cost,
             opened: Instant::now(),
+            held: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// How long to hold back a refusal whose budget pays after `wait`, and the place it takes
+    /// among [`MAX_HELD_REFUSALS`]; no delay when they are taken.
+    fn hold(&self, wait: Duration) -> (Duration, Option<Held>) {
+        let taken = self
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                (held < MAX_HELD_REFUSALS).then_some(held.saturating_add(1))
+            });
+        match taken {
+            Ok(_) => (
+                wait.min(MAX_REFUSAL_DELAY),
+                Some(Held(Arc::clone(&self.held))),
+            ),
+            Err(_) => (Duration::ZERO, None),
         }
     }
 
@@ -153,6 +183,8 @@ impl CallBudget {
 
 /// Longest a refusal is held back (see [`Budgeted`]).
 pub const MAX_REFUSAL_DELAY: Duration = Duration::from_secs(1);
+/// Most refusals held back at once per connection (see [`Budgeted`]).
+pub const MAX_HELD_REFUSALS: usize = 4;
 
 /// The error of a call refused for `wait` whose answer was held back `delay`.
 fn rate_limited(wait: Duration, delay: Duration) -> ErrorObjectOwned {
@@ -171,7 +203,9 @@ fn rate_limited(wait: Duration, delay: Duration) -> ErrorObjectOwned {
 /// A refusal is answered once the budget would have paid, at most [`MAX_REFUSAL_DELAY`]
 /// later: a client that waits for its answers is slowed to its budget instead of spinning on
 /// instant refusals (measured: one HTTP connection sent 130 000 refused calls/s, each still
-/// parsed by the node).
+/// parsed by the node). A held refusal keeps its request's bytes, so at most
+/// [`MAX_HELD_REFUSALS`] per connection are held (a WebSocket may pipeline calls); beyond,
+/// refusals are answered at once.
 #[derive(Clone, Debug)]
 struct Budgeted<S> {
     service: S,
@@ -189,12 +223,14 @@ where
     fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let charged = self.budget.charge(request.method_name());
         let service = self.service.clone();
+        let budget = self.budget.clone();
         async move {
             match charged {
                 Ok(()) => service.call(request).await,
                 Err(wait) => {
-                    let delay = wait.min(MAX_REFUSAL_DELAY);
+                    let (delay, held) = budget.hold(wait);
                     tokio::time::sleep(delay).await;
+                    drop(held);
                     MethodResponse::error(request.id(), rate_limited(wait, delay))
                 }
             }
@@ -212,11 +248,11 @@ where
                 _ => None,
             })
             .collect();
-        let delay = waits
+        let (delay, held) = waits
             .iter()
             .flatten()
             .max()
-            .map_or(Duration::ZERO, |wait| (*wait).min(MAX_REFUSAL_DELAY));
+            .map_or((Duration::ZERO, None), |wait| self.budget.hold(*wait));
         for (entry, wait) in requests.iter_mut().zip(waits) {
             let refusal = match (&*entry, wait) {
                 (Ok(BatchEntry::Call(request)), Some(wait)) => {
@@ -231,6 +267,7 @@ where
         let service = self.service.clone();
         async move {
             tokio::time::sleep(delay).await;
+            drop(held);
             service.batch(requests).await
         }
     }
@@ -816,6 +853,24 @@ mod tests {
         client: &jsonrpsee_ws_client::WsClient,
     ) -> Result<String, jsonrpsee::core::client::Error> {
         client.request("hello", jsonrpsee::rpc_params![]).await
+    }
+
+    #[test]
+    fn at_most_a_few_refusals_per_connection_are_held_back() {
+        let budget = CallBudget::new(&RpcLimits::default());
+        let wait = Duration::from_millis(300);
+        let held: Vec<_> = (0..MAX_HELD_REFUSALS).map(|_| budget.hold(wait)).collect();
+        assert!(
+            held.iter()
+                .all(|(delay, place)| *delay == wait && place.is_some())
+        );
+        let (delay, place) = budget.hold(wait);
+        assert!(
+            delay.is_zero() && place.is_none(),
+            "a fifth refusal was held"
+        );
+        drop(held);
+        assert_eq!(budget.hold(Duration::from_secs(5)).0, MAX_REFUSAL_DELAY);
     }
 
     #[tokio::test]
