@@ -358,6 +358,11 @@ impl<S: CommitStore> Chain<S> {
         lock(&self.inner).halted = true;
     }
 
+    /// The metrics this chain counts into.
+    pub fn metrics(&self) -> NodeMetrics {
+        lock(&self.inner).metrics.clone()
+    }
+
     /// Sends the transactions clients submit from now on to the other validators.
     pub fn set_gossip(&self, queue: GossipQueue) {
         lock(&self.inner).gossip = Some(queue);
@@ -365,13 +370,24 @@ impl<S: CommitStore> Chain<S> {
 
     /// Checks a client's transaction against the committed state, queues it for proposal and
     /// gossips it to the other validators.
+    /// The same transaction again is refused as already known before any signature or state
+    /// work, and is not gossiped again.
     pub fn submit(&self, tx: SignedTx) -> Result<(), MempoolError> {
+        {
+            let inner = lock(&self.inner);
+            if inner.mempool.contains(&tx) {
+                let error = MempoolError::Invalid(tao_types::error::InvalidTx::AlreadyKnown);
+                inner.metrics.rejected(error.reason());
+                return Err(error);
+            }
+        }
         let verified = self.verify(tx.clone())?;
         let mut inner = lock(&self.inner);
-        let known = inner.mempool.contains(&tx);
+        // Admission refuses it as already known if it arrived meanwhile, so what passes is
+        // new here and gossiped once.
         Self::admit(&mut inner, verified)?;
         // A full queue only costs the gossip: this node still includes it when it leads.
-        if let (false, Some(gossip)) = (known, inner.gossip.as_mut()) {
+        if let Some(gossip) = inner.gossip.as_mut() {
             let _ = gossip.try_send(tx);
         }
         Ok(())
@@ -1129,6 +1145,43 @@ mod tests {
         // A future nonce waits in the pool for its predecessors.
         node.submit(transfer(3)?)?;
         assert_eq!(node.mempool_len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_resubmission_is_known_and_a_replacement_must_pay_more() -> TestResult {
+        let node = chain()?;
+        let (queue, mut gossiped) = futures::channel::mpsc::channel(16);
+        node.set_gossip(queue);
+        let alice = dev("//Alice")?;
+        let bob = dev("//Bob")?;
+        let first = signed(&node, &alice, 0, pay(&bob, 5_000));
+        node.submit(first.clone())?;
+        // The same bytes again: refused as known, neither admitted again nor gossiped again.
+        assert_eq!(
+            node.submit(first.clone()),
+            Err(MempoolError::Invalid(InvalidTx::AlreadyKnown))
+        );
+        assert_eq!(node.receive_gossip(first.clone()), Ok(()));
+        // Another transfer at the same nonce has the same size, so the same fee: refused.
+        let same_fee = signed(&node, &alice, 0, pay(&bob, 6_000));
+        let fee_rao = fee_of(&node, &first)?;
+        let underpriced = Err(MempoolError::Invalid(InvalidTx::ReplacementUnderpriced {
+            fee_rao,
+            min_fee_rao: fee_rao + fee_rao.div_ceil(10),
+        }));
+        assert_eq!(node.submit(same_fee.clone()), underpriced);
+        assert_eq!(node.receive_gossip(same_fee.clone()), underpriced);
+        assert!(node.in_mempool(&first));
+        // A larger call pays more than the bump, replaces it and is gossiped.
+        let dearer = signed(&node, &alice, 0, large_call());
+        assert!(fee_of(&node, &dearer)? >= fee_rao + fee_rao.div_ceil(10));
+        node.submit(dearer.clone())?;
+        assert!(node.in_mempool(&dearer) && !node.in_mempool(&first));
+        assert_eq!(node.mempool_len(), 1);
+        assert_eq!(gossiped.try_recv().ok(), Some(first));
+        assert_eq!(gossiped.try_recv().ok(), Some(dearer));
+        assert!(gossiped.try_recv().is_err(), "gossiped once each");
         Ok(())
     }
 

@@ -20,6 +20,10 @@
 //!   its sender's committed one and it is missing) ranks below every ready one; then the lower
 //!   fee ranks lower, then the later arrival. Senders' last transactions are kept ordered by
 //!   rank, so making room costs O(log n) per evicted transaction, never a walk over the pool.
+//! - **Replacement.** A transaction with the signer and nonce of a waiting one replaces it
+//!   only if its fee is at least [`MempoolLimits::replace_bump_percent`] higher (and at least
+//!   1 rao), so a sender cannot make every validator verify and store an endless stream of
+//!   same-priced variants; the same transaction again is refused as already known.
 //! - **Staleness.** Transactions whose nonce the committed state has passed
 //!   ([`Mempool::settle`]) or whose mortality window has closed ([`Mempool::prune_expired`])
 //!   are dropped as blocks finalize.
@@ -49,6 +53,11 @@ pub struct MempoolLimits {
     /// Most encoded bytes of one sender's waiting transactions (default 1 MiB, 64 of the
     /// largest).
     pub max_sender_bytes: usize,
+    /// How much more, in percent of the waiting one's fee, a transaction must pay to replace
+    /// the waiting one with the same signer and nonce (default 10, geth's price bump; and at
+    /// least 1 rao more). Fees are the state machine's (base + per byte, no tip), so a
+    /// replacement is a larger call; each one costs its sender a tenth more than the last.
+    pub replace_bump_percent: u64,
 }
 
 impl Default for MempoolLimits {
@@ -58,6 +67,7 @@ impl Default for MempoolLimits {
             max_bytes: 64 * 1024 * 1024,
             max_nonce_ahead: 255,
             max_sender_bytes: 1024 * 1024,
+            replace_bump_percent: 10,
         }
     }
 }
@@ -153,6 +163,8 @@ impl MempoolError {
                 I::FreeCallFailed(_) => "free_call_failed",
                 I::NonceTooFarAhead { .. } => "nonce_too_far_ahead",
                 I::CannotPayPending { .. } => "cannot_pay_pending",
+                I::AlreadyKnown => "already_known",
+                I::ReplacementUnderpriced { .. } => "replacement_underpriced",
             },
         }
     }
@@ -168,10 +180,11 @@ impl Mempool {
     }
 
     /// Adds a transaction that pays `fee_rao` from a sender that has `account` in the
-    /// committed state, replacing one with the same signer and nonce. Refused if its nonce is
-    /// used or too far ahead, if the account cannot pay the fees of all it would have waiting,
-    /// if the sender's bytes would pass their limit, or if the pool is full of transactions
-    /// that rank at least as high.
+    /// committed state, replacing one with the same signer and nonce if it pays the
+    /// replacement bump more. Refused if it is already waiting, if its nonce is used or too
+    /// far ahead, if it does not pay enough to replace the waiting one, if the account cannot
+    /// pay the fees of all it would have waiting, if the sender's bytes would pass their
+    /// limit, or if the pool is full of transactions that rank at least as high.
     pub fn insert(
         &mut self,
         tx: VerifiedTx,
@@ -195,10 +208,23 @@ impl Mempool {
         // Catch up with the committed state first: what it used or no longer pays for leaves.
         self.settle(signer, account);
         let size_bytes = tx.signed().encoded_size();
-        let replaced = self
-            .txs
-            .get(&(signer, nonce))
-            .map(|entry| (entry.fee_rao, entry.size_bytes));
+        let replaced = match self.txs.get(&(signer, nonce)) {
+            Some(entry) if entry.tx.signed() == tx.signed() => {
+                return Err(InvalidTx::AlreadyKnown.into());
+            }
+            Some(entry) => {
+                let min_fee_rao = self.replacement_fee_rao(entry.fee_rao);
+                if fee_rao < min_fee_rao {
+                    return Err(InvalidTx::ReplacementUnderpriced {
+                        fee_rao,
+                        min_fee_rao,
+                    }
+                    .into());
+                }
+                Some((entry.fee_rao, entry.size_bytes))
+            }
+            None => None,
+        };
         let (replaced_fee_rao, replaced_bytes) = replaced.unwrap_or((0, 0));
         let (sender_fees_rao, sender_bytes) = self
             .senders
@@ -254,6 +280,15 @@ impl Mempool {
         self.size_bytes = self.size_bytes.saturating_add(size_bytes);
         self.reindex(signer);
         Ok(())
+    }
+
+    /// The least fee that replaces a waiting transaction paying `fee_rao`: the bump more,
+    /// rounded up, and at least 1 rao more.
+    fn replacement_fee_rao(&self, fee_rao: u64) -> u64 {
+        let bump_rao = (u128::from(fee_rao) * u128::from(self.limits.replace_bump_percent))
+            .div_ceil(100)
+            .max(1);
+        u64::try_from(u128::from(fee_rao).saturating_add(bump_rao)).unwrap_or(u64::MAX)
     }
 
     /// Whether `signer`'s transaction at `nonce` could be included as soon as the ones waiting
@@ -612,7 +647,7 @@ mod tests {
         pool.insert(tx(3, 0, 64), 5, &rich(0))?;
         assert_eq!(order(&pool, 10), vec![(1, 0), (2, 0), (3, 0)]);
         // Replacing an existing (signer, nonce) never counts against the limits.
-        pool.insert(tx(3, 0, 64), 6, &rich(0))?;
+        pool.insert(tx(3, 0, 65), 6, &rich(0))?;
         assert_eq!(pool.len(), 3);
         Ok(())
     }
@@ -652,8 +687,8 @@ mod tests {
                 free_rao: 100
             }))
         );
-        // A replacement counts its own fee once.
-        pool.insert(tx(1, 1, 64), 60, &holds(100))?;
+        // A replacement counts its own fee once (instead of the one it replaces).
+        pool.insert(tx(1, 1, 65), 60, &holds(100))?;
         assert_eq!(pool.len(), 2);
         // The balance fell to 70 (nonce 0 finalized elsewhere, paying 40 and spending 30):
         // nonce 1's fee of 60 is no longer covered, and nonce 0 is used.
@@ -737,6 +772,59 @@ mod tests {
         assert_eq!(pool.len(), 2);
         assert!(pool.txs.contains_key(&(account(3), 0)));
         assert_eq!(pool.size_bytes, size_bytes + large_bytes);
+        Ok(())
+    }
+
+    #[test]
+    fn a_replacement_must_pay_the_bump_and_the_same_transaction_is_known()
+    -> Result<(), MempoolError> {
+        let mut pool = Mempool::new(MempoolLimits::default());
+        let holds = |free_rao| AccountView { free_rao, nonce: 0 };
+        // (Signatures are randomized: each `tx(..)` call makes a different transaction.)
+        let first = tx(1, 0, 64);
+        pool.insert(first.clone(), 100, &holds(1_000))?;
+        pool.insert(tx(1, 1, 64), 100, &holds(1_000))?;
+        assert_eq!(
+            pool.insert(first.clone(), 100, &holds(1_000)),
+            Err(MempoolError::Invalid(InvalidTx::AlreadyKnown))
+        );
+        // A different transaction at a waiting nonce must pay 10 % more: 109 is not enough,
+        // and neither is the same fee or less.
+        for fee_rao in [50, 100, 109] {
+            assert_eq!(
+                pool.insert(tx(1, 0, 65), fee_rao, &holds(1_000)),
+                Err(MempoolError::Invalid(InvalidTx::ReplacementUnderpriced {
+                    fee_rao,
+                    min_fee_rao: 110
+                }))
+            );
+        }
+        let replacement = tx(1, 0, 65);
+        pool.insert(replacement.clone(), 110, &holds(1_000))?;
+        assert!(pool.contains(replacement.signed()));
+        assert!(!pool.contains(first.signed()));
+        assert_eq!(pool.len(), 2);
+        assert_eq!(pool.senders.get(&account(1)).map(|s| s.fees_rao), Some(210));
+        // The replacement's fee counts against the balance instead of the old one: 210 are
+        // pending, so a replacement of nonce 1 at 300 needs 410.
+        assert_eq!(
+            pool.insert(tx(1, 1, 65), 300, &holds(400)),
+            Err(MempoolError::Invalid(InvalidTx::CannotPayPending {
+                pending_fee_rao: 410,
+                free_rao: 400
+            }))
+        );
+        pool.insert(tx(1, 1, 65), 300, &holds(410))?;
+        assert_eq!(pool.senders.get(&account(1)).map(|s| s.fees_rao), Some(410));
+        // A free transaction is replaced only by one paying at least 1 rao.
+        pool.insert(tx(2, 0, 64), 0, &holds(0))?;
+        assert_eq!(
+            pool.insert(tx(2, 0, 65), 0, &holds(0)),
+            Err(MempoolError::Invalid(InvalidTx::ReplacementUnderpriced {
+                fee_rao: 0,
+                min_fee_rao: 1
+            }))
+        );
         Ok(())
     }
 

@@ -48,6 +48,9 @@ pub struct NodeMetrics {
     pub tx_accepted: Counter,
     /// Transactions refused by the pool, by reason.
     pub tx_rejected: CounterFamily<Reason>,
+    /// Gossip messages dropped (over a peer's budget, from a peer cooling down, malformed),
+    /// by reason.
+    pub gossip_dropped: CounterFamily<Reason>,
     /// Seconds to execute a block (propose, verify, or catch-up re-execution).
     pub block_execution: Histogram,
     /// Seconds to execute a block that ran at least one subnet epoch.
@@ -76,6 +79,10 @@ impl NodeMetrics {
             peers: context.gauge("peers", "validators with an open connection"),
             tx_accepted: context.counter("tx_accepted", "transactions accepted into the pool"),
             tx_rejected: context.family("tx_rejected", "transactions refused, by reason"),
+            gossip_dropped: context.family(
+                "gossip_dropped",
+                "transaction gossip messages dropped unread or cut short, by reason",
+            ),
             block_execution: context.histogram(
                 "block_execution_seconds",
                 "time to execute a block",
@@ -100,9 +107,15 @@ impl NodeMetrics {
             peers: Registered::detached(raw::Gauge::default()),
             tx_accepted: Registered::detached(raw::Counter::default()),
             tx_rejected: Registered::detached(raw::Family::default()),
+            gossip_dropped: Registered::detached(raw::Family::default()),
             block_execution: histogram(),
             epoch_execution: histogram(),
         }
+    }
+
+    /// Counts a dropped gossip message.
+    pub fn gossip_dropped(&self, reason: &'static str) {
+        self.gossip_dropped.get_or_create(&Reason { reason }).inc();
     }
 
     /// Counts a refused transaction.

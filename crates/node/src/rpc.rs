@@ -4,16 +4,29 @@
 //! pending block. Finalized blocks, their transactions and receipts come from the records
 //! written with each block ([`crate::archive`]). HTTP and WebSocket share one port.
 //! State reads run under the application's lock, so one answer never mixes two heights.
+//!
+//! Budgets ([`RpcLimits`]): connections in all and per client host (an IPv4 address, an IPv6
+//! /64) are capped at accept, a connection beyond is closed at once; each connection has a
+//! token bucket of method calls (calls whose answer grows with the state cost more), and a
+//! call beyond it is answered with [`codes::RATE_LIMITED`] saying when to retry, the
+//! connection staying open.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonrpsee::core::{SubscriptionResult, async_trait};
-use jsonrpsee::server::{
-    BatchRequestConfig, PendingSubscriptionSink, PingConfig, ServerBuilder, ServerConfig,
-    ServerHandle,
+use jsonrpsee::server::middleware::rpc::{
+    Batch, BatchEntry, BatchEntryErr, MethodResponse, Notification, Request, RpcServiceBuilder,
+    RpcServiceT,
 };
+use jsonrpsee::server::{
+    BatchRequestConfig, Methods, PendingSubscriptionSink, PingConfig, ServerBuilder, ServerConfig,
+    ServerHandle, StopHandle, serve_with_graceful_shutdown, stop_channel,
+};
+use jsonrpsee::types::ErrorObjectOwned;
 use tao_primitives::{NetUid, Uid};
 use tao_rpc_api::{
     BlockId, BlockView, Bytes, EventsView, HeaderView, Health, RpcResult, TaoApiServer, TxStatus,
@@ -32,6 +45,7 @@ use tokio::sync::broadcast;
 
 use crate::app::Chain;
 use crate::archive::BlockRecord;
+use crate::budget::{ConnectionLimits, TokenBucket};
 use crate::events::ChainEvents;
 use crate::mempool::MempoolError;
 use crate::metrics::NodeMetrics;
@@ -41,8 +55,6 @@ use crate::storage::{CommitStore as _, RedbStore};
 pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
 /// Largest JSON-RPC response body, bytes (a full metagraph fits).
 pub const MAX_RESPONSE_BYTES: u32 = 32 * 1024 * 1024;
-/// Most simultaneous connections.
-pub const MAX_CONNECTIONS: u32 = 256;
 /// Most subscriptions per connection.
 pub const MAX_SUBSCRIPTIONS: u32 = 64;
 /// Most calls in one batch.
@@ -53,12 +65,232 @@ pub const WS_PING_INTERVAL: Duration = Duration::from_secs(30);
 /// half-open connections give their slot back instead of holding it until the OS notices.
 pub const WS_INACTIVE_LIMIT: Duration = Duration::from_secs(60);
 
+/// Connection and call budgets of the RPC server.
+///
+/// The defaults leave the project's own clients unlimited in normal use: `tao-bench
+/// transfers` (one submitting connection per validator, up to the whole offered rate, 4 000/s
+/// in the README's runs, on one), `tao-bench --readers` (one reader loop per connection,
+/// 35–100 block and subnet reads/s measured, 2 000 tokens/s at most), the SDK's
+/// `Chain::block_hashes` (64 cheap header reads in flight on one connection), the CLI and
+/// validators (a few calls per block).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RpcLimits {
+    /// Most open connections (default 256).
+    pub max_connections: u32,
+    /// Most open connections from one client host, an IPv4 address or an IPv6 /64 (default
+    /// 64: a quarter of the total, so one host cannot hold them all; a localnet with its
+    /// bench and tools on one machine stays far below).
+    pub max_connections_per_ip: u32,
+    /// Calls per second one connection may sustain, in tokens (a cheap call costs 1; default
+    /// 5000).
+    pub calls_per_second: f64,
+    /// Tokens a connection may spend at once after resting (default 10 000: two seconds).
+    pub call_burst: f64,
+    /// What a call whose answer grows with the chain's state costs ([`HEAVY_METHODS`];
+    /// default 20, so 250 of them per second per connection: the reads that cost finality
+    /// 5× at about 1 100/s over the whole node).
+    pub heavy_call_cost: f64,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        RpcLimits {
+            max_connections: 256,
+            max_connections_per_ip: 64,
+            calls_per_second: 5_000.0,
+            call_burst: 10_000.0,
+            heavy_call_cost: 20.0,
+        }
+    }
+}
+
+/// Methods whose answer grows with the chain's state (a block with its transactions, every
+/// subnet, neuron or delegate): they cost [`RpcLimits::heavy_call_cost`].
+pub const HEAVY_METHODS: [&str; 6] = [
+    "chain_getBlock",
+    "chain_getEvents",
+    "subnetInfo_getSubnetsInfo",
+    "subnetInfo_getMetagraph",
+    "neuronInfo_getNeurons",
+    "delegateInfo_getDelegates",
+];
+
+/// One connection's call budget, shared by every request of an HTTP keep-alive connection
+/// and every call of a WebSocket.
+#[derive(Clone, Debug)]
+struct CallBudget {
+    bucket: Arc<Mutex<TokenBucket>>,
+    heavy_call_cost: f64,
+    /// The bucket's time origin.
+    opened: Instant,
+    /// Refusals of this connection being held back now.
+    held: Arc<AtomicUsize>,
+}
+
+/// A refusal being held back; lets its place go when dropped.
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl CallBudget {
+    fn new(limits: &RpcLimits) -> CallBudget {
+        CallBudget {
+            bucket: Arc::new(Mutex::new(TokenBucket::new(
+                limits.calls_per_second,
+                limits.call_burst,
+                Duration::ZERO,
+            ))),
+            heavy_call_cost: limits.heavy_call_cost,
+            opened: Instant::now(),
+            held: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// How long to hold back a refusal whose budget pays after `wait`, and the place it takes
+    /// among [`MAX_HELD_REFUSALS`]; no delay when they are taken.
+    fn hold(&self, wait: Duration) -> (Duration, Option<Held>) {
+        let taken = self
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                (held < MAX_HELD_REFUSALS).then_some(held.saturating_add(1))
+            });
+        match taken {
+            Ok(_) => (
+                wait.min(MAX_REFUSAL_DELAY),
+                Some(Held(Arc::clone(&self.held))),
+            ),
+            Err(_) => (Duration::ZERO, None),
+        }
+    }
+
+    /// Charges a call of `method`; when the budget is spent, how long until it would pay.
+    fn charge(&self, method: &str) -> Result<(), Duration> {
+        let cost = if HEAVY_METHODS.contains(&method) {
+            self.heavy_call_cost
+        } else {
+            1.0
+        };
+        self.bucket
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(cost, self.opened.elapsed())
+    }
+}
+
+/// Longest a refusal is held back (see [`Budgeted`]).
+pub const MAX_REFUSAL_DELAY: Duration = Duration::from_secs(1);
+/// Most refusals held back at once per connection (see [`Budgeted`]).
+pub const MAX_HELD_REFUSALS: usize = 4;
+
+/// The error of a call refused for `wait` whose answer was held back `delay`.
+fn rate_limited(wait: Duration, delay: Duration) -> ErrorObjectOwned {
+    let retry_after_ms = u64::try_from(wait.saturating_sub(delay).as_millis()).unwrap_or(u64::MAX);
+    let delayed_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    ErrorObjectOwned::owned(
+        codes::RATE_LIMITED,
+        format!("rate limited, retry in {retry_after_ms} ms (answer held back {delayed_ms} ms)"),
+        Some(serde_json::json!({ "retry_after_ms": retry_after_ms, "delayed_ms": delayed_ms })),
+    )
+}
+
+/// RPC middleware that charges each call (one in a batch too) to its connection's
+/// [`CallBudget`]; notifications are not answered, so they pass.
+///
+/// A refusal is answered once the budget would have paid, at most [`MAX_REFUSAL_DELAY`]
+/// later: a client that waits for its answers is slowed to its budget instead of spinning on
+/// instant refusals (measured: one HTTP connection sent 130 000 refused calls/s, each still
+/// parsed by the node). A held refusal keeps its request's bytes, so at most
+/// [`MAX_HELD_REFUSALS`] per connection are held (a WebSocket may pipeline calls); beyond,
+/// refusals are answered at once.
+#[derive(Clone, Debug)]
+struct Budgeted<S> {
+    service: S,
+    budget: CallBudget,
+}
+
+impl<S> RpcServiceT for Budgeted<S>
+where
+    S: RpcServiceT<MethodResponse = MethodResponse> + Send + Sync + Clone + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = S::NotificationResponse;
+    type BatchResponse = S::BatchResponse;
+
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let charged = self.budget.charge(request.method_name());
+        let service = self.service.clone();
+        let budget = self.budget.clone();
+        async move {
+            match charged {
+                Ok(()) => service.call(request).await,
+                Err(wait) => {
+                    let (delay, held) = budget.hold(wait);
+                    tokio::time::sleep(delay).await;
+                    drop(held);
+                    MethodResponse::error(request.id(), rate_limited(wait, delay))
+                }
+            }
+        }
+    }
+
+    fn batch<'a>(
+        &self,
+        mut requests: Batch<'a>,
+    ) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+        let waits: Vec<Option<Duration>> = requests
+            .iter()
+            .map(|entry| match entry {
+                Ok(BatchEntry::Call(request)) => self.budget.charge(request.method_name()).err(),
+                _ => None,
+            })
+            .collect();
+        let (delay, held) = waits
+            .iter()
+            .flatten()
+            .max()
+            .map_or((Duration::ZERO, None), |wait| self.budget.hold(*wait));
+        for (entry, wait) in requests.iter_mut().zip(waits) {
+            let refusal = match (&*entry, wait) {
+                (Ok(BatchEntry::Call(request)), Some(wait)) => {
+                    Some(BatchEntryErr::new(request.id(), rate_limited(wait, delay)))
+                }
+                _ => None,
+            };
+            if let Some(refusal) = refusal {
+                *entry = Err(refusal);
+            }
+        }
+        let service = self.service.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            drop(held);
+            service.batch(requests).await
+        }
+    }
+
+    fn notification<'a>(
+        &self,
+        n: Notification<'a>,
+    ) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
+        let service = self.service.clone();
+        async move { service.notification(n).await }
+    }
+}
+
 /// The server's limits: body sizes, connections, subscriptions, batches, WebSocket keep-alive.
-fn server_config(ws_ping_interval: Duration, ws_inactive_limit: Duration) -> ServerConfig {
+fn server_config(
+    max_connections: u32,
+    ws_ping_interval: Duration,
+    ws_inactive_limit: Duration,
+) -> ServerConfig {
     ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
-        .max_connections(MAX_CONNECTIONS)
+        .max_connections(max_connections)
         .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS)
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .enable_ws_ping(
@@ -183,12 +415,99 @@ impl Rpc {
         }
     }
 
-    /// Starts the server on `addr` (HTTP and WebSocket on one port).
+    /// Starts the server on `addr` (HTTP and WebSocket on one port) with the default
+    /// [`RpcLimits`].
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<(SocketAddr, ServerHandle)> {
-        let config = server_config(WS_PING_INTERVAL, WS_INACTIVE_LIMIT);
-        let server = ServerBuilder::with_config(config).build(addr).await?;
-        let local = server.local_addr()?;
-        Ok((local, server.start(self.into_rpc())))
+        self.serve_with(addr, RpcLimits::default()).await
+    }
+
+    /// Starts the server on `addr` with these limits.
+    pub async fn serve_with(
+        self,
+        addr: SocketAddr,
+        limits: RpcLimits,
+    ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+        serve_methods(
+            self.into_rpc().into(),
+            addr,
+            limits,
+            WS_PING_INTERVAL,
+            WS_INACTIVE_LIMIT,
+        )
+        .await
+    }
+}
+
+/// Serves `methods` on `addr` under `limits`: our own accept loop, so that connections are
+/// counted per client host before anything is read from them, and each connection gets its
+/// own call budget.
+async fn serve_methods(
+    methods: Methods,
+    addr: SocketAddr,
+    limits: RpcLimits,
+    ws_ping_interval: Duration,
+    ws_inactive_limit: Duration,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let (stop, handle) = stop_channel();
+    let config = server_config(limits.max_connections, ws_ping_interval, ws_inactive_limit);
+    let connections = ConnectionLimits::new(
+        usize::try_from(limits.max_connections).unwrap_or(usize::MAX),
+        usize::try_from(limits.max_connections_per_ip).unwrap_or(usize::MAX),
+    );
+    tokio::spawn(accept_loop(
+        listener,
+        methods,
+        config,
+        limits,
+        connections,
+        stop,
+    ));
+    Ok((local, handle))
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    methods: Methods,
+    config: ServerConfig,
+    limits: RpcLimits,
+    connections: Arc<ConnectionLimits>,
+    stop: StopHandle,
+) {
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = stop.clone().shutdown() => return,
+        };
+        // At a cap the socket is dropped, which closes it before anything is read.
+        let Some(slot) = connections.admit(peer.ip()) else {
+            tracing::debug!(target: "node.rpc", %peer, "connection refused: at the connection cap");
+            continue;
+        };
+        let _ = socket.set_nodelay(true);
+        let budget = CallBudget::new(&limits);
+        // A service builder per connection: its call budget is this connection's (jsonrpsee's
+        // own connection guard is then per connection too; `connections` counts them all).
+        let service = ServerBuilder::with_config(config.clone())
+            .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(move |service| Budgeted {
+                service,
+                budget: budget.clone(),
+            }))
+            .to_service_builder()
+            .build(methods.clone(), stop.clone());
+        let stopped = stop.clone().shutdown();
+        tokio::spawn(async move {
+            let _ = serve_with_graceful_shutdown(socket, service, stopped).await;
+            drop(slot);
+        });
     }
 }
 
@@ -446,16 +765,161 @@ mod tests {
     use jsonrpsee::core::client::ClientT as _;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-    /// A server with our limits and a fast keep-alive, answering `hello`.
-    async fn server() -> (SocketAddr, ServerHandle) {
-        let config = server_config(Duration::from_millis(100), Duration::from_millis(300));
-        let server = ServerBuilder::with_config(config)
-            .build(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
+    /// A server with these limits and a fast keep-alive, answering `hello` (cheap) and
+    /// `chain_getBlock` (heavy).
+    async fn server_with(limits: RpcLimits) -> (SocketAddr, ServerHandle) {
         let mut module = RpcModule::new(());
         module.register_method("hello", |_, _, _| "world").unwrap();
-        (server.local_addr().unwrap(), server.start(module))
+        module
+            .register_method("chain_getBlock", |_, _, _| "block")
+            .unwrap();
+        serve_methods(
+            module.into(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            limits,
+            Duration::from_millis(100),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn server() -> (SocketAddr, ServerHandle) {
+        server_with(RpcLimits::default()).await
+    }
+
+    /// A raw connection to `server` from `local` (a loopback address).
+    async fn connect_from(local: [u8; 4], server: SocketAddr) -> tokio::net::TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((local, 0))).unwrap();
+        socket.connect(server).await.unwrap()
+    }
+
+    /// Whether the server answers a `hello` over `stream` (an HTTP/1.1 POST).
+    async fn answers(stream: &mut tokio::net::TcpStream) -> bool {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"hello","params":[]}"#;
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return false;
+        }
+        let mut buffer = [0u8; 1024];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await;
+        match read {
+            Ok(Ok(n)) => String::from_utf8_lossy(&buffer[..n]).contains("\"world\""),
+            _ => false,
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_per_host_cap_are_closed_and_other_hosts_served() {
+        let (addr, _server) = server_with(RpcLimits {
+            max_connections_per_ip: 2,
+            ..RpcLimits::default()
+        })
+        .await;
+        let mut first = connect_from([127, 0, 0, 1], addr).await;
+        let mut second = connect_from([127, 0, 0, 1], addr).await;
+        assert!(answers(&mut first).await && answers(&mut second).await);
+        // The third from the same host is closed before anything is read...
+        let mut third = connect_from([127, 0, 0, 1], addr).await;
+        assert!(!answers(&mut third).await, "a third connection was served");
+        // ...while another host still gets in (Linux routes all of 127/8 to loopback).
+        let mut other = connect_from([127, 0, 0, 2], addr).await;
+        assert!(answers(&mut other).await, "another host was refused");
+        // A closed connection gives its slot back.
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut again = connect_from([127, 0, 0, 1], addr).await;
+        assert!(answers(&mut again).await, "the slot did not come back");
+    }
+
+    /// The retry-after and held-back times of a rate-limit refusal.
+    fn rate_limited_after(error: jsonrpsee::core::client::Error) -> (Duration, Duration) {
+        let jsonrpsee::core::client::Error::Call(object) = error else {
+            panic!("not a call error: {error}");
+        };
+        assert_eq!(object.code(), codes::RATE_LIMITED);
+        assert!(object.message().starts_with("rate limited, retry in "));
+        let data: serde_json::Value = serde_json::from_str(object.data().unwrap().get()).unwrap();
+        let ms = |key: &str| Duration::from_millis(data[key].as_u64().unwrap());
+        (ms("retry_after_ms"), ms("delayed_ms"))
+    }
+
+    async fn hello(
+        client: &jsonrpsee_ws_client::WsClient,
+    ) -> Result<String, jsonrpsee::core::client::Error> {
+        client.request("hello", jsonrpsee::rpc_params![]).await
+    }
+
+    #[test]
+    fn at_most_a_few_refusals_per_connection_are_held_back() {
+        let budget = CallBudget::new(&RpcLimits::default());
+        let wait = Duration::from_millis(300);
+        let held: Vec<_> = (0..MAX_HELD_REFUSALS).map(|_| budget.hold(wait)).collect();
+        assert!(
+            held.iter()
+                .all(|(delay, place)| *delay == wait && place.is_some())
+        );
+        let (delay, place) = budget.hold(wait);
+        assert!(
+            delay.is_zero() && place.is_none(),
+            "a fifth refusal was held"
+        );
+        drop(held);
+        assert_eq!(budget.hold(Duration::from_secs(5)).0, MAX_REFUSAL_DELAY);
+    }
+
+    #[tokio::test]
+    async fn a_flooding_connection_is_rate_limited_and_others_are_served() {
+        let (addr, _server) = server_with(RpcLimits {
+            calls_per_second: 20.0,
+            call_burst: 5.0,
+            heavy_call_cost: 4.0,
+            ..RpcLimits::default()
+        })
+        .await;
+        let url = format!("ws://{addr}");
+        let flood = jsonrpsee_ws_client::WsClientBuilder::default()
+            .build(&url)
+            .await
+            .unwrap();
+        // A heavy call takes 4 of the 5 tokens, a cheap one the last...
+        let block: String = flood
+            .request("chain_getBlock", jsonrpsee::rpc_params![])
+            .await
+            .unwrap();
+        assert_eq!(block, "block");
+        hello(&flood).await.unwrap();
+        // ...and the next is refused, the connection staying open. The refusal is held back
+        // until the budget would pay (a token at 20/s: 50 ms), so it says retry now.
+        let asked = Instant::now();
+        let (retry_after, delayed) = rate_limited_after(hello(&flood).await.unwrap_err());
+        assert!(
+            asked.elapsed() >= Duration::from_millis(45),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(retry_after, Duration::ZERO);
+        assert!(delayed > Duration::from_millis(40) && delayed <= Duration::from_millis(50));
+        assert_eq!(hello(&flood).await.unwrap(), "world");
+        // Another connection has its own budget.
+        let other = jsonrpsee_ws_client::WsClientBuilder::default()
+            .build(&url)
+            .await
+            .unwrap();
+        assert_eq!(hello(&other).await.unwrap(), "world");
+        // Calls in a batch are charged one by one.
+        let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+        for _ in 0..8 {
+            batch.insert("hello", jsonrpsee::rpc_params![]).unwrap();
+        }
+        let answers = other.batch_request::<String>(batch).await.unwrap();
+        let refused = answers.iter().filter(|answer| answer.is_err()).count();
+        assert!((3..8).contains(&refused), "{refused} of 8 refused");
     }
 
     #[tokio::test]

@@ -30,6 +30,9 @@ pub mod codes {
     /// The mempool is full or the sender has too many bytes of transactions waiting (a nonce
     /// too far ahead or fees the balance cannot cover are `INVALID_TRANSACTION`).
     pub const POOL_FULL: i32 = 1014;
+    /// The connection used up its call budget; the message says when to retry and `data` is
+    /// `{"retry_after_ms": N}`. The connection stays open.
+    pub const RATE_LIMITED: i32 = 1029;
     /// A parameter is malformed (bad address, bad hex, out-of-range number).
     pub const BAD_PARAMS: i32 = -32602;
     /// The node cannot answer (storage error); see its logs.

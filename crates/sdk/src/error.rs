@@ -148,6 +148,8 @@ pub(crate) fn client_error_is_transient(error: &tao_client::ClientError) -> bool
                 "mempool: full",
                 "transactions waiting",
                 "timed out",
+                // The node's per-connection call budget (`RATE_LIMITED`): it says when.
+                "rate limited",
             ]
             .iter()
             .any(|needle| message.contains(needle))

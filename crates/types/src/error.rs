@@ -85,6 +85,21 @@ pub enum InvalidTx {
         /// The account's free balance.
         free_rao: u64,
     },
+    /// This very transaction is already waiting in the node's pool (it is not taken or
+    /// gossiped again).
+    #[error("already known: this transaction is already waiting in the pool")]
+    AlreadyKnown,
+    /// Another transaction with the same signer and nonce is waiting, and this one does not
+    /// pay enough more to replace it.
+    #[error(
+        "replacement underpriced: a transaction with this nonce is waiting; a replacement must pay at least {min_fee_rao} rao, this one pays {fee_rao}"
+    )]
+    ReplacementUnderpriced {
+        /// This transaction's fee.
+        fee_rao: u64,
+        /// The least fee that replaces the waiting one.
+        min_fee_rao: u64,
+    },
 }
 
 impl InvalidTx {
