@@ -310,19 +310,39 @@ fn a_user_story_on_a_dev_node() {
     let chapter = Instant::now();
     stake_delegates_and_commit_reveal(&env, &netuid);
     eprintln!("second chapter: {:.1} s", chapter.elapsed().as_secs_f64());
+    // The chain log counts refusals (the weights set refused under commit-reveal) on its
+    // next line, at most 5 s later.
+    let waited = Instant::now();
+    while !std::fs::read_to_string(&node_log)
+        .unwrap()
+        .contains(" transactions refused ")
+        && waited.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(node);
     node_says_what_happened(&std::fs::read_to_string(&node_log).unwrap());
 }
 
 /// Issue 15 item 8: the node logs finalized blocks with the transactions and epochs since
-/// the last line (rate-limited), and transactions whose call failed, with the chain's error.
+/// the last line (rate-limited), transactions whose call failed, with the chain's error, and
+/// the transactions it refused, counted by reason.
 fn node_says_what_happened(log: &str) {
-    for expected in [" finalized height=", " transaction failed height="] {
+    for expected in [
+        " finalized height=",
+        " transaction failed height=",
+        " transactions refused refused=",
+    ] {
         assert!(
             log.contains(expected),
             "{expected:?} in the node's log:\n{log}"
         );
     }
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" transactions refused ") && l.contains("free_call_failed")),
+        "the refused weights in the node's log:\n{log}"
+    );
     // Hundreds of 50 ms blocks: fewer lines than blocks, each counting those since the last.
     let finalized_lines = log
         .lines()

@@ -14,6 +14,8 @@ use commonware_runtime::telemetry::metrics::{
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::block_log::RefusalTally;
+
 /// Largest request the endpoint reads, bytes.
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// How long a scraper may take to send its request.
@@ -55,6 +57,8 @@ pub struct NodeMetrics {
     pub block_execution: Histogram,
     /// Seconds to execute a block that ran at least one subnet epoch.
     pub epoch_execution: Histogram,
+    /// Refusals since the chain log's last line ([`crate::block_log`]).
+    pub refusals: RefusalTally,
 }
 
 impl std::fmt::Debug for NodeMetrics {
@@ -93,6 +97,7 @@ impl NodeMetrics {
                 "time to execute a block that ran a subnet epoch",
                 SECONDS_BUCKETS,
             ),
+            refusals: RefusalTally::default(),
         }
     }
 
@@ -110,6 +115,7 @@ impl NodeMetrics {
             gossip_dropped: Registered::detached(raw::Family::default()),
             block_execution: histogram(),
             epoch_execution: histogram(),
+            refusals: RefusalTally::default(),
         }
     }
 
@@ -118,9 +124,10 @@ impl NodeMetrics {
         self.gossip_dropped.get_or_create(&Reason { reason }).inc();
     }
 
-    /// Counts a refused transaction.
+    /// Counts a refused transaction (also for the chain log's next line).
     pub fn rejected(&self, reason: &'static str) {
         self.tx_rejected.get_or_create(&Reason { reason }).inc();
+        self.refusals.record(reason);
     }
 }
 

@@ -475,7 +475,10 @@ async fn serve(
     });
 
     let mut heads = events.finalized.subscribe();
-    let block_log = tokio::spawn(crate::block_log::run(events.finalized.subscribe()));
+    let block_log = tokio::spawn(crate::block_log::run(
+        events.finalized.subscribe(),
+        metrics.refusals.clone(),
+    ));
     let rpc = Rpc::new(args.chain.clone(), args.store, config.spec, events, metrics)
         .map_err(crate::app::ChainError::from)?;
     let (bound, server) = rpc.serve(config.rpc_addr).await?;
