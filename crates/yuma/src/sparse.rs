@@ -483,11 +483,6 @@ fn stored_row(
 trait EmaAlpha {
     /// `(α, 1 − α)` as raw bits for bond weight `w`, bond `b` and the miner's consensus `c`.
     fn of(&self, w: i64, b: i64, c: i64) -> (i64, i64);
-
-    /// `(α, 1 − α)` when they do not depend on the entry.
-    fn fixed(&self) -> Option<(i64, i64)> {
-        None
-    }
 }
 
 /// A fixed `(α, 1 − α)`.
@@ -497,10 +492,6 @@ impl EmaAlpha for FixedAlpha {
     #[inline(always)]
     fn of(&self, _: i64, _: i64, _: i64) -> (i64, i64) {
         (self.0, self.1)
-    }
-
-    fn fixed(&self) -> Option<(i64, i64)> {
-        Some((self.0, self.1))
     }
 }
 
@@ -514,6 +505,70 @@ impl EmaAlpha for LiquidAlpha {
         );
         (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits())
     }
+}
+
+/// [`EmaAlpha`] for [`yuma3_row_unit`]: `(α, 1 − α)` as multiplications by proportions below 1,
+/// for an epoch where every α lies strictly between 0 and 1.
+trait UnitAlpha {
+    /// `(α, 1 − α)` for the clipped weight `w` (the bond weight, β = 1), the bond `b` and
+    /// the miner's consensus `c`.
+    fn of(&self, w: i64, b: i64, c: i64) -> (FracScale, FracScale);
+}
+
+/// A fixed `(α, 1 − α)`, both below 1.
+impl UnitAlpha for (FracScale, FracScale) {
+    #[inline(always)]
+    fn of(&self, _: i64, _: i64, _: i64) -> (FracScale, FracScale) {
+        *self
+    }
+}
+
+/// Liquid alpha with bounds strictly between 0 and 1, and its coefficient at distance 0.
+struct UnitLiquid {
+    liquid: LiquidAlpha,
+    at_zero: (FracScale, FracScale),
+}
+
+impl UnitLiquid {
+    /// `None` unless `0 < alpha_low` and `alpha_high < 1`, so that every α and `1 − α` is a
+    /// proportion below 1.
+    fn new(liquid: LiquidAlpha) -> Option<Self> {
+        let (low, high) = liquid.bounds();
+        let unit = low > ZERO && high < ONE;
+        unit.then(|| Self {
+            at_zero: unit_pair(liquid.at_distance(ZERO)),
+            liquid,
+        })
+    }
+}
+
+impl UnitAlpha for UnitLiquid {
+    /// With β = 1 the bond weight is the clipped weight, never above consensus, so a weight
+    /// at or above its bond is at distance 0 (the sigmoid's input of every buy); only a bond
+    /// above the weight (selling) needs the sigmoid. In a steady state most entries are the
+    /// former, and the sigmoid (≈ 30 dependent multiply-divides) is what costs.
+    #[inline(always)]
+    fn of(&self, w: i64, b: i64, c: i64) -> (FracScale, FracScale) {
+        if w >= b {
+            return self.at_zero;
+        }
+        let alpha = self.liquid.alpha(
+            I32F32::from_bits(w),
+            I32F32::from_bits(b),
+            I32F32::from_bits(c),
+        );
+        unit_pair(alpha)
+    }
+}
+
+/// `(α, 1 − α)` for `low ≤ α ≤ high` with `0 < low` and `high < 1` ([`UnitLiquid::new`]):
+/// both are proportions below 1, so the clamps are the identity.
+#[inline(always)]
+fn unit_pair(alpha: I32F32) -> (FracScale, FracScale) {
+    (
+        FracScale::clamped(alpha),
+        FracScale::clamped(ONE.saturating_sub(alpha)),
+    )
 }
 
 /// Yuma 3: per-element EMA of absolute bonds, dividends from column-normalised bonds.
@@ -535,11 +590,34 @@ fn yuma3(
         fixed_alpha.to_bits(),
         ONE.saturating_sub(fixed_alpha).to_bits(),
     );
+    // The unit kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`);
+    // α's own are checked by the `UnitAlpha` that is passed.
+    let unit = clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c));
     let sweep = if params.liquid_alpha && clip.consensus.iter().any(|c| *c != ZERO) {
         let liquid = LiquidAlpha::new(params);
-        yuma3_sweep(ws, active_stake, clip, stored_bonds, &liquid, n)
+        let unit_alpha = UnitLiquid::new(liquid).filter(|_| unit);
+        yuma3_sweep(
+            ws,
+            active_stake,
+            clip,
+            stored_bonds,
+            &liquid,
+            unit_alpha.as_ref(),
+            n,
+        )
     } else {
-        yuma3_sweep(ws, active_stake, clip, stored_bonds, &fixed, n)
+        let unit_alpha = FracScale::new(fixed_alpha)
+            .zip(FracScale::new(ONE.saturating_sub(fixed_alpha)))
+            .filter(|_| unit);
+        yuma3_sweep(
+            ws,
+            active_stake,
+            clip,
+            stored_bonds,
+            &fixed,
+            unit_alpha.as_ref(),
+            n,
+        )
     };
     let (ranking, column_totals, stored) = sweep;
     let (validator_trust, incentive) = ranking.finish();
@@ -619,6 +697,7 @@ fn yuma3_sweep(
     clip: &Clip<'_>,
     stored_bonds: &StoredBonds<'_>,
     alpha: &impl EmaAlpha,
+    unit_alpha: Option<&impl UnitAlpha>,
     n: usize,
 ) -> Sweep {
     let Workspace {
@@ -631,19 +710,13 @@ fn yuma3_sweep(
     let mut miners = MinerAcc::per_miner(clip.consensus, n);
     let mut stored = Vec::with_capacity(n);
     new_bonds.clear_for_slots(n, weights.nnz());
-    // The fast kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`).
-    let unit = alpha
-        .fixed()
-        .and_then(|(alpha, keep)| {
-            let scale = |x| FracScale::new(I32F32::from_bits(x));
-            Some((scale(alpha)?, scale(keep)?))
-        })
-        .filter(|_| clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c)));
     for ((i, row), trust) in weights.rows().enumerate().zip(trust.iter_mut()) {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
-        let factors = unit.and_then(|(alpha, keep)| {
-            let a = FracScale::new(a)?;
-            Some(UnitFactors { a, alpha, keep })
+        let factors = unit_alpha.and_then(|alpha| {
+            Some(UnitFactors {
+                a: FracScale::new(a)?,
+                alpha,
+            })
         });
         let (cols, vals) = row;
         let stored_row_in = stored_bonds.row(i);
@@ -750,21 +823,21 @@ fn yuma3_row(
 }
 
 /// The factors of [`yuma3_row_unit`], all below 1.
-struct UnitFactors {
+struct UnitFactors<'a, A> {
     /// The row's active stake.
     a: FracScale,
-    /// The fixed EMA coefficient and its complement.
-    alpha: FracScale,
-    keep: FracScale,
+    /// The EMA coefficient and its complement, per entry.
+    alpha: &'a A,
 }
 
-/// [`yuma3_row`] for the usual case — fixed α, β = 1, and every factor a proportion — with
-/// [`FracScale`] products and [`add_unit`] sums: the same bits, far fewer instructions.
+/// [`yuma3_row`] for the usual case — β = 1, and every factor a proportion, α fixed or
+/// liquid ([`UnitAlpha`]) — with [`FracScale`] products and [`add_unit`] sums: the same bits,
+/// far fewer instructions.
 ///
 /// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
-/// u16 proportions are at most 1; `a`, α and 1 − α were checked to be below 1. Every term is
-/// non-negative.
+/// u16 proportions are at most 1; `a` was checked to be below 1, and so were every α and
+/// 1 − α the [`UnitAlpha`] can give. Every term is non-negative.
 ///
 /// The row is written by position — each new bond into its slot of the new bond matrix,
 /// its stored form into a row sized for it — so the loop has no pushes, and no calls that
@@ -776,7 +849,7 @@ fn yuma3_row_unit(
     bonds: impl Iterator<Item = I32F32>,
     new: &mut [I32F32],
     miners: &mut [MinerAcc],
-    f: &UnitFactors,
+    f: &UnitFactors<'_, impl UnitAlpha>,
 ) -> (i64, Vec<(u16, u16)>) {
     let one = ONE.to_bits();
     let mut trust = 0i64;
@@ -790,7 +863,9 @@ fn yuma3_row_unit(
                 let clipped = w.to_bits().min(miner.consensus).max(0);
                 trust = add_unit(trust, clipped);
                 miner.rank = add_unit(miner.rank, f.a.apply(clipped));
-                let value = add_unit(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
+                let b = b.to_bits();
+                let (alpha, keep) = f.alpha.of(clipped, b, miner.consensus);
+                let value = add_unit(keep.apply(b), alpha.apply(clipped)).min(one);
                 miner.total = add_unit(miner.total, value);
                 value
             }
