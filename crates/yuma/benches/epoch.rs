@@ -1,10 +1,12 @@
 //! Epoch benchmarks: `cargo bench -p tao-yuma --bench epoch`.
 //!
-//! Subnets of n neurons where every validator weights every miner, with the steady-state bonds
-//! of a previous epoch, for both bond models and liquid alpha off and on. The plain rows run
-//! each epoch in a new [`Workspace`] (its allocations included); `,reused` rows
-//! keep one between epochs, as [`epoch`] does per thread and a node does. Targets (one core,
-//! liquid alpha off): ≤ 1 ms for n = 256, ≤ 50 ms for n = 4096.
+//! Subnets of n neurons where every validator weights every miner, with the bonds of a
+//! previous epoch over the same weights, for both bond models and liquid alpha off and on;
+//! `,moved` rows change the weights after that epoch, so that about half the bonds lead their
+//! weights (liquid alpha's expensive case). The plain rows run each epoch in a new
+//! [`Workspace`] (its allocations included); `,reused` rows keep one between epochs, as
+//! [`epoch`] does per thread and a node does. Targets (one core): ≤ 1 ms for n = 256; for
+//! n = 4096, ≤ 50 ms with liquid alpha off and ≤ 60 ms with it on.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented `benches` function
 
@@ -27,17 +29,26 @@ fn cell(i: usize, j: usize) -> u16 {
     (z ^ (z >> 31)) as u16
 }
 
-/// A subnet with `validators` validators (uids `0..validators`) weighting every miner.
-fn subnet(n: usize, validators: usize, yuma3: bool, liquid_alpha: bool) -> EpochInput {
-    let weights = (0..n)
+/// Weight rows of `validators` validators (uids `0..validators`) weighting every miner.
+fn weights(n: usize, validators: usize, seed: usize) -> Vec<Vec<(u16, u16)>> {
+    (0..n)
         .map(|i| {
             if i < validators {
-                (validators..n).map(|j| (j as u16, cell(i, j))).collect()
+                (validators..n)
+                    .map(|j| (j as u16, cell(i.wrapping_add(seed), j)))
+                    .collect()
             } else {
                 Vec::new()
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A subnet with `validators` validators weighting every miner, with the bonds of an
+/// earlier epoch over the same weights (`moved: false`; every bond then trails its weight)
+/// or over other weights (`moved: true`; about half the bonds lead theirs, and liquid alpha
+/// computes its sigmoid for each of those).
+fn subnet(n: usize, validators: usize, yuma3: bool, liquid_alpha: bool, moved: bool) -> EpochInput {
     let mut input = EpochInput {
         params: EpochParams {
             yuma3,
@@ -61,13 +72,15 @@ fn subnet(n: usize, validators: usize, yuma3: bool, liquid_alpha: bool) -> Epoch
         last_update: vec![999; n],
         block_at_registration: vec![0; n],
         validator_permit: (0..n).map(|i| i < validators).collect(),
-        weights,
+        weights: weights(n, validators, 0),
         bonds: vec![Vec::new(); n],
         weight_commit_blocks: None,
     };
-    // Steady state: bonds from an earlier epoch over slightly different weights.
     let warm = epoch(&input).expect("valid benchmark input");
     input.bonds = warm.bonds;
+    if moved {
+        input.weights = weights(n, validators, 7);
+    }
     input
 }
 
@@ -75,14 +88,15 @@ fn bench_epoch(c: &mut Criterion) {
     let mut group = c.benchmark_group("epoch");
     for (n, validators) in [(256, 64), (1024, 256), (4096, 1024)] {
         for (model, yuma3) in [("yuma3", true), ("original", false)] {
-            for liquid_alpha in [false, true] {
+            for (liquid_alpha, moved) in [(false, false), (true, false), (true, true)] {
                 if liquid_alpha && !yuma3 {
                     continue; // liquid alpha only exists for Yuma 3 bonds
                 }
-                let input = subnet(n, validators, yuma3, liquid_alpha);
+                let input = subnet(n, validators, yuma3, liquid_alpha, moved);
                 let id = format!(
-                    "{model}{}/n={n},v={validators}",
-                    if liquid_alpha { "+liquid" } else { "" }
+                    "{model}{}{}/n={n},v={validators}",
+                    if liquid_alpha { "+liquid" } else { "" },
+                    if moved { ",moved" } else { "" }
                 );
                 if n >= 4096 || liquid_alpha {
                     group.sample_size(10).measurement_time(Duration::from_secs(

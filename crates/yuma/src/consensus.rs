@@ -1,12 +1,12 @@
 //! Consensus: the stake-weighted κ-quantile of every column of the weight matrix, computed
 //! straight from the compressed rows, without transposing them.
 //!
-//! The columns are taken 128 at a time ([`BLOCK`]). A first sweep over the voters' rows adds each voter's
-//! stake to a histogram of its column, binned by the top 6 bits of the score below the column's
-//! maximum (one 64-bin histogram per column, all of them in the L1/L2 cache). The bin whose
-//! cumulative stake first exceeds the minority holds the answer; a second sweep copies only that
-//! bin's entries out, and the quickselect of [`crate::median`] finishes on them, told the stake
-//! of the lower bins. With scores spread over the column's range that is a handful of entries
+//! The columns are taken 128 at a time ([`BLOCK`]). A first sweep over the voters' rows adds
+//! each voter's stake to a histogram of its column, binned by the top 6 bits of the score below
+//! the column's maximum (one 64-bin histogram per column, all of them in the L1/L2 cache). The
+//! bin whose cumulative stake first exceeds the minority holds the answer; a second sweep
+//! copies only that bin's entries out, and the quickselect of [`crate::median`] finishes on
+//! them, told the stake of the lower bins. With scores spread over the column's range that is a handful of entries
 //! per column instead of every voter, and no sorting at all.
 //!
 //! Binning is monotone in the score (scores above the assumed maximum share the highest bin),

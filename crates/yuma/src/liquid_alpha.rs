@@ -33,6 +33,16 @@ impl LiquidAlpha {
         let buy = weight.saturating_sub(consensus).clamp(ZERO, ONE);
         let sell = bond.saturating_sub(weight).clamp(ZERO, ONE);
         let distance = if weight >= bond { buy } else { sell };
+        self.at_distance(distance)
+    }
+
+    /// `(alpha_low, alpha_high)`: every coefficient lies between them.
+    pub(crate) fn bounds(&self) -> (I32F32, I32F32) {
+        (self.low, self.high)
+    }
+
+    /// The EMA coefficient for a weight `distance` ahead of consensus or behind the bond.
+    pub(crate) fn at_distance(&self, distance: I32F32) -> I32F32 {
         let exponent = self
             .slope
             .saturating_mul(distance.saturating_sub(I32F32::from_bits(1 << 31)));

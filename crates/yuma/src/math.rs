@@ -49,6 +49,15 @@ impl FracScale {
         })
     }
 
+    /// `k` clamped into `[0, 1)`: for a factor already known to be a proportion below 1,
+    /// where the clamp is the identity.
+    #[inline(always)]
+    pub(crate) fn clamped(k: I32F32) -> Self {
+        Self {
+            k: k.to_bits().clamp(0, ONE.to_bits().wrapping_sub(1)) as u64,
+        }
+    }
+
     /// `k · x` for a proportion `x` (meaningless outside that range, never used there).
     #[inline(always)]
     pub(crate) fn apply(self, x: i64) -> i64 {

@@ -20,7 +20,7 @@ use crate::input::{CanonicalRow, Checked, EpochInput, EpochOutput, YumaError};
 use crate::liquid_alpha::LiquidAlpha;
 use crate::math::{
     FastDiv, FracScale, IntRatio, ONE, ShareDiv, StoredForm, UnshiftedDiv, ZERO, add_nonneg,
-    add_unit, is_unit, mul, normalize, to_u16_proportion, to_u16_unit,
+    add_unit, is_unit, mul, normalize, to_u16_unit,
 };
 use tao_primitives::{I32F32, u16_proportion_to_fixed};
 
@@ -453,41 +453,10 @@ fn same_uids(cols: &[u16], stored: &[(u16, u16)]) -> bool {
             == 0
 }
 
-/// The positive entries of a finished row in stored form.
-#[inline(never)] // one call per row; a function of its own in profiles
-fn stored_row(
-    cols: &[u16],
-    vals: &[I32F32],
-    stored: impl Fn(u16, I32F32) -> u16,
-) -> Vec<(u16, u16)> {
-    let positive = vals.iter().filter(|v| **v > ZERO).count();
-    if positive == vals.len() {
-        // Usually every entry: an exact-size map the compiler turns into a tight loop.
-        return cols
-            .iter()
-            .zip(vals)
-            .map(|(&j, &v)| (j, stored(j, v)))
-            .collect();
-    }
-    let mut row = Vec::with_capacity(positive);
-    row.extend(
-        cols.iter()
-            .zip(vals)
-            .filter(|(_, v)| **v > ZERO)
-            .map(|(&j, &v)| (j, stored(j, v))),
-    );
-    row
-}
-
 /// The bond EMA coefficient of one entry: fixed, or liquid alpha's sigmoid.
 trait EmaAlpha {
     /// `(α, 1 − α)` as raw bits for bond weight `w`, bond `b` and the miner's consensus `c`.
     fn of(&self, w: i64, b: i64, c: i64) -> (i64, i64);
-
-    /// `(α, 1 − α)` when they do not depend on the entry.
-    fn fixed(&self) -> Option<(i64, i64)> {
-        None
-    }
 }
 
 /// A fixed `(α, 1 − α)`.
@@ -497,10 +466,6 @@ impl EmaAlpha for FixedAlpha {
     #[inline(always)]
     fn of(&self, _: i64, _: i64, _: i64) -> (i64, i64) {
         (self.0, self.1)
-    }
-
-    fn fixed(&self) -> Option<(i64, i64)> {
-        Some((self.0, self.1))
     }
 }
 
@@ -514,6 +479,70 @@ impl EmaAlpha for LiquidAlpha {
         );
         (alpha.to_bits(), ONE.saturating_sub(alpha).to_bits())
     }
+}
+
+/// [`EmaAlpha`] for [`UnitArith`]: `(α, 1 − α)` as multiplications by proportions below 1,
+/// for an epoch where every α lies strictly between 0 and 1.
+trait UnitAlpha {
+    /// `(α, 1 − α)` for the clipped weight `w` (the bond weight, β = 1), the bond `b` and
+    /// the miner's consensus `c`.
+    fn of(&self, w: i64, b: i64, c: i64) -> (FracScale, FracScale);
+}
+
+/// A fixed `(α, 1 − α)`, both below 1.
+impl UnitAlpha for (FracScale, FracScale) {
+    #[inline(always)]
+    fn of(&self, _: i64, _: i64, _: i64) -> (FracScale, FracScale) {
+        *self
+    }
+}
+
+/// Liquid alpha with bounds strictly between 0 and 1, and its coefficient at distance 0.
+struct UnitLiquid {
+    liquid: LiquidAlpha,
+    at_zero: (FracScale, FracScale),
+}
+
+impl UnitLiquid {
+    /// `None` unless `0 < alpha_low` and `alpha_high < 1`, so that every α and `1 − α` is a
+    /// proportion below 1.
+    fn new(liquid: LiquidAlpha) -> Option<Self> {
+        let (low, high) = liquid.bounds();
+        let unit = low > ZERO && high < ONE;
+        unit.then(|| Self {
+            at_zero: unit_pair(liquid.at_distance(ZERO)),
+            liquid,
+        })
+    }
+}
+
+impl UnitAlpha for UnitLiquid {
+    /// With β = 1 the bond weight is the clipped weight, never above consensus, so a weight
+    /// at or above its bond is at distance 0 (the sigmoid's input of every buy); only a bond
+    /// above the weight (selling) needs the sigmoid. In a steady state most entries are the
+    /// former, and the sigmoid (≈ 30 dependent multiply-divides) is what costs.
+    #[inline(always)]
+    fn of(&self, w: i64, b: i64, c: i64) -> (FracScale, FracScale) {
+        if w >= b {
+            return self.at_zero;
+        }
+        let alpha = self.liquid.alpha(
+            I32F32::from_bits(w),
+            I32F32::from_bits(b),
+            I32F32::from_bits(c),
+        );
+        unit_pair(alpha)
+    }
+}
+
+/// `(α, 1 − α)` for `low ≤ α ≤ high` with `0 < low` and `high < 1` ([`UnitLiquid::new`]):
+/// both are proportions below 1, so the clamps are the identity.
+#[inline(always)]
+fn unit_pair(alpha: I32F32) -> (FracScale, FracScale) {
+    (
+        FracScale::clamped(alpha),
+        FracScale::clamped(ONE.saturating_sub(alpha)),
+    )
 }
 
 /// Yuma 3: per-element EMA of absolute bonds, dividends from column-normalised bonds.
@@ -535,11 +564,34 @@ fn yuma3(
         fixed_alpha.to_bits(),
         ONE.saturating_sub(fixed_alpha).to_bits(),
     );
+    // The unit arithmetic's preconditions that hold for the whole epoch (see `UnitArith`);
+    // α's own are checked by the `UnitAlpha` that is passed.
+    let unit = clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c));
     let sweep = if params.liquid_alpha && clip.consensus.iter().any(|c| *c != ZERO) {
         let liquid = LiquidAlpha::new(params);
-        yuma3_sweep(ws, active_stake, clip, stored_bonds, &liquid, n)
+        let unit_alpha = UnitLiquid::new(liquid).filter(|_| unit);
+        yuma3_sweep(
+            ws,
+            active_stake,
+            clip,
+            stored_bonds,
+            &liquid,
+            unit_alpha.as_ref(),
+            n,
+        )
     } else {
-        yuma3_sweep(ws, active_stake, clip, stored_bonds, &fixed, n)
+        let unit_alpha = FracScale::new(fixed_alpha)
+            .zip(FracScale::new(ONE.saturating_sub(fixed_alpha)))
+            .filter(|_| unit);
+        yuma3_sweep(
+            ws,
+            active_stake,
+            clip,
+            stored_bonds,
+            &fixed,
+            unit_alpha.as_ref(),
+            n,
+        )
     };
     let (ranking, column_totals, stored) = sweep;
     let (validator_trust, incentive) = ranking.finish();
@@ -619,6 +671,7 @@ fn yuma3_sweep(
     clip: &Clip<'_>,
     stored_bonds: &StoredBonds<'_>,
     alpha: &impl EmaAlpha,
+    unit_alpha: Option<&impl UnitAlpha>,
     n: usize,
 ) -> Sweep {
     let Workspace {
@@ -631,57 +684,45 @@ fn yuma3_sweep(
     let mut miners = MinerAcc::per_miner(clip.consensus, n);
     let mut stored = Vec::with_capacity(n);
     new_bonds.clear_for_slots(n, weights.nnz());
-    // The fast kernel's preconditions that hold for the whole epoch (see `yuma3_row_unit`).
-    let unit = alpha
-        .fixed()
-        .and_then(|(alpha, keep)| {
-            let scale = |x| FracScale::new(I32F32::from_bits(x));
-            Some((scale(alpha)?, scale(keep)?))
-        })
-        .filter(|_| clip.beta == ONE && clip.consensus.iter().all(|c| is_unit(*c)));
     for ((i, row), trust) in weights.rows().enumerate().zip(trust.iter_mut()) {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
-        let factors = unit.and_then(|(alpha, keep)| {
-            let a = FracScale::new(a)?;
-            Some(UnitFactors { a, alpha, keep })
+        let unit = unit_alpha.and_then(|alpha| {
+            Some(UnitArith {
+                a: FracScale::new(a)?,
+                alpha,
+            })
         });
         let (cols, vals) = row;
         let stored_row_in = stored_bonds.row(i);
-        let row_trust = match &factors {
+        let (row_trust, row_stored) = match &unit {
             // Steady state: the stored bonds are on exactly the weighted miners; read them
             // in place instead of lining the rows up.
-            Some(factors) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
+            Some(unit) if stored_bonds.all_carry && same_uids(cols, stored_row_in) => {
                 let bonds = stored_row_in
                     .iter()
                     .map(|&(_, b)| u16_proportion_to_fixed(b));
                 let new = new_bonds.push_row_slot(cols);
-                let (row_trust, row_stored) =
-                    yuma3_row_unit((cols, vals), bonds, new, &mut miners, factors);
-                stored.push(row_stored);
-                row_trust
+                yuma3_row((cols, vals), bonds, new, &mut miners, unit)
             }
             _ => {
                 let (lined, _) = scratch.line_up(row, stored_bonds, i, u16_proportion_to_fixed);
-                match &factors {
-                    Some(factors) => {
-                        let bonds = lined.old.iter().copied();
-                        let new = new_bonds.push_row_slot(lined.cols);
-                        let row = (lined.cols, lined.new);
-                        let (row_trust, row_stored) =
-                            yuma3_row_unit(row, bonds, new, &mut miners, factors);
-                        stored.push(row_stored);
-                        row_trust
-                    }
+                let bonds = lined.old.iter().copied();
+                let new = new_bonds.push_row_slot(lined.cols);
+                let row = (lined.cols, lined.new);
+                match &unit {
+                    Some(unit) => yuma3_row(row, bonds, new, &mut miners, unit),
                     None => {
-                        let new = new_bonds.push_row_slot(lined.cols);
-                        let row_trust =
-                            yuma3_row(&lined, new, &mut miners, clip, alpha, a.to_bits());
-                        stored.push(stored_row(lined.cols, new, |_, b| to_u16_proportion(b)));
-                        row_trust
+                        let general = SaturatingArith {
+                            beta: clip.beta.to_bits(),
+                            a: a.to_bits(),
+                            alpha,
+                        };
+                        yuma3_row(row, bonds, new, &mut miners, &general)
                     }
                 }
             }
         };
+        stored.push(row_stored);
         *trust = I32F32::from_bits(row_trust);
     }
     new_bonds.finish_slots();
@@ -717,68 +758,116 @@ impl MinerAcc {
     }
 }
 
-/// Yuma 3's first sweep over one lined-up row, in general: `out[k]` gets the new bond,
-/// clipped weights go to the miners' ranks, new bonds to their totals; returns the row's
-/// trust.
-#[inline(never)] // one call per row; a function of its own in profiles
-fn yuma3_row(
-    lined: &LinedUp<'_>,
-    out: &mut [I32F32],
-    miners: &mut [MinerAcc],
-    clip: &Clip<'_>,
-    alpha: &impl EmaAlpha,
+/// The arithmetic of Yuma 3's sweep over one entry, on raw bits: what differs between the
+/// general kernel and the usual case. [`yuma3_row`] is written once over it.
+trait Yuma3Arith {
+    /// `(clipped, bond weight)` of a weight `w ≥ 0` on a miner with consensus `c`: the
+    /// clipped weight `min(w, c)` (an entry clipped to `≤ 0` is 0) and the positive part of
+    /// `w + β·(clipped − w)`.
+    fn clip(&self, w: i64, c: i64) -> (i64, i64);
+    /// `acc + x` in the row's and the miners' sums.
+    fn add(acc: i64, x: i64) -> i64;
+    /// The row's active stake times a clipped weight, for the miner's rank.
+    fn rank(&self, clipped: i64) -> i64;
+    /// The new bond `min((1 − α)·b + max(α·w, 0), 1)`, at least 0, for bond weight `w`, bond
+    /// `b` and consensus `c`.
+    fn bond(&self, w: i64, b: i64, c: i64) -> i64;
+}
+
+/// Saturating arithmetic for any operands: the live chain's operations.
+struct SaturatingArith<'a, A> {
+    beta: i64,
     a: i64,
-) -> i64 {
-    let mut trust = 0i64;
-    let entries = lined.cols.iter().zip(lined.new).zip(lined.old);
-    for (((&j, &w), &b), out) in entries.zip(out.iter_mut()) {
-        let Some(miner) = miners.get_mut(usize::from(j)) else {
-            continue;
-        };
-        let (c, clipped, w) = clip.apply(j, w.to_bits());
-        trust = trust.saturating_add(clipped);
-        miner.rank = miner.rank.saturating_add(mul_bits(a, clipped));
-        let b = b.to_bits();
-        let (alpha, keep) = alpha.of(w, b, c);
+    alpha: &'a A,
+}
+
+impl<A: EmaAlpha> Yuma3Arith for SaturatingArith<'_, A> {
+    #[inline(always)]
+    fn clip(&self, w: i64, c: i64) -> (i64, i64) {
+        let clipped = w.min(c).max(0);
+        if self.beta == ONE.to_bits() {
+            // `w + 1·(c − w) = c` exactly.
+            return (clipped, clipped);
+        }
+        let interpolated = w.saturating_add(mul_bits(self.beta, clipped.saturating_sub(w)));
+        (clipped, interpolated.max(0))
+    }
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        acc.saturating_add(x)
+    }
+
+    #[inline(always)]
+    fn rank(&self, clipped: i64) -> i64 {
+        mul_bits(self.a, clipped)
+    }
+
+    #[inline(always)]
+    fn bond(&self, w: i64, b: i64, c: i64) -> i64 {
+        let (alpha, keep) = self.alpha.of(w, b, c);
         let decayed = mul_bits(keep, b);
         let gained = mul_bits(alpha, w).max(0);
-        let value = decayed.saturating_add(gained).min(ONE.to_bits()).max(0);
-        miner.total = miner.total.saturating_add(value);
-        *out = I32F32::from_bits(value);
+        decayed.saturating_add(gained).min(ONE.to_bits()).max(0)
     }
-    trust
 }
 
-/// The factors of [`yuma3_row_unit`], all below 1.
-struct UnitFactors {
-    /// The row's active stake.
-    a: FracScale,
-    /// The fixed EMA coefficient and its complement.
-    alpha: FracScale,
-    keep: FracScale,
-}
-
-/// [`yuma3_row`] for the usual case — fixed α, β = 1, and every factor a proportion — with
-/// [`FracScale`] products and [`add_unit`] sums: the same bits, far fewer instructions.
+/// The usual case — β = 1, and every factor a proportion, α fixed or liquid ([`UnitAlpha`])
+/// — with [`FracScale`] products and [`add_unit`] sums: the same bits, far fewer
+/// instructions.
 ///
 /// Why every product is of proportions: consensus was checked to lie in `[0, 1]`, so the
 /// clipped weight `min(w, c)` does too (and is the bond weight, β = 1); stored bonds read as
-/// u16 proportions are at most 1; `a`, α and 1 − α were checked to be below 1. Every term is
-/// non-negative.
+/// u16 proportions are at most 1; `a` was checked to be below 1, and so were every α and
+/// 1 − α the [`UnitAlpha`] can give. Every term is non-negative.
+struct UnitArith<'a, U> {
+    /// The row's active stake.
+    a: FracScale,
+    /// The EMA coefficient and its complement, per entry.
+    alpha: &'a U,
+}
+
+impl<U: UnitAlpha> Yuma3Arith for UnitArith<'_, U> {
+    #[inline(always)]
+    fn clip(&self, w: i64, c: i64) -> (i64, i64) {
+        let clipped = w.min(c).max(0);
+        (clipped, clipped)
+    }
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        add_unit(acc, x)
+    }
+
+    #[inline(always)]
+    fn rank(&self, clipped: i64) -> i64 {
+        self.a.apply(clipped)
+    }
+
+    #[inline(always)]
+    fn bond(&self, w: i64, b: i64, c: i64) -> i64 {
+        let (alpha, keep) = self.alpha.of(w, b, c);
+        add_unit(keep.apply(b), alpha.apply(w)).min(ONE.to_bits())
+    }
+}
+
+/// Yuma 3's first sweep over one row and its stored bonds: each new bond goes to its slot of
+/// `new` and to its miner's total, clipped weights to the miners' ranks; returns the row's
+/// trust and its stored form (the positive bonds, `floor(b · 65535)`).
 ///
 /// The row is written by position — each new bond into its slot of the new bond matrix,
-/// its stored form into a row sized for it — so the loop has no pushes, and no calls that
-/// would keep its state in memory; the stored row keeps only positive bonds, compacted after
-/// the loop in the rare row that has another.
+/// its stored form into a row sized for it — so the loop has no pushes, and with
+/// [`UnitArith`] no calls that would keep its state in memory; the stored row keeps only
+/// positive bonds, compacted after the loop in the rare row that has another. Every new bond
+/// lies in `[0, 1]`, so its stored form is [`to_u16_unit`].
 #[inline(never)] // one call per row; a function of its own in profiles
-fn yuma3_row_unit(
+fn yuma3_row<K: Yuma3Arith>(
     (cols, weights): CsrRow<'_>,
     bonds: impl Iterator<Item = I32F32>,
     new: &mut [I32F32],
     miners: &mut [MinerAcc],
-    f: &UnitFactors,
+    arith: &K,
 ) -> (i64, Vec<(u16, u16)>) {
-    let one = ONE.to_bits();
     let mut trust = 0i64;
     let mut all_positive = true;
     let mut stored = vec![(0u16, 0u16); cols.len()];
@@ -787,11 +876,11 @@ fn yuma3_row_unit(
     for (((&j, &w), b), (new, stored)) in entries.zip(outputs) {
         let value = match miners.get_mut(usize::from(j)) {
             Some(miner) => {
-                let clipped = w.to_bits().min(miner.consensus).max(0);
-                trust = add_unit(trust, clipped);
-                miner.rank = add_unit(miner.rank, f.a.apply(clipped));
-                let value = add_unit(f.keep.apply(b.to_bits()), f.alpha.apply(clipped)).min(one);
-                miner.total = add_unit(miner.total, value);
+                let (clipped, bond_weight) = arith.clip(w.to_bits(), miner.consensus);
+                trust = K::add(trust, clipped);
+                miner.rank = K::add(miner.rank, arith.rank(clipped));
+                let value = arith.bond(bond_weight, b.to_bits(), miner.consensus);
+                miner.total = K::add(miner.total, value);
                 value
             }
             None => 0,

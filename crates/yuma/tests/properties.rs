@@ -425,9 +425,9 @@ proptest! {
     }
 }
 
-/// A wider subnet (more columns than one consensus block of 64), validators weighting random
-/// subsets of miners with spread, tied, zero and maximal values, some miners registered
-/// recently (masked weights, dropped bonds), zero and equal stakes.
+/// A wider subnet (64 to 199 columns, often more than one consensus block of 128),
+/// validators weighting random subsets of miners with spread, tied, zero and maximal values,
+/// some miners registered recently (masked weights, dropped bonds), zero and equal stakes.
 fn wide_input() -> impl Strategy<Value = EpochInput> {
     (64usize..200, 1usize..48, params(), any::<u64>()).prop_flat_map(
         |(n, validators, params, seed)| {
