@@ -248,11 +248,16 @@ where
                 _ => None,
             })
             .collect();
-        let (delay, held) = waits
+        // Held back until the budget would pay every refused call, about the sum of their
+        // waits (each refused take leaves the bucket as it was).
+        let refused_wait = waits
             .iter()
             .flatten()
-            .max()
-            .map_or((Duration::ZERO, None), |wait| self.budget.hold(*wait));
+            .fold(None, |sum: Option<Duration>, wait| {
+                Some(sum.map_or(*wait, |sum| sum.saturating_add(*wait)))
+            });
+        let (delay, held) =
+            refused_wait.map_or((Duration::ZERO, None), |wait| self.budget.hold(wait));
         for (entry, wait) in requests.iter_mut().zip(waits) {
             let refusal = match (&*entry, wait) {
                 (Ok(BatchEntry::Call(request)), Some(wait)) => {
