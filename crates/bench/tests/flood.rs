@@ -29,6 +29,7 @@ async fn a_small_flood_is_finalized_and_timed() -> Result<(), Box<dyn std::error
             exit_after_finalized: None,
             block_time_ms: Some(50),
             metrics_addr: None,
+            rpc_limits: tao_node::rpc::RpcLimits::default(),
         })
     })?;
     let config = FloodConfig {

@@ -155,6 +155,12 @@ fn invalid_hint(invalid: &InvalidTx) -> Option<&'static str> {
         InvalidTx::NonceTooFarAhead { .. } => {
             Some("too many of this account's transactions are waiting: retry once some finalize")
         }
+        InvalidTx::AlreadyKnown => Some(
+            "the node has this transaction already: it is waiting for a block (see `tao wallet balance` once it finalizes)",
+        ),
+        InvalidTx::ReplacementUnderpriced { .. } => Some(
+            "another transaction with this nonce is waiting: let it finalize, then send this one again",
+        ),
         _ => None,
     }
 }
@@ -517,5 +523,22 @@ mod tests {
             hint: Some("raise --tolerance"),
         };
         assert_eq!(refusal.to_string(), "the call failed; raise --tolerance");
+    }
+
+    #[test]
+    fn pool_refusals_say_what_to_do() {
+        for invalid in [
+            InvalidTx::AlreadyKnown,
+            InvalidTx::ReplacementUnderpriced {
+                fee_rao: 1,
+                min_fee_rao: 2,
+            },
+            InvalidTx::NonceTooFarAhead {
+                expected: 0,
+                max_ahead: 255,
+            },
+        ] {
+            assert!(invalid_hint(&invalid).is_some(), "{invalid:?}");
+        }
     }
 }

@@ -134,6 +134,9 @@ fn bad_input_gives_clear_errors_and_usage_exits_2() {
         &["node", "--dev", "--block-time-ms", "600001"][..],
         &["node", "--dev", "--metrics-port", "70000"][..],
         &["localnet", "--block-time-ms", "fast"][..],
+        &["node", "--dev", "--rpc-calls-per-second", "0"][..],
+        &["node", "--dev", "--rpc-calls-per-second", "NaN"][..],
+        &["node", "--dev", "--rpc-max-connections-per-ip", "0"][..],
     ] {
         let output = tao(bad_node);
         assert_eq!(output.status.code(), Some(2), "{bad_node:?}");

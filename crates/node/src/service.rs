@@ -94,6 +94,8 @@ pub struct NodeConfig {
     pub block_time_ms: Option<u64>,
     /// Where to serve Prometheus `GET /metrics`; `None`: not served.
     pub metrics_addr: Option<SocketAddr>,
+    /// Connection and call budgets of the JSON-RPC server.
+    pub rpc_limits: crate::rpc::RpcLimits,
 }
 
 /// The deterministic key of a seed identity (`//Validator0`); see the module docs.
@@ -481,7 +483,7 @@ async fn serve(
     ));
     let rpc = Rpc::new(args.chain.clone(), args.store, config.spec, events, metrics)
         .map_err(crate::app::ChainError::from)?;
-    let (bound, server) = rpc.serve(config.rpc_addr).await?;
+    let (bound, server) = rpc.serve_with(config.rpc_addr, config.rpc_limits).await?;
     tracing::info!(%bound, p2p = %args.listen, validator = %me, "node started");
     if let Some(ready) = args.ready {
         let _ = ready.send(bound);

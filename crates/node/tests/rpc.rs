@@ -42,6 +42,7 @@ fn start(
         exit_after_finalized: None,
         block_time_ms: Some(BLOCK_TIME_MS),
         metrics_addr: Some(metrics_addr),
+        rpc_limits: tao_node::rpc::RpcLimits::default(),
     })?;
     Ok((node, metrics_addr))
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use tao_node::ChainSpec;
+use tao_node::rpc::RpcLimits;
 use tao_node::service::{self, NodeConfig};
 
 /// The port the bittensor tools expect for a local chain.
@@ -57,6 +58,22 @@ pub struct NodeArgs {
     /// given.
     #[arg(long, value_name = "PORT")]
     metrics_port: Option<u16>,
+    /// Most RPC connections from one host (an IPv4 address or an IPv6 /64).
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_connections_per_ip,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rpc_max_connections_per_ip: u32,
+    /// RPC calls per second one connection may sustain (heavy reads count 20).
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().calls_per_second,
+          value_parser = positive_rate)]
+    rpc_calls_per_second: f64,
+}
+
+/// A rate above zero.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate above 0 (calls per second)")),
+    }
 }
 
 fn load_spec(chain: &str) -> anyhow::Result<ChainSpec> {
@@ -114,6 +131,13 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         metrics_addr: args
             .metrics_port
             .map(|port| SocketAddr::new(args.rpc_addr, port)),
+        rpc_limits: RpcLimits {
+            max_connections_per_ip: args.rpc_max_connections_per_ip,
+            calls_per_second: args.rpc_calls_per_second,
+            // Two seconds' worth of calls at once after a rest, as by default.
+            call_burst: 2.0 * args.rpc_calls_per_second,
+            ..RpcLimits::default()
+        },
     };
     config.check_ports()?;
     eprintln!(
