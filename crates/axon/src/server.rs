@@ -42,8 +42,9 @@ mod auth;
 mod connections;
 mod pipeline;
 
-use connections::{Activity, Answering, ConnectionLimits, ConnectionSlot, Watched};
+use connections::{Activity, Answering, Watched};
 use pipeline::pipeline;
+use tao_limits::{ConnectionLimits, ConnectionSlot};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 

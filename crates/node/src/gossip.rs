@@ -30,10 +30,10 @@ use tao_types::error::InvalidTx;
 use tao_types::tx::{MAX_TX_BYTES, SignedTx};
 
 use crate::app::Chain;
-use crate::budget::TokenBucket;
 use crate::mempool::MempoolError;
 use crate::metrics::NodeMetrics;
 use crate::storage::CommitStore;
+use tao_limits::TokenBucket;
 
 /// Most transactions in one gossip message.
 pub const MAX_BATCH_TXS: usize = 512;

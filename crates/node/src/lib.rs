@@ -12,7 +12,6 @@ pub mod app;
 pub mod archive;
 pub mod block;
 pub mod block_log;
-pub mod budget;
 pub mod engine;
 pub mod events;
 pub mod gossip;

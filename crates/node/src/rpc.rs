@@ -45,11 +45,11 @@ use tokio::sync::broadcast;
 
 use crate::app::Chain;
 use crate::archive::BlockRecord;
-use crate::budget::{ConnectionLimits, TokenBucket};
 use crate::events::ChainEvents;
 use crate::mempool::MempoolError;
 use crate::metrics::NodeMetrics;
 use crate::storage::{CommitStore as _, RedbStore};
+use tao_limits::{ConnectionLimits, TokenBucket};
 
 /// Largest JSON-RPC request body, bytes (a transaction is far smaller).
 pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;

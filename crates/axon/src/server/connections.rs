@@ -1,96 +1,18 @@
-//! Connection-level limits (issue 13, ADR 007): how many connections are open, in all and per
-//! client address, and when a quiet connection is closed. A slowloris client holds a slot for
-//! at most the header-read timeout, an idle or stalled one for at most the idle timeout, and
-//! one host cannot hold more than its share.
+//! Connection-level limits (issue 13, ADR 007): when a quiet connection is closed. A slowloris
+//! client holds a slot for at most the header-read timeout, an idle or stalled one for at most
+//! the idle timeout (how many are open, in all and per client host, is counted by
+//! `tao_limits::ConnectionLimits`, so one host cannot hold more than its share).
 
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
-
-/// Open connections, in all and per client address.
-#[derive(Debug)]
-pub(super) struct ConnectionLimits {
-    max_total: usize,
-    max_per_ip: usize,
-    open: Mutex<Open>,
-}
-
-#[derive(Debug, Default)]
-struct Open {
-    total: usize,
-    per_ip: HashMap<IpAddr, usize>,
-}
-
-impl ConnectionLimits {
-    pub(super) fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
-        Arc::new(Self {
-            max_total,
-            max_per_ip,
-            open: Mutex::new(Open::default()),
-        })
-    }
-
-    /// A slot for a connection from `ip`, or `None` when its address or the axon is at its
-    /// cap. The slot is given back when dropped.
-    pub(super) fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionSlot> {
-        let host = host_of(ip);
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let from_host = open.per_ip.get(&host).copied().unwrap_or(0);
-        if open.total >= self.max_total || from_host >= self.max_per_ip {
-            return None;
-        }
-        open.total += 1;
-        open.per_ip.insert(host, from_host + 1);
-        Some(ConnectionSlot {
-            limits: self.clone(),
-            host,
-        })
-    }
-}
-
-/// One open connection's place among the limits.
-#[derive(Debug)]
-pub(super) struct ConnectionSlot {
-    limits: Arc<ConnectionLimits>,
-    host: IpAddr,
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.total = open.total.saturating_sub(1);
-        if let Some(n) = open.per_ip.get_mut(&self.host) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                open.per_ip.remove(&self.host);
-            }
-        }
-    }
-}
-
-/// The address a per-host cap counts against: IPv4 as is, IPv6 by its /64 (one subscriber's
-/// allocation: counting single addresses would give one host 2^64 slots).
-fn host_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !u128::from(u64::MAX);
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-    }
-}
 
 /// When a connection last moved bytes, and whether one of its requests is being answered (a
 /// connection waiting for its handler, or for a quiet stream, is not idle).
@@ -269,35 +191,5 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn caps_per_host_and_in_all_and_slots_come_back() {
-        let limits = ConnectionLimits::new(3, 2);
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        let first = limits.admit(a).unwrap();
-        let _second = limits.admit(a).unwrap();
-        assert!(limits.admit(a).is_none());
-        let _third = limits.admit(b).unwrap();
-        assert!(limits.admit(b).is_none());
-        drop(first);
-        assert!(limits.admit(a).is_some());
-    }
-
-    #[test]
-    fn ipv6_hosts_count_by_their_64_prefix() {
-        let limits = ConnectionLimits::new(10, 1);
-        let _one = limits.admit("2001:db8::1".parse().unwrap()).unwrap();
-        assert!(limits.admit("2001:db8::ffff:2".parse().unwrap()).is_none());
-        assert!(limits.admit("2001:db8:0:1::1".parse().unwrap()).is_some());
-        // An IPv4-mapped address is its IPv4 host.
-        let _v4 = limits.admit("10.0.0.9".parse().unwrap()).unwrap();
-        assert!(limits.admit("::ffff:10.0.0.9".parse().unwrap()).is_none());
     }
 }

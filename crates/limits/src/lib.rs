@@ -1,6 +1,6 @@
-//! Budgets that keep one client or peer from taking more than its share of a node (issue 13):
-//! token buckets (RPC calls per connection, gossip bytes and transactions per peer) and open
-//! connections per client host.
+//! Budgets that keep one client or peer from taking more than its share of a server (issue
+//! 13): token buckets (a node's RPC calls per connection, gossip bytes and transactions per
+//! peer) and open connections in all and per client host (the node's RPC server, the axon).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -126,7 +126,7 @@ impl Drop for ConnectionSlot {
 
 /// The host a per-host cap counts against: IPv4 as is, IPv6 by its /64 (one subscriber's
 /// allocation: counting single addresses would give one host 2^64 slots), an IPv4-mapped
-/// IPv6 address as its IPv4 host. The axon counts its connections the same way.
+/// IPv6 address as its IPv4 host.
 pub fn host_of(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => IpAddr::V4(v4),
