@@ -222,7 +222,7 @@ impl RedbStore {
                         height_text(after)
                     )));
                 }
-                tracing::warn!(path = %path.display(), "redb repaired its allocator state");
+                tracing::debug!(path = %path.display(), "redb rebuilt its allocator state");
             }
             Ok(store)
         }))
