@@ -52,6 +52,18 @@ pub enum StorageError {
     /// The stored metadata is not what this node writes.
     #[error("storage: corrupt metadata: {0}")]
     Corrupt(&'static str),
+    /// The database file is damaged (a truncated file, a page whose checksum does not match):
+    /// the node refuses to start rather than serve state it cannot trust.
+    #[error(
+        "storage: {path} is damaged ({reason}); restore the data directory from a backup, or \
+         remove it and let the node resync from the network"
+    )]
+    Damaged {
+        /// The database file.
+        path: String,
+        /// What redb found.
+        reason: String,
+    },
     /// A change set was offered for a height that does not follow the stored one.
     #[error("storage: height {got} does not follow the finalized height {finalized}")]
     OutOfOrder {
@@ -175,16 +187,58 @@ impl std::fmt::Debug for RedbStore {
 }
 
 impl RedbStore {
-    /// Opens (or creates) the database file at `path`.
+    /// Opens (or creates) the database file at `path` and verifies every page's checksum.
+    ///
+    /// redb recovers from a crash on its own (a commit is all or nothing), but it checks page
+    /// checksums only when recovering; a file damaged at rest (a flipped bit, a truncation)
+    /// would otherwise be read as it is. So every open runs redb's integrity check, a read of
+    /// the whole file (ADR 015), and a damaged file is refused with [`StorageError::Damaged`].
     pub fn open(path: &Path) -> Result<RedbStore, StorageError> {
-        let db = Database::create(path)?;
-        Self::init(db)
+        let damaged = |reason: String| StorageError::Damaged {
+            path: path.display().to_string(),
+            reason,
+        };
+        let refuse = |error: redb::DatabaseError| match error {
+            error if is_damage(&error) => damaged(error.to_string()),
+            error => error.into(),
+        };
+        // redb asserts on some damaged headers and lengths instead of returning an error; a
+        // panic while opening is a damaged file like any other.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut db = Database::create(path).map_err(refuse)?;
+            let before = stored_finalized(&db);
+            // `false` when redb rebuilt something: its allocator state (harmless, seen on
+            // cleanly closed files) or a tree, by rolling back to an older commit.
+            let intact = db.check_integrity().map_err(refuse)?;
+            let store = Self::init(db)?;
+            if !intact {
+                let after = store.read_finalized()?;
+                let before = before.ok().flatten();
+                if after != before {
+                    return Err(damaged(format!(
+                        "a page checksum did not match and redb rolled the file back from \
+                         height {} to {}, behind what consensus already acknowledged",
+                        height_text(before),
+                        height_text(after)
+                    )));
+                }
+                tracing::debug!(path = %path.display(), "redb rebuilt its allocator state");
+            }
+            Ok(store)
+        }))
+        .unwrap_or_else(|_| Err(damaged("redb failed an internal check reading it".into())))
     }
 
     /// A database held in memory (tests and simulations).
     pub fn in_memory() -> Result<RedbStore, StorageError> {
-        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Self::init(db)
+        Self::with_backend(redb::backends::InMemoryBackend::new())
+    }
+
+    /// A database on `backend`, without the integrity check of [`RedbStore::open`]: tests put
+    /// a file behind a backend that fails or stops at a chosen write (crash and full-disk
+    /// faults) and reopen the file with [`RedbStore::open`].
+    pub fn with_backend(backend: impl redb::StorageBackend) -> Result<RedbStore, StorageError> {
+        Self::init(Database::builder().create_with_backend(backend)?)
     }
 
     fn init(db: Database) -> Result<RedbStore, StorageError> {
@@ -203,25 +257,7 @@ impl RedbStore {
     }
 
     fn read_finalized(&self) -> Result<Option<(u64, [u8; 32])>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META)?;
-        let height = meta.get(HEIGHT_KEY)?;
-        let digest = meta.get(DIGEST_KEY)?;
-        match (height, digest) {
-            (None, None) => Ok(None),
-            (Some(height), Some(digest)) => {
-                let height: [u8; 8] = height
-                    .value()
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
-                let digest: [u8; 32] = digest
-                    .value()
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt("digest is not 32 bytes"))?;
-                Ok(Some((u64::from_be_bytes(height), digest)))
-            }
-            _ => Err(StorageError::Corrupt("height without digest")),
-        }
+        stored_finalized(&self.db)
     }
 
     fn note_failure(&self, error: &dyn std::fmt::Display) {
@@ -338,6 +374,51 @@ impl RedbStore {
             .collect();
         memory.apply(&ChangeSet { writes });
         Ok(memory)
+    }
+}
+
+/// The finalized height and digest stored in `db` (`None` before the first commit).
+fn stored_finalized(db: &Database) -> Result<Option<(u64, [u8; 32])>, StorageError> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let height = meta.get(HEIGHT_KEY)?;
+    let digest = meta.get(DIGEST_KEY)?;
+    match (height, digest) {
+        (None, None) => Ok(None),
+        (Some(height), Some(digest)) => {
+            let height: [u8; 8] = height
+                .value()
+                .try_into()
+                .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
+            let digest: [u8; 32] = digest
+                .value()
+                .try_into()
+                .map_err(|_| StorageError::Corrupt("digest is not 32 bytes"))?;
+            Ok(Some((u64::from_be_bytes(height), digest)))
+        }
+        _ => Err(StorageError::Corrupt("height without digest")),
+    }
+}
+
+/// A finalized height for a message.
+fn height_text(finalized: Option<(u64, [u8; 32])>) -> String {
+    finalized.map_or_else(|| "none".into(), |(height, _)| height.to_string())
+}
+
+/// Whether redb failed to open a file because of its contents (rather than, say, a lock or a
+/// permission).
+fn is_damage(error: &redb::DatabaseError) -> bool {
+    match error {
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(_)) => true,
+        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => matches!(
+            io.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+        ),
+        _ => false,
     }
 }
 
