@@ -224,7 +224,12 @@ pub async fn send(
     let events = receipt
         .as_ref()
         .map_or_else(Vec::new, |receipt| receipt.events.clone());
-    let symbols = symbols_of(client, &events).await;
+    // Only the table shows symbols; JSON has the netuids.
+    let symbols = if out.json {
+        BTreeMap::new()
+    } else {
+        symbols_of(client, &events).await
+    };
     Ok(TxReport {
         tx_hash: hex(&finalized.tx_hash),
         block: hex(&finalized.block),
