@@ -9,6 +9,7 @@
 //! or below the committed height is acknowledged without touching anything.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -134,25 +135,32 @@ pub struct FinalizedBlock {
     pub proposer: ed25519::PublicKey,
 }
 
-struct Inner<S> {
-    store: S,
+/// What the executor owns: the committed tip, the pending forks and what finalization reports.
+/// Held while a block is built, verified or committed.
+struct Exec {
     config: ChainConfig,
     genesis: Block,
     committed_height: u64,
     committed_digest: Digest,
     pending: BTreeMap<Digest, Pending>,
-    mempool: Mempool,
     finalized: Vec<FinalizedBlock>,
     redelivered: u64,
     listener: Option<FinalizedListener>,
     pending_listener: Option<PendingListener>,
     metrics: NodeMetrics,
-    gossip: Option<GossipQueue>,
     /// Set by [`Chain::halt`]: finalized blocks are no longer committed.
     halted: bool,
 }
 
-impl<S> Inner<S> {
+/// The transaction pool and where admitted transactions are gossiped. Held only briefly:
+/// admission inserts, builders and verifiers copy what they need.
+struct Pool {
+    mempool: Mempool,
+    metrics: NodeMetrics,
+    gossip: Option<GossipQueue>,
+}
+
+impl Exec {
     /// Keeps the outcome of a block executed since `started` until it is finalized or
     /// abandoned, and records its metrics. Returns the listener to call once the lock is
     /// released.
@@ -185,22 +193,63 @@ impl<S> Inner<S> {
         );
         self.pending_listener.clone()
     }
+
+    /// The state changes from the committed tip to `digest`, if known here.
+    fn parent_state(&self, digest: Digest) -> ParentState {
+        let mut chain: Vec<&ChangeSet> = Vec::new();
+        let mut cursor = digest;
+        loop {
+            if cursor == self.committed_digest {
+                break;
+            }
+            match self.pending.get(&cursor) {
+                Some(pending) if pending.height > self.committed_height => {
+                    chain.push(&pending.changes);
+                    cursor = pending.parent;
+                }
+                Some(_) => return ParentState::Dead,
+                None => return ParentState::Missing,
+            }
+        }
+        let mut merged = ChangeSet::default();
+        for changes in chain.into_iter().rev() {
+            merged = ChangeSet::merged(&merged, changes);
+        }
+        ParentState::Known(merged)
+    }
 }
 
+/// How many times admission judges a transaction again when a block commits while it reads
+/// the store; the last judgement stands (finalization settles the pool anyway).
+const MAX_ADMISSION_ATTEMPTS: u32 = 4;
+
 /// The Tao application: state, pending forks and mempool of one node.
+///
+/// Two locks, taken in this order and never the other way round: the executor's (building,
+/// verifying and committing blocks) and the pool's. Admission takes only the pool's, after
+/// judging the transaction on the committed store without any lock, so submissions and
+/// gossip do not wait for a block to execute or for a commit's fsync (issue 14 §2).
 pub struct Chain<S> {
-    inner: Arc<Mutex<Inner<S>>>,
-    /// What signatures commit to; known at open, so they are checked without the lock.
+    store: Arc<S>,
+    exec: Arc<Mutex<Exec>>,
+    pool: Arc<Mutex<Pool>>,
+    /// The committed height, published after each commit: admission, which reads the store
+    /// without the executor's lock, judges again if a block committed meanwhile.
+    committed: Arc<AtomicU64>,
+    /// What signatures commit to; known at open, so they are checked without a lock.
     genesis_hash: Hash256,
 }
 
 impl<S> std::fmt::Debug for Chain<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let inner = lock(&self.inner);
+        let (committed_height, pending) = {
+            let exec = lock(&self.exec);
+            (exec.committed_height, exec.pending.len())
+        };
         f.debug_struct("Chain")
-            .field("committed_height", &inner.committed_height)
-            .field("pending", &inner.pending.len())
-            .field("mempool", &inner.mempool.len())
+            .field("committed_height", &committed_height)
+            .field("pending", &pending)
+            .field("mempool", &lock(&self.pool).mempool.len())
             .finish()
     }
 }
@@ -208,7 +257,10 @@ impl<S> std::fmt::Debug for Chain<S> {
 impl<S> Clone for Chain<S> {
     fn clone(&self) -> Self {
         Chain {
-            inner: Arc::clone(&self.inner),
+            store: Arc::clone(&self.store),
+            exec: Arc::clone(&self.exec),
+            pool: Arc::clone(&self.pool),
+            committed: Arc::clone(&self.committed),
             genesis_hash: self.genesis_hash,
         }
     }
@@ -224,8 +276,8 @@ enum ParentState {
     Dead,
 }
 
-fn lock<S>(inner: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
-    inner
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -257,97 +309,107 @@ impl<S: CommitStore> Chain<S> {
         if height == 0 && digest != genesis.digest() {
             return Err(ChainError::GenesisMismatch);
         }
-        let mempool = Mempool::new(config.mempool);
         let genesis_hash = tao_state::block::genesis_hash(&store)?;
+        // One set of values, counted into by both halves.
+        let metrics = NodeMetrics::detached();
         Ok(Chain {
             genesis_hash,
-            inner: Arc::new(Mutex::new(Inner {
-                store,
+            committed: Arc::new(AtomicU64::new(height)),
+            pool: Arc::new(Mutex::new(Pool {
+                mempool: Mempool::new(config.mempool),
+                metrics: metrics.clone(),
+                gossip: None,
+            })),
+            exec: Arc::new(Mutex::new(Exec {
                 config,
                 genesis,
                 committed_height: height,
                 committed_digest: digest,
                 pending: BTreeMap::new(),
-                mempool,
                 finalized: Vec::new(),
                 redelivered: 0,
                 listener: None,
                 pending_listener: None,
-                metrics: NodeMetrics::detached(),
-                gossip: None,
+                metrics,
                 halted: false,
             })),
+            store: Arc::new(store),
         })
     }
 
     /// The genesis block (marshal's anchor at height 0).
     pub fn genesis(&self) -> Block {
-        lock(&self.inner).genesis.clone()
+        lock(&self.exec).genesis.clone()
     }
 
     /// The committed (finalized and durable) height and block digest.
     pub fn committed(&self) -> (u64, Digest) {
-        let inner = lock(&self.inner);
-        (inner.committed_height, inner.committed_digest)
+        let exec = lock(&self.exec);
+        (exec.committed_height, exec.committed_digest)
     }
 
     /// Calls `listener` with the record of every block finalized from now on.
     pub fn set_listener(&self, listener: FinalizedListener) {
-        lock(&self.inner).listener = Some(listener);
+        lock(&self.exec).listener = Some(listener);
     }
 
     /// Calls `listener` with every block proposed or verified from now on.
     pub fn set_pending_listener(&self, listener: PendingListener) {
-        lock(&self.inner).pending_listener = Some(listener);
+        lock(&self.exec).pending_listener = Some(listener);
     }
 
     /// Reports into `metrics` from now on (instead of detached ones).
     pub fn set_metrics(&self, metrics: NodeMetrics) {
-        let mut inner = lock(&self.inner);
-        let _ = metrics.finalized_height.try_set(inner.committed_height);
-        inner.metrics = metrics;
+        let mut exec = lock(&self.exec);
+        let _ = metrics.finalized_height.try_set(exec.committed_height);
+        exec.metrics = metrics.clone();
+        lock(&self.pool).metrics = metrics;
+    }
+
+    /// The metrics this chain counts into.
+    pub fn metrics(&self) -> NodeMetrics {
+        lock(&self.exec).metrics.clone()
     }
 
     /// The highest block proposed or verified here (final or not), or the committed height.
     pub fn best_height(&self) -> u64 {
-        let inner = lock(&self.inner);
-        let pending = inner.pending.values().map(|p| p.height).max();
-        pending.unwrap_or(0).max(inner.committed_height)
+        let exec = lock(&self.exec);
+        let pending = exec.pending.values().map(|p| p.height).max();
+        pending.unwrap_or(0).max(exec.committed_height)
     }
 
     /// Whether the mempool holds this transaction (by signer and nonce, same bytes).
     pub fn in_mempool(&self, tx: &SignedTx) -> bool {
-        lock(&self.inner).mempool.contains(tx)
+        lock(&self.pool).mempool.contains(tx)
     }
 
     /// The nonce the signer's next transaction should use: the committed nonce, advanced past
     /// the consecutive nonces already waiting in the mempool.
     pub fn next_nonce(&self, signer: &AccountId) -> Result<u64, tao_state::error::StateError> {
-        let inner = lock(&self.inner);
-        let committed = tao_state::read::account(&inner.store, signer)?.nonce;
-        Ok(inner.mempool.next_nonce(signer, committed))
+        let committed = tao_state::read::account(&*self.store, signer)?.nonce;
+        Ok(lock(&self.pool).mempool.next_nonce(signer, committed))
     }
 
     /// Finalized blocks applied by this process, in order.
     pub fn finalized(&self) -> Vec<FinalizedBlock> {
-        lock(&self.inner).finalized.clone()
+        lock(&self.exec).finalized.clone()
     }
 
     /// How many finalized blocks were delivered again at or below the committed height and
     /// skipped (after a restart marshal redelivers what it had not seen acknowledged).
     pub fn redelivered(&self) -> u64 {
-        lock(&self.inner).redelivered
+        lock(&self.exec).redelivered
     }
 
-    /// Reads the committed state.
+    /// Reads the committed state (no block commits during the read).
     pub fn read<T>(&self, f: impl FnOnce(&dyn Store) -> T) -> T {
-        let inner = lock(&self.inner);
-        f(&inner.store)
+        let _exec = lock(&self.exec);
+        f(&*self.store)
     }
 
     /// Number of transactions waiting in the mempool.
     pub fn mempool_len(&self) -> usize {
-        lock(&self.inner).mempool.len()
+        lock(&self.pool).mempool.len()
     }
 
     /// Stops committing: every finalized block delivered from now on is refused (and not
@@ -355,17 +417,12 @@ impl<S: CommitStore> Chain<S> {
     /// finishes first: it holds the lock). A node halts its chain as soon as it is told to
     /// stop, because its actors keep running until the runtime stops them, seconds later.
     pub fn halt(&self) {
-        lock(&self.inner).halted = true;
-    }
-
-    /// The metrics this chain counts into.
-    pub fn metrics(&self) -> NodeMetrics {
-        lock(&self.inner).metrics.clone()
+        lock(&self.exec).halted = true;
     }
 
     /// Sends the transactions clients submit from now on to the other validators.
     pub fn set_gossip(&self, queue: GossipQueue) {
-        lock(&self.inner).gossip = Some(queue);
+        lock(&self.pool).gossip = Some(queue);
     }
 
     /// Checks a client's transaction against the committed state, queues it for proposal and
@@ -374,20 +431,19 @@ impl<S: CommitStore> Chain<S> {
     /// work, and is not gossiped again.
     pub fn submit(&self, tx: SignedTx) -> Result<(), MempoolError> {
         {
-            let inner = lock(&self.inner);
-            if inner.mempool.contains(&tx) {
+            let pool = lock(&self.pool);
+            if pool.mempool.contains(&tx) {
                 let error = MempoolError::Invalid(tao_types::error::InvalidTx::AlreadyKnown);
-                inner.metrics.rejected(error.reason());
+                pool.metrics.rejected(error.reason());
                 return Err(error);
             }
         }
         let verified = self.verify(tx.clone())?;
-        let mut inner = lock(&self.inner);
+        let mut pool = self.admit(verified)?;
         // Admission refuses it as already known if it arrived meanwhile, so what passes is
-        // new here and gossiped once.
-        Self::admit(&mut inner, verified)?;
-        // A full queue only costs the gossip: this node still includes it when it leads.
-        if let Some(gossip) = inner.gossip.as_mut() {
+        // new here and gossiped once. A full queue only costs the gossip: this node still
+        // includes it when it leads.
+        if let Some(gossip) = pool.gossip.as_mut() {
             let _ = gossip.try_send(tx);
         }
         Ok(())
@@ -395,68 +451,72 @@ impl<S: CommitStore> Chain<S> {
 
     /// Checks a transaction another validator gossiped and queues it (it is not sent on).
     pub fn receive_gossip(&self, tx: SignedTx) -> Result<(), MempoolError> {
-        if lock(&self.inner).mempool.contains(&tx) {
+        if lock(&self.pool).mempool.contains(&tx) {
             return Ok(());
         }
         let verified = self.verify(tx)?;
-        Self::admit(&mut lock(&self.inner), verified)
+        self.admit(verified).map(drop)
     }
 
-    /// Checks a signature outside the lock (the expensive part of admission, done once per
+    /// Checks a signature outside any lock (the expensive part of admission, done once per
     /// transaction here: blocks reuse the result through the mempool).
     fn verify(&self, tx: SignedTx) -> Result<VerifiedTx, MempoolError> {
         VerifiedTx::verify(tx, &self.genesis_hash).map_err(|error| {
             let error = MempoolError::Invalid(error);
-            lock(&self.inner).metrics.rejected(error.reason());
+            lock(&self.pool).metrics.rejected(error.reason());
             error
         })
     }
 
-    fn admit(inner: &mut Inner<S>, tx: VerifiedTx) -> Result<(), MempoolError> {
-        // A nonce past the account's waits for the ones before it; it is judged as if they
-        // were used (its fee against the free balance, a free call run), and the pool checks
-        // that the account can pay for everything it would have waiting.
+    /// Judges `tx` on the committed store (without the executor's lock) and inserts it into
+    /// the pool; returns the pool, still locked, when it was admitted.
+    fn admit(&self, tx: VerifiedTx) -> Result<MutexGuard<'_, Pool>, MempoolError> {
+        let mut attempts = 0;
+        let (judged, mut pool) = loop {
+            let height = self.committed.load(Ordering::Acquire);
+            let judged = Self::judge(&*self.store, &tx);
+            let pool = lock(&self.pool);
+            attempts += 1;
+            // A block committed while the store was read: the reads may mix two heights.
+            if self.committed.load(Ordering::Acquire) == height
+                || attempts >= MAX_ADMISSION_ATTEMPTS
+            {
+                break (judged, pool);
+            }
+        };
+        let result =
+            judged.and_then(|(fee_rao, account)| pool.mempool.insert(tx, fee_rao, &account));
+        match &result {
+            Ok(()) => {
+                pool.metrics.tx_accepted.inc();
+            }
+            Err(error) => pool.metrics.rejected(error.reason()),
+        }
+        let _ = pool.metrics.mempool_size.try_set(pool.mempool.len());
+        result.map(|()| pool)
+    }
+
+    /// A transaction's fee and its signer's account on the committed `store`. A nonce past the
+    /// account's waits for the ones before it; it is judged as if they were used (its fee
+    /// against the free balance, a free call run), and the pool checks that the account can
+    /// pay for everything it would have waiting.
+    fn judge(
+        store: &S,
+        tx: &VerifiedTx,
+    ) -> Result<(u64, tao_types::views::AccountView), MempoolError> {
         let signer = tx.signed().tx.signer;
-        let result = tao_state::block::validate_ahead(&inner.store, &tx)
+        tao_state::block::validate_ahead(store, tx)
             .and_then(|receipt| {
-                tao_state::read::account(&inner.store, &signer)
+                tao_state::read::account(store, &signer)
                     .map(|account| (receipt.fee_rao, account))
                     .map_err(|error| tao_types::error::InvalidTx::Storage(error.to_string()))
             })
             .map_err(MempoolError::from)
-            .and_then(|(fee_rao, account)| inner.mempool.insert(tx, fee_rao, &account));
-        match &result {
-            Ok(()) => {
-                inner.metrics.tx_accepted.inc();
-            }
-            Err(error) => inner.metrics.rejected(error.reason()),
-        }
-        let _ = inner.metrics.mempool_size.try_set(inner.mempool.len());
-        result
     }
 
-    /// The state changes from the committed tip to `digest`, if known here.
-    fn parent_state(inner: &Inner<S>, digest: Digest) -> ParentState {
-        let mut chain: Vec<&ChangeSet> = Vec::new();
-        let mut cursor = digest;
-        loop {
-            if cursor == inner.committed_digest {
-                break;
-            }
-            match inner.pending.get(&cursor) {
-                Some(pending) if pending.height > inner.committed_height => {
-                    chain.push(&pending.changes);
-                    cursor = pending.parent;
-                }
-                Some(_) => return ParentState::Dead,
-                None => return ParentState::Missing,
-            }
-        }
-        let mut merged = ChangeSet::default();
-        for changes in chain.into_iter().rev() {
-            merged = ChangeSet::merged(&merged, changes);
-        }
-        ParentState::Known(merged)
+    /// Whether the pool holds `tx` (its signature is then checked already).
+    fn pooled(&self, tx: &SignedTx) -> bool {
+        lock(&self.pool).mempool.contains(tx)
     }
 
     /// Makes sure the state after `parent` is known, executing missing ancestors taken from
@@ -467,7 +527,7 @@ impl<S: CommitStore> Chain<S> {
         parent: &Digested<Block>,
         ancestry: &mut (impl Ancestry<Block> + 'static),
     ) -> Option<ChangeSet> {
-        match Self::parent_state(&lock(&self.inner), parent.digest()) {
+        match lock(&self.exec).parent_state(parent.digest()) {
             ParentState::Known(changes) => return Some(changes),
             ParentState::Dead => return None,
             ParentState::Missing => {}
@@ -475,14 +535,14 @@ impl<S: CommitStore> Chain<S> {
         // Collect the unexecuted ancestors, newest first.
         let mut missing: Vec<Digested<Block>> = Vec::new();
         while let Some(block) = ancestry.next().await {
-            let done = {
-                let inner = lock(&self.inner);
+            let (done, is_known) = {
+                let exec = lock(&self.exec);
                 let parent = block.inner().parent;
-                block.inner().height <= inner.committed_height.saturating_add(1)
-                    || inner.pending.contains_key(&parent)
-                    || parent == inner.committed_digest
+                let done = block.inner().height <= exec.committed_height.saturating_add(1)
+                    || exec.pending.contains_key(&parent)
+                    || parent == exec.committed_digest;
+                (done, exec.pending.contains_key(&block.digest()))
             };
-            let is_known = lock(&self.inner).pending.contains_key(&block.digest());
             if !is_known {
                 missing.push(block);
             }
@@ -491,32 +551,31 @@ impl<S: CommitStore> Chain<S> {
             }
         }
         for block in missing.into_iter().rev() {
-            let mut inner = lock(&self.inner);
-            let ParentState::Known(changes) = Self::parent_state(&inner, block.inner().parent)
-            else {
+            let mut exec = lock(&self.exec);
+            let ParentState::Known(changes) = exec.parent_state(block.inner().parent) else {
                 return None;
             };
             let started = Instant::now();
             let outcome = {
-                let view = Layered::new(&inner.store, &changes);
+                let view = Layered::new(&*self.store, &changes);
                 execute_block_with(
                     &view,
                     &block.inner().state_header(),
                     &block.inner().txs,
-                    |tx| inner.mempool.contains(tx),
+                    |tx| self.pooled(tx),
                 )
                 .ok()?
             };
-            if outcome.state_root != block.inner().state_root || inner.store.failed() {
+            if outcome.state_root != block.inner().state_root || self.store.failed() {
                 return None;
             }
-            let listener = inner.keep_pending(block.inner(), block.digest(), outcome, started);
-            drop(inner);
+            let listener = exec.keep_pending(block.inner(), block.digest(), outcome, started);
+            drop(exec);
             if let Some(listener) = listener {
                 listener(block.inner(), block.digest());
             }
         }
-        match Self::parent_state(&lock(&self.inner), parent.digest()) {
+        match lock(&self.exec).parent_state(parent.digest()) {
             ParentState::Known(changes) => Some(changes),
             _ => None,
         }
@@ -530,21 +589,22 @@ impl<S: CommitStore> Chain<S> {
         timestamp_ms: u64,
         proposer: ed25519::PublicKey,
     ) -> Option<Block> {
-        let mut inner = lock(&self.inner);
+        let mut exec = lock(&self.exec);
         let height = parent.inner().height.checked_add(1)?;
-        let author = inner.config.author;
+        let author = exec.config.author;
         let header = tao_state::block::Header {
             height,
             timestamp_ms,
             author,
         };
-        let max = inner.config.max_block_txs.min(MAX_BLOCK_TXS);
+        let max = exec.config.max_block_txs.min(MAX_BLOCK_TXS);
         let started = Instant::now();
         let (outcome, included, rejected) = {
-            let view = Layered::new(&inner.store, parent_changes);
+            let view = Layered::new(&*self.store, parent_changes);
             // Only what the parent's chain has not included yet (pooled transactions stay until
-            // finalized, so pending ancestors may carry some).
-            let candidates = inner.mempool.candidates(max, |who| {
+            // finalized, so pending ancestors may carry some). The pool is held only while
+            // they are chosen; they execute without it.
+            let candidates = lock(&self.pool).mempool.candidates(max, |who| {
                 tao_state::read::account(&view, who).map_or(0, |account| account.nonce)
             });
             let mut builder = BlockBuilder::begin(&view, &header).ok()?;
@@ -567,11 +627,14 @@ impl<S: CommitStore> Chain<S> {
             }
             (builder.finish().ok()?, included, rejected)
         };
-        if inner.store.failed() {
+        if self.store.failed() {
             return None;
         }
-        for tx in &rejected {
-            inner.mempool.remove(tx);
+        if !rejected.is_empty() {
+            let mut pool = lock(&self.pool);
+            for tx in &rejected {
+                pool.mempool.remove(tx);
+            }
         }
         let block = Block::new(
             parent.digest(),
@@ -583,8 +646,8 @@ impl<S: CommitStore> Chain<S> {
             included,
         );
         let digest = block.digest();
-        let listener = inner.keep_pending(&block, digest, outcome, started);
-        drop(inner);
+        let listener = exec.keep_pending(&block, digest, outcome, started);
+        drop(exec);
         if let Some(listener) = listener {
             listener(&block, digest);
         }
@@ -593,17 +656,15 @@ impl<S: CommitStore> Chain<S> {
 
     /// Re-executes `block` on its parent's state and checks its roots.
     fn check(&self, block: &Digested<Block>, parent_changes: &ChangeSet) -> bool {
-        let mut inner = lock(&self.inner);
+        let mut exec = lock(&self.exec);
         let b = block.inner();
         if b.tx_root != tx_root(&b.txs) {
             return false;
         }
         let started = Instant::now();
         let outcome = {
-            let view = Layered::new(&inner.store, parent_changes);
-            match execute_block_with(&view, &b.state_header(), &b.txs, |tx| {
-                inner.mempool.contains(tx)
-            }) {
+            let view = Layered::new(&*self.store, parent_changes);
+            match execute_block_with(&view, &b.state_header(), &b.txs, |tx| self.pooled(tx)) {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     tracing::info!(height = b.height, %error, "rejecting block");
@@ -611,15 +672,15 @@ impl<S: CommitStore> Chain<S> {
                 }
             }
         };
-        if inner.store.failed() {
+        if self.store.failed() {
             return false;
         }
         if outcome.state_root != b.state_root {
             tracing::info!(height = b.height, "rejecting block: state root mismatch");
             return false;
         }
-        let listener = inner.keep_pending(b, block.digest(), outcome, started);
-        drop(inner);
+        let listener = exec.keep_pending(b, block.digest(), outcome, started);
+        drop(exec);
         if let Some(listener) = listener {
             listener(b, block.digest());
         }
@@ -628,26 +689,26 @@ impl<S: CommitStore> Chain<S> {
 
     /// Applies a finalized block to the store (idempotent by height).
     fn finalize(&self, block: &Digested<Block>) -> Result<(), ChainError> {
-        let mut inner = lock(&self.inner);
+        let mut exec = lock(&self.exec);
         let b = block.inner();
-        if inner.halted {
+        if exec.halted {
             return Err(ChainError::Halted { height: b.height });
         }
-        if b.height <= inner.committed_height {
-            inner.redelivered = inner.redelivered.saturating_add(1);
+        if b.height <= exec.committed_height {
+            exec.redelivered = exec.redelivered.saturating_add(1);
             return Ok(());
         }
-        if b.parent != inner.committed_digest {
+        if b.parent != exec.committed_digest {
             return Err(ChainError::Block {
                 height: b.height,
                 reason: "finalized block does not extend the committed tip".into(),
             });
         }
-        let (changes, receipts, block_events) = match inner.pending.remove(&block.digest()) {
+        let (changes, receipts, block_events) = match exec.pending.remove(&block.digest()) {
             Some(pending) => (pending.changes, pending.receipts, pending.block_events),
             None => {
-                let outcome = execute_block_with(&inner.store, &b.state_header(), &b.txs, |tx| {
-                    inner.mempool.contains(tx)
+                let outcome = execute_block_with(&*self.store, &b.state_header(), &b.txs, |tx| {
+                    self.pooled(tx)
                 })
                 .map_err(|error| ChainError::Block {
                     height: b.height,
@@ -663,25 +724,23 @@ impl<S: CommitStore> Chain<S> {
             }
         };
         let record = BlockRecord::new(b, &receipts, &block_events);
-        inner
-            .store
+        self.store
             .commit_with_record(b.height, block.digest().0, &changes, &record.to_bytes())?;
+        self.committed.store(b.height, Ordering::Release);
         // Debug builds (every test and simulation) check the conservation laws at each
         // finalized block: TAO or alpha created or destroyed stops the node at that block.
         debug_assert_eq!(
-            tao_state::invariants::check(&inner.store),
+            tao_state::invariants::check(&*self.store),
             Ok(()),
             "state invariant broken by block {}",
             b.height
         );
-        inner.committed_height = b.height;
-        inner.committed_digest = block.digest();
-        let committed = inner.committed_height;
-        inner
-            .pending
-            .retain(|_, pending| pending.height > committed);
+        exec.committed_height = b.height;
+        exec.committed_digest = block.digest();
+        exec.pending.retain(|_, pending| pending.height > b.height);
+        let mut pool = lock(&self.pool);
         for tx in &b.txs {
-            inner.mempool.remove(tx);
+            pool.mempool.remove(tx);
         }
         // Drop what can no longer be included: used nonces (another transaction of the same
         // sender and nonce), fees the senders' balances no longer cover (only a sender's own
@@ -689,14 +748,15 @@ impl<S: CommitStore> Chain<S> {
         let signers: std::collections::BTreeSet<AccountId> =
             b.txs.iter().map(|tx| tx.tx.signer).collect();
         for signer in signers {
-            if let Ok(account) = tao_state::read::account(&inner.store, &signer) {
-                inner.mempool.settle(signer, &account);
+            if let Ok(account) = tao_state::read::account(&*self.store, &signer) {
+                pool.mempool.settle(signer, &account);
             }
         }
-        inner.mempool.prune_expired(b.height);
-        let _ = inner.metrics.finalized_height.try_set(b.height);
-        let _ = inner.metrics.mempool_size.try_set(inner.mempool.len());
-        inner.finalized.push(FinalizedBlock {
+        pool.mempool.prune_expired(b.height);
+        let _ = pool.metrics.mempool_size.try_set(pool.mempool.len());
+        drop(pool);
+        let _ = exec.metrics.finalized_height.try_set(b.height);
+        exec.finalized.push(FinalizedBlock {
             height: b.height,
             digest: block.digest(),
             state_root: b.state_root,
@@ -704,11 +764,11 @@ impl<S: CommitStore> Chain<S> {
             proposer: b.proposer.clone(),
         });
         // Only the last few are kept in memory (tests read them; the RPC reads redb).
-        if inner.finalized.len() > 4_096 {
-            inner.finalized.drain(..2_048);
+        if exec.finalized.len() > 4_096 {
+            exec.finalized.drain(..2_048);
         }
-        let listener = inner.listener.clone();
-        drop(inner);
+        let listener = exec.listener.clone();
+        drop(exec);
         if let Some(listener) = listener {
             listener(&record);
         }
@@ -719,7 +779,7 @@ impl<S> Chain<S> {
     /// The earliest timestamp a child of `parent` may carry: the parent's plus the block time
     /// (the genesis block's time is 0, so the first block is never held back).
     fn earliest_child_ms(&self, parent: &Block) -> u64 {
-        let block_time_ms = lock(&self.inner).config.block_time_ms;
+        let block_time_ms = lock(&self.exec).config.block_time_ms;
         parent.timestamp_ms.saturating_add(block_time_ms)
     }
 
@@ -793,7 +853,7 @@ where
         let Some(block) = ancestry.next().await else {
             return false;
         };
-        if lock(&self.inner).pending.contains_key(&block.digest()) {
+        if lock(&self.exec).pending.contains_key(&block.digest()) {
             return true;
         }
         let Some(parent) = ancestry.peek().cloned() else {
@@ -935,8 +995,7 @@ mod tests {
         let good = digested(good);
         assert!(verifier.check(&good, &ChangeSet::default()));
         // A child whose time is before its parent's cannot execute.
-        let ParentState::Known(parent_changes) =
-            Chain::parent_state(&lock(&verifier.inner), good.digest())
+        let ParentState::Known(parent_changes) = lock(&verifier.exec).parent_state(good.digest())
         else {
             return Err("parent state unknown".into());
         };
@@ -994,13 +1053,7 @@ mod tests {
             Err(ChainError::Halted { height: 1 })
         ));
         assert_eq!(node.committed().0, 0);
-        assert_eq!(
-            lock(&node.inner)
-                .store
-                .finalized()
-                .map(|(height, _)| height),
-            Some(0)
-        );
+        assert_eq!(node.store.finalized().map(|(height, _)| height), Some(0));
         Ok(())
     }
 
@@ -1145,6 +1198,26 @@ mod tests {
         // A future nonce waits in the pool for its predecessors.
         node.submit(transfer(3)?)?;
         assert_eq!(node.mempool_len(), 1);
+        Ok(())
+    }
+
+    /// Issue 14 §2: admission needs only the pool's lock, so a submission is served while a
+    /// block executes or commits (here: while the executor's lock is held).
+    #[test]
+    fn submissions_do_not_wait_for_the_executor() -> TestResult {
+        let node = chain()?;
+        let executing = lock(&node.exec);
+        let (done, finished) = std::sync::mpsc::channel();
+        let submitter = node.clone();
+        let tx = transfer(0)?;
+        std::thread::spawn(move || {
+            let _ = done.send(submitter.submit(tx).map(|()| submitter.mempool_len()));
+        });
+        // Were admission to take the executor's lock it would wait until `executing` drops,
+        // which happens only after this: the timeout is a deadlock guard, not a measurement.
+        let admitted = finished.recv_timeout(Duration::from_secs(60));
+        drop(executing);
+        assert_eq!(admitted, Ok(Ok(1)));
         Ok(())
     }
 
