@@ -531,7 +531,7 @@ fn amounts_carry_their_unit(env: &Env, netuid: &str) {
             _ => {}
         }
     }
-    let staked = env.json(&[
+    let stake_a_little = [
         "stake",
         "add",
         "--netuid",
@@ -540,10 +540,10 @@ fn amounts_carry_their_unit(env: &Env, netuid: &str) {
         "0.01",
         "--wallet.name",
         "owner",
-    ]);
+    ];
     let mut found = Vec::new();
     for (name, json) in [
-        ("stake add", staked),
+        ("stake add", env.json(&stake_a_little)),
         (
             "stake list",
             env.json(&["stake", "list", "--wallet.name", "owner"]),
@@ -568,16 +568,7 @@ fn amounts_carry_their_unit(env: &Env, netuid: &str) {
         symbol, "α",
         "a subnet whose symbol differs from the generic one"
     );
-    let table = env.tao(&[
-        "stake",
-        "add",
-        "--netuid",
-        netuid,
-        "--amount",
-        "0.01",
-        "--wallet.name",
-        "owner",
-    ]);
+    let table = env.tao(&stake_a_little);
     let stdout = String::from_utf8_lossy(&table.stdout);
     let staked = stdout.lines().find(|l| l.contains("staked")).unwrap_or("");
     assert!(

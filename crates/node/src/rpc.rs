@@ -181,9 +181,9 @@ impl CallBudget {
     }
 }
 
-/// Longest a refusal is held back (see [`Budgeted`]).
+/// Longest a refusal is held back (by the call-budget middleware).
 pub const MAX_REFUSAL_DELAY: Duration = Duration::from_secs(1);
-/// Most refusals held back at once per connection (see [`Budgeted`]).
+/// Most refusals held back at once per connection (by the call-budget middleware).
 pub const MAX_HELD_REFUSALS: usize = 4;
 
 /// The error of a call refused for `wait` whose answer was held back `delay`.

@@ -19,7 +19,7 @@ use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::{
     Clock, IoBuf, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic,
 };
-use commonware_utils::{NZU32, NZUsize, ordered::Set};
+use commonware_utils::{NZU32, NZUsize};
 use parity_scale_codec::Encode as _;
 use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
 use tao_node::block::{Block, MAX_BLOCK_TXS};
@@ -30,6 +30,9 @@ use tao_node::storage::RedbStore;
 use tao_primitives::{AccountId, Hash256};
 use tao_state::spec::ChainSpec;
 use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
+
+mod sim;
+use sim::{runtime, seeds};
 
 const VALIDATORS: usize = 4;
 /// The Byzantine validator's index (not validator 0, whose key the genesis block records).
@@ -99,40 +102,13 @@ fn forged(nonce: u64) -> SignedTx {
     SignedTx { tx, signature }
 }
 
-fn keys() -> Vec<ed25519::PrivateKey> {
-    (0..VALIDATORS as u64)
-        .map(ed25519::PrivateKey::from_seed)
-        .collect()
-}
-
-fn participants() -> Set<ed25519::PublicKey> {
-    Set::try_from(keys().iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys")
-}
-
-fn seeds(default: &[u64]) -> Vec<u64> {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    if let Some(seed) = env("TAO_SIM_SEED") {
-        return vec![seed];
-    }
-    let first = default.first().copied().unwrap_or(0);
-    match env("TAO_SIM_SEEDS") {
-        Some(count) => (first..first.saturating_add(count)).collect(),
-        None => default.to_vec(),
-    }
-}
-
-fn runtime(seed: u64) -> deterministic::Runner {
-    println!("simulation seed {seed}");
-    let config = deterministic::Config::new()
-        .with_seed(seed)
-        .with_timeout(Some(Duration::from_secs(600)));
-    deterministic::Runner::new(config)
-}
-
 type Oracle = simulated::Oracle<ed25519::PublicKey, deterministic::Context>;
 
 async fn network(context: &deterministic::Context) -> Oracle {
-    let publics: Vec<ed25519::PublicKey> = keys().iter().map(|k| k.public_key()).collect();
+    let publics: Vec<ed25519::PublicKey> = sim::keys(VALIDATORS)
+        .iter()
+        .map(|k| k.public_key())
+        .collect();
     let (network, oracle) = Network::new_with_peers(
         context.child("network"),
         simulated::Config {
@@ -285,7 +261,7 @@ async fn start_validator(
     byzantine: Option<Byzantine>,
     seed: u64,
 ) {
-    let key = keys()[index].clone();
+    let key = sim::keys(VALIDATORS)[index].clone();
     let me = key.public_key();
     let context = context.child("validator").with_attribute("key", &me);
     let control = oracle.control(me.clone());
@@ -321,7 +297,7 @@ async fn start_validator(
                 context,
                 &config,
                 key,
-                participants(),
+                sim::participants(VALIDATORS),
                 genesis,
                 Forger(chain.clone()),
                 oracle.manager(),
@@ -335,7 +311,7 @@ async fn start_validator(
                 context,
                 &config,
                 key,
-                participants(),
+                sim::participants(VALIDATORS),
                 genesis,
                 chain.clone(),
                 oracle.manager(),
@@ -384,7 +360,7 @@ fn run(seed: u64, byzantine: Byzantine) {
 }
 
 fn check_honest(seed: u64, byzantine: Byzantine, honest: &[Chain<RedbStore>]) {
-    let liar = keys()[BYZANTINE].public_key();
+    let liar = sim::keys(VALIDATORS)[BYZANTINE].public_key();
     let mut by_height = std::collections::BTreeMap::new();
     for (node, chain) in honest.iter().enumerate() {
         for (index, block) in chain.finalized().iter().enumerate() {

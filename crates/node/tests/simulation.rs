@@ -31,6 +31,9 @@ use tao_state::spec::ChainSpec;
 use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 /// Validators of the standard scenarios.
+mod sim;
+use sim::{keys, participants, runtime, seeds};
+
 const VALIDATORS: usize = 4;
 const TARGET_HEIGHT: u64 = 20;
 const NAMESPACE: &[u8] = b"tao-sim";
@@ -142,14 +145,6 @@ async fn start_validator(
 }
 
 /// The keys of `n` validators: ed25519, derived from their index.
-fn keys(n: usize) -> Vec<ed25519::PrivateKey> {
-    (0..n as u64).map(ed25519::PrivateKey::from_seed).collect()
-}
-
-fn participants(n: usize) -> Set<ed25519::PublicKey> {
-    Set::try_from(keys(n).iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("keys")
-}
-
 /// A reliable link: 20 ms ± 5 ms, nothing lost.
 fn good_link() -> Link {
     Link {
@@ -399,29 +394,6 @@ fn stores(n: usize) -> Vec<RedbStore> {
     (0..n)
         .map(|_| RedbStore::in_memory().expect("redb"))
         .collect()
-}
-
-/// The seeds a scenario runs: `default`; or `N` seeds from the scenario's first with
-/// `TAO_SIM_SEEDS=N` (a long soak: `TAO_SIM_SEEDS=200 cargo test -p tao-node --test
-/// simulation`); or exactly one with `TAO_SIM_SEED=S` (to replay a printed failing seed).
-fn seeds(default: &[u64]) -> Vec<u64> {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    if let Some(seed) = env("TAO_SIM_SEED") {
-        return vec![seed];
-    }
-    let first = default.first().copied().unwrap_or(0);
-    match env("TAO_SIM_SEEDS") {
-        Some(count) => (first..first.saturating_add(count)).collect(),
-        None => default.to_vec(),
-    }
-}
-
-fn runtime(seed: u64) -> deterministic::Runner {
-    println!("simulation seed {seed}");
-    let config = deterministic::Config::new()
-        .with_seed(seed)
-        .with_timeout(Some(Duration::from_secs(600)));
-    deterministic::Runner::new(config)
 }
 
 /// Runs 4 validators until each finalized `TARGET_HEIGHT` blocks and every submitted transfer;
