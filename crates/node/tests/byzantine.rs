@@ -9,10 +9,6 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use commonware_actor::Feedback;
-use commonware_consensus::marshal::{Update, ancestry::Ancestry};
-use commonware_consensus::{Application, Reporter};
-use commonware_cryptography::{Digested, Digestible};
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::Recipients;
 use commonware_p2p::simulated::{self, Link, Network};
@@ -21,7 +17,7 @@ use commonware_runtime::{
 };
 use commonware_utils::{NZU32, NZUsize};
 use parity_scale_codec::Encode as _;
-use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
+use tao_node::app::{Chain, ChainConfig};
 use tao_node::block::{Block, MAX_BLOCK_TXS};
 use tao_node::engine::{self, Channels, EngineConfig};
 use tao_node::gossip::{self, MAX_BATCH_TXS};
@@ -153,69 +149,33 @@ fn open_chain() -> Chain<RedbStore> {
 /// What the Byzantine validator does.
 #[derive(Clone, Copy, Debug)]
 enum Byzantine {
-    /// Proposes forged blocks, a different forgery each height ([`Forger`]).
+    /// Proposes forged blocks, a different forgery each height ([`forge_by_height`]).
     Proposer,
     /// Runs honest consensus and floods the transaction gossip channel ([`flood`]).
     GossipFlooder,
 }
 
-/// A proposer that builds an honest block and forges it, by height: a transaction with an
-/// invalid signature, a timestamp an hour ahead, one transaction more than a block may
-/// hold, or a wrong state root. Header fields stay self-consistent (digest, transaction
-/// root): only checking the contents can catch them.
-#[derive(Clone)]
-struct Forger(Chain<RedbStore>);
-
-impl Application<deterministic::Context> for Forger {
-    type SigningScheme = SigningScheme;
-    type Context = ConsensusContext;
-    type Block = Block;
-    type Input = ();
-
-    async fn propose(
-        &mut self,
-        context: (deterministic::Context, ConsensusContext),
-        ancestry: impl Ancestry<Block>,
-        input: (),
-    ) -> Option<Digested<Block>> {
-        let honest = self.0.propose(context, ancestry, input).await?;
-        let b = honest.inner();
-        let (mut timestamp_ms, mut state_root, mut txs) =
-            (b.timestamp_ms, b.state_root, b.txs.clone());
-        match b.height % 4 {
-            0 => txs.push(forged(0)),
-            1 => timestamp_ms = timestamp_ms.saturating_add(3_600_000),
-            2 => txs = vec![transfers()[0].clone(); MAX_BLOCK_TXS + 1],
-            _ => state_root = Hash256([0xbb; 32]),
-        }
-        let forged = Block::new(
-            b.parent,
-            b.height,
-            timestamp_ms,
-            b.proposer.clone(),
-            b.author,
-            state_root,
-            txs,
-        );
-        let digest = forged.digest();
-        Some(Digested::precomputed(forged, digest))
+/// The Byzantine proposer's forgery ([`sim::Forging`]), by height: a transaction with an
+/// invalid signature, a timestamp an hour ahead, one transaction more than a block may hold,
+/// or a wrong state root. Header fields stay self-consistent (digest, transaction root): only
+/// checking the contents can catch them.
+fn forge_by_height(b: &Block) -> Block {
+    let (mut timestamp_ms, mut state_root, mut txs) = (b.timestamp_ms, b.state_root, b.txs.clone());
+    match b.height % 4 {
+        0 => txs.push(forged(0)),
+        1 => timestamp_ms = timestamp_ms.saturating_add(3_600_000),
+        2 => txs = vec![transfers()[0].clone(); MAX_BLOCK_TXS + 1],
+        _ => state_root = Hash256([0xbb; 32]),
     }
-
-    async fn verify(
-        &mut self,
-        context: (deterministic::Context, ConsensusContext),
-        ancestry: impl Ancestry<Block>,
-    ) -> bool {
-        self.0.verify(context, ancestry).await
-    }
-}
-
-impl Reporter for Forger {
-    type Activity = Update<Block>;
-
-    fn report(&mut self, activity: Update<Block>) -> Feedback {
-        self.0.report(activity)
-    }
+    Block::new(
+        b.parent,
+        b.height,
+        timestamp_ms,
+        b.proposer.clone(),
+        b.author,
+        state_root,
+        txs,
+    )
 }
 
 /// Transactions with invalid signatures per flood batch. Each costs a receiver one signature
@@ -299,7 +259,10 @@ async fn start_validator(
                 key,
                 sim::participants(VALIDATORS),
                 genesis,
-                Forger(chain.clone()),
+                sim::Forging {
+                    chain: chain.clone(),
+                    forge: forge_by_height,
+                },
                 oracle.manager(),
                 control,
                 channels,

@@ -9,18 +9,14 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use commonware_actor::Feedback;
-use commonware_consensus::marshal::{Update, ancestry::Ancestry};
 use commonware_consensus::simplex::elector::RoundRobin;
-use commonware_consensus::{Application, Reporter};
-use commonware_cryptography::{Digested, Digestible};
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::{
     Clock, Handle, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic,
 };
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
-use tao_node::app::{Chain, ChainConfig, ConsensusContext, SigningScheme};
+use tao_node::app::{Chain, ChainConfig};
 use tao_node::block::{Block, Digest};
 use tao_node::engine::{self, Channels, EngineConfig};
 use tao_node::gossip;
@@ -121,7 +117,10 @@ async fn start_validator(
             key,
             participants,
             genesis,
-            WrongStateRoot(chain.clone()),
+            sim::Forging {
+                chain: chain.clone(),
+                forge: wrong_state_root,
+            },
             oracle.manager(),
             control,
             channels,
@@ -247,52 +246,18 @@ async fn crash(handle: Handle<()>) {
     let _ = handle.await;
 }
 
-/// A Byzantine proposer: builds an honest block, then claims a different state root.
-#[derive(Clone)]
-struct WrongStateRoot(Chain<RedbStore>);
-
-impl Application<deterministic::Context> for WrongStateRoot {
-    type SigningScheme = SigningScheme;
-    type Context = ConsensusContext;
-    type Block = Block;
-    type Input = ();
-
-    async fn propose(
-        &mut self,
-        context: (deterministic::Context, ConsensusContext),
-        ancestry: impl Ancestry<Block>,
-        input: (),
-    ) -> Option<Digested<Block>> {
-        let honest = self.0.propose(context, ancestry, input).await?;
-        let b = honest.inner();
-        let forged = Block::new(
-            b.parent,
-            b.height,
-            b.timestamp_ms,
-            b.proposer.clone(),
-            b.author,
-            Hash256([0xbb; 32]),
-            b.txs.clone(),
-        );
-        let digest = forged.digest();
-        Some(Digested::precomputed(forged, digest))
-    }
-
-    async fn verify(
-        &mut self,
-        context: (deterministic::Context, ConsensusContext),
-        ancestry: impl Ancestry<Block>,
-    ) -> bool {
-        self.0.verify(context, ancestry).await
-    }
-}
-
-impl Reporter for WrongStateRoot {
-    type Activity = Update<Block>;
-
-    fn report(&mut self, activity: Update<Block>) -> Feedback {
-        self.0.report(activity)
-    }
+/// A Byzantine proposer's forgery ([`sim::Forging`]): the honest block, claiming a different
+/// state root.
+fn wrong_state_root(b: &Block) -> Block {
+    Block::new(
+        b.parent,
+        b.height,
+        b.timestamp_ms,
+        b.proposer.clone(),
+        b.author,
+        Hash256([0xbb; 32]),
+        b.txs.clone(),
+    )
 }
 
 /// Starts the simulated network (every link `link`) and one validator per store.
