@@ -3,7 +3,8 @@
 //! Every read answers from the committed (finalized, durable) state in redb, never from a
 //! pending block. Finalized blocks, their transactions and receipts come from the records
 //! written with each block ([`crate::archive`]). HTTP and WebSocket share one port.
-//! State reads run under the application's lock, so one answer never mixes two heights.
+//! Each state read runs on its own redb read snapshot, so one answer never mixes two heights and
+//! never waits for a block to execute or commit.
 //!
 //! Budgets ([`RpcLimits`]): connections in all and per client host (an IPv4 address, an IPv6
 //! /64) are capped at accept, a connection beyond is closed at once; each connection has a
