@@ -30,7 +30,7 @@ use tao_types::events::Event;
 use tao_types::tx::SignedTx;
 
 use crate::archive::BlockRecord;
-use crate::block::{Block, Digest, MAX_BLOCK_TXS, tx_root};
+use crate::block::{Block, Digest, MAX_BLOCK_TX_BYTES, MAX_BLOCK_TXS, tx_root};
 use crate::mempool::{Mempool, MempoolError, MempoolLimits};
 use crate::metrics::NodeMetrics;
 use crate::storage::{CommitStore, StorageError};
@@ -83,7 +83,9 @@ pub enum ChainError {
 pub struct ChainConfig {
     /// Account credited with the fees of blocks this node proposes (`None`: recycled).
     pub author: Option<AccountId>,
-    /// Most transactions a proposed block carries (default 1 024, at most [`MAX_BLOCK_TXS`]).
+    /// Most transactions a proposed block carries (default 4 096, at most [`MAX_BLOCK_TXS`];
+    /// bytes are bounded by [`MAX_BLOCK_TX_BYTES`]). 4 096 transfers execute in ≈ 30 ms, and at
+    /// 250 ms blocks they let the chain take 16 000 transfers/s, more than two cores verify.
     pub max_block_txs: usize,
     /// Mempool bounds.
     pub mempool: MempoolLimits,
@@ -97,7 +99,7 @@ impl Default for ChainConfig {
     fn default() -> Self {
         ChainConfig {
             author: None,
-            max_block_txs: 1_024,
+            max_block_txs: 4_096,
             mempool: MempoolLimits::default(),
             block_time_ms: 1_000,
         }
@@ -115,7 +117,7 @@ struct Pending {
 }
 
 /// Called with the record of every block this node finalizes, after it is durable.
-pub type FinalizedListener = Arc<dyn Fn(&BlockRecord) + Send + Sync>;
+pub type FinalizedListener = Arc<dyn Fn(Arc<BlockRecord>) + Send + Sync>;
 
 /// Called with every block this node proposes or verifies (not yet final), and its digest.
 pub type PendingListener = Arc<dyn Fn(&Block, Digest) + Send + Sync>;
@@ -296,7 +298,7 @@ impl<S: CommitStore> Chain<S> {
         let (height, digest) = match store.finalized() {
             Some((height, digest)) => (height, sha_digest(digest)),
             None => {
-                let record = BlockRecord::new(&genesis, &[], &[]);
+                let record = BlockRecord::new(&genesis, Vec::new(), Vec::new());
                 store.commit_with_record(
                     0,
                     genesis.digest().0,
@@ -451,11 +453,27 @@ impl<S: CommitStore> Chain<S> {
 
     /// Checks a transaction another validator gossiped and queues it (it is not sent on).
     pub fn receive_gossip(&self, tx: SignedTx) -> Result<(), MempoolError> {
-        if lock(&self.pool).mempool.contains(&tx) {
-            return Ok(());
+        self.receive_gossip_batch(vec![tx]).pop().unwrap_or(Ok(()))
+    }
+
+    /// Checks the transactions of one gossip message, their signatures in one batch, and
+    /// queues them (they are not sent on). One result per transaction looked at: first `Ok`
+    /// for each one the pool holds already, then the others in order up to the first bad
+    /// signature, which ends the message (what follows it is not looked at).
+    pub fn receive_gossip_batch(&self, txs: Vec<SignedTx>) -> Vec<Result<(), MempoolError>> {
+        let (known, fresh): (Vec<SignedTx>, Vec<SignedTx>) = {
+            let pool = lock(&self.pool);
+            txs.into_iter().partition(|tx| pool.mempool.contains(tx))
+        };
+        let (verified, bad) = VerifiedTx::verify_all(fresh, &self.genesis_hash);
+        let mut results: Vec<Result<(), MempoolError>> = known.iter().map(|_| Ok(())).collect();
+        results.extend(verified.into_iter().map(|tx| self.admit(tx).map(drop)));
+        if bad.is_some() {
+            let error = MempoolError::Invalid(tao_types::error::InvalidTx::BadSignature);
+            lock(&self.pool).metrics.rejected(error.reason());
+            results.push(Err(error));
         }
-        let verified = self.verify(tx)?;
-        self.admit(verified).map(drop)
+        results
     }
 
     /// Checks a signature outside any lock (the expensive part of admission, done once per
@@ -610,9 +628,18 @@ impl<S: CommitStore> Chain<S> {
             let mut builder = BlockBuilder::begin(&view, &header).ok()?;
             let mut included = Vec::new();
             let mut rejected = Vec::new();
+            let mut tx_bytes = 0_usize;
             for tx in candidates {
+                // What would pass the decoders' byte bound waits for a later block.
+                let size = parity_scale_codec::Encode::encoded_size(tx.signed());
+                if tx_bytes.saturating_add(size) > MAX_BLOCK_TX_BYTES {
+                    continue;
+                }
                 match builder.apply_verified(&tx) {
-                    Ok(_) => included.push(tx.into_signed()),
+                    Ok(_) => {
+                        tx_bytes = tx_bytes.saturating_add(size);
+                        included.push(tx.into_signed());
+                    }
                     // Nonce trouble on a pending parent is not final: the parent may be
                     // abandoned, and finalization prunes used nonces anyway.
                     Err(
@@ -723,7 +750,7 @@ impl<S: CommitStore> Chain<S> {
                 (outcome.changes, outcome.receipts, outcome.block_events)
             }
         };
-        let record = BlockRecord::new(b, &receipts, &block_events);
+        let record = Arc::new(BlockRecord::new(b, receipts, block_events));
         self.store
             .commit_with_record(b.height, block.digest().0, &changes, &record.to_bytes())?;
         self.committed.store(b.height, Ordering::Release);
@@ -770,7 +797,7 @@ impl<S: CommitStore> Chain<S> {
         let listener = exec.listener.clone();
         drop(exec);
         if let Some(listener) = listener {
-            listener(&record);
+            listener(record);
         }
         Ok(())
     }
@@ -1182,6 +1209,38 @@ mod tests {
             chain.finalize(&sealed)?;
         }
         Ok(block)
+    }
+
+    /// Large transactions beyond the block's byte bound wait for the next block: a block
+    /// over it would be refused by every decoder (and its views lost).
+    #[test]
+    fn a_block_stays_within_the_byte_bound_the_decoders_enforce() -> TestResult {
+        let node = chain_with(&[], MempoolLimits::default())?;
+        let senders = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve"];
+        let mut submitted_bytes = 0;
+        for uri in senders {
+            let key = dev(uri)?;
+            for nonce in 0..60 {
+                let tx = signed(&node, &key, nonce, large_call());
+                submitted_bytes += parity_scale_codec::Encode::encoded_size(&tx);
+                node.submit(tx)?;
+            }
+        }
+        assert!(submitted_bytes > MAX_BLOCK_TX_BYTES);
+        let first = finalize_child(&node.genesis(), &node, &[])?;
+        let first_bytes: usize = first
+            .txs
+            .iter()
+            .map(parity_scale_codec::Encode::encoded_size)
+            .sum();
+        assert!(first_bytes <= MAX_BLOCK_TX_BYTES, "{first_bytes} bytes");
+        let decoded = <Block as commonware_codec::DecodeExt<()>>::decode(
+            commonware_codec::Encode::encode(&first),
+        )?;
+        assert_eq!(decoded, first);
+        let second = finalize_child(&first, &node, &[])?;
+        assert_eq!(first.txs.len() + second.txs.len(), senders.len() * 60);
+        Ok(())
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub async fn run(mut heads: broadcast::Receiver<Arc<BlockRecord>>, refusals: Ref
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let height = record.header.number;
+        let height = record.number;
         blocks = blocks.saturating_add(1);
         transactions = transactions.saturating_add(record.extrinsics.len());
         for event in &record.block_events {
@@ -75,12 +75,11 @@ pub async fn run(mut heads: broadcast::Receiver<Arc<BlockRecord>>, refusals: Ref
                 tracing::debug!(height, netuid = netuid.0, emitted, "epoch");
             }
         }
-        for receipt in record.receipts.iter().filter(|receipt| !receipt.success) {
-            let error = receipt
-                .error
-                .as_ref()
-                .map_or_else(|| "unknown".to_owned(), ToString::to_string);
-            tracing::info!(height, signer = %receipt.signer, %error, "transaction failed");
+        for receipt in &record.receipts {
+            if let Err(error) = &receipt.result {
+                let signer = tao_types::serde_account::to_text(&receipt.signer);
+                tracing::info!(height, %signer, %error, "transaction failed");
+            }
         }
         if last_line.is_none_or(|at| at.elapsed() >= LINE_INTERVAL) {
             tracing::info!(height, blocks, transactions, epochs, "finalized");

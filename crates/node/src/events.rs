@@ -44,13 +44,13 @@ impl ChainEvents {
             pending: pending.clone(),
         };
         let latency = metrics.finality_latency.clone();
-        chain.set_listener(Arc::new(move |record: &BlockRecord| {
+        chain.set_listener(Arc::new(move |record: Arc<BlockRecord>| {
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_millis());
-            let lag_ms = now_ms.saturating_sub(u128::from(record.header.timestamp_ms));
+            let lag_ms = now_ms.saturating_sub(u128::from(record.timestamp_ms));
             latency.observe(lag_ms as f64 / 1_000.0);
-            let _ = finalized.send(Arc::new(record.clone()));
+            let _ = finalized.send(record);
         }));
         chain.set_pending_listener(Arc::new(move |block: &Block, digest| {
             // Hashing every transaction is only worth it while someone watches.

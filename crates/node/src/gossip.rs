@@ -195,8 +195,9 @@ pub fn receive<K: Ord + Clone, St: CommitStore>(
     now: Duration,
 ) -> Result<usize, Dropped> {
     let mut admitted = 0;
-    for tx in budgets.admit(peer, message, now)? {
-        match chain.receive_gossip(tx) {
+    let txs = budgets.admit(peer, message, now)?;
+    for result in chain.receive_gossip_batch(txs) {
+        match result {
             Ok(()) => admitted += 1,
             Err(MempoolError::Invalid(InvalidTx::BadSignature)) => {
                 budgets.cool_down(peer, now);

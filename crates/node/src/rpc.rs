@@ -521,8 +521,8 @@ async fn accept_loop(
 impl TaoApiServer for Rpc {
     async fn system_health(&self) -> RpcResult<Health> {
         let head = self.record_at(None)?;
-        let finalized_number = head.as_ref().map_or(0, |r| r.header.number);
-        let head_ms = head.as_ref().map_or(0, |r| r.header.timestamp_ms);
+        let finalized_number = head.as_ref().map_or(0, |r| r.number);
+        let head_ms = head.as_ref().map_or(0, |r| r.timestamp_ms);
         let lag_limit = self.spec.block_time_ms.saturating_mul(10).max(10_000);
         Ok(Health {
             peers: u64::try_from(self.metrics.peers.get()).unwrap_or(0),
@@ -538,14 +538,11 @@ impl TaoApiServer for Rpc {
     }
 
     async fn chain_get_header(&self, at: Option<BlockId>) -> RpcResult<Option<HeaderView>> {
-        Ok(self.record_at(at)?.map(|r| r.header))
+        Ok(self.record_at(at)?.map(|r| r.header()))
     }
 
     async fn chain_get_block(&self, at: Option<BlockId>) -> RpcResult<Option<BlockView>> {
-        Ok(self.record_at(at)?.map(|r| BlockView {
-            header: r.header,
-            extrinsics: r.extrinsics,
-        }))
+        Ok(self.record_at(at)?.map(|r| r.block()))
     }
 
     async fn chain_get_genesis_hash(&self) -> RpcResult<Bytes> {
@@ -575,7 +572,7 @@ impl TaoApiServer for Rpc {
                 _ = sink.closed() => return Ok(()),
                 next = finalized.recv() => match next {
                     Ok(record) => {
-                        let Some(raw) = to_raw(&record.header) else { continue };
+                        let Some(raw) = to_raw(&record.header()) else { continue };
                         if sink.send(raw).await.is_err() {
                             return Ok(());
                         }
@@ -654,9 +651,9 @@ impl TaoApiServer for Rpc {
                 },
                 next = finalized.recv() => match next {
                     Ok(record) => {
-                        if let Some(index) = record.tx_hashes.iter().position(|h| *h == hash) {
-                            let block = record.header.hash.clone();
-                            let number = record.header.number;
+                        if let Some(index) = record.receipts.iter().position(|r| r.tx_hash.0[..] == hash.0[..]) {
+                            let block = Bytes(record.hash.0.to_vec());
+                            let number = record.number;
                             if in_block.as_ref() != Some(&block) {
                                 send(TxStatus::InBlock { block: block.clone(), number }).await;
                             }
@@ -664,8 +661,8 @@ impl TaoApiServer for Rpc {
                             send(TxStatus::Finalized {
                                 block,
                                 number,
-                                success: receipt.is_some_and(|r| r.success),
-                                error: receipt.and_then(|r| r.error.clone()),
+                                success: receipt.is_some_and(|r| r.result.is_ok()),
+                                error: receipt.and_then(|r| r.result.clone().err()),
                             })
                             .await;
                             return Ok(());

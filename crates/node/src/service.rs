@@ -493,7 +493,7 @@ async fn serve(
         match config.exit_after_finalized {
             Some(target) if chain.committed().0 < target => loop {
                 match heads.recv().await {
-                    Ok(record) if record.header.number >= target => break,
+                    Ok(record) if record.number >= target => break,
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         if chain.committed().0 >= target {
                             break;

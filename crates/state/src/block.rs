@@ -33,6 +33,21 @@ impl VerifiedTx {
         }
     }
 
+    /// Checks the signatures of `txs` in one batch (about twice as fast as one by one): the
+    /// transactions before the first bad signature, verified, and that transaction, if any
+    /// (the ones after it are not checked and are dropped).
+    pub fn verify_all(
+        mut txs: Vec<SignedTx>,
+        genesis_hash: &Hash256,
+    ) -> (Vec<VerifiedTx>, Option<SignedTx>) {
+        let signed: Vec<&SignedTx> = txs.iter().collect();
+        let bad = first_bad_signature(genesis_hash, &signed).map(|position| {
+            txs.truncate(position.saturating_add(1));
+            txs.pop()
+        });
+        (txs.into_iter().map(VerifiedTx).collect(), bad.flatten())
+    }
+
     /// The transaction.
     pub fn signed(&self) -> &SignedTx {
         &self.0
@@ -267,14 +282,28 @@ fn validation_ctx(parent: &dyn Store) -> Result<Ctx<'_>, InvalidTx> {
 /// Batch-verifies the signatures of `txs` (each with its index in the block); on failure finds
 /// the first bad one.
 fn verify_signatures(genesis_hash: &Hash256, txs: &[(usize, &SignedTx)]) -> Result<(), BlockError> {
+    let signed: Vec<&SignedTx> = txs.iter().map(|(_, tx)| *tx).collect();
+    match first_bad_signature(genesis_hash, &signed) {
+        None => Ok(()),
+        Some(position) => Err(BlockError::InvalidTransaction {
+            // `position` is within `txs`; the fallback is never used.
+            index: txs.get(position).map_or(0, |(index, _)| *index),
+            error: InvalidTx::BadSignature,
+        }),
+    }
+}
+
+/// The position in `txs` of the first transaction whose signature is bad, if any: one batch
+/// check (about twice as fast as one by one), and only when it fails, one by one to say which.
+fn first_bad_signature(genesis_hash: &Hash256, txs: &[&SignedTx]) -> Option<usize> {
     let payloads: Vec<Vec<u8>> = txs
         .iter()
-        .map(|(_, tx)| tx.tx.signing_payload(genesis_hash))
+        .map(|tx| tx.tx.signing_payload(genesis_hash))
         .collect();
     let items: Vec<(PublicKey, &[u8], Signature)> = txs
         .iter()
         .zip(&payloads)
-        .map(|((_, tx), payload)| {
+        .map(|(tx, payload)| {
             (
                 PublicKey::from_bytes(tx.tx.signer.0),
                 payload.as_slice(),
@@ -283,18 +312,15 @@ fn verify_signatures(genesis_hash: &Hash256, txs: &[(usize, &SignedTx)]) -> Resu
         })
         .collect();
     if tao_keys::verify_batch(&items) {
-        return Ok(());
+        return None;
     }
-    // The batch failed, so one signature is bad; the fallback index is never used.
-    let index = items
-        .iter()
-        .zip(txs)
-        .find(|((key, message, signature), _)| !tao_keys::verify(key, message, signature))
-        .map_or(0, |(_, (index, _))| *index);
-    Err(BlockError::InvalidTransaction {
-        index,
-        error: InvalidTx::BadSignature,
-    })
+    // The batch failed, so one signature is bad; the fallback position is never used.
+    Some(
+        items
+            .iter()
+            .position(|(key, message, signature)| !tao_keys::verify(key, message, signature))
+            .unwrap_or(0),
+    )
 }
 
 /// Mortality, size, nonce and fee checks, then the call. The signature is checked already.

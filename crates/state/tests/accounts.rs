@@ -254,3 +254,29 @@ fn events_serialize_with_ss58_accounts() {
         event
     );
 }
+
+/// A gossip message's signatures are checked in one batch: all verified, or those before the
+/// first bad one and that one (the rest are dropped unchecked).
+#[test]
+fn a_batch_of_signatures_verifies_up_to_the_first_bad_one() {
+    let chain = TestChain::local();
+    let genesis = chain.genesis_hash;
+    let txs: Vec<SignedTx> = ["//Alice", "//Bob", "//Charlie", "//Dave"]
+        .iter()
+        .map(|uri| chain.sign(uri, transfer("//Eve", TAO)))
+        .collect();
+    let (verified, bad) = VerifiedTx::verify_all(txs.clone(), &genesis);
+    assert_eq!(bad, None);
+    let signed: Vec<SignedTx> = verified.into_iter().map(VerifiedTx::into_signed).collect();
+    assert_eq!(signed, txs);
+
+    let mut forged = txs.clone();
+    forged[2].signature[0] ^= 1;
+    let (verified, bad) = VerifiedTx::verify_all(forged.clone(), &genesis);
+    assert_eq!(bad.as_ref(), Some(&forged[2]));
+    let signed: Vec<&SignedTx> = verified.iter().map(VerifiedTx::signed).collect();
+    assert_eq!(signed, [&txs[0], &txs[1]]);
+
+    let (verified, bad) = VerifiedTx::verify_all(Vec::new(), &genesis);
+    assert!(verified.is_empty() && bad.is_none());
+}
