@@ -398,6 +398,10 @@ impl Rpc {
     }
 
     fn record_at(&self, at: Option<BlockId>) -> RpcResult<Option<BlockRecord>> {
+        let wanted_hash = match &at {
+            Some(BlockId::Hash(hash)) => Some(hash.clone()),
+            _ => None,
+        };
         let height = match at {
             None => match self.store.finalized() {
                 Some((height, _)) => height,
@@ -420,9 +424,15 @@ impl Rpc {
         let Some(bytes) = self.store.block_record(height).map_err(internal)? else {
             return Ok(None);
         };
-        BlockRecord::from_bytes(&bytes)
-            .map(Some)
-            .ok_or_else(|| internal(format!("corrupt block record at height {height}")))
+        let record = BlockRecord::from_bytes(&bytes)
+            .ok_or_else(|| internal(format!("corrupt block record at height {height}")))?;
+        // The hash index is a plain redb table: check that it led to the block asked for.
+        if wanted_hash.is_some_and(|hash| hash != record.header.hash) {
+            return Err(internal(format!(
+                "the block index is damaged at height {height}; see the node's log"
+            )));
+        }
+        Ok(Some(record))
     }
 
     /// Runs a state query on its own snapshot of the committed state: one redb read

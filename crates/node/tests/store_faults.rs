@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::StorageBackend;
 use redb::backends::FileBackend;
 use tao_node::storage::{CommitStore as _, RedbStore, StorageError};
-use tao_state::store::{ChangeSet, MemoryStore};
+use tao_state::store::{ChangeSet, MemoryStore, Store as _};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -232,6 +232,130 @@ fn flipped_bits_are_refused_or_fall_in_unused_space() -> TestResult {
         live_values_refused >= 4,
         "{live_values_refused} value flips refused"
     );
+    Ok(())
+}
+
+/// Opens `path` as a running node holds it, every read going to the file (as for a page
+/// evicted from redb's cache, or never read since the start): no open check, no page cache.
+/// (A debug build of redb reads every page at open, so a cache would hold them all here.)
+fn open_cold(path: &Path) -> Result<RedbStore, Box<dyn std::error::Error>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    Ok(RedbStore::with_backend_and_cache(
+        FileBackend::new(file)?,
+        0,
+    )?)
+}
+
+/// Flips a bit of the byte at `offset` of the file at `path`, behind the back of whoever
+/// has it open (a bad disk, a stray write).
+fn flip_on_disk(path: &Path, offset: usize) -> TestResult {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let mut byte = [0u8; 1];
+    file.seek(SeekFrom::Start(offset as u64))?;
+    file.read_exact(&mut byte)?;
+    byte[0] ^= 0x10;
+    file.seek(SeekFrom::Start(offset as u64))?;
+    file.write_all(&byte)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Damage that appears while the store is open: redb checks no page checksum on an ordinary
+/// read (ADR 015), so a flipped value was served as state, and a commit that rewrote its page
+/// (for a neighbouring key) gave the damage a fresh page checksum that the next start's
+/// integrity check accepted. Now each value carries its own checksum: a damaged read fails,
+/// the store commits nothing more (the error says to restart), and the start refuses a file
+/// whose values do not match.
+#[test]
+fn damage_while_the_store_runs_is_never_served_or_built_on() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_, bytes) = pristine(dir.path())?;
+    let expected = expected_states(HEIGHTS);
+    let last = HEIGHTS - 1;
+    let at_last = expected.last().ok_or("no states")?;
+    let (mut reads_refused, mut laundering_refused) = (0, 0);
+    for i in 0..4 {
+        let key = format!("key/{last:04}/{i:04}").into_bytes();
+        let value = at_last.get(&key).ok_or("no such entry")?;
+        let copies: Vec<usize> = bytes
+            .windows(value.len())
+            .enumerate()
+            .filter(|(_, window)| *window == value.as_slice())
+            .map(|(offset, _)| offset + VALUE_BYTES / 2)
+            .collect();
+        println!("key {i}: copies at {copies:?}");
+        for offset in copies {
+            // A read after the damage: the committed value, or a failed read.
+            let path = dir.path().join(format!("read-{offset}.redb"));
+            std::fs::write(&path, &bytes)?;
+            let store = open_cold(&path)?;
+            flip_on_disk(&path, offset)?;
+            let snapshot = store.snapshot()?;
+            match snapshot.get(&key) {
+                Some(read) => assert_eq!(read, value, "offset {offset}: a snapshot served it"),
+                None => assert!(snapshot.failed(), "offset {offset}: read as absent"),
+            }
+            match store.get(&key) {
+                Some(read) => assert_eq!(read, value, "offset {offset}: the store served it"),
+                None => {
+                    assert!(store.failed(), "offset {offset}: read as absent");
+                    reads_refused += 1;
+                    // Nothing is built on it: the next block is not committed, and the error
+                    // says what to do.
+                    let refused = store
+                        .commit(HEIGHTS, digest(HEIGHTS), &changes(HEIGHTS))
+                        .err()
+                        .ok_or("a block was committed after a failed read")?;
+                    let message = refused.to_string();
+                    assert!(message.contains("restart the node"), "{message}");
+                    assert_eq!(store.finalized(), Some((last, digest(last))));
+                }
+            }
+            drop((snapshot, store));
+            let reopened = reopen(&path, &expected).map_err(|e| format!("read {offset}: {e}"))?;
+            assert!(
+                reopened == Reopened::Refused || reopened == Reopened::Finalized(last),
+                "offset {offset}: reopened as {reopened:?}"
+            );
+            std::fs::remove_file(&path)?;
+
+            // A commit that copies the damaged page into a new one (a neighbouring key is
+            // written; the damaged value itself is not read).
+            let path = dir.path().join(format!("launder-{offset}.redb"));
+            std::fs::write(&path, &bytes)?;
+            let store = open_cold(&path)?;
+            flip_on_disk(&path, offset)?;
+            let mut neighbour = key.clone();
+            neighbour.push(b'+');
+            let writes = vec![(neighbour, Some(b"next".to_vec()))];
+            store.commit(HEIGHTS, digest(HEIGHTS), &ChangeSet { writes })?;
+            drop(store);
+            match RedbStore::open(&path) {
+                Err(StorageError::Damaged { reason, .. }) => {
+                    println!("launder {offset}: refused at start: {reason}");
+                    laundering_refused += 1;
+                }
+                Ok(store) => {
+                    // The flip was in a stale copy: the live value is intact.
+                    assert_eq!(store.get(&key), Some(value.clone()), "launder {offset}");
+                    assert!(!store.failed());
+                }
+                Err(other) => return Err(format!("launder {offset}: {other}").into()),
+            }
+            std::fs::remove_file(&path)?;
+        }
+    }
+    println!(
+        "damaged reads refused: {reads_refused}; laundered pages refused: {laundering_refused}"
+    );
+    assert!(reads_refused >= 4 && laundering_refused >= 4);
     Ok(())
 }
 
