@@ -1041,7 +1041,7 @@ mod tests {
         // (the window and a last held-back refusal).
         let ran = started.elapsed().as_secs_f64();
         let served = served.load(Ordering::Relaxed) as f64;
-        let most = 2.0 * NODE_RATE + NODE_RATE * ran + 2.0;
+        let most = 2.0 * NODE_RATE + NODE_RATE * ran + 3.0;
         println!("{served} heavy reads served in {ran:.2} s (at most {most:.0})");
         assert!(served <= most, "{served} heavy reads served in {ran:.2} s");
         assert!(served >= 2.0 * NODE_RATE, "only {served} served");
