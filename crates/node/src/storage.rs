@@ -476,9 +476,14 @@ impl RedbStore {
         if self.failed() {
             return Err(StorageError::ReadFailed { height });
         }
-        guarded("a commit", || {
+        let written = guarded("a commit", || {
             self.try_write(height, digest, changes, record)
-        })
+        });
+        if let Err(error @ StorageError::DamagedWhileRunning { .. }) = &written {
+            // Damage met inside the commit: nothing computed from this store is trusted now.
+            self.note_failure(error);
+        }
+        written
     }
 
     fn try_write(
