@@ -41,7 +41,7 @@ const DIGEST_KEY: &str = "finalized_digest";
 const FORMAT_KEY: &str = "format";
 /// The format this node writes: every value followed by its checksum.
 const FORMAT: &[u8] = b"checked-1";
-/// Bytes of the checksum stored after every value of [`STATE`], [`META`] and [`BLOCKS`].
+/// Bytes of the checksum stored after every value of the `state`, `meta` and `blocks` tables.
 pub const CHECK_BYTES: usize = 8;
 
 /// Why the node's storage failed.
