@@ -1029,11 +1029,8 @@ mod tests {
             .unwrap();
         let asked = Instant::now();
         assert_eq!(hello(&light).await.unwrap(), "world");
-        assert!(
-            asked.elapsed() < Duration::from_millis(500),
-            "{:?}",
-            asked.elapsed()
-        );
+        // Answered, and not held back as a refusal would be.
+        assert!(asked.elapsed() < MAX_REFUSAL_DELAY, "{:?}", asked.elapsed());
         for reader in readers {
             reader.await.unwrap();
         }
