@@ -136,6 +136,7 @@ fn bad_input_gives_clear_errors_and_usage_exits_2() {
         &["localnet", "--block-time-ms", "fast"][..],
         &["node", "--dev", "--rpc-calls-per-second", "0"][..],
         &["node", "--dev", "--rpc-calls-per-second", "NaN"][..],
+        &["node", "--dev", "--rpc-heavy-reads-per-second", "-1"][..],
         &["node", "--dev", "--rpc-max-connections-per-ip", "0"][..],
     ] {
         let output = tao(bad_node);

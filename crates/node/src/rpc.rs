@@ -8,9 +8,10 @@
 //!
 //! Budgets ([`RpcLimits`]): connections in all and per client host (an IPv4 address, an IPv6
 //! /64) are capped at accept, a connection beyond is closed at once; each connection has a
-//! token bucket of method calls (calls whose answer grows with the state cost more), and a
-//! call beyond it is answered with [`codes::RATE_LIMITED`] saying when to retry, the
-//! connection staying open.
+//! token bucket of method calls (calls whose answer grows with the state cost more), the
+//! state-sized reads ([`HEAVY_METHODS`]) of all connections together share one node-wide
+//! bucket, and a call beyond either is answered with [`codes::RATE_LIMITED`] saying when to
+//! retry, the connection staying open.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -91,6 +92,12 @@ pub struct RpcLimits {
     /// default 20, so 250 of them per second per connection: the reads that cost finality
     /// 5× at about 1 100/s over the whole node).
     pub heavy_call_cost: f64,
+    /// State-sized reads ([`HEAVY_METHODS`]) per second the node serves over all its
+    /// connections together, with a burst of two seconds' worth (default 500: finality stayed
+    /// within 2× of quiet up to about 500 reads/s and was 5× at 1 100/s on a 2-core host,
+    /// `crates/bench/README.md`). Many hosts, each within its own budgets, cannot spend more
+    /// of the node's CPU on them; cheap calls are not counted here.
+    pub heavy_reads_per_second: f64,
 }
 
 impl Default for RpcLimits {
@@ -101,6 +108,7 @@ impl Default for RpcLimits {
             calls_per_second: 5_000.0,
             call_burst: 10_000.0,
             heavy_call_cost: 20.0,
+            heavy_reads_per_second: 500.0,
         }
     }
 }
@@ -116,12 +124,43 @@ pub const HEAVY_METHODS: [&str; 6] = [
     "delegateInfo_getDelegates",
 ];
 
+/// The node-wide budget of state-sized reads ([`RpcLimits::heavy_reads_per_second`]), shared
+/// by every connection; its time origin is the server's start.
+#[derive(Debug)]
+struct HeavyReads {
+    bucket: Mutex<TokenBucket>,
+    started: Instant,
+}
+
+impl HeavyReads {
+    fn new(limits: &RpcLimits) -> Arc<HeavyReads> {
+        let per_second = limits.heavy_reads_per_second;
+        Arc::new(HeavyReads {
+            bucket: Mutex::new(TokenBucket::new(
+                per_second,
+                2.0 * per_second,
+                Duration::ZERO,
+            )),
+            started: Instant::now(),
+        })
+    }
+
+    fn take(&self) -> Result<(), Duration> {
+        self.bucket
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(1.0, self.started.elapsed())
+    }
+}
+
 /// One connection's call budget, shared by every request of an HTTP keep-alive connection
-/// and every call of a WebSocket.
+/// and every call of a WebSocket, and the node-wide budget of heavy reads.
 #[derive(Clone, Debug)]
 struct CallBudget {
     bucket: Arc<Mutex<TokenBucket>>,
     heavy_call_cost: f64,
+    /// Shared by all connections.
+    node: Arc<HeavyReads>,
     /// The bucket's time origin.
     opened: Instant,
     /// Refusals of this connection being held back now.
@@ -138,8 +177,9 @@ impl Drop for Held {
 }
 
 impl CallBudget {
-    fn new(limits: &RpcLimits) -> CallBudget {
+    fn new(limits: &RpcLimits, node: Arc<HeavyReads>) -> CallBudget {
         CallBudget {
+            node,
             bucket: Arc::new(Mutex::new(TokenBucket::new(
                 limits.calls_per_second,
                 limits.call_burst,
@@ -169,16 +209,18 @@ impl CallBudget {
     }
 
     /// Charges a call of `method`; when the budget is spent, how long until it would pay.
+    ///
+    /// A heavy call is charged to the connection first, then to the node: a connection over
+    /// its own budget never spends the node's, and a heavy call the node refuses still costs
+    /// its connection (a client spinning on node-wide refusals slows itself).
     fn charge(&self, method: &str) -> Result<(), Duration> {
-        let cost = if HEAVY_METHODS.contains(&method) {
-            self.heavy_call_cost
-        } else {
-            1.0
-        };
+        let heavy = HEAVY_METHODS.contains(&method);
+        let cost = if heavy { self.heavy_call_cost } else { 1.0 };
         self.bucket
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take(cost, self.opened.elapsed())
+            .take(cost, self.opened.elapsed())?;
+        if heavy { self.node.take() } else { Ok(()) }
     }
 }
 
@@ -356,6 +398,10 @@ impl Rpc {
     }
 
     fn record_at(&self, at: Option<BlockId>) -> RpcResult<Option<BlockRecord>> {
+        let wanted_hash = match &at {
+            Some(BlockId::Hash(hash)) => Some(hash.clone()),
+            _ => None,
+        };
         let height = match at {
             None => match self.store.finalized() {
                 Some((height, _)) => height,
@@ -378,9 +424,15 @@ impl Rpc {
         let Some(bytes) = self.store.block_record(height).map_err(internal)? else {
             return Ok(None);
         };
-        BlockRecord::from_bytes(&bytes)
-            .map(Some)
-            .ok_or_else(|| internal(format!("corrupt block record at height {height}")))
+        let record = BlockRecord::from_bytes(&bytes)
+            .ok_or_else(|| internal(format!("corrupt block record at height {height}")))?;
+        // The hash index is a plain redb table: check that it led to the block asked for.
+        if wanted_hash.is_some_and(|hash| hash != record.header.hash) {
+            return Err(internal(format!(
+                "the block index is damaged at height {height}; see the node's log"
+            )));
+        }
+        Ok(Some(record))
     }
 
     /// Runs a state query on its own snapshot of the committed state: one redb read
@@ -462,12 +514,14 @@ async fn serve_methods(
         usize::try_from(limits.max_connections).unwrap_or(usize::MAX),
         usize::try_from(limits.max_connections_per_ip).unwrap_or(usize::MAX),
     );
+    let heavy_reads = HeavyReads::new(&limits);
     tokio::spawn(accept_loop(
         listener,
         methods,
         config,
         limits,
         connections,
+        heavy_reads,
         stop,
     ));
     Ok((local, handle))
@@ -479,6 +533,7 @@ async fn accept_loop(
     config: ServerConfig,
     limits: RpcLimits,
     connections: Arc<ConnectionLimits>,
+    heavy_reads: Arc<HeavyReads>,
     stop: StopHandle,
 ) {
     loop {
@@ -499,7 +554,7 @@ async fn accept_loop(
             continue;
         };
         let _ = socket.set_nodelay(true);
-        let budget = CallBudget::new(&limits);
+        let budget = CallBudget::new(&limits, Arc::clone(&heavy_reads));
         // A service builder per connection: its call budget is this connection's (jsonrpsee's
         // own connection guard is then per connection too; `connections` counts them all).
         let service = ServerBuilder::with_config(config.clone())
@@ -860,7 +915,8 @@ mod tests {
 
     #[test]
     fn at_most_a_few_refusals_per_connection_are_held_back() {
-        let budget = CallBudget::new(&RpcLimits::default());
+        let limits = RpcLimits::default();
+        let budget = CallBudget::new(&limits, HeavyReads::new(&limits));
         let wait = Duration::from_millis(300);
         let held: Vec<_> = (0..MAX_HELD_REFUSALS).map(|_| budget.hold(wait)).collect();
         assert!(
@@ -923,6 +979,66 @@ mod tests {
         let answers = other.batch_request::<String>(batch).await.unwrap();
         let refused = answers.iter().filter(|answer| answer.is_err()).count();
         assert!((3..8).contains(&refused), "{refused} of 8 refused");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_connections_together_are_held_to_the_node_wide_heavy_read_budget() {
+        const NODE_RATE: f64 = 40.0;
+        let (addr, _server) = server_with(RpcLimits {
+            heavy_reads_per_second: NODE_RATE,
+            ..RpcLimits::default()
+        })
+        .await;
+        let url = format!("ws://{addr}");
+        // 16 connections, each far within its own budget (250 heavy reads/s, 500 at once),
+        // read blocks in a loop for the window.
+        let window = Duration::from_millis(1_500);
+        let started = Instant::now();
+        let served = Arc::new(AtomicUsize::new(0));
+        let mut readers = Vec::new();
+        for _ in 0..16 {
+            let client = jsonrpsee_ws_client::WsClientBuilder::default()
+                .build(&url)
+                .await
+                .unwrap();
+            let served = Arc::clone(&served);
+            readers.push(tokio::spawn(async move {
+                while started.elapsed() < window {
+                    let read: Result<String, _> = client
+                        .request("chain_getBlock", jsonrpsee::rpc_params![])
+                        .await;
+                    match read {
+                        Ok(_) => {
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(error) => {
+                            rate_limited_after(error);
+                        }
+                    }
+                }
+            }));
+        }
+        // A cheap call still gets through at once, on a new connection too.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let light = jsonrpsee_ws_client::WsClientBuilder::default()
+            .build(&url)
+            .await
+            .unwrap();
+        let asked = Instant::now();
+        assert_eq!(hello(&light).await.unwrap(), "world");
+        // Answered, and not held back as a refusal would be.
+        assert!(asked.elapsed() < MAX_REFUSAL_DELAY, "{:?}", asked.elapsed());
+        for reader in readers {
+            reader.await.unwrap();
+        }
+        // At most the burst (two seconds' worth) plus the rate over the time the readers ran
+        // (the window and a last held-back refusal).
+        let ran = started.elapsed().as_secs_f64();
+        let served = served.load(Ordering::Relaxed) as f64;
+        let most = 2.0 * NODE_RATE + NODE_RATE * ran + 3.0;
+        println!("{served} heavy reads served in {ran:.2} s (at most {most:.0})");
+        assert!(served <= most, "{served} heavy reads served in {ran:.2} s");
+        assert!(served >= 2.0 * NODE_RATE, "only {served} served");
     }
 
     #[tokio::test]

@@ -7,6 +7,13 @@
 //! checks that flag after every execution and refuses to vote on anything computed from a
 //! failed read. Readers outside execution (the RPC) use a [`Snapshot`] instead: one read
 //! transaction, a failure flag of its own, and no lock shared with execution.
+//!
+//! redb verifies its page checksums only when recovering or in an integrity check, never on
+//! an ordinary read (ADR 015), so every value this store writes carries a checksum of its
+//! own ([`CHECK_BYTES`] of BLAKE3 over its table, key and value) that every read verifies: a
+//! value damaged on disk while the node runs is a failed read, never a wrong answer. Once a
+//! read has failed, [`RedbStore`] commits nothing more ([`StorageError::ReadFailed`]), so
+//! finalization halts with an error that says to restart; the start checks the whole file.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +37,12 @@ const BLOCK_HEIGHTS: TableDefinition<&[u8], u64> = TableDefinition::new("block_h
 const HEIGHT_KEY: &str = "finalized_height";
 /// Key of the finalized block digest (32 bytes) in [`META`].
 const DIGEST_KEY: &str = "finalized_digest";
+/// Key of the store's format in [`META`]: [`FORMAT`] since values carry checksums.
+const FORMAT_KEY: &str = "format";
+/// The format this node writes: every value followed by its checksum.
+const FORMAT: &[u8] = b"checked-1";
+/// Bytes of the checksum stored after every value of the `state`, `meta` and `blocks` tables.
+pub const CHECK_BYTES: usize = 8;
 
 /// Why the node's storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +77,36 @@ pub enum StorageError {
         /// What redb found.
         reason: String,
     },
+    /// A stored value does not match the checksum written with it, or redb failed an
+    /// internal check reading it: the file was damaged while the node ran.
+    #[error(
+        "storage: {what} is damaged on disk; stop the node and restart it: its start checks \
+         every page and value of the file and refuses a damaged one (ADR 015)"
+    )]
+    DamagedWhileRunning {
+        /// What was being read.
+        what: String,
+    },
+    /// A read failed earlier (it was logged), so state computed since may be wrong: this
+    /// store commits nothing more, and finalization stops here.
+    #[error(
+        "storage: a read of the state failed earlier (see the log), so block {height} is not \
+         committed; restart the node: its start checks every page and value of the file and \
+         refuses a damaged one (ADR 015)"
+    )]
+    ReadFailed {
+        /// The height not committed.
+        height: u64,
+    },
+    /// The file was written by an older node, whose values carry no checksums.
+    #[error(
+        "storage: {path} was written by an older node (values without checksums); remove the \
+         data directory and let the node resync from the network"
+    )]
+    OldFormat {
+        /// The database file.
+        path: String,
+    },
     /// A change set was offered for a height that does not follow the stored one.
     #[error("storage: height {got} does not follow the finalized height {finalized}")]
     OutOfOrder {
@@ -72,6 +115,54 @@ pub enum StorageError {
         /// The height offered.
         got: u64,
     },
+}
+
+/// The checksum of `value` stored under `key` in `table`.
+fn checksum(table: &str, key: &[u8], value: &[u8]) -> [u8; CHECK_BYTES] {
+    let mut hasher = blake3::Hasher::new_derive_key("tao-node state.redb value checksum v1");
+    for part in [table.as_bytes(), key] {
+        hasher.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.update(value);
+    let mut out = [0u8; CHECK_BYTES];
+    hasher.finalize_xof().fill(&mut out);
+    out
+}
+
+/// `value` as stored under `key` in `table`: followed by its checksum.
+fn seal(table: &str, key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut stored = Vec::with_capacity(value.len().saturating_add(CHECK_BYTES));
+    stored.extend_from_slice(value);
+    stored.extend_from_slice(&checksum(table, key, value));
+    stored
+}
+
+/// The value stored under `key` in `table`, once its checksum matches.
+fn unseal<'a>(table: &str, key: &[u8], stored: &'a [u8]) -> Result<&'a [u8], StorageError> {
+    let damaged = || StorageError::DamagedWhileRunning {
+        what: format!("an entry of table {table:?}"),
+    };
+    let split = stored.len().checked_sub(CHECK_BYTES).ok_or_else(damaged)?;
+    let (value, check) = stored.split_at(split);
+    if check == checksum(table, key, value) {
+        Ok(value)
+    } else {
+        Err(damaged())
+    }
+}
+
+/// Runs a redb operation, turning a panic inside redb (its assertions on damaged pages)
+/// into an error.
+fn guarded<T>(
+    what: &str,
+    operation: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(operation)).unwrap_or_else(|_| {
+        Err(StorageError::DamagedWhileRunning {
+            what: format!("the page redb was reading for {what}"),
+        })
+    })
 }
 
 /// What [`CommitStore::commit`] did.
@@ -137,38 +228,46 @@ impl Snapshot {
 
 impl Store for Snapshot {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        match self.table.get(key) {
-            Ok(value) => value.map(|value| value.value().to_vec()),
-            Err(error) => {
-                self.note_failure(&error);
-                None
-            }
-        }
+        guarded("a state read", || get_state(&self.table, key)).unwrap_or_else(|error| {
+            self.note_failure(&error);
+            None
+        })
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut out = Vec::new();
-        let range = match self.table.range(prefix..) {
-            Ok(range) => range,
-            Err(error) => {
-                self.note_failure(&error);
-                return out;
-            }
-        };
-        for entry in range {
-            match entry {
-                Ok((key, value)) if key.value().starts_with(prefix) => {
-                    out.push((key.value().to_vec(), value.value().to_vec()));
-                }
-                Ok(_) => break,
-                Err(error) => {
-                    self.note_failure(&error);
-                    break;
-                }
-            }
-        }
-        out
+        guarded("a state scan", || scan_state(&self.table, prefix)).unwrap_or_else(|error| {
+            self.note_failure(&error);
+            Vec::new()
+        })
     }
+}
+
+/// The state value under `key` in `table`, checked.
+fn get_state(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StorageError> {
+    match table.get(key)? {
+        Some(stored) => Ok(Some(unseal("state", key, stored.value())?.to_vec())),
+        None => Ok(None),
+    }
+}
+
+/// The state entries under `prefix` in `table`, in key order, checked.
+fn scan_state(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Entries, StorageError> {
+    let mut out = Vec::new();
+    for entry in table.range(prefix..)? {
+        let (key, stored) = entry?;
+        let key = key.value();
+        if !key.starts_with(prefix) {
+            break;
+        }
+        out.push((key.to_vec(), unseal("state", key, stored.value())?.to_vec()));
+    }
+    Ok(out)
 }
 
 /// The committed state in a redb database.
@@ -192,7 +291,9 @@ impl RedbStore {
     /// redb recovers from a crash on its own (a commit is all or nothing), but it checks page
     /// checksums only when recovering; a file damaged at rest (a flipped bit, a truncation)
     /// would otherwise be read as it is. So every open runs redb's integrity check, a read of
-    /// the whole file (ADR 015), and a damaged file is refused with [`StorageError::Damaged`].
+    /// the whole file (ADR 015), then checks every stored value against its own checksum
+    /// (damage that a write transaction copied into a new page under a fresh page checksum),
+    /// and a damaged file is refused with [`StorageError::Damaged`].
     pub fn open(path: &Path) -> Result<RedbStore, StorageError> {
         let damaged = |reason: String| StorageError::Damaged {
             path: path.display().to_string(),
@@ -210,7 +311,19 @@ impl RedbStore {
             // `false` when redb rebuilt something: its allocator state (harmless, seen on
             // cleanly closed files) or a tree, by rolling back to an older commit.
             let intact = db.check_integrity().map_err(refuse)?;
-            let store = Self::init(db)?;
+            let store = Self::init(db).map_err(|error| match error {
+                StorageError::OldFormat { .. } => StorageError::OldFormat {
+                    path: path.display().to_string(),
+                },
+                error => error,
+            })?;
+            match store.check_values() {
+                Ok(()) => {}
+                Err(StorageError::DamagedWhileRunning { what }) => {
+                    return Err(damaged(format!("{what} does not match its checksum")));
+                }
+                Err(error) => return Err(error),
+            }
             if !intact {
                 let after = store.read_finalized()?;
                 let before = before.ok().flatten();
@@ -241,10 +354,37 @@ impl RedbStore {
         Self::init(Database::builder().create_with_backend(backend)?)
     }
 
+    /// Like [`RedbStore::with_backend`], with redb's page cache limited to `cache_bytes`
+    /// (0: every read goes to the backend, as for a page evicted from the cache or never
+    /// read since the start; tests of damage under a running store).
+    pub fn with_backend_and_cache(
+        backend: impl redb::StorageBackend,
+        cache_bytes: usize,
+    ) -> Result<RedbStore, StorageError> {
+        Self::init(
+            Database::builder()
+                .set_cache_size(cache_bytes)
+                .create_with_backend(backend)?,
+        )
+    }
+
     fn init(db: Database) -> Result<RedbStore, StorageError> {
         let txn = db.begin_write()?;
         txn.open_table(STATE)?;
-        txn.open_table(META)?;
+        {
+            let mut meta = txn.open_table(META)?;
+            if meta.get(FORMAT_KEY)?.is_none() {
+                if meta.get(HEIGHT_KEY)?.is_some() {
+                    return Err(StorageError::OldFormat {
+                        path: "the database file".into(),
+                    });
+                }
+                meta.insert(
+                    FORMAT_KEY,
+                    seal("meta", FORMAT_KEY.as_bytes(), FORMAT).as_slice(),
+                )?;
+            }
+        }
         txn.open_table(BLOCKS)?;
         txn.open_table(BLOCK_HEIGHTS)?;
         txn.commit()?;
@@ -257,7 +397,22 @@ impl RedbStore {
     }
 
     fn read_finalized(&self) -> Result<Option<(u64, [u8; 32])>, StorageError> {
-        stored_finalized(&self.db)
+        guarded("the finalized height", || stored_finalized(&self.db))
+    }
+
+    /// Checks every stored value against its checksum (at open).
+    fn check_values(&self) -> Result<(), StorageError> {
+        let txn = self.db.begin_read()?;
+        scan_state(&txn.open_table(STATE)?, &[])?;
+        for entry in txn.open_table(META)?.iter()? {
+            let (key, stored) = entry?;
+            unseal("meta", key.value().as_bytes(), stored.value())?;
+        }
+        for entry in txn.open_table(BLOCKS)?.iter()? {
+            let (height, stored) = entry?;
+            unseal("blocks", &height.value().to_be_bytes(), stored.value())?;
+        }
+        Ok(())
     }
 
     fn note_failure(&self, error: &dyn std::fmt::Display) {
@@ -266,23 +421,17 @@ impl RedbStore {
     }
 
     fn try_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(STATE)?;
-        Ok(table.get(key)?.map(|value| value.value().to_vec()))
+        guarded("a state read", || {
+            let txn = self.db.begin_read()?;
+            get_state(&txn.open_table(STATE)?, key)
+        })
     }
 
     fn try_scan(&self, prefix: &[u8]) -> Result<Entries, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(STATE)?;
-        let mut out = Vec::new();
-        for entry in table.range(prefix..)? {
-            let (key, value) = entry?;
-            if !key.value().starts_with(prefix) {
-                break;
-            }
-            out.push((key.value().to_vec(), value.value().to_vec()));
-        }
-        Ok(out)
+        guarded("a state scan", || {
+            let txn = self.db.begin_read()?;
+            scan_state(&txn.open_table(STATE)?, prefix)
+        })
     }
 
     /// A consistent read-only view of the committed state as it is now (see [`Snapshot`]).
@@ -296,19 +445,48 @@ impl RedbStore {
 
     /// The record kept with the finalized block at `height`.
     pub fn block_record(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BLOCKS)?;
-        Ok(table.get(height)?.map(|value| value.value().to_vec()))
+        guarded("a block record", || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BLOCKS)?;
+            match table.get(height)? {
+                Some(stored) => Ok(Some(
+                    unseal("blocks", &height.to_be_bytes(), stored.value())?.to_vec(),
+                )),
+                None => Ok(None),
+            }
+        })
     }
 
     /// The height of the finalized block with this digest.
     pub fn block_height(&self, digest: &[u8]) -> Result<Option<u64>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BLOCK_HEIGHTS)?;
-        Ok(table.get(digest)?.map(|value| value.value()))
+        guarded("a block height", || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BLOCK_HEIGHTS)?;
+            Ok(table.get(digest)?.map(|value| value.value()))
+        })
     }
 
     fn write(
+        &self,
+        height: u64,
+        digest: [u8; 32],
+        changes: &ChangeSet,
+        record: Option<&[u8]>,
+    ) -> Result<Committed, StorageError> {
+        if self.failed() {
+            return Err(StorageError::ReadFailed { height });
+        }
+        let written = guarded("a commit", || {
+            self.try_write(height, digest, changes, record)
+        });
+        if let Err(error @ StorageError::DamagedWhileRunning { .. }) = &written {
+            // Damage met inside the commit: nothing computed from this store is trusted now.
+            self.note_failure(error);
+        }
+        written
+    }
+
+    fn try_write(
         &self,
         height: u64,
         digest: [u8; 32],
@@ -321,8 +499,7 @@ impl RedbStore {
             let stored = match (meta.get(HEIGHT_KEY)?, meta.get(DIGEST_KEY)?.is_some()) {
                 (None, false) => None,
                 (Some(bytes), true) => {
-                    let bytes: [u8; 8] = bytes
-                        .value()
+                    let bytes: [u8; 8] = unseal("meta", HEIGHT_KEY.as_bytes(), bytes.value())?
                         .try_into()
                         .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
                     Some(u64::from_be_bytes(bytes))
@@ -341,13 +518,19 @@ impl RedbStore {
                 }
                 _ => {}
             }
-            meta.insert(HEIGHT_KEY, height.to_be_bytes().as_slice())?;
-            meta.insert(DIGEST_KEY, digest.as_slice())?;
+            meta.insert(
+                HEIGHT_KEY,
+                seal("meta", HEIGHT_KEY.as_bytes(), &height.to_be_bytes()).as_slice(),
+            )?;
+            meta.insert(
+                DIGEST_KEY,
+                seal("meta", DIGEST_KEY.as_bytes(), &digest).as_slice(),
+            )?;
             let mut state = txn.open_table(STATE)?;
             for (key, value) in &changes.writes {
                 match value {
                     Some(value) => {
-                        state.insert(key.as_slice(), value.as_slice())?;
+                        state.insert(key.as_slice(), seal("state", key, value).as_slice())?;
                     }
                     None => {
                         state.remove(key.as_slice())?;
@@ -355,7 +538,10 @@ impl RedbStore {
                 }
             }
             if let Some(record) = record {
-                txn.open_table(BLOCKS)?.insert(height, record)?;
+                txn.open_table(BLOCKS)?.insert(
+                    height,
+                    seal("blocks", &height.to_be_bytes(), record).as_slice(),
+                )?;
                 txn.open_table(BLOCK_HEIGHTS)?
                     .insert(digest.as_slice(), height)?;
             }
@@ -390,12 +576,10 @@ fn stored_finalized(db: &Database) -> Result<Option<(u64, [u8; 32])>, StorageErr
     match (height, digest) {
         (None, None) => Ok(None),
         (Some(height), Some(digest)) => {
-            let height: [u8; 8] = height
-                .value()
+            let height: [u8; 8] = unseal("meta", HEIGHT_KEY.as_bytes(), height.value())?
                 .try_into()
                 .map_err(|_| StorageError::Corrupt("height is not 8 bytes"))?;
-            let digest: [u8; 32] = digest
-                .value()
+            let digest: [u8; 32] = unseal("meta", DIGEST_KEY.as_bytes(), digest.value())?
                 .try_into()
                 .map_err(|_| StorageError::Corrupt("digest is not 32 bytes"))?;
             Ok(Some((u64::from_be_bytes(height), digest)))
@@ -537,6 +721,42 @@ mod tests {
         assert_eq!(store.finalized(), Some((2, [2; 32])));
         assert!(!store.failed());
         Ok(())
+    }
+
+    #[test]
+    fn a_file_of_an_older_node_is_refused_with_what_to_do() -> Result<(), StorageError> {
+        let path = temp_path("old-format");
+        {
+            // What a node wrote before values carried checksums.
+            let db = Database::create(&path)?;
+            let txn = db.begin_write()?;
+            txn.open_table(META)?
+                .insert(HEIGHT_KEY, 7u64.to_be_bytes().as_slice())?;
+            txn.open_table(META)?
+                .insert(DIGEST_KEY, [7u8; 32].as_slice())?;
+            txn.commit()?;
+        }
+        let refused = RedbStore::open(&path).err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|message| message.contains("older node") && message.contains("resync")),
+            "{refused:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_value_that_does_not_match_its_checksum_is_never_read() {
+        let sealed = seal("state", b"k", b"value");
+        assert_eq!(unseal("state", b"k", &sealed).ok(), Some(&b"value"[..]));
+        // Another key, another table, a flipped bit, a short value: all refused.
+        assert!(unseal("state", b"j", &sealed).is_err());
+        assert!(unseal("meta", b"k", &sealed).is_err());
+        let mut flipped = sealed.clone();
+        flipped[1] ^= 1;
+        assert!(unseal("state", b"k", &flipped).is_err());
+        assert!(unseal("state", b"k", &sealed[..CHECK_BYTES - 1]).is_err());
     }
 
     #[test]

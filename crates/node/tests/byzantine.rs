@@ -3,7 +3,8 @@
 //! transactions than a block may hold, a wrong state root), or runs honest consensus while
 //! flooding the transaction gossip channel with garbage, oversized batches and transactions
 //! with invalid signatures. The three honest validators must keep finalizing, agree on every
-//! height, never finalize a forged block, keep the state invariants and admit nothing forged.
+//! height, never finalize a forged block, keep the state invariants and admit nothing forged;
+//! under a gossip flood their finality is measured against the same network when quiet.
 //! Seeds as in `simulation.rs`: `TAO_SIM_SEED=S` replays one, `TAO_SIM_SEEDS=N` runs N.
 
 use std::sync::OnceLock;
@@ -151,9 +152,16 @@ fn open_chain() -> Chain<RedbStore> {
 enum Byzantine {
     /// Proposes forged blocks, a different forgery each height ([`forge_by_height`]).
     Proposer,
-    /// Runs honest consensus and floods the transaction gossip channel ([`flood`]).
-    GossipFlooder,
+    /// Runs honest consensus and floods the transaction gossip channel ([`flood`]) every
+    /// `every_ms` of simulated time.
+    GossipFlooder {
+        /// Time between two rounds of the flood.
+        every_ms: u64,
+    },
 }
+
+/// The default flood: a round every 200 ms.
+const FLOODER: Byzantine = Byzantine::GossipFlooder { every_ms: 200 };
 
 /// The Byzantine proposer's forgery ([`sim::Forging`]), by height: a transaction with an
 /// invalid signature, a timestamp an hour ahead, one transaction more than a block may hold,
@@ -183,13 +191,14 @@ fn forge_by_height(b: &Block) -> Block {
 /// the per-peer gossip budget's job), and stays small enough for a debug build.
 const FORGED_PER_BATCH: u64 = 16;
 
-/// Sends, every 200 ms of simulated time, to every validator: random garbage, a batch of
+/// Sends, every `every_ms` of simulated time, to every validator: random garbage, a batch of
 /// transactions with invalid signatures, and a batch one transaction longer than
 /// [`MAX_BATCH_TXS`]. Until the run ends.
 async fn flood(
     context: deterministic::Context,
     mut sender: impl commonware_p2p::Sender<PublicKey = ed25519::PublicKey>,
     seed: u64,
+    every_ms: u64,
 ) {
     let forged_batch: Vec<Vec<u8>> = (0..FORGED_PER_BATCH)
         .map(|nonce| forged(nonce).encode())
@@ -209,7 +218,7 @@ async fn flood(
         for message in [garbage, forged_batch.clone(), too_long.clone()] {
             let _ = sender.send(Recipients::All, IoBuf::from(message), false);
         }
-        context.sleep(Duration::from_millis(200)).await;
+        context.sleep(Duration::from_millis(every_ms)).await;
     }
 }
 
@@ -237,11 +246,11 @@ async fn start_validator(
         .await
         .expect("register");
     match byzantine {
-        Some(Byzantine::GossipFlooder) => {
+        Some(Byzantine::GossipFlooder { every_ms }) => {
             let sender = transactions.0;
             context
                 .child("flood")
-                .spawn(move |context| flood(context, sender, seed));
+                .spawn(move |context| flood(context, sender, seed, every_ms));
         }
         _ => gossip::start(context.child("tao"), chain, transactions),
     }
@@ -287,14 +296,59 @@ async fn start_validator(
     started.expect("validator starts");
 }
 
-/// Runs the network with validator [`BYZANTINE`] doing `byzantine`, submits the honest
-/// transfers to validator 0 only (gossip must carry them), and checks the honest validators.
-fn run(seed: u64, byzantine: Byzantine) {
+/// How fast the honest validators finalized, in simulated time.
+#[derive(Debug, Default)]
+struct Finality {
+    /// Per honest validator and height: from the block's timestamp (its proposer's clock when
+    /// built) to this validator's commit of it, ms.
+    latencies_ms: Vec<u64>,
+    /// From the last transfer submitted to every honest validator at [`TARGET_HEIGHT`].
+    elapsed: Duration,
+    /// Heights every honest validator finalized in that time.
+    heights: u64,
+    /// Gossip messages the honest validators dropped (budgets, cool-downs, malformed, bad
+    /// signatures), all reasons together.
+    gossip_dropped: u64,
+}
+
+impl Finality {
+    fn p50_ms(&self) -> u64 {
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_unstable();
+        sorted.get(sorted.len() / 2).copied().unwrap_or(u64::MAX)
+    }
+
+    fn blocks_per_second(&self) -> f64 {
+        self.heights as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+}
+
+fn ms_since_epoch(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Runs the network with validator [`BYZANTINE`] doing `byzantine` (or honest, `None`),
+/// submits the honest transfers to validator 0 only (gossip must carry them), checks the
+/// honest validators and measures their finality.
+fn run(seed: u64, byzantine: Option<Byzantine>) -> Finality {
     runtime(seed).start(|context| async move {
         let oracle = network(&context).await;
         let chains: Vec<Chain<RedbStore>> = (0..VALIDATORS).map(|_| open_chain()).collect();
+        let latencies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        for chain in chains.get(..BYZANTINE).expect("honest validators") {
+            let (clock, latencies) = (context.child("finality"), latencies.clone());
+            chain.set_listener(std::sync::Arc::new(move |record| {
+                let committed_ms = ms_since_epoch(clock.current());
+                let latency = committed_ms.saturating_sub(record.header.timestamp_ms);
+                if record.header.number <= TARGET_HEIGHT {
+                    latencies.lock().expect("latencies").push(latency);
+                }
+            }));
+        }
         for (index, chain) in chains.iter().enumerate() {
-            let role = (index == BYZANTINE).then_some(byzantine);
+            let role = if index == BYZANTINE { byzantine } else { None };
             start_validator(&context, &oracle, index, chain, role, seed).await;
         }
         let honest = chains.get(..BYZANTINE).expect("honest validators");
@@ -303,6 +357,7 @@ fn run(seed: u64, byzantine: Byzantine) {
             context.sleep(Duration::from_millis(100)).await;
         }
         let start = context.current();
+        let start_height = honest.iter().map(|c| c.committed().0).min().unwrap_or(0);
         let done = |chain: &Chain<RedbStore>| {
             let (height, _) = chain.committed();
             let nonce =
@@ -316,13 +371,35 @@ fn run(seed: u64, byzantine: Byzantine) {
                 "seed {seed} ({byzantine:?}): honest validators stalled at {:?}",
                 honest.iter().map(|c| c.committed().0).collect::<Vec<_>>()
             );
-            context.sleep(Duration::from_millis(250)).await;
+            context.sleep(Duration::from_millis(50)).await;
         }
+        let elapsed = context.current().duration_since(start).unwrap_or_default();
+        let end_height = honest.iter().map(|c| c.committed().0).min().unwrap_or(0);
         check_honest(seed, byzantine, honest);
-    });
+        let latencies_ms = latencies.lock().expect("latencies").clone();
+        let reasons = ["cooling_down", "bytes", "txs", "malformed", "bad_signature"];
+        let gossip_dropped = honest
+            .iter()
+            .flat_map(|chain| {
+                let metrics = chain.metrics();
+                reasons.map(|reason| {
+                    metrics
+                        .gossip_dropped
+                        .get_or_create(&tao_node::metrics::Reason { reason })
+                        .get()
+                })
+            })
+            .sum();
+        Finality {
+            latencies_ms,
+            elapsed,
+            heights: end_height.saturating_sub(start_height),
+            gossip_dropped,
+        }
+    })
 }
 
-fn check_honest(seed: u64, byzantine: Byzantine, honest: &[Chain<RedbStore>]) {
+fn check_honest(seed: u64, byzantine: Option<Byzantine>, honest: &[Chain<RedbStore>]) {
     let liar = sim::keys(VALIDATORS)[BYZANTINE].public_key();
     let mut by_height = std::collections::BTreeMap::new();
     for (node, chain) in honest.iter().enumerate() {
@@ -341,7 +418,7 @@ fn check_honest(seed: u64, byzantine: Byzantine, honest: &[Chain<RedbStore>]) {
                 "seed {seed} ({byzantine:?}): node {node} diverged at {}",
                 block.height
             );
-            if matches!(byzantine, Byzantine::Proposer) {
+            if matches!(byzantine, Some(Byzantine::Proposer)) {
                 assert!(
                     block.proposer != liar,
                     "seed {seed}: a forged block was finalized at {}",
@@ -368,13 +445,69 @@ fn check_honest(seed: u64, byzantine: Byzantine, honest: &[Chain<RedbStore>]) {
 #[test]
 fn a_proposer_of_invalid_blocks_cannot_stop_or_fool_the_honest_ones() {
     for seed in seeds(&[1, 2]) {
-        run(seed, Byzantine::Proposer);
+        run(seed, Some(Byzantine::Proposer));
     }
 }
 
 #[test]
 fn a_gossip_flood_of_garbage_and_forged_transactions_changes_nothing() {
     for seed in seeds(&[1, 2]) {
-        run(seed, Byzantine::GossipFlooder);
+        run(seed, Some(FLOODER));
+    }
+}
+
+/// Issue 13's bar, measured in the simulated network: finality under a gossip flood within 2×
+/// of the quiet figure, in the same scenario and seeds. The flooder sends a round (64 KiB of
+/// garbage at most, 16 forged transactions, an over-long batch) to every validator every
+/// 20 ms, ten times the default flood. Simulated time charges network latency, not CPU: what
+/// this bounds is what the flood does to consensus and gossip (queues, cool-downs, dropped
+/// messages), while the CPU a flooder can make a receiver spend is bounded by the per-peer
+/// gossip budgets (`crates/node/src/gossip.rs`), and the test checks that the flood reached
+/// the honest validators and was dropped there; the wall-clock time of each run is printed
+/// beside it (a debug build checking signatures on shared cores: noisy, not asserted).
+#[test]
+fn finality_under_a_gossip_flood_stays_within_twice_the_quiet_figure() {
+    for seed in seeds(&[1, 2]) {
+        let wall = std::time::Instant::now();
+        let quiet = run(seed, None);
+        let quiet_wall = wall.elapsed();
+        let wall = std::time::Instant::now();
+        let flooded = run(seed, Some(Byzantine::GossipFlooder { every_ms: 20 }));
+        let flooded_wall = wall.elapsed();
+        println!(
+            "seed {seed}: finality p50 {} ms quiet, {} ms under the flood; {:.2} and {:.2} \
+             blocks/s of simulated time; wall {:.1} s and {:.1} s; gossip messages dropped by \
+             the honest validators {} and {}",
+            quiet.p50_ms(),
+            flooded.p50_ms(),
+            quiet.blocks_per_second(),
+            flooded.blocks_per_second(),
+            quiet_wall.as_secs_f64(),
+            flooded_wall.as_secs_f64(),
+            quiet.gossip_dropped,
+            flooded.gossip_dropped,
+        );
+        // The flood reached the honest validators and was dropped, not admitted.
+        assert_eq!(
+            quiet.gossip_dropped, 0,
+            "seed {seed}: quiet run dropped gossip"
+        );
+        assert!(
+            flooded.gossip_dropped > 100,
+            "seed {seed}: only {} flood messages dropped",
+            flooded.gossip_dropped
+        );
+        assert!(
+            flooded.p50_ms() <= 2 * quiet.p50_ms(),
+            "seed {seed}: finality p50 {} ms under the flood against {} ms quiet",
+            flooded.p50_ms(),
+            quiet.p50_ms()
+        );
+        assert!(
+            flooded.blocks_per_second() * 2.0 >= quiet.blocks_per_second(),
+            "seed {seed}: {:.2} blocks/s under the flood against {:.2} quiet",
+            flooded.blocks_per_second(),
+            quiet.blocks_per_second()
+        );
     }
 }

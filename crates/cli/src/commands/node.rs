@@ -66,6 +66,11 @@ pub struct NodeArgs {
     #[arg(long, value_name = "N", default_value_t = RpcLimits::default().calls_per_second,
           value_parser = positive_rate)]
     rpc_calls_per_second: f64,
+    /// State-sized RPC reads (blocks, every subnet, neuron or delegate) per second the node
+    /// serves over all connections together.
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().heavy_reads_per_second,
+          value_parser = positive_rate)]
+    rpc_heavy_reads_per_second: f64,
 }
 
 /// A rate above zero.
@@ -136,6 +141,7 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             calls_per_second: args.rpc_calls_per_second,
             // Two seconds' worth of calls at once after a rest, as by default.
             call_burst: 2.0 * args.rpc_calls_per_second,
+            heavy_reads_per_second: args.rpc_heavy_reads_per_second,
             ..RpcLimits::default()
         },
     };
