@@ -427,7 +427,7 @@ impl Rpc {
         let record = BlockRecord::from_bytes(&bytes)
             .ok_or_else(|| internal(format!("corrupt block record at height {height}")))?;
         // The hash index is a plain redb table: check that it led to the block asked for.
-        if wanted_hash.is_some_and(|hash| hash != record.header.hash) {
+        if wanted_hash.is_some_and(|hash| hash.0[..] != record.hash.0[..]) {
             return Err(internal(format!(
                 "the block index is damaged at height {height}; see the node's log"
             )));

@@ -341,8 +341,8 @@ fn run(seed: u64, byzantine: Option<Byzantine>) -> Finality {
             let (clock, latencies) = (context.child("finality"), latencies.clone());
             chain.set_listener(std::sync::Arc::new(move |record| {
                 let committed_ms = ms_since_epoch(clock.current());
-                let latency = committed_ms.saturating_sub(record.header.timestamp_ms);
-                if record.header.number <= TARGET_HEIGHT {
+                let latency = committed_ms.saturating_sub(record.timestamp_ms);
+                if record.number <= TARGET_HEIGHT {
                     latencies.lock().expect("latencies").push(latency);
                 }
             }));
