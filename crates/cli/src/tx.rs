@@ -161,6 +161,12 @@ fn invalid_hint(invalid: &InvalidTx) -> Option<&'static str> {
         InvalidTx::ReplacementUnderpriced { .. } => Some(
             "another transaction with this nonce is waiting: let it finalize, then send this one again",
         ),
+        InvalidTx::TooHeavy { .. } => Some(
+            "the call's work exceeds what one block may carry (`max_block_weight`): split it (fewer weights per row, fewer subnets per unstake) or ask for a larger budget",
+        ),
+        InvalidTx::BlockFull { .. } => {
+            Some("the block being built had no weight left: send it again, it fits a later block")
+        }
         _ => None,
     }
 }
@@ -528,6 +534,10 @@ mod tests {
             hint: Some("raise --tolerance"),
         };
         assert_eq!(refusal.to_string(), "the call failed; raise --tolerance");
+        assert_eq!(
+            variant_name(&InvalidTx::TooHeavy { weight: 2, max: 1 }),
+            "TooHeavy"
+        );
     }
 
     #[test]
@@ -541,6 +551,12 @@ mod tests {
             InvalidTx::NonceTooFarAhead {
                 expected: 0,
                 max_ahead: 255,
+            },
+            InvalidTx::TooHeavy { weight: 2, max: 1 },
+            InvalidTx::BlockFull {
+                used: 1,
+                weight: 2,
+                max: 2,
             },
         ] {
             assert!(invalid_hint(&invalid).is_some(), "{invalid:?}");
