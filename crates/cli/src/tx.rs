@@ -358,7 +358,17 @@ fn describe(event: &Event, symbols: &BTreeMap<u16, String>) -> Option<Vec<String
                 format_amount(*lock_rao, "τ")
             ),
         ),
-        Event::NetworkRemoved { netuid } => ("subnet removed", format!("netuid {}", netuid.0)),
+        Event::NetworkRemoved { netuid } => (
+            "subnet removed",
+            format!(
+                "netuid {}; its stakers are paid out over the next blocks",
+                netuid.0
+            ),
+        ),
+        Event::NetworkCleaned { netuid } => (
+            "subnet cleaned",
+            format!("netuid {}: stakers paid, netuid free again", netuid.0),
+        ),
         Event::FirstEmissionBlockNumberSet { netuid, block } => (
             "subnet started",
             format!("netuid {}, emission from block {block}", netuid.0),

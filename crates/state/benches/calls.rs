@@ -1,8 +1,11 @@
 //! What the calls whose work grows with the state cost: `cargo bench -p tao-state --bench calls`.
 //!
-//! * `remove_subnet/{n}uids_{v}validators_{p}positions`: dissolving a subnet (sudo, or a new
-//!   subnet pruning the cheapest one when the chain is full): every stake position is paid
-//!   out and every record deleted.
+//! * `remove_subnet/{n}uids_{v}validators_{p}positions`: the one-shot dissolution the chain ran
+//!   before ADR 017 (`remove_subnet_at_once`): every stake position paid out and every record
+//!   deleted in one call.
+//! * `cleanup_step/…`: one block's step of the incremental dissolution that replaced it,
+//!   bounded by its share of the block weight budget whatever the subnet's size.
+//! * `kinds/{kind}`: one call of each kind on a 256-uid subnet (`tao_types::metering`).
 //! * `register_full/{n}`: a burned registration into a full subnet (the uid to replace is
 //!   chosen among all neurons).
 //! * `unstake_all/{s}`: one coldkey's position on one hotkey sold on `s` subnets.
@@ -144,7 +147,7 @@ fn bench_remove_subnet(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter(id), |b| {
             b.iter(|| {
                 let mut ctx = ctx(&store);
-                calls::subnets::remove_subnet(&mut ctx, black_box(netuid)).unwrap();
+                calls::subnets::remove_subnet_at_once(&mut ctx, black_box(netuid)).unwrap();
                 ctx
             })
         });
@@ -431,9 +434,42 @@ fn bench_kinds(c: &mut Criterion) {
     group.finish();
 }
 
+/// One block's cleanup step of a dissolved subnet (ADR 017), whatever its size: the first
+/// block (positions) and, for a subnet without positions, the rows.
+fn bench_cleanup_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cleanup_step");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for (n, validators, positions) in [
+        (256, 64, 1_000),
+        (4_096, 256, 10_000),
+        (4_096, 1_024, 100_000),
+        (4_096, 4_096, 0),
+    ] {
+        let mut store = chain(1);
+        let netuid = subnet(&mut store, 0, n, validators, positions);
+        let mut begun = ctx(&store);
+        tao_state::cleanup::begin(&mut begun, netuid).unwrap();
+        let queued = changes(begun);
+        store.apply(&queued);
+        let id = format!("{n}uids_{validators}validators_{positions}positions");
+        group.bench_function(BenchmarkId::from_parameter(id), |b| {
+            b.iter(|| {
+                let mut ctx = ctx(&store);
+                let used = tao_state::cleanup::step(&mut ctx).unwrap();
+                assert!(used > 0);
+                changes(ctx)
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_kinds,
+    bench_cleanup_step,
     bench_remove_subnet,
     bench_register_full,
     bench_unstake_all

@@ -34,7 +34,7 @@ use crate::stake;
 use crate::tx::HyperparamValue;
 
 /// Weight of paying out and deleting one stake position.
-pub const POSITION_WEIGHT: u64 = 20_000;
+pub const POSITION_WEIGHT: u64 = 80_000;
 /// Weight of deleting one neuron's records besides its rows' entries.
 pub const NEURON_WEIGHT: u64 = 20_000;
 /// Weight per entry of a weight or bond row deleted (a row of a subnet of `n` neurons holds
