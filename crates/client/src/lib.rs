@@ -214,12 +214,11 @@ impl Client {
         let rpc = self.rpc().await?;
         let globals = rpc.state_get_global_params().await?;
         let mut inputs = tao_types::metering::WeightInputs::default();
-        if let Call::BurnedRegister { netuid, .. } = call {
-            if let Some(subnet) = rpc.subnet_info_get_subnet_info(*netuid).await? {
-                if subnet.n >= subnet.max_allowed_uids {
-                    inputs.replace_among = subnet.n;
-                }
-            }
+        if let Call::BurnedRegister { netuid, .. } = call
+            && let Some(subnet) = rpc.subnet_info_get_subnet_info(*netuid).await?
+            && subnet.n >= subnet.max_allowed_uids
+        {
+            inputs.replace_among = subnet.n;
         }
         let weight = tao_types::metering::call_weight(call, &inputs, &globals);
         let tx = SignedTx {

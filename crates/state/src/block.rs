@@ -364,10 +364,10 @@ fn apply_checked(
     if weight > max {
         return Err(InvalidTx::TooHeavy { weight, max });
     }
-    if let Some(used) = used {
-        if used.saturating_add(weight) > max {
-            return Err(InvalidTx::BlockFull { used, weight, max });
-        }
+    if let Some(used) = used
+        && used.saturating_add(weight) > max
+    {
+        return Err(InvalidTx::BlockFull { used, weight, max });
     }
     let fee_rao = tx.call.fee_rao(size, weight, &ctx.globals);
     account.free_rao = account

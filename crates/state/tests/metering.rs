@@ -20,7 +20,7 @@ use tao_state::schema::{
 use tao_state::store::MemoryStore;
 use tao_types::error::InvalidTx;
 use tao_types::events::Event;
-use tao_types::metering::{LIGHT_WEIGHT, UNSTAKE_SUBNET_WEIGHT, call_weight};
+use tao_types::metering::{TRANSFER_WEIGHT, UNSTAKE_SUBNET_WEIGHT, call_weight};
 use tao_types::params::{GlobalParams, MIN_BLOCK_WEIGHT};
 use tao_types::tx::Call;
 
@@ -54,7 +54,7 @@ fn next_header(chain: &TestChain) -> Header {
 fn a_block_takes_transactions_up_to_its_weight_budget_and_the_rest_wait() {
     let mut chain = TestChain::local();
     set_globals(&mut chain, |p| p.max_block_weight = MIN_BLOCK_WEIGHT);
-    let fit = usize::try_from(MIN_BLOCK_WEIGHT / LIGHT_WEIGHT).unwrap();
+    let fit = usize::try_from(MIN_BLOCK_WEIGHT / TRANSFER_WEIGHT).unwrap();
     let txs: Vec<_> = (0..fit + 3)
         .map(|i| chain.sign_with("//Bob", pay("//Dave"), u64::try_from(i).unwrap()))
         .collect();
@@ -64,12 +64,12 @@ fn a_block_takes_transactions_up_to_its_weight_budget_and_the_rest_wait() {
         assert_eq!(builder.apply(tx).map(|r| r.result.clone()), Ok(Ok(())));
     }
     let used = builder.weight();
-    assert_eq!(used, LIGHT_WEIGHT * u64::try_from(fit).unwrap());
+    assert_eq!(used, TRANSFER_WEIGHT * u64::try_from(fit).unwrap());
     assert_eq!(
         builder.apply(&txs[fit]).map(|r| r.result.clone()),
         Err(InvalidTx::BlockFull {
             used,
-            weight: LIGHT_WEIGHT,
+            weight: TRANSFER_WEIGHT,
             max: MIN_BLOCK_WEIGHT
         })
     );
