@@ -105,9 +105,13 @@ pub async fn balance(
             coldkey: coldkey.to_ss58(),
             free_rao,
             staked_rao,
-            staked_sale_rao: sum(stakes
-                .iter()
-                .map(|s| markets.sale_value_rao(s.netuid, s.alpha_rao))),
+            staked_sale_rao: sum(stakes.iter().map(|s| {
+                if s.being_cleaned {
+                    s.tao_value_rao
+                } else {
+                    markets.sale_value_rao(s.netuid, s.alpha_rao)
+                }
+            })),
             total_rao: free_rao.saturating_add(staked_rao),
         });
     }
