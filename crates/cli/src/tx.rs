@@ -161,6 +161,12 @@ fn invalid_hint(invalid: &InvalidTx) -> Option<&'static str> {
         InvalidTx::ReplacementUnderpriced { .. } => Some(
             "another transaction with this nonce is waiting: let it finalize, then send this one again",
         ),
+        InvalidTx::TooHeavy { .. } => Some(
+            "the call's work exceeds what one block may carry (`max_block_weight`): split it (fewer weights per row, fewer subnets per unstake) or ask for a larger budget",
+        ),
+        InvalidTx::BlockFull { .. } => {
+            Some("the block being built had no weight left: send it again, it fits a later block")
+        }
         _ => None,
     }
 }
@@ -352,7 +358,17 @@ fn describe(event: &Event, symbols: &BTreeMap<u16, String>) -> Option<Vec<String
                 format_amount(*lock_rao, "τ")
             ),
         ),
-        Event::NetworkRemoved { netuid } => ("subnet removed", format!("netuid {}", netuid.0)),
+        Event::NetworkRemoved { netuid } => (
+            "subnet removed",
+            format!(
+                "netuid {}; its stakers are paid out over the next blocks",
+                netuid.0
+            ),
+        ),
+        Event::NetworkCleaned { netuid } => (
+            "subnet cleaned",
+            format!("netuid {}: stakers paid, netuid free again", netuid.0),
+        ),
         Event::FirstEmissionBlockNumberSet { netuid, block } => (
             "subnet started",
             format!("netuid {}, emission from block {block}", netuid.0),
@@ -528,6 +544,10 @@ mod tests {
             hint: Some("raise --tolerance"),
         };
         assert_eq!(refusal.to_string(), "the call failed; raise --tolerance");
+        assert_eq!(
+            variant_name(&InvalidTx::TooHeavy { weight: 2, max: 1 }),
+            "TooHeavy"
+        );
     }
 
     #[test]
@@ -541,6 +561,12 @@ mod tests {
             InvalidTx::NonceTooFarAhead {
                 expected: 0,
                 max_ahead: 255,
+            },
+            InvalidTx::TooHeavy { weight: 2, max: 1 },
+            InvalidTx::BlockFull {
+                used: 1,
+                weight: 2,
+                max: 2,
             },
         ] {
             assert!(invalid_hint(&invalid).is_some(), "{invalid:?}");

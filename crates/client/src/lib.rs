@@ -200,7 +200,8 @@ impl Client {
     }
 
     /// The fee `call` would pay if `signer` sent it now, rao (0 for free calls): the chain's
-    /// formula over the encoded size (which does not depend on the nonce or mortality) and
+    /// formula (`tao_types::metering`) over the encoded size (which does not depend on the
+    /// nonce or mortality), the call's weight (a registration reads the subnet's size) and
     /// the fee parameters in force.
     pub async fn estimate_fee_rao(
         &self,
@@ -210,7 +211,16 @@ impl Client {
         if call.is_free() {
             return Ok(0);
         }
-        let globals = self.rpc().await?.state_get_global_params().await?;
+        let rpc = self.rpc().await?;
+        let globals = rpc.state_get_global_params().await?;
+        let mut inputs = tao_types::metering::WeightInputs::default();
+        if let Call::BurnedRegister { netuid, .. } = call
+            && let Some(subnet) = rpc.subnet_info_get_subnet_info(*netuid).await?
+            && subnet.n >= subnet.max_allowed_uids
+        {
+            inputs.replace_among = subnet.n;
+        }
+        let weight = tao_types::metering::call_weight(call, &inputs, &globals);
         let tx = SignedTx {
             tx: UnsignedTx {
                 signer,
@@ -223,7 +233,7 @@ impl Client {
             },
             signature: [0; 64],
         };
-        Ok(call.fee_rao(tx.encoded_size(), &globals))
+        Ok(call.fee_rao(tx.encoded_size(), weight, &globals))
     }
 
     /// Submits a signed transaction; returns its hash. Rejections carry the state machine's

@@ -641,10 +641,12 @@ impl<S: CommitStore> Chain<S> {
                         included.push(tx.into_signed());
                     }
                     // Nonce trouble on a pending parent is not final: the parent may be
-                    // abandoned, and finalization prunes used nonces anyway.
+                    // abandoned, and finalization prunes used nonces anyway. A transaction
+                    // the block has no weight left for waits for the next one.
                     Err(
                         tao_types::error::InvalidTx::StaleNonce { .. }
-                        | tao_types::error::InvalidTx::FutureNonce { .. },
+                        | tao_types::error::InvalidTx::FutureNonce { .. }
+                        | tao_types::error::InvalidTx::BlockFull { .. },
                     ) => {}
                     Err(error) => {
                         tracing::debug!(%error, "transaction not included");
@@ -1173,10 +1175,16 @@ mod tests {
 
     fn fee_of(node: &Chain<RedbStore>, tx: &SignedTx) -> Result<u64, Box<dyn std::error::Error>> {
         let globals = node.read(tao_state::read::global_params)?;
-        Ok(tx
-            .tx
-            .call
-            .fee_rao(parity_scale_codec::Encode::encoded_size(tx), &globals))
+        let weight = tao_types::metering::call_weight(
+            &tx.tx.call,
+            &tao_types::metering::WeightInputs::default(),
+            &globals,
+        );
+        Ok(tx.tx.call.fee_rao(
+            parity_scale_codec::Encode::encoded_size(tx),
+            weight,
+            &globals,
+        ))
     }
 
     fn free_rao(

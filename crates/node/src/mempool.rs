@@ -165,6 +165,8 @@ impl MempoolError {
                 I::CannotPayPending { .. } => "cannot_pay_pending",
                 I::AlreadyKnown => "already_known",
                 I::ReplacementUnderpriced { .. } => "replacement_underpriced",
+                I::TooHeavy { .. } => "too_heavy",
+                I::BlockFull { .. } => "block_full",
             },
         }
     }

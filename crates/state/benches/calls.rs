@@ -1,8 +1,11 @@
 //! What the calls whose work grows with the state cost: `cargo bench -p tao-state --bench calls`.
 //!
-//! * `remove_subnet/{n}uids_{v}validators_{p}positions`: dissolving a subnet (sudo, or a new
-//!   subnet pruning the cheapest one when the chain is full): every stake position is paid
-//!   out and every record deleted.
+//! * `remove_subnet/{n}uids_{v}validators_{p}positions`: the one-shot dissolution the chain ran
+//!   before ADR 017 (`remove_subnet_at_once`): every stake position paid out and every record
+//!   deleted in one call.
+//! * `cleanup_step/…`: one block's step of the incremental dissolution that replaced it,
+//!   bounded by its share of the block weight budget whatever the subnet's size.
+//! * `kinds/{kind}`: one call of each kind on a 256-uid subnet (`tao_types::metering`).
 //! * `register_full/{n}`: a burned registration into a full subnet (the uid to replace is
 //!   chosen among all neurons).
 //! * `unstake_all/{s}`: one coldkey's position on one hotkey sold on `s` subnets.
@@ -144,7 +147,7 @@ fn bench_remove_subnet(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter(id), |b| {
             b.iter(|| {
                 let mut ctx = ctx(&store);
-                calls::subnets::remove_subnet(&mut ctx, black_box(netuid)).unwrap();
+                calls::subnets::remove_subnet_at_once(&mut ctx, black_box(netuid)).unwrap();
                 ctx
             })
         });
@@ -209,8 +212,264 @@ fn bench_unstake_all(c: &mut Criterion) {
     group.finish();
 }
 
+/// One call of each kind whose work does not grow with the state (or grows with the call's
+/// own rows), dispatched on a fresh overlay of a 256-uid started subnet, including the
+/// lattice-root work of its writes (`into_changes`): the per-kind part of the weights in
+/// `tao_types::metering`.
+fn bench_kinds(c: &mut Criterion) {
+    use tao_types::tx::{Call, HyperparamValue};
+    let mut group = c.benchmark_group("kinds");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    let mut store = chain(2);
+    let netuid = subnet(&mut store, 0, 256, 0, 0);
+    let owner = key(OWNER, 0);
+    let owner_hotkey = key(HOTKEY, 0);
+    let staker = key(STAKER, 0);
+    {
+        let mut ctx = ctx(&store);
+        calls::subnets::start_call(&mut ctx, &owner, netuid).unwrap();
+        let mut params = ctx.hparams(netuid).unwrap();
+        params.commit_reveal_enabled = false;
+        ctx.state.put::<Hparams>(&netuid, &params);
+        ctx.credit(&staker, 1_000 * TAO).unwrap();
+        calls::staking::add_stake(&mut ctx, &staker, &owner_hotkey, netuid, 100 * TAO, None)
+            .unwrap();
+        let mut globals = ctx.globals.clone();
+        globals.sudo = Some(owner);
+        ctx.state.put::<Globals>(&(), &globals);
+        let changes = changes(ctx);
+        store.apply(&changes);
+    }
+    let row =
+        |len: u16| -> (Vec<u16>, Vec<u16>) { ((0..len).collect(), vec![100; usize::from(len)]) };
+    let (uids16, values16) = row(16);
+    let (uids256, values256) = row(256);
+    let (uids4096, values4096) = row(4_096);
+    let big = subnet(&mut store, 1, 4_096, 0, 0);
+    let big_hotkey = key(HOTKEY, 1 << 16);
+    {
+        let mut ctx = ctx(&store);
+        let mut params = ctx.hparams(big).unwrap();
+        params.commit_reveal_enabled = false;
+        ctx.state.put::<Hparams>(&big, &params);
+        let changes = changes(ctx);
+        store.apply(&changes);
+    }
+    let globals: GlobalParams = Overlay::new(&store).get::<Globals>(&()).unwrap().unwrap();
+    let cases: Vec<(&str, AccountId, Call)> = vec![
+        (
+            "transfer",
+            staker,
+            Call::Transfer {
+                dest: key(STAKER, 9),
+                amount_rao: TAO,
+            },
+        ),
+        (
+            "transfer_all",
+            staker,
+            Call::TransferAll {
+                dest: key(STAKER, 9),
+            },
+        ),
+        (
+            "add_stake",
+            staker,
+            Call::AddStake {
+                hotkey: owner_hotkey,
+                netuid,
+                amount_rao: TAO,
+                limit: None,
+            },
+        ),
+        (
+            "remove_stake",
+            staker,
+            Call::RemoveStake {
+                hotkey: owner_hotkey,
+                netuid,
+                alpha: TAO,
+                limit: None,
+            },
+        ),
+        (
+            "move_stake",
+            staker,
+            Call::MoveStake {
+                origin_hotkey: owner_hotkey,
+                dest_hotkey: key(HOTKEY, 1),
+                origin_netuid: netuid,
+                dest_netuid: netuid,
+                alpha: TAO,
+            },
+        ),
+        (
+            "swap_stake",
+            staker,
+            Call::SwapStake {
+                hotkey: owner_hotkey,
+                origin_netuid: netuid,
+                dest_netuid: NetUid::ROOT,
+                alpha: TAO,
+                limit: None,
+            },
+        ),
+        (
+            "transfer_stake",
+            staker,
+            Call::TransferStake {
+                dest_coldkey: key(STAKER, 9),
+                hotkey: owner_hotkey,
+                origin_netuid: netuid,
+                dest_netuid: netuid,
+                alpha: TAO,
+            },
+        ),
+        (
+            "unstake_all_1",
+            staker,
+            Call::UnstakeAll {
+                hotkey: owner_hotkey,
+            },
+        ),
+        (
+            "register_network",
+            owner,
+            Call::RegisterNetwork {
+                hotkey: key(HOTKEY, 77 << 16),
+                identity: None,
+            },
+        ),
+        (
+            "set_hyperparam",
+            owner,
+            Call::SetHyperparam {
+                netuid,
+                value: HyperparamValue::Kappa(10),
+            },
+        ),
+        (
+            "sudo_set_globals",
+            owner,
+            Call::SudoSetGlobals {
+                params: globals.clone(),
+            },
+        ),
+        (
+            "burned_register_not_full",
+            owner,
+            Call::BurnedRegister {
+                netuid,
+                hotkey: key(HOTKEY, 99),
+                limit_rao: u64::MAX,
+            },
+        ),
+        (
+            "serve_axon",
+            owner_hotkey,
+            Call::ServeAxon {
+                netuid,
+                version: 1,
+                ip: 0x0808_0808,
+                port: 8091,
+                ip_type: 4,
+                protocol: 4,
+            },
+        ),
+        (
+            "decrease_take",
+            owner,
+            Call::DecreaseTake {
+                hotkey: owner_hotkey,
+                take: 1,
+            },
+        ),
+        (
+            "set_weights_16",
+            owner_hotkey,
+            Call::SetWeights {
+                netuid,
+                uids: uids16,
+                values: values16,
+                version_key: 0,
+            },
+        ),
+        (
+            "set_weights_256",
+            owner_hotkey,
+            Call::SetWeights {
+                netuid,
+                uids: uids256,
+                values: values256,
+                version_key: 0,
+            },
+        ),
+        (
+            "set_weights_4096",
+            big_hotkey,
+            Call::SetWeights {
+                netuid: big,
+                uids: uids4096,
+                values: values4096,
+                version_key: 0,
+            },
+        ),
+    ];
+    for (name, signer, call) in cases {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                let mut ctx = ctx(&store);
+                let result = calls::dispatch(&mut ctx, &signer, black_box(&call));
+                assert!(
+                    result.is_ok() || name == "burned_register_not_full",
+                    "{name}: {result:?}"
+                );
+                changes(ctx)
+            })
+        });
+    }
+    group.finish();
+}
+
+/// One block's cleanup step of a dissolved subnet (ADR 017), whatever its size: the first
+/// block (positions) and, for a subnet without positions, the rows.
+fn bench_cleanup_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cleanup_step");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for (n, validators, positions) in [
+        (256, 64, 1_000),
+        (4_096, 256, 10_000),
+        (4_096, 1_024, 100_000),
+        (4_096, 4_096, 0),
+    ] {
+        let mut store = chain(1);
+        let netuid = subnet(&mut store, 0, n, validators, positions);
+        let mut begun = ctx(&store);
+        tao_state::cleanup::begin(&mut begun, netuid).unwrap();
+        let queued = changes(begun);
+        store.apply(&queued);
+        let id = format!("{n}uids_{validators}validators_{positions}positions");
+        group.bench_function(BenchmarkId::from_parameter(id), |b| {
+            b.iter(|| {
+                let mut ctx = ctx(&store);
+                let used = tao_state::cleanup::step(&mut ctx).unwrap();
+                assert!(used > 0);
+                changes(ctx)
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    bench_kinds,
+    bench_cleanup_step,
     bench_remove_subnet,
     bench_register_full,
     bench_unstake_all

@@ -10,10 +10,12 @@ use crate::ctx::Ctx;
 use crate::error::{BlockError, InvalidTx, StateError, TxError};
 use crate::events::Event;
 use crate::overlay::Overlay;
+use crate::params::GlobalParams;
 use crate::per_block;
-use crate::schema::{Accounts, Chain, Globals};
+use crate::schema::{Accounts, Chain, Globals, Hparams, Subnets};
 use crate::store::{ChangeSet, Store};
-use crate::tx::{MAX_TX_BYTES, SignedTx};
+use crate::tx::{Call, MAX_TX_BYTES, SignedTx};
+use tao_types::metering::{WeightInputs, call_weight};
 
 /// A transaction whose signature was checked against the chain's genesis hash. The node
 /// checks each signature once, at admission, and carries this proof to the block it builds
@@ -110,6 +112,8 @@ pub struct BlockOutcome {
 pub struct BlockBuilder<'a> {
     ctx: Ctx<'a>,
     genesis_hash: Hash256,
+    /// Weight of the transactions applied so far.
+    weight: u64,
     receipts: Vec<Receipt>,
     block_events: Vec<Event>,
 }
@@ -147,13 +151,16 @@ impl<'a> BlockBuilder<'a> {
         Ok(BlockBuilder {
             ctx,
             genesis_hash,
+            weight: 0,
             receipts: Vec::new(),
             block_events,
         })
     }
 
     /// Verifies and applies one transaction. An invalid transaction changes nothing and must
-    /// not be included; a valid one is included even if its call fails.
+    /// not be included; a valid one is included even if its call fails. A transaction the
+    /// block has no weight left for is [`InvalidTx::BlockFull`]: a builder leaves it for a
+    /// later block.
     pub fn apply(&mut self, tx: &SignedTx) -> Result<&Receipt, InvalidTx> {
         let verified = VerifiedTx::verify(tx.clone(), &self.genesis_hash)?;
         self.apply_verified(&verified)
@@ -166,11 +173,17 @@ impl<'a> BlockBuilder<'a> {
 
     /// Applies a transaction whose signature the caller checked.
     fn apply_unchecked(&mut self, tx: &SignedTx) -> Result<&Receipt, InvalidTx> {
-        let receipt = apply_checked(&mut self.ctx, tx)?;
+        let (receipt, weight) = apply_checked(&mut self.ctx, tx, Some(self.weight))?;
+        self.weight = self.weight.saturating_add(weight);
         self.receipts.push(receipt);
         self.receipts
             .last()
             .ok_or(InvalidTx::Storage("receipt not recorded".into()))
+    }
+
+    /// Weight of the transactions applied so far (at most `max_block_weight`).
+    pub fn weight(&self) -> u64 {
+        self.weight
     }
 
     /// Receipts so far.
@@ -192,7 +205,7 @@ impl<'a> BlockBuilder<'a> {
 }
 
 /// Executes a whole block as a verifier does: every signature checked in one batch, every
-/// transaction valid, or the block is rejected.
+/// transaction valid and their weights within `max_block_weight`, or the block is rejected.
 pub fn execute_block(
     parent: &dyn Store,
     header: &Header,
@@ -233,7 +246,7 @@ pub fn validate_transaction(parent: &dyn Store, tx: &SignedTx) -> Result<Receipt
 
 /// [`validate_transaction`] for a transaction whose signature is checked already.
 pub fn validate_verified(parent: &dyn Store, tx: &VerifiedTx) -> Result<Receipt, InvalidTx> {
-    apply_checked(&mut validation_ctx(parent)?, tx.signed())
+    apply_checked(&mut validation_ctx(parent)?, tx.signed(), None).map(|(receipt, _)| receipt)
 }
 
 /// [`validate_verified`] for a transaction that may wait behind the signer's earlier ones (a
@@ -253,7 +266,7 @@ pub fn validate_ahead(parent: &dyn Store, tx: &VerifiedTx) -> Result<Receipt, In
         account.nonce = signed.tx.nonce;
         ctx.state.put::<Accounts>(&signed.tx.signer, &account);
     }
-    apply_checked(&mut ctx, signed)
+    apply_checked(&mut ctx, signed, None).map(|(receipt, _)| receipt)
 }
 
 fn storage(error: StateError) -> InvalidTx {
@@ -323,8 +336,34 @@ fn first_bad_signature(genesis_hash: &Hash256, txs: &[&SignedTx]) -> Option<usiz
     )
 }
 
-/// Mortality, size, nonce and fee checks, then the call. The signature is checked already.
-fn apply_checked(ctx: &mut Ctx<'_>, signed: &SignedTx) -> Result<Receipt, InvalidTx> {
+/// The weight of `call` at this point of the block: [`tao_types::metering::call_weight`] over
+/// the O(1) counters it reads from the state.
+pub fn weight_of(
+    state: &Overlay<'_>,
+    call: &Call,
+    globals: &GlobalParams,
+) -> Result<u64, StateError> {
+    let mut inputs = WeightInputs::default();
+    if let Call::BurnedRegister { netuid, .. } = call {
+        let n = state.get::<Subnets>(netuid)?.map_or(0, |info| info.n);
+        let max = state
+            .get::<Hparams>(netuid)?
+            .map_or(u16::MAX, |params| params.max_allowed_uids);
+        if n >= max {
+            inputs.replace_among = n;
+        }
+    }
+    Ok(call_weight(call, &inputs, globals))
+}
+
+/// Mortality, size, nonce, weight and fee checks, then the call; returns the receipt and the
+/// call's weight. `used`: the weight of the block so far, when building or verifying one
+/// (`None` when judging a transaction alone). The signature is checked already.
+fn apply_checked(
+    ctx: &mut Ctx<'_>,
+    signed: &SignedTx,
+    used: Option<u64>,
+) -> Result<(Receipt, u64), InvalidTx> {
     let tx = &signed.tx;
     tx.mortality.check(ctx.height)?;
     let size = signed.encoded_size();
@@ -346,7 +385,17 @@ fn apply_checked(ctx: &mut Ctx<'_>, signed: &SignedTx) -> Result<Receipt, Invali
             expected: account.nonce,
         });
     }
-    let fee_rao = tx.call.fee_rao(size, &ctx.globals);
+    let weight = weight_of(&ctx.state, &tx.call, &ctx.globals).map_err(internal)?;
+    let max = ctx.globals.max_block_weight;
+    if weight > max {
+        return Err(InvalidTx::TooHeavy { weight, max });
+    }
+    if let Some(used) = used
+        && used.saturating_add(weight) > max
+    {
+        return Err(InvalidTx::BlockFull { used, weight, max });
+    }
+    let fee_rao = tx.call.fee_rao(size, weight, &ctx.globals);
     account.free_rao = account
         .free_rao
         .checked_sub(fee_rao)
@@ -366,13 +415,14 @@ fn apply_checked(ctx: &mut Ctx<'_>, signed: &SignedTx) -> Result<Receipt, Invali
         ctx.rollback(after_fee);
     }
     ctx.state.commit_journal();
-    Ok(Receipt {
+    let receipt = Receipt {
         tx_hash: signed.hash(),
         signer: tx.signer,
         fee_rao,
         result,
         events: ctx.events_since(first_event),
-    })
+    };
+    Ok((receipt, weight))
 }
 
 /// Fees go to the block author, or leave circulation when there is none.

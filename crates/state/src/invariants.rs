@@ -7,13 +7,19 @@
 //!   pools.
 //! * Shares, per hotkey pool: the shares of its nominators sum to the pool's total, and their
 //!   values never exceed its alpha.
+//! * Positions, per subnet: the stored count and the dense slot list match the positions.
+//! * A dissolved subnet being cleaned holds its undistributed TAO and its stakers' alpha in
+//!   its cleanup record: both count as above until paid.
 
 use std::collections::BTreeMap;
 
 use tao_primitives::{AccountId, NetUid};
 
 use crate::overlay::Overlay;
-use crate::schema::{Accounts, Chain, HotkeyPools, StakeShares, SubnetEconomy};
+use crate::schema::{
+    Accounts, Chain, Cleanups, HotkeyPools, PositionCount, PositionSlots, SlotOfPosition,
+    StakeShares, SubnetEconomy,
+};
 use crate::stake::value_of;
 use crate::store::Store;
 
@@ -36,9 +42,14 @@ pub fn check(store: &dyn Store) -> Result<(), String> {
         .iter()
         .map(|(_, e)| u128::from(e.tao_reserve_rao))
         .sum();
-    if u128::from(chain.total_issuance_rao) != free.saturating_add(pools) {
+    let cleanups = state.scan::<Cleanups>(&()).map_err(fail)?;
+    let cleaning: u128 = cleanups
+        .iter()
+        .map(|(_, c)| u128::from(crate::cleanup::tao_left(c)))
+        .sum();
+    if u128::from(chain.total_issuance_rao) != free.saturating_add(pools).saturating_add(cleaning) {
         return Err(format!(
-            "TAO not conserved: issuance {} != free {free} + pools {pools}",
+            "TAO not conserved: issuance {} != free {free} + pools {pools} + cleanups {cleaning}",
             chain.total_issuance_rao
         ));
     }
@@ -57,7 +68,49 @@ pub fn check(store: &dyn Store) -> Result<(), String> {
             ));
         }
     }
+    for (netuid, cleanup) in &cleanups {
+        let held = staked.get(netuid).copied().unwrap_or(0);
+        if held != u128::from(crate::cleanup::alpha_left(cleanup)) {
+            return Err(format!(
+                "subnet {netuid} (being cleaned): alpha left {} != Σ hotkey pools {held}",
+                crate::cleanup::alpha_left(cleanup)
+            ));
+        }
+    }
     let shares = state.scan::<StakeShares>(&()).map_err(fail)?;
+    let mut positions: BTreeMap<NetUid, u64> = BTreeMap::new();
+    for ((netuid, _, _), _) in &shares {
+        let entry = positions.entry(*netuid).or_default();
+        *entry = entry.saturating_add(1);
+    }
+    let counted: BTreeMap<NetUid, u64> = state
+        .scan::<PositionCount>(&())
+        .map_err(fail)?
+        .into_iter()
+        .collect();
+    if counted != positions {
+        return Err(format!(
+            "stake position counts {counted:?} != positions held {positions:?}"
+        ));
+    }
+    let slots = state.scan::<PositionSlots>(&()).map_err(fail)?;
+    if slots.len() != shares.len() {
+        return Err(format!(
+            "{} position slots for {} positions",
+            slots.len(),
+            shares.len()
+        ));
+    }
+    for ((netuid, slot), (hotkey, coldkey)) in &slots {
+        let back = state
+            .get::<SlotOfPosition>(&(*netuid, *hotkey, *coldkey))
+            .map_err(fail)?;
+        if back != Some(*slot) || !state.contains::<StakeShares>(&(*netuid, *hotkey, *coldkey)) {
+            return Err(format!(
+                "position slot {slot} on {netuid} does not match its position"
+            ));
+        }
+    }
     let pool_of: BTreeMap<(NetUid, AccountId), crate::schema::SharePool> =
         hotkey_pools.iter().cloned().collect();
     let mut by_pool: BTreeMap<(NetUid, AccountId), (u128, u128)> = BTreeMap::new();

@@ -16,6 +16,7 @@
 
 pub mod block;
 pub mod calls;
+pub mod cleanup;
 pub mod ctx;
 pub mod economics;
 pub mod error;

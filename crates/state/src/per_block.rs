@@ -36,7 +36,10 @@ pub(crate) fn on_block(ctx: &mut Ctx<'_>) -> Result<(), StateError> {
         .collect();
     decay_burns(ctx, &subnets)?;
     emit(ctx, &subnets)?;
-    run_due_epochs(ctx, &subnets).map_err(internal)
+    run_due_epochs(ctx, &subnets).map_err(internal)?;
+    // Dissolved subnets are cleaned within a fixed share of the weight budget (ADR 017).
+    crate::cleanup::step(ctx).map_err(internal)?;
+    Ok(())
 }
 
 fn internal(error: TxError) -> StateError {

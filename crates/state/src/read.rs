@@ -29,9 +29,9 @@ use crate::economics::schedule::blocks_until_next_epoch;
 use crate::error::StateError;
 use crate::overlay::Overlay;
 use crate::schema::{
-    Accounts, Bonds, Chain, ChainInfo, Delegates, Economy, Endpoint, Globals, HotkeyOwner,
-    HotkeyPools, Hparams, Neuron, Neurons, SharePool, StakeIndex, StakeShares, SubnetEconomy,
-    SubnetInfo, Subnets, UidOf, WeightCommits, Weights,
+    Accounts, Bonds, Chain, ChainInfo, Cleanups, Delegates, Economy, Endpoint, Globals,
+    HotkeyOwner, HotkeyPools, Hparams, Neuron, Neurons, SharePool, StakeIndex, StakeShares,
+    SubnetEconomy, SubnetInfo, Subnets, UidOf, WeightCommits, Weights,
 };
 use crate::stake::value_of;
 use crate::store::Store;
@@ -192,13 +192,26 @@ pub fn stake_info_for_coldkey(
                 economies.entry(netuid).or_insert(economy)
             }
         };
+        let cleanup = state.get::<Cleanups>(&netuid)?;
+        let tao_value = match &cleanup {
+            // Its share of what the cleanup still holds for the positions left.
+            Some(cleanup) => crate::stake::mul_div_floor(
+                u128::from(crate::cleanup::tao_left(cleanup)),
+                u128::from(alpha),
+                u128::from(crate::cleanup::alpha_left(cleanup)),
+            )
+            .and_then(|value| u64::try_from(value).ok())
+            .unwrap_or(0),
+            None => tao_value_rao(netuid, economy, alpha),
+        };
         views.push(StakeView {
             hotkey,
             coldkey: *coldkey,
             netuid: netuid.0,
             alpha_rao: alpha,
-            tao_value_rao: tao_value_rao(netuid, economy, alpha),
+            tao_value_rao: tao_value,
             registered: state.contains::<UidOf>(&(netuid, hotkey)),
+            being_cleaned: cleanup.is_some(),
         });
     }
     views.sort_by_key(|view| (view.netuid, view.hotkey));

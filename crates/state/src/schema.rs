@@ -62,6 +62,34 @@ items! {
     StakeShares: b"shr/", (NetUid, AccountId, AccountId) => u128;
     /// `(coldkey, hotkey, netuid)` index of [`StakeShares`] for reads by coldkey.
     StakeIndex: b"sti/", (AccountId, AccountId, NetUid) => ();
+    /// Number of stake positions (entries of [`StakeShares`]) on a subnet, an O(1) counter
+    /// for weights and cleanup; absent when 0.
+    PositionCount: b"npos/", NetUid => u64;
+    /// The subnet's positions as a dense list `0..count` of `(hotkey, coldkey)`, so a
+    /// cleanup walks them a bounded number at a time without scanning.
+    PositionSlots: b"pslot/", (NetUid, u64) => (AccountId, AccountId);
+    /// Where a position sits in [`PositionSlots`].
+    SlotOfPosition: b"pos/", (NetUid, AccountId, AccountId) => u64;
+    /// Subnets removed and not yet cleaned up, by netuid: their netuid is not reused until
+    /// the per-block cleanup has paid their stakers and deleted their records.
+    Cleanups: b"cln/", NetUid => Cleanup;
+}
+
+/// The progress of a removed subnet's cleanup ([`Cleanups`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct Cleanup {
+    /// TAO of the pool when the subnet was removed, rao: what its stakers share.
+    pub tao_rao: u64,
+    /// Alpha its stakers held when it was removed (`alpha_out`): the payout's denominator.
+    pub alpha_total: u64,
+    /// Alpha of the positions paid so far (cumulative, for exact rounding).
+    pub alpha_paid: u64,
+    /// TAO paid so far, rao.
+    pub tao_paid_rao: u64,
+    /// Neurons the subnet had (`n`): the rows to delete are `0..neurons`.
+    pub neurons: u16,
+    /// Rows (uids) deleted so far.
+    pub rows_done: u16,
 }
 
 /// A free-balance account.

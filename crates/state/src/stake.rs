@@ -6,7 +6,9 @@ use tao_primitives::{AccountId, NetUid};
 
 use crate::error::TxError;
 use crate::overlay::Overlay;
-use crate::schema::{HotkeyPools, SharePool, StakeIndex, StakeShares};
+use crate::schema::{
+    HotkeyPools, PositionCount, PositionSlots, SharePool, SlotOfPosition, StakeIndex, StakeShares,
+};
 
 /// Shares issued per alpha unit to the first depositor, so later pro-rata issues keep
 /// precision even when the pool's alpha has grown a lot.
@@ -59,8 +61,12 @@ pub fn deposit(
         .checked_add(new_shares)
         .ok_or(TxError::Overflow)?;
     let key = (netuid, *hotkey, *coldkey);
-    let shares = state
-        .get_or_default::<StakeShares>(&key)?
+    let held = state.get::<StakeShares>(&key)?;
+    if held.is_none() {
+        add_slot(state, netuid, hotkey, coldkey)?;
+    }
+    let shares = held
+        .unwrap_or(0)
         .checked_add(new_shares)
         .ok_or(TxError::Overflow)?;
     state.put::<HotkeyPools>(&(netuid, *hotkey), &pool);
@@ -102,6 +108,7 @@ pub fn withdraw(
     if remaining == 0 {
         state.remove::<StakeShares>(&key);
         state.remove::<StakeIndex>(&(*coldkey, *hotkey, netuid));
+        remove_slot(state, netuid, hotkey, coldkey)?;
     } else {
         state.put::<StakeShares>(&key, &remaining);
     }
@@ -109,6 +116,55 @@ pub fn withdraw(
         state.remove::<HotkeyPools>(&(netuid, *hotkey));
     } else {
         state.put::<HotkeyPools>(&(netuid, *hotkey), &pool);
+    }
+    Ok(())
+}
+
+/// Number of stake positions on a subnet (O(1)).
+pub fn position_count(state: &Overlay<'_>, netuid: NetUid) -> Result<u64, TxError> {
+    Ok(state.get_or_default::<PositionCount>(&netuid)?)
+}
+
+/// Appends a new position to the subnet's dense list.
+fn add_slot(
+    state: &mut Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+) -> Result<(), TxError> {
+    let count = position_count(state, netuid)?;
+    state.put::<PositionSlots>(&(netuid, count), &(*hotkey, *coldkey));
+    state.put::<SlotOfPosition>(&(netuid, *hotkey, *coldkey), &count);
+    state.put::<PositionCount>(&netuid, &count.checked_add(1).ok_or(TxError::Overflow)?);
+    Ok(())
+}
+
+/// Takes a position out of the subnet's dense list: the last one moves into its slot.
+pub(crate) fn remove_slot(
+    state: &mut Overlay<'_>,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+) -> Result<(), TxError> {
+    let slot = state
+        .get::<SlotOfPosition>(&(netuid, *hotkey, *coldkey))?
+        .ok_or(TxError::Internal("stake position without a slot".into()))?;
+    let last = position_count(state, netuid)?
+        .checked_sub(1)
+        .ok_or(TxError::Internal("stake position count below zero".into()))?;
+    if slot != last {
+        let moved = state
+            .get::<PositionSlots>(&(netuid, last))?
+            .ok_or(TxError::Internal("stake position slot missing".into()))?;
+        state.put::<PositionSlots>(&(netuid, slot), &moved);
+        state.put::<SlotOfPosition>(&(netuid, moved.0, moved.1), &slot);
+    }
+    state.remove::<PositionSlots>(&(netuid, last));
+    state.remove::<SlotOfPosition>(&(netuid, *hotkey, *coldkey));
+    if last == 0 {
+        state.remove::<PositionCount>(&netuid);
+    } else {
+        state.put::<PositionCount>(&netuid, &last);
     }
     Ok(())
 }

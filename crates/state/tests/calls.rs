@@ -5,7 +5,7 @@ mod common;
 use common::{SN1, TAO, TestChain, id};
 use tao_primitives::{NetUid, Uid};
 use tao_state::schema::{
-    Economy, HotkeyPools, Hparams, Neurons, SubnetEconomy, Subnets, UidOf, Weights,
+    Cleanups, Economy, HotkeyPools, Hparams, Neurons, SubnetEconomy, Subnets, UidOf, Weights,
 };
 use tao_types::error::TxError;
 use tao_types::params::MIN_OWNER_TEMPO;
@@ -465,7 +465,12 @@ fn sudo_dissolve_pays_stakers_and_removes_the_subnet() {
     chain.ok("//Charlie", add_stake("//Bob//hot", NetUid(2), 10 * TAO));
     let before = chain.free("//Charlie");
     chain.ok("//Alice", Call::SudoDissolveNetwork { netuid: NetUid(2) });
+    // Gone from the live subnets at once; its stakers are paid by the next block's cleanup.
     assert!(chain.get::<Subnets>(&NetUid(2)).is_none());
+    assert!(chain.get::<Cleanups>(&NetUid(2)).is_some());
+    assert_eq!(chain.free("//Charlie"), before);
+    chain.empty_blocks(1);
+    assert!(chain.get::<Cleanups>(&NetUid(2)).is_none());
     assert!(chain.free("//Charlie") > before);
 }
 
@@ -590,11 +595,15 @@ fn sudo_sets_globals_and_a_full_chain_prunes_the_cheapest_subnet() {
             identity: None,
         },
     );
-    let info = chain.get::<Subnets>(&victim).unwrap();
-    assert_eq!(
-        info.owner_coldkey,
-        id("//Charlie"),
-        "netuid {victim} was reused"
+    // The victim is being cleaned: the new subnet takes another free netuid.
+    assert!(chain.get::<Subnets>(&victim).is_none());
+    assert!(chain.get::<Cleanups>(&victim).is_some());
+    let info = chain.get::<Subnets>(&NetUid(3)).unwrap();
+    assert_eq!(info.owner_coldkey, id("//Charlie"));
+    chain.empty_blocks(1);
+    assert!(
+        chain.get::<Cleanups>(&victim).is_none(),
+        "cleaned in a block"
     );
     globals.network_immunity_period = 1_000_000;
     chain.ok("//Alice", Call::SudoSetGlobals { params: globals });

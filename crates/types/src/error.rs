@@ -100,6 +100,26 @@ pub enum InvalidTx {
         /// The least fee that replaces the waiting one.
         min_fee_rao: u64,
     },
+    /// The call weighs more than a whole block may carry (`max_block_weight`): it can never be
+    /// included.
+    #[error("transaction too heavy: weight {weight}, a block carries at most {max}")]
+    TooHeavy {
+        /// The call's weight.
+        weight: u64,
+        /// The block weight budget.
+        max: u64,
+    },
+    /// The block being built has no weight left for this transaction; it waits for a later
+    /// block (a builder's verdict, never an admission's).
+    #[error("block weight budget exhausted: {used} used, this call weighs {weight}, at most {max}")]
+    BlockFull {
+        /// Weight the block's transactions carry already.
+        used: u64,
+        /// This call's weight.
+        weight: u64,
+        /// The block weight budget.
+        max: u64,
+    },
 }
 
 impl InvalidTx {

@@ -37,7 +37,8 @@ pub enum Event {
         /// Lock paid, rao.
         lock_rao: u64,
     },
-    /// A subnet was dissolved (by sudo or to make room).
+    /// A subnet was dissolved (by sudo or to make room): it is gone from the live subnets and
+    /// its stakers are paid over the next blocks (ADR 017).
     NetworkRemoved {
         /// Its id.
         netuid: NetUid,
@@ -161,6 +162,12 @@ pub enum Event {
     },
     /// An epoch was deferred by the per-block cap.
     EpochDeferred {
+        /// Subnet.
+        netuid: NetUid,
+    },
+    /// A dissolved subnet's cleanup finished: its stakers are paid, its records deleted, and
+    /// its netuid free again.
+    NetworkCleaned {
         /// Subnet.
         netuid: NetUid,
     },

@@ -8,6 +8,7 @@
 //! * [`error`]: why a transaction is not included ([`error::InvalidTx`]) or failed
 //!   ([`error::TxError`]); both travel typed in receipts and RPC errors.
 //! * [`events`]: what a block did.
+//! * [`metering`]: call weights, the block weight budget's unit, and the fee rule over them.
 //! * [`params`]: chain-wide and per-subnet parameters with the live defaults.
 //! * [`views`]: the read API's responses; [`serde_account`]: accounts as SS58 in JSON.
 //! * [`pool`]: the dynamic-TAO pool math, exact as the chain executes it, for quotes.
@@ -24,6 +25,7 @@
 
 pub mod error;
 pub mod events;
+pub mod metering;
 pub mod params;
 pub mod pool;
 pub mod serde_account;

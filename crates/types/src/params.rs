@@ -18,6 +18,15 @@ pub const MAX_BASE_FEE_RAO: u64 = RAO_PER_TAO;
 /// Highest [`GlobalParams::byte_fee_rao`]: a largest (16 KiB) transaction then pays at most
 /// 16 TAO in byte fees.
 pub const MAX_BYTE_FEE_RAO: u64 = RAO_PER_TAO / 1_024;
+/// Highest [`GlobalParams::weight_fee_rao`]: the heaviest transaction a default block takes
+/// (0.35 s of weight) then pays at most 350 TAO in weight fees.
+pub const MAX_WEIGHT_FEE_RAO: u64 = 1_000;
+/// Lowest [`GlobalParams::max_block_weight`]: 10 ms, room for any constant-cost call (so a
+/// sudo correction always fits a block) and a full 4 096-entry weight row.
+pub const MIN_BLOCK_WEIGHT: u64 = 10_000_000;
+/// Highest [`GlobalParams::max_block_weight`]: 60 s, a bound the sums of weights cannot
+/// overflow near.
+pub const MAX_BLOCK_WEIGHT: u64 = 60_000_000_000;
 /// Highest [`GlobalParams::existential_deposit_rao`]: one TAO.
 pub const MAX_EXISTENTIAL_DEPOSIT_RAO: u64 = RAO_PER_TAO;
 
@@ -74,6 +83,11 @@ pub struct GlobalParams {
     pub stake_threshold: u64,
     /// Accept loopback and private endpoints in `serve_axon` (local networks only).
     pub allow_local_endpoints: bool,
+    /// Most weight a block's transactions may carry, units of 1 ns of reference work
+    /// ([`crate::metering`]).
+    pub max_block_weight: u64,
+    /// Fee per unit of a call's weight above [`crate::metering::LIGHT_WEIGHT`], rao.
+    pub weight_fee_rao: u64,
 }
 
 impl Default for GlobalParams {
@@ -103,6 +117,16 @@ impl Default for GlobalParams {
             ema_price_halving_blocks: 201_600,
             stake_threshold: 0,
             allow_local_endpoints: false,
+            // Half the 1 s block time of local networks and the node's default (the other
+            // half is left for finality), less the worst per-block work outside transactions:
+            // the coinbase over 128 subnets and two epochs (`max_epochs_per_block`) of
+            // 256-uid subnets measure ≈ 10 ms (`blocks` bench: 128 epochs ≈ 200 ms), bounded
+            // here by 100 ms for larger subnets, and the subnet-cleanup share (≤ 50 ms,
+            // `tao_state::cleanup`): 500 − 100 − 50 = 350 ms. Chains with longer blocks may
+            // raise it.
+            max_block_weight: 350_000_000,
+            // A transfer pays ≈ 250 000 rao for ≈ 25 µs of work: 10 rao per unit.
+            weight_fee_rao: 10,
         }
     }
 }
@@ -111,7 +135,8 @@ impl GlobalParams {
     /// Checks the values a chain can run with, or names the first field that is out of range:
     /// fees and the existential deposit small enough that the sudo key can always pay for the
     /// next correction, takes ordered `min ≤ default ≤ max`, room for at least one subnet and
-    /// one epoch per block, and smoothing periods that are not zero.
+    /// one epoch per block, smoothing periods that are not zero, and a block weight budget
+    /// that takes any constant-cost call (a sudo correction always fits).
     pub fn check(&self) -> Result<(), &'static str> {
         let checks = [
             (self.base_fee_rao <= MAX_BASE_FEE_RAO, "base_fee_rao"),
@@ -119,6 +144,11 @@ impl GlobalParams {
             (
                 self.existential_deposit_rao <= MAX_EXISTENTIAL_DEPOSIT_RAO,
                 "existential_deposit_rao",
+            ),
+            (self.weight_fee_rao <= MAX_WEIGHT_FEE_RAO, "weight_fee_rao"),
+            (
+                (MIN_BLOCK_WEIGHT..=MAX_BLOCK_WEIGHT).contains(&self.max_block_weight),
+                "max_block_weight",
             ),
             (self.min_take <= self.default_take, "min_take"),
             (self.default_take <= self.max_take, "default_take"),
@@ -254,7 +284,16 @@ mod tests {
     fn defaults_pass_and_each_bound_names_its_field() {
         assert_eq!(GlobalParams::default().check(), Ok(()));
         type Edit = fn(&mut GlobalParams);
-        let edits: [(Edit, &str); 6] = [
+        let edits: [(Edit, &str); 9] = [
+            (
+                |p| p.weight_fee_rao = MAX_WEIGHT_FEE_RAO + 1,
+                "weight_fee_rao",
+            ),
+            (
+                |p| p.max_block_weight = MIN_BLOCK_WEIGHT - 1,
+                "max_block_weight",
+            ),
+            (|p| p.max_block_weight = u64::MAX, "max_block_weight"),
             (|p| p.base_fee_rao = MAX_BASE_FEE_RAO + 1, "base_fee_rao"),
             (|p| p.byte_fee_rao = u64::MAX, "byte_fee_rao"),
             (
@@ -274,6 +313,8 @@ mod tests {
             base_fee_rao: MAX_BASE_FEE_RAO,
             byte_fee_rao: MAX_BYTE_FEE_RAO,
             existential_deposit_rao: MAX_EXISTENTIAL_DEPOSIT_RAO,
+            weight_fee_rao: MAX_WEIGHT_FEE_RAO,
+            max_block_weight: MIN_BLOCK_WEIGHT,
             ..GlobalParams::default()
         };
         assert_eq!(at_the_bounds.check(), Ok(()));

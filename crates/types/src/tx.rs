@@ -470,17 +470,11 @@ impl Call {
         )
     }
 
-    /// The fee a transaction carrying this call pays, rao: `base_fee + byte_fee · tx_bytes`
-    /// (`tx_bytes`: the signed transaction's encoded size), or 0 for a free call.
-    pub fn fee_rao(&self, tx_bytes: usize, globals: &GlobalParams) -> u64 {
-        if self.is_free() {
-            return 0;
-        }
-        globals.base_fee_rao.saturating_add(
-            globals
-                .byte_fee_rao
-                .saturating_mul(u64::try_from(tx_bytes).unwrap_or(u64::MAX)),
-        )
+    /// The fee a transaction carrying this call pays, rao: `base_fee + byte_fee · tx_bytes +
+    /// weight_fee · max(0, weight − LIGHT_WEIGHT)` (`tx_bytes`: the signed transaction's
+    /// encoded size; `weight`: [`crate::metering::call_weight`]), or 0 for a free call.
+    pub fn fee_rao(&self, tx_bytes: usize, weight: u64, globals: &GlobalParams) -> u64 {
+        crate::metering::fee_rao(self, tx_bytes, weight, globals)
     }
 }
 

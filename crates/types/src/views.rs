@@ -278,6 +278,11 @@ pub struct StakeView {
     pub tao_value_rao: u64,
     /// Whether the hotkey holds a uid on the subnet.
     pub registered: bool,
+    /// The subnet was dissolved and is being cleaned (ADR 017): the per-block cleanup pays
+    /// this position out — `tao_value_rao` is then its share of the pool's TAO — and deletes
+    /// it within a few blocks.
+    #[serde(default)]
+    pub being_cleaned: bool,
 }
 
 /// One nominator position in a delegate.

@@ -94,15 +94,24 @@ pub async fn balance(
             .await
             .map_err(rpc_error)?;
         let staked_rao = sum(stakes.iter().map(|s| s.tao_value_rao));
-        let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
+        // A dissolved subnet being cleaned has no market: its positions are paid out as they are.
+        let markets = Markets::read(
+            &*rpc,
+            stakes.iter().filter(|s| !s.being_cleaned).map(|s| s.netuid),
+        )
+        .await?;
         wallets.push(WalletBalance {
             wallet: name,
             coldkey: coldkey.to_ss58(),
             free_rao,
             staked_rao,
-            staked_sale_rao: sum(stakes
-                .iter()
-                .map(|s| markets.sale_value_rao(s.netuid, s.alpha_rao))),
+            staked_sale_rao: sum(stakes.iter().map(|s| {
+                if s.being_cleaned {
+                    s.tao_value_rao
+                } else {
+                    markets.sale_value_rao(s.netuid, s.alpha_rao)
+                }
+            })),
             total_rao: free_rao.saturating_add(staked_rao),
         });
     }
@@ -166,8 +175,11 @@ struct Position {
     alpha_rao: u64,
     /// Value at the spot price.
     tao_value_rao: u64,
-    /// What selling it now would return (after price impact and swap fee).
+    /// What selling it now would return (after price impact and swap fee); for a dissolved
+    /// subnet, the payout the cleanup makes.
     sale_value_rao: u64,
+    /// The subnet was dissolved: the chain pays this position out over the next blocks.
+    being_cleaned: bool,
 }
 
 /// One hotkey of the wallet (or another hotkey the coldkey stakes to).
@@ -237,7 +249,12 @@ pub async fn overview(
         .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
         .await
         .map_err(rpc_error)?;
-    let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
+    // A dissolved subnet being cleaned has no market: its positions are paid out as they are.
+    let markets = Markets::read(
+        &*rpc,
+        stakes.iter().filter(|s| !s.being_cleaned).map(|s| s.netuid),
+    )
+    .await?;
     for stake in &stakes {
         let entry = hotkeys
             .entry(stake.hotkey)
@@ -249,12 +266,17 @@ pub async fn overview(
                 stake_value_rao: 0,
                 stake_sale_value_rao: 0,
             });
-        let sale_value_rao = markets.sale_value_rao(stake.netuid, stake.alpha_rao);
+        let sale_value_rao = if stake.being_cleaned {
+            stake.tao_value_rao
+        } else {
+            markets.sale_value_rao(stake.netuid, stake.alpha_rao)
+        };
         entry.stakes.push(Position {
             netuid: stake.netuid,
             alpha_rao: stake.alpha_rao,
             tao_value_rao: stake.tao_value_rao,
             sale_value_rao,
+            being_cleaned: stake.being_cleaned,
         });
         entry.stake_value_rao = entry.stake_value_rao.saturating_add(stake.tao_value_rao);
         entry.stake_sale_value_rao = entry.stake_sale_value_rao.saturating_add(sale_value_rao);
@@ -337,9 +359,14 @@ pub async fn overview(
             for netuid in netuids {
                 let registration = h.registrations.iter().find(|r| r.netuid == netuid);
                 let stake = h.stakes.iter().find(|s| s.netuid == netuid);
+                let dissolved = stake.is_some_and(|s| s.being_cleaned);
                 t.add_row(vec![
                     label.clone(),
-                    netuid.to_string(),
+                    if dissolved {
+                        format!("{netuid} (dissolved, being paid out)")
+                    } else {
+                        netuid.to_string()
+                    },
                     registration.map_or("-".into(), |r| r.uid.to_string()),
                     stake.map_or("-".into(), |s| format_amount(s.alpha_rao, symbol(netuid))),
                     stake.map_or("-".into(), |s| format_amount(s.tao_value_rao, "τ")),

@@ -386,11 +386,20 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
         .stake_info_get_stake_info_for_coldkey(coldkey.to_ss58())
         .await
         .map_err(rpc_error)?;
-    let markets = Markets::read(&*rpc, stakes.iter().map(|s| s.netuid)).await?;
+    // A dissolved subnet being cleaned has no market: the chain pays its positions out.
+    let markets = Markets::read(
+        &*rpc,
+        stakes.iter().filter(|s| !s.being_cleaned).map(|s| s.netuid),
+    )
+    .await?;
     let rows: Vec<StakeRow> = stakes
         .into_iter()
         .map(|position| StakeRow {
-            sale_value_rao: markets.sale_value_rao(position.netuid, position.alpha_rao),
+            sale_value_rao: if position.being_cleaned {
+                position.tao_value_rao
+            } else {
+                markets.sale_value_rao(position.netuid, position.alpha_rao)
+            },
             position,
         })
         .collect();
@@ -399,7 +408,11 @@ async fn list(network: &NetworkArgs, wallet: &WalletArgs, out: &Output) -> anyho
         for row in &rows {
             let s = &row.position;
             t.add_row(vec![
-                s.netuid.to_string(),
+                if s.being_cleaned {
+                    format!("{} (dissolved, being paid out)", s.netuid)
+                } else {
+                    s.netuid.to_string()
+                },
                 s.hotkey.to_ss58_text(),
                 format_amount(s.alpha_rao, markets.symbol(s.netuid)),
                 format_amount(s.tao_value_rao, "τ"),

@@ -208,6 +208,10 @@ pub fn unstake_all(
         return Err(TxError::NotEnoughStakeToWithdraw);
     }
     for ((_, _, netuid), ()) in positions {
+        if crate::cleanup::is_cleaning(ctx, netuid) {
+            // A dissolved subnet's cleanup pays this position out.
+            continue;
+        }
         let alpha = stake::alpha_of(&ctx.state, netuid, hotkey, coldkey)?;
         if alpha > 0 {
             remove_stake(ctx, coldkey, hotkey, netuid, alpha, None)?;

@@ -11,8 +11,9 @@ use crate::hotkeys::ensure_owns_or_free;
 use crate::overlay::Overlay;
 use crate::params::RAO_PER_TAO;
 use crate::schema::{
-    Bonds, Chain, DefaultHparams, Economy, HotkeyPools, HparamLastSet, Hparams, Neurons,
-    StakeIndex, StakeShares, SubnetEconomy, SubnetInfo, Subnets, UidOf, WeightCommits, Weights,
+    Bonds, Chain, Cleanups, DefaultHparams, Economy, HotkeyPools, HparamLastSet, Hparams, Neurons,
+    PositionCount, PositionSlots, SlotOfPosition, StakeIndex, StakeShares, SubnetEconomy,
+    SubnetInfo, Subnets, UidOf, WeightCommits, Weights,
 };
 use crate::stake;
 use crate::tx::SubnetIdentity;
@@ -144,10 +145,13 @@ fn free_netuid(ctx: &mut Ctx<'_>) -> Result<NetUid, TxError> {
     if count >= usize::from(ctx.globals.subnet_limit) {
         let victim = prune_candidate(ctx, &subnets)?.ok_or(TxError::SubnetLimitReached)?;
         remove_subnet(ctx, victim)?;
-        return Ok(victim);
     }
-    let taken: std::collections::BTreeSet<u16> =
+    // A removed subnet's netuid stays taken until its cleanup is done (ADR 017).
+    let mut taken: std::collections::BTreeSet<u16> =
         subnets.iter().map(|(netuid, _)| netuid.0).collect();
+    for (netuid, _) in ctx.state.scan::<Cleanups>(&())? {
+        taken.insert(netuid.0);
+    }
     (1..=u16::MAX)
         .find(|id| !taken.contains(id))
         .map(NetUid)
@@ -222,9 +226,17 @@ fn median(values: impl Iterator<Item = I96F32>) -> Option<I96F32> {
         .copied()
 }
 
-/// Dissolves a subnet: its pool's TAO is paid to stakers in proportion to the alpha they hold
-/// (largest remainder, so every rao is paid), then every record of the subnet is deleted.
+/// Dissolves a subnet: it leaves the live subnets at once and the per-block cleanup pays its
+/// stakers and deletes its records over the next blocks ([`crate::cleanup`]).
 pub fn remove_subnet(ctx: &mut Ctx<'_>, netuid: NetUid) -> Result<(), TxError> {
+    crate::cleanup::begin(ctx, netuid)
+}
+
+/// The one-shot dissolution the chain ran before ADR 017, kept as the reference the
+/// incremental cleanup is tested against (and benchmarked): the pool's TAO is paid to stakers
+/// in proportion to the alpha they hold (largest remainder, so every rao is paid), then every
+/// record of the subnet is deleted, all in one call whose work grows with the subnet.
+pub fn remove_subnet_at_once(ctx: &mut Ctx<'_>, netuid: NetUid) -> Result<(), TxError> {
     let economy = ctx.economy(netuid)?;
     let mut holders: Vec<(AccountId, u64)> = Vec::new();
     for ((_, hotkey, coldkey), shares) in ctx.state.scan::<StakeShares>(&netuid)? {
@@ -247,6 +259,11 @@ pub fn remove_subnet(ctx: &mut Ctx<'_>, netuid: NetUid) -> Result<(), TxError> {
     delete_prefix::<Bonds>(ctx, netuid)?;
     delete_prefix::<WeightCommits>(ctx, netuid)?;
     delete_prefix::<HparamLastSet>(ctx, netuid)?;
+    delete_prefix::<PositionSlots>(ctx, netuid)?;
+    ctx.state.remove::<PositionCount>(&netuid);
+    for (key, _) in ctx.state.scan::<SlotOfPosition>(&netuid)? {
+        ctx.state.remove::<SlotOfPosition>(&key);
+    }
     ctx.state.remove::<Subnets>(&netuid);
     ctx.state.remove::<Hparams>(&netuid);
     ctx.state.remove::<SubnetEconomy>(&netuid);
