@@ -107,6 +107,29 @@ impl<'a> Overlay<'a> {
             .collect()
     }
 
+    /// Like [`Overlay::scan`], but each value is decoded by `value` (`None`: corrupt) instead
+    /// of its `Decode` implementation: for hot paths with a hand-written decoder that accepts
+    /// exactly the bytes the codec accepts and may keep only part of the value.
+    pub(crate) fn scan_with<I: Item, V>(
+        &self,
+        leading: &impl Encode,
+        mut value: impl FnMut(&[u8]) -> Option<V>,
+    ) -> Result<Vec<(I::Key, V)>, StateError> {
+        let mut prefix = I::PREFIX.to_vec();
+        leading.encode_to(&mut prefix);
+        let entries = merge_prefix(self.base.scan_prefix(&prefix), &self.changes, &prefix);
+        entries
+            .into_iter()
+            .map(|(raw_key, bytes)| {
+                let key_bytes = raw_key.get(I::PREFIX.len()..).unwrap_or_default();
+                Ok((
+                    decode_exact::<I::Key>(I::PREFIX, key_bytes)?,
+                    value(&bytes).ok_or(StateError::Corrupt(prefix_name(I::PREFIX)))?,
+                ))
+            })
+            .collect()
+    }
+
     /// Marks the current state so that [`Overlay::rollback`] can return to it.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint(self.journal.len())

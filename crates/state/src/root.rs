@@ -12,10 +12,8 @@ use tao_primitives::Hash256;
 /// Lanes of the lattice (2 KiB), the size the lattice-hash security analysis asks for.
 const LANES: usize = 1024;
 
-/// The derive-key context of the element hash.
-const CONTEXT: &str = "tao state lattice v1";
-
-/// `blake3::hazmat::hash_derive_key_context(CONTEXT)`, so that hashing an element does not
+/// `blake3::hazmat::hash_derive_key_context("tao state lattice v1")`, the derive-key context
+/// of the element hash, so that hashing an element does not
 /// hash the context string again (a test checks the two agree; the hash is unchanged).
 const CONTEXT_KEY: ContextKey = [
     225, 154, 4, 61, 91, 35, 18, 208, 173, 102, 108, 54, 163, 18, 3, 59, 76, 242, 70, 138, 103, 3,
@@ -111,6 +109,8 @@ fn element(key: &[u8], value: &[u8]) -> [u8; LANES * 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CONTEXT: &str = "tao state lattice v1";
 
     #[test]
     fn root_is_independent_of_insertion_order_and_removal_undoes_insertion() {
