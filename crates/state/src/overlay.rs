@@ -67,7 +67,7 @@ impl<'a> Overlay<'a> {
                 .transpose(),
             None => self
                 .base
-                .get(&raw)
+                .get_ref(&raw)
                 .map(|bytes| decode_exact::<I::Value>(I::PREFIX, &bytes))
                 .transpose(),
         }
@@ -86,7 +86,7 @@ impl<'a> Overlay<'a> {
         let raw = storage_key::<I>(key);
         match self.changes.get(&raw) {
             Some(value) => value.is_some(),
-            None => self.base.get(&raw).is_some(),
+            None => self.base.get_ref(&raw).is_some(),
         }
     }
 
@@ -174,8 +174,8 @@ impl<'a> Overlay<'a> {
         };
         let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(self.changes.len());
         for (key, value) in self.changes {
-            let old = self.base.get(&key);
-            if old == value {
+            let old = self.base.get_ref(&key);
+            if old.as_deref() == value.as_deref() {
                 continue;
             }
             if !key.starts_with(b"\xff") {
