@@ -237,7 +237,9 @@ mod tests {
     }
 
     fn values(overlay: &Overlay<'_>) -> Vec<Option<u32>> {
-        (0..4).map(|k| overlay.get::<Raw>(&k).ok().flatten()).collect()
+        (0..4)
+            .map(|k| overlay.get::<Raw>(&k).ok().flatten())
+            .collect()
     }
 
     #[test]

@@ -128,7 +128,10 @@ mod tests {
 
     #[test]
     fn context_key_is_the_derive_key_context() {
-        assert_eq!(CONTEXT_KEY, blake3::hazmat::hash_derive_key_context(CONTEXT));
+        assert_eq!(
+            CONTEXT_KEY,
+            blake3::hazmat::hash_derive_key_context(CONTEXT)
+        );
         let mut reference = blake3::Hasher::new_derive_key(CONTEXT);
         reference.update(&2u64.to_le_bytes());
         reference.update(b"k1v1");

@@ -73,7 +73,9 @@ impl Store for MemoryStore {
     }
 
     fn get_ref(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        self.entries.get(key).map(|value| Cow::Borrowed(value.as_slice()))
+        self.entries
+            .get(key)
+            .map(|value| Cow::Borrowed(value.as_slice()))
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {

@@ -37,8 +37,11 @@ fn account(pair: &Keypair) -> AccountId {
 /// past the subnet's size, which the epoch ignores), as `benches/blocks.rs` builds them.
 fn populated(subnets: u16, validators: &[Keypair]) -> MemoryStore {
     let mut spec = ChainSpec::local();
-    spec.balances
-        .extend(validators.iter().map(|p| (p.public().to_ss58(), 1_000 * TAO)));
+    spec.balances.extend(
+        validators
+            .iter()
+            .map(|p| (p.public().to_ss58(), 1_000 * TAO)),
+    );
     let (mut store, _) = genesis_store(&spec).unwrap();
     let mut state = Overlay::new(&store);
     let mut globals: GlobalParams = state.get::<Globals>(&()).unwrap().unwrap();
@@ -72,7 +75,11 @@ fn populated(subnets: u16, validators: &[Keypair]) -> MemoryStore {
             calls::registration::put_neuron(&mut ctx, netuid, Uid(uid), &hotkey, &owner).unwrap();
         }
         for uid in 0..N {
-            let mut neuron = ctx.state.get::<Neurons>(&(netuid, Uid(uid))).unwrap().unwrap();
+            let mut neuron = ctx
+                .state
+                .get::<Neurons>(&(netuid, Uid(uid)))
+                .unwrap()
+                .unwrap();
             neuron.validator_permit = uid <= VALIDATORS;
             neuron.registered_at = 0;
             let hotkey = neuron.hotkey;
