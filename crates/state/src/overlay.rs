@@ -1,6 +1,7 @@
 //! The working state of a block: typed reads and writes over a [`Store`], with checkpoints so
 //! that a failing transaction is undone exactly.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use parity_scale_codec::{Decode, Encode};
@@ -36,8 +37,13 @@ pub struct Checkpoint(usize);
 pub struct Overlay<'a> {
     base: &'a dyn Store,
     changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// For every write, what `changes` held for that key before it (`None`: nothing).
+    /// For every write since the first checkpoint after the last [`Overlay::commit_journal`],
+    /// what `changes` held for that key before it (`None`: nothing). Writes made while no
+    /// checkpoint is open can never be rolled back, so they are not journaled (the per-block
+    /// economics write most of an epoch block that way).
     journal: Vec<(Vec<u8>, Option<RawValue>)>,
+    /// Whether a checkpoint was taken since the journal was last committed.
+    journaling: Cell<bool>,
 }
 
 impl<'a> Overlay<'a> {
@@ -47,19 +53,24 @@ impl<'a> Overlay<'a> {
             base,
             changes: BTreeMap::new(),
             journal: Vec::new(),
+            journaling: Cell::new(false),
         }
     }
 
     /// The value of `key` in `I`, if any.
     pub fn get<I: Item>(&self, key: &I::Key) -> Result<Option<I::Value>, StateError> {
         let raw = storage_key::<I>(key);
-        let bytes = match self.changes.get(&raw) {
-            Some(value) => value.clone(),
-            None => self.base.get(&raw),
-        };
-        bytes
-            .map(|bytes| decode_exact::<I::Value>(I::PREFIX, &bytes))
-            .transpose()
+        match self.changes.get(&raw) {
+            Some(value) => value
+                .as_deref()
+                .map(|bytes| decode_exact::<I::Value>(I::PREFIX, bytes))
+                .transpose(),
+            None => self
+                .base
+                .get_ref(&raw)
+                .map(|bytes| decode_exact::<I::Value>(I::PREFIX, &bytes))
+                .transpose(),
+        }
     }
 
     /// The value of `key` in `I`, or the value's default.
@@ -75,7 +86,7 @@ impl<'a> Overlay<'a> {
         let raw = storage_key::<I>(key);
         match self.changes.get(&raw) {
             Some(value) => value.is_some(),
-            None => self.base.get(&raw).is_some(),
+            None => self.base.get_ref(&raw).is_some(),
         }
     }
 
@@ -107,8 +118,32 @@ impl<'a> Overlay<'a> {
             .collect()
     }
 
+    /// Like [`Overlay::scan`], but each value is decoded by `value` (`None`: corrupt) instead
+    /// of its `Decode` implementation: for hot paths with a hand-written decoder that accepts
+    /// exactly the bytes the codec accepts and may keep only part of the value.
+    pub(crate) fn scan_with<I: Item, V>(
+        &self,
+        leading: &impl Encode,
+        mut value: impl FnMut(&[u8]) -> Option<V>,
+    ) -> Result<Vec<(I::Key, V)>, StateError> {
+        let mut prefix = I::PREFIX.to_vec();
+        leading.encode_to(&mut prefix);
+        let entries = merge_prefix(self.base.scan_prefix(&prefix), &self.changes, &prefix);
+        entries
+            .into_iter()
+            .map(|(raw_key, bytes)| {
+                let key_bytes = raw_key.get(I::PREFIX.len()..).unwrap_or_default();
+                Ok((
+                    decode_exact::<I::Key>(I::PREFIX, key_bytes)?,
+                    value(&bytes).ok_or(StateError::Corrupt(prefix_name(I::PREFIX)))?,
+                ))
+            })
+            .collect()
+    }
+
     /// Marks the current state so that [`Overlay::rollback`] can return to it.
     pub fn checkpoint(&self) -> Checkpoint {
+        self.journaling.set(true);
         Checkpoint(self.journal.len())
     }
 
@@ -128,6 +163,7 @@ impl<'a> Overlay<'a> {
     /// Forgets the journal (the writes stay); called between transactions.
     pub fn commit_journal(&mut self) {
         self.journal.clear();
+        self.journaling.set(false);
     }
 
     /// The writes made so far, with the lattice (and so the state root) updated for them.
@@ -138,8 +174,8 @@ impl<'a> Overlay<'a> {
         };
         let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(self.changes.len());
         for (key, value) in self.changes {
-            let old = self.base.get(&key);
-            if old == value {
+            let old = self.base.get_ref(&key);
+            if old.as_deref() == value.as_deref() {
                 continue;
             }
             if !key.starts_with(b"\xff") {
@@ -158,8 +194,12 @@ impl<'a> Overlay<'a> {
     }
 
     fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        let previous = self.changes.insert(key.clone(), value);
-        self.journal.push((key, previous));
+        if self.journaling.get() {
+            let previous = self.changes.insert(key.clone(), value);
+            self.journal.push((key, previous));
+        } else {
+            self.changes.insert(key, value);
+        }
     }
 }
 
@@ -182,4 +222,49 @@ fn decode_exact<T: Decode>(item: &'static [u8], mut bytes: &[u8]) -> Result<T, S
 
 fn prefix_name(prefix: &'static [u8]) -> &'static str {
     core::str::from_utf8(prefix).unwrap_or("storage item")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    struct Raw;
+    impl Item for Raw {
+        const PREFIX: &'static [u8] = b"t/";
+        type Key = u8;
+        type Value = u32;
+    }
+
+    fn values(overlay: &Overlay<'_>) -> Vec<Option<u32>> {
+        (0..4)
+            .map(|k| overlay.get::<Raw>(&k).ok().flatten())
+            .collect()
+    }
+
+    #[test]
+    fn rollback_keeps_unjournaled_writes_and_undoes_nested_checkpoints() {
+        let store = MemoryStore::default();
+        let mut overlay = Overlay::new(&store);
+        overlay.put::<Raw>(&0, &10);
+        overlay.put::<Raw>(&1, &11);
+        let outer = overlay.checkpoint();
+        overlay.put::<Raw>(&1, &21);
+        overlay.put::<Raw>(&2, &22);
+        let inner = overlay.checkpoint();
+        overlay.remove::<Raw>(&0);
+        overlay.put::<Raw>(&3, &33);
+        overlay.rollback(inner);
+        assert_eq!(values(&overlay), [Some(10), Some(21), Some(22), None]);
+        overlay.rollback(outer);
+        assert_eq!(values(&overlay), [Some(10), Some(11), None, None]);
+        // After a commit, writes are again kept by a rollback to a later checkpoint.
+        overlay.put::<Raw>(&2, &42);
+        overlay.commit_journal();
+        overlay.put::<Raw>(&3, &43);
+        let after = overlay.checkpoint();
+        overlay.put::<Raw>(&3, &53);
+        overlay.rollback(after);
+        assert_eq!(values(&overlay), [Some(10), Some(11), Some(42), Some(43)]);
+    }
 }

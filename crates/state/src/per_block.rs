@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use parity_scale_codec::{Compact, Decode};
+
 use tao_primitives::{AccountId, I64F64, I96F32, NetUid, Uid};
 use tao_yuma::{EpochInput, EpochOutput, EpochParams, to_u16_proportions};
 
@@ -329,16 +331,19 @@ fn epoch_input(
         let mut dense = vec![Vec::new(); n];
         for ((_, uid), row) in rows {
             if let Some(slot) = dense.get_mut(uid.index()) {
-                *slot = row
-                    .into_iter()
-                    .filter(|(dest, _)| usize::from(*dest) < n)
-                    .collect();
+                *slot = row;
             }
         }
         dense
     };
-    let weights = rows(ctx.state.scan::<Weights>(&netuid)?);
-    let bonds = rows(ctx.state.scan::<Bonds>(&netuid)?);
+    let weights = rows(
+        ctx.state
+            .scan_with::<Weights, _>(&netuid, |bytes| decode_row(bytes, n))?,
+    );
+    let bonds = rows(
+        ctx.state
+            .scan_with::<Bonds, _>(&netuid, |bytes| decode_row(bytes, n))?,
+    );
     let stake = stake_weights(ctx, netuid, members)?;
     Ok(EpochInput {
         params: EpochParams {
@@ -369,6 +374,26 @@ fn epoch_input(
         bonds,
         weight_commit_blocks: None,
     })
+}
+
+/// A stored weight or bond row (`Vec<(u16, u16)>` in SCALE: a compact length, then four bytes
+/// per entry) without the generic codec, keeping the entries whose destination is below `n`.
+/// `None` exactly where decoding the `Vec` and requiring every byte used would fail.
+fn decode_row(mut bytes: &[u8], n: usize) -> Option<Vec<(u16, u16)>> {
+    let len = <Compact<u32>>::decode(&mut bytes).ok()?.0;
+    if usize::try_from(len).ok()?.checked_mul(4)? != bytes.len() {
+        return None;
+    }
+    let mut row = Vec::with_capacity(bytes.len() / 4);
+    for entry in bytes.chunks_exact(4) {
+        if let [d0, d1, v0, v1] = entry {
+            let dest = u16::from_le_bytes([*d0, *d1]);
+            if usize::from(dest) < n {
+                row.push((dest, u16::from_le_bytes([*v0, *v1])));
+            }
+        }
+    }
+    Some(row)
 }
 
 /// Every member's stake weight (alpha here plus root stake × `tao_weight`), from one scan of
@@ -586,4 +611,68 @@ fn pay_with_take(
         stake::deposit(&mut ctx.state, netuid, &member.hotkey, &coldkey, payout)?;
     }
     Ok(amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use parity_scale_codec::{Compact, Decode, Encode};
+
+    use super::decode_row;
+
+    /// What the generic codec makes of `bytes`, filtered as the epoch filters.
+    fn reference(bytes: &[u8], n: usize) -> Option<Vec<(u16, u16)>> {
+        let mut input = bytes;
+        let row = Vec::<(u16, u16)>::decode(&mut input).ok()?;
+        if !input.is_empty() {
+            return None;
+        }
+        Some(
+            row.into_iter()
+                .filter(|(d, _)| usize::from(*d) < n)
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn row_decoder_agrees_with_the_codec() {
+        let row: Vec<(u16, u16)> = (0..300u16).map(|i| (i * 3, i ^ 0x5a5a)).collect();
+        let mut cases: Vec<Vec<u8>> = vec![row.encode(), Vec::<(u16, u16)>::new().encode()];
+        let mut trailing = row.encode();
+        trailing.push(0);
+        cases.push(trailing);
+        let mut short = row.encode();
+        short.pop();
+        cases.push(short);
+        // A non-canonical length (1 in the two-byte mode), a huge length, no length at all.
+        cases.push(vec![0b0000_0101, 0, 1, 0, 2, 0]);
+        let mut huge = Compact(u32::MAX).encode();
+        huge.extend_from_slice(&[0; 8]);
+        cases.push(huge);
+        cases.push(Vec::new());
+        for bytes in &cases {
+            for n in [0, 1, 256, 4096] {
+                assert_eq!(
+                    decode_row(bytes, n),
+                    reference(bytes, n),
+                    "{bytes:?} n = {n}"
+                );
+            }
+        }
+        assert!(decode_row(&row.encode(), 256).is_some_and(|r| r.len() == 86));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn row_decoder_agrees_on_random_bytes(
+            len in 0u32..40,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..170),
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+            n in 0usize..600,
+        ) {
+            let mut bytes = Compact(len).encode();
+            bytes.extend_from_slice(&body);
+            proptest::prop_assert_eq!(decode_row(&bytes, n), reference(&bytes, n));
+            proptest::prop_assert_eq!(decode_row(&raw, n), reference(&raw, n));
+        }
+    }
 }

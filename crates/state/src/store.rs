@@ -5,12 +5,18 @@
 //! with [`MemoryStore::apply`]). [`Layered`] reads a store as if a change set were applied, so
 //! a node can execute on top of blocks that are not yet committed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Read access to committed state: raw keys and values in key order.
 pub trait Store {
     /// The value stored under `key`.
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+    /// The value stored under `key`, borrowed where the store holds it in memory (the
+    /// overlay's hot reads use this; the default copies through [`Store::get`]).
+    fn get_ref(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        self.get(key).map(Cow::Owned)
+    }
     /// Every entry whose key starts with `prefix`, in ascending key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
 }
@@ -66,6 +72,12 @@ impl Store for MemoryStore {
         self.entries.get(key).cloned()
     }
 
+    fn get_ref(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        self.entries
+            .get(key)
+            .map(|value| Cow::Borrowed(value.as_slice()))
+    }
+
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.entries
             .range(prefix.to_vec()..)
@@ -97,6 +109,13 @@ impl<S: Store + ?Sized> Store for Layered<'_, S> {
         match self.changes.get(key) {
             Some(value) => value.clone(),
             None => self.base.get(key),
+        }
+    }
+
+    fn get_ref(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        match self.changes.get(key) {
+            Some(value) => value.as_deref().map(Cow::Borrowed),
+            None => self.base.get_ref(key),
         }
     }
 

@@ -231,32 +231,11 @@ fn total_len(rows: &[CanonicalRow<'_>]) -> usize {
         .fold(0, usize::saturating_add)
 }
 
-/// Clipping to consensus and the bond weight `W + β·(W̄ − W)`, entry by entry.
+/// Clipping to consensus and the bond weight `W + β·(W̄ − W)`: the consensus and β that
+/// [`Yuma3Arith::clip`] applies entry by entry.
 struct Clip<'a> {
     consensus: &'a [I32F32],
     beta: I32F32,
-}
-
-impl Clip<'_> {
-    /// `(consensus, clipped, bond weight)` of a weight `w ≥ 0` on miner `j`, as raw bits.
-    ///
-    /// The clipped weight is `min(w, C_j)`, an entry clipped to `≤ 0` dropped, i.e. 0. The
-    /// bond weight keeps only positive values of the interpolation, again as 0; with the
-    /// default β = 1 it is the clipped weight itself (`w + 1·(c − w) = c` exactly).
-    #[inline(always)]
-    fn apply(&self, j: u16, w: i64) -> (i64, i64, i64) {
-        let c = self
-            .consensus
-            .get(usize::from(j))
-            .map_or(0, |c| c.to_bits());
-        let clipped = w.min(c).max(0);
-        if self.beta == ONE {
-            return (c, clipped, clipped);
-        }
-        let interpolated =
-            w.saturating_add(mul_bits(self.beta.to_bits(), clipped.saturating_sub(w)));
-        (c, clipped, interpolated.max(0))
-    }
 }
 
 /// [`mul`] on raw bits.
@@ -613,10 +592,13 @@ fn yuma3(
         .rows()
         .zip(active_stake)
         .map(|((cols, vals), a)| {
-            let bonded = unit
+            let bonded = match unit
                 .as_ref()
-                .and_then(|unit| bonded_unit(cols, vals, unit))
-                .unwrap_or_else(|| bonded_general(cols, vals, &columns));
+                .map(|unit| bonded_row::<UnitBonded>(cols, vals, unit))
+            {
+                Some((bonded, true)) => bonded,
+                _ => bonded_row::<SaturatingBonded>(cols, vals, &columns).0,
+            };
             I32F32::from_bits(mul_bits(bonded, a.to_bits()))
         })
         .collect();
@@ -629,33 +611,80 @@ fn yuma3(
     }
 }
 
-/// `Σ_j (b_j / total_j) · incentive_j` over one row of new bonds.
-#[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_general(cols: &[u16], vals: &[I32F32], columns: &[(FastDiv, i64)]) -> i64 {
-    cols.iter().zip(vals).fold(0i64, |acc, (&j, &b)| {
-        columns
-            .get(usize::from(j))
-            .map_or(acc, |(total, incentive)| {
-                let share = total.apply_unless_zero(b).to_bits();
-                acc.saturating_add(mul_bits(share, *incentive))
-            })
-    })
+/// The arithmetic of the dividends' `Σ_j (b_j / total_j) · incentive_j` over one row of new
+/// bonds; [`bonded_row`] is written once over it.
+trait BondedArith {
+    /// Per column: the total's divisor and incentive.
+    type Column;
+    /// One entry's `(b / total) · incentive`, and whether it is exact (else the row is
+    /// computed again with [`SaturatingBonded`]).
+    fn term(column: &Self::Column, b: i64) -> (i64, bool);
+    /// `acc + x` in the row's sum.
+    fn add(acc: i64, x: i64) -> i64;
+    /// Whether every term is exact: then a missing column is skipped; else the row gives up
+    /// on it (not exact), which keeps the fast loop's exit out of its body.
+    const ALWAYS_EXACT: bool;
 }
 
-/// [`bonded_general`] when every incentive is below 1 (shares are proportions), with the
-/// division on [`ShareDiv::fast`]: `None` when an entry is outside it, and the caller then
-/// runs [`bonded_general`] on the row.
-#[inline(never)] // one call per row; a function of its own in profiles
-fn bonded_unit(cols: &[u16], vals: &[I32F32], columns: &[(ShareDiv, FracScale)]) -> Option<i64> {
-    let mut bonded = 0i64;
-    let mut fast = true;
-    for (&j, &b) in cols.iter().zip(vals) {
-        let (total, incentive) = columns.get(usize::from(j))?;
-        let (share, exact) = total.fast(b.to_bits());
-        fast &= exact;
-        bonded = add_unit(bonded, incentive.apply(share));
+/// Full divisions and saturating sums, for any totals and incentives.
+struct SaturatingBonded;
+
+impl BondedArith for SaturatingBonded {
+    type Column = (FastDiv, i64);
+
+    #[inline(always)]
+    fn term((total, incentive): &Self::Column, b: i64) -> (i64, bool) {
+        let share = total.apply_unless_zero(I32F32::from_bits(b)).to_bits();
+        (mul_bits(share, *incentive), true)
     }
-    fast.then_some(bonded)
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        acc.saturating_add(x)
+    }
+
+    const ALWAYS_EXACT: bool = true;
+}
+
+/// When every incentive is below 1: shares are proportions, the division takes
+/// [`ShareDiv::fast`] (inexact outside it) and the product a [`FracScale`] — the same bits.
+struct UnitBonded;
+
+impl BondedArith for UnitBonded {
+    type Column = (ShareDiv, FracScale);
+
+    #[inline(always)]
+    fn term((total, incentive): &Self::Column, b: i64) -> (i64, bool) {
+        let (share, exact) = total.fast(b);
+        (incentive.apply(share), exact)
+    }
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        add_unit(acc, x)
+    }
+
+    const ALWAYS_EXACT: bool = false;
+}
+
+/// `Σ_j (b_j / total_j) · incentive_j` over one row of new bonds, and whether every term was
+/// exact.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn bonded_row<K: BondedArith>(cols: &[u16], vals: &[I32F32], columns: &[K::Column]) -> (i64, bool) {
+    let mut bonded = 0i64;
+    let mut exact = true;
+    for (&j, &b) in cols.iter().zip(vals) {
+        let Some(column) = columns.get(usize::from(j)) else {
+            if K::ALWAYS_EXACT {
+                continue;
+            }
+            return (bonded, false);
+        };
+        let (term, ok) = K::term(column, b.to_bits());
+        exact &= ok;
+        bonded = K::add(bonded, term);
+    }
+    (bonded, exact)
 }
 
 /// What Yuma 3's first sweep returns: trust and ranks, the new bonds' column totals, and
@@ -759,7 +788,8 @@ impl MinerAcc {
 }
 
 /// The arithmetic of Yuma 3's sweep over one entry, on raw bits: what differs between the
-/// general kernel and the usual case. [`yuma3_row`] is written once over it.
+/// general kernel and the usual case. [`yuma3_row`] is written once over it, and so is
+/// original Yuma's ΔB ([`delta_row`]), which shares the clipping and the ranks.
 trait Yuma3Arith {
     /// `(clipped, bond weight)` of a weight `w ≥ 0` on a miner with consensus `c`: the
     /// clipped weight `min(w, c)` (an entry clipped to `≤ 0` is 0) and the positive part of
@@ -772,6 +802,11 @@ trait Yuma3Arith {
     /// The new bond `min((1 − α)·b + max(α·w, 0), 1)`, at least 0, for bond weight `w`, bond
     /// `b` and consensus `c`.
     fn bond(&self, w: i64, b: i64, c: i64) -> i64;
+    /// Original Yuma's ΔB entry `w · a` for bond weight `w`, given the rank's increment
+    /// `rank = a · clipped`.
+    fn delta(&self, w: i64, rank: i64) -> i64;
+    /// Whether [`delta_row`] sums ΔB into the miners' totals (else they equal the ranks).
+    const DELTA_TOTALS: bool;
 }
 
 /// Saturating arithmetic for any operands: the live chain's operations.
@@ -810,6 +845,13 @@ impl<A: EmaAlpha> Yuma3Arith for SaturatingArith<'_, A> {
         let gained = mul_bits(alpha, w).max(0);
         decayed.saturating_add(gained).min(ONE.to_bits()).max(0)
     }
+
+    #[inline(always)]
+    fn delta(&self, w: i64, _: i64) -> i64 {
+        mul_bits(w, self.a)
+    }
+
+    const DELTA_TOTALS: bool = true;
 }
 
 /// The usual case — β = 1, and every factor a proportion, α fixed or liquid ([`UnitAlpha`])
@@ -849,6 +891,14 @@ impl<U: UnitAlpha> Yuma3Arith for UnitArith<'_, U> {
         let (alpha, keep) = self.alpha.of(w, b, c);
         add_unit(keep.apply(b), alpha.apply(w)).min(ONE.to_bits())
     }
+
+    /// The bond weight is the clipped weight (β = 1), so `w · a` is the rank's increment.
+    #[inline(always)]
+    fn delta(&self, _: i64, rank: i64) -> i64 {
+        rank
+    }
+
+    const DELTA_TOTALS: bool = false;
 }
 
 /// Yuma 3's first sweep over one row and its stored bonds: each new bond goes to its slot of
@@ -926,8 +976,18 @@ fn original(
     delta.for_each_row_mut(|i, cols, vals| {
         let a = active_stake.get(i).copied().unwrap_or(ZERO);
         let row_trust = match FracScale::new(a).filter(|_| unit) {
-            Some(a) => delta_row_unit(cols, vals, &mut miners, a),
-            None => delta_row(cols, vals, &mut miners, clip, a.to_bits()),
+            Some(a) => {
+                let alpha = (FracScale::ZERO, FracScale::ZERO); // no bonds here
+                delta_row(cols, vals, &mut miners, &UnitArith { a, alpha: &alpha })
+            }
+            None => {
+                let general = SaturatingArith {
+                    beta: clip.beta.to_bits(),
+                    a: a.to_bits(),
+                    alpha: &FixedAlpha(0, 0), // no bonds here
+                };
+                delta_row(cols, vals, &mut miners, &general)
+            }
         };
         if let Some(t) = trust.get_mut(i) {
             *t = I32F32::from_bits(row_trust);
@@ -993,10 +1053,13 @@ fn original(
     let mut dividends = Vec::with_capacity(n);
     let mut stored = Vec::with_capacity(n);
     for row in ema.rows() {
-        let (dividend, row_stored) = unit
-            .then(|| payout_row_unit(row, &columns))
-            .flatten()
-            .unwrap_or_else(|| payout_row(row, &columns));
+        let (dividend, row_stored) = match unit.then(|| payout_row::<UnitPayout>(row, &columns)) {
+            Some((dividend, stored, true)) => (dividend, stored),
+            _ => {
+                let (dividend, stored, _) = payout_row::<SaturatingPayout>(row, &columns);
+                (dividend, stored)
+            }
+        };
         dividends.push(I32F32::from_bits(dividend));
         stored.push(row_stored);
     }
@@ -1024,16 +1087,15 @@ impl EmaSweep<'_, '_> {
     /// from the start.
     fn fast_or_general(&mut self, unit: Option<(FracScale, FracScale)>, general: &EmaGeneral) {
         let fast = unit.is_some_and(|(alpha, keep)| {
-            self.run(|row, bonds, out, columns| ema_row_unit(row, bonds, out, columns, alpha, keep))
+            let unit = EmaUnit { alpha, keep };
+            self.run(|row, bonds, out, columns| ema_row(row, bonds, out, columns, &unit))
         });
         if !fast {
             self.columns
                 .iter_mut()
                 .for_each(|c| (c.total, c.max) = (0, 0));
-            self.run(|row, bonds, out, columns| {
-                ema_row(row, bonds, out, columns, general);
-                true
-            });
+            // Always exact.
+            self.run(|row, bonds, out, columns| ema_row(row, bonds, out, columns, general));
         }
     }
 
@@ -1102,35 +1164,19 @@ enum BondsIn<'r> {
     LinedUp(&'r [u16]),
 }
 
-impl BondsIn<'_> {
-    /// Calls `f(uid, ΔB, stored bond)` for each entry of the row, in order, and writes what
-    /// it returns to the entry's slot of `out`; one loop per source, so that each inlines
-    /// into its kernel.
-    #[inline(always)]
-    fn for_each(
-        self,
-        (cols, deltas): CsrRow<'_>,
-        out: &mut [I32F32],
-        mut f: impl FnMut(u16, I32F32, u16) -> i64,
-    ) {
-        let entries = cols.iter().zip(deltas).zip(out);
-        match self {
-            Self::Stored(stored) => {
-                for (((&j, &d), slot), &(_, x)) in entries.zip(stored) {
-                    *slot = I32F32::from_bits(f(j, d, x));
-                }
-            }
-            Self::LinedUp(raw) => {
-                for (((&j, &d), slot), &x) in entries.zip(raw) {
-                    *slot = I32F32::from_bits(f(j, d, x));
-                }
-            }
-        }
-    }
+/// The arithmetic of original Yuma's EMA entry `α · ΔB_j / ΣΔB_j + (1 − α) · B_j / ΣB_j`;
+/// [`ema_row`] is written once over it.
+trait EmaArith {
+    /// The entry of column `j` (with its accumulators `column`) for ΔB `d` (raw bits) and
+    /// the stored bond `x` (the u16 itself), and whether it is exact (else the caller starts
+    /// the sweep over with [`EmaGeneral`]).
+    fn value(&self, j: usize, column: &EmaColumn, d: i64, x: u16) -> (i64, bool);
+    /// `acc + x` in the column's total.
+    fn add(acc: i64, x: i64) -> i64;
 }
 
-/// What original Yuma's general EMA kernel needs besides the columns: `α` and `1 − α` as
-/// raw bits, and each column's stored-bond total as a divisor.
+/// The general EMA arithmetic, for any `α` and totals: `α` and `1 − α` as raw bits, and each
+/// column's ΔB and stored-bond totals as full divisors.
 struct EmaGeneral {
     alpha: i64,
     keep: i64,
@@ -1138,79 +1184,93 @@ struct EmaGeneral {
     bond: Vec<FastDiv>,
 }
 
-/// Original Yuma's EMA over one row lined up with its stored bonds (raw u16 values):
-/// writes `α · ΔB_j / ΣΔB_j + (1 − α) · B_j / ΣB_j` to each entry's slot of `out` and adds
-/// it to its column's total and maximum. For any `α` and totals.
-#[inline(never)] // one call per row; a function of its own in profiles
-fn ema_row(
-    row: CsrRow<'_>,
-    bonds: BondsIn<'_>,
-    out: &mut [I32F32],
-    columns: &mut [EmaColumn],
-    general: &EmaGeneral,
-) {
-    bonds.for_each(row, out, |j, d, x| {
-        let column = columns.get_mut(usize::from(j));
-        let j = usize::from(j);
-        let divisors = general.delta.get(j).zip(general.bond.get(j));
-        column.zip(divisors).map_or(0, |(column, (delta, bond))| {
-            let d = delta.apply_unless_zero(d).to_bits();
-            let b = bond.apply_unless_zero(I32F32::from_num(x)).to_bits();
-            let value = mul_bits(general.alpha, d)
-                .saturating_add(mul_bits(general.keep, b))
-                .max(0);
-            column.total = add_nonneg(column.total, value);
-            column.max = column.max.max(value);
-            value
-        })
-    });
-}
+impl EmaArith for EmaGeneral {
+    #[inline(always)]
+    fn value(&self, j: usize, _: &EmaColumn, d: i64, x: u16) -> (i64, bool) {
+        let Some((delta, bond)) = self.delta.get(j).zip(self.bond.get(j)) else {
+            return (0, true);
+        };
+        let d = delta.apply_unless_zero(I32F32::from_bits(d)).to_bits();
+        let b = bond.apply_unless_zero(I32F32::from_num(x)).to_bits();
+        let value = mul_bits(self.alpha, d)
+            .saturating_add(mul_bits(self.keep, b))
+            .max(0);
+        (value, true)
+    }
 
-/// [`ema_row`] when `α` and `1 − α` are below 1, every column's bond total is an integer
-/// ratio and every ΔB total at most 1: shares of a column's total are proportions, so both
-/// terms are [`FracScale`] products and their sum an [`add_unit`] — the same bits. The ΔB
-/// share takes [`ShareDiv::fast_unshifted`]; `false` when an entry is outside it (the
-/// column totals and maxima are then meaningless, and the caller starts over with
-/// [`ema_row`]).
-fn ema_row_unit(
-    row: CsrRow<'_>,
-    bonds: BondsIn<'_>,
-    out: &mut [I32F32],
-    columns: &mut [EmaColumn],
-    alpha: FracScale,
-    keep: FracScale,
-) -> bool {
-    let factors = (alpha, keep);
-    match bonds {
-        BondsIn::Stored(stored) => {
-            ema_entries_unit(row, stored.iter().map(|e| e.1), out, columns, factors)
-        }
-        BondsIn::LinedUp(raw) => ema_entries_unit(row, raw.iter().copied(), out, columns, factors),
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        add_nonneg(acc, x)
     }
 }
 
-/// [`ema_row_unit`] for one source of the stored bonds: a function of its own for each, so
+/// The EMA when `α` and `1 − α` are below 1, every column's bond total is an integer ratio
+/// and every ΔB total at most 1: shares of a column's total are proportions, so both terms
+/// are [`FracScale`] products and their sum an [`add_unit`] — the same bits. The ΔB share
+/// takes the column's [`UnshiftedDiv`], inexact outside its fast path.
+struct EmaUnit {
+    alpha: FracScale,
+    keep: FracScale,
+}
+
+impl EmaArith for EmaUnit {
+    #[inline(always)]
+    fn value(&self, _: usize, column: &EmaColumn, d: i64, x: u16) -> (i64, bool) {
+        let (d, exact) = column.delta.fast(d);
+        let value = add_unit(
+            self.alpha.apply(d),
+            self.keep.apply(column.bond.apply(x).to_bits()),
+        );
+        (value, exact)
+    }
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        add_unit(acc, x)
+    }
+}
+
+/// Original Yuma's EMA over one row lined up with its stored bonds: writes each entry to its
+/// slot of `out` and adds it to its column's total and maximum; `false` when an entry was
+/// not exact (the column totals and maxima are then meaningless, and the caller starts over
+/// with [`EmaGeneral`]).
+fn ema_row<K: EmaArith>(
+    row: CsrRow<'_>,
+    bonds: BondsIn<'_>,
+    out: &mut [I32F32],
+    columns: &mut [EmaColumn],
+    arith: &K,
+) -> bool {
+    match bonds {
+        BondsIn::Stored(stored) => {
+            ema_entries(row, stored.iter().map(|e| e.1), out, columns, arith)
+        }
+        BondsIn::LinedUp(raw) => ema_entries(row, raw.iter().copied(), out, columns, arith),
+    }
+}
+
+/// [`ema_row`] for one source of the stored bonds: a function of its own for each, so
 /// that each loop has the registers to itself.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn ema_entries_unit(
+fn ema_entries<K: EmaArith>(
     (cols, deltas): CsrRow<'_>,
     bonds: impl Iterator<Item = u16>,
     out: &mut [I32F32],
     columns: &mut [EmaColumn],
-    (alpha, keep): (FracScale, FracScale),
+    arith: &K,
 ) -> bool {
-    let mut fast = true;
+    let mut exact = true;
     for (((&j, d), x), slot) in cols.iter().zip(deltas).zip(bonds).zip(out.iter_mut()) {
-        *slot = I32F32::from_bits(columns.get_mut(usize::from(j)).map_or(0, |column| {
-            let (d, exact) = column.delta.fast(d.to_bits());
-            fast &= exact;
-            let value = add_unit(alpha.apply(d), keep.apply(column.bond.apply(x).to_bits()));
-            column.total = add_unit(column.total, value);
+        let j = usize::from(j);
+        *slot = I32F32::from_bits(columns.get_mut(j).map_or(0, |column| {
+            let (value, ok) = arith.value(j, column, d.to_bits(), x);
+            exact &= ok;
+            column.total = K::add(column.total, value);
             column.max = column.max.max(value);
             value
         }));
     }
-    fast
+    exact
 }
 
 /// Original Yuma's per-column constants for the last sweep: the EMA's column total, the
@@ -1246,98 +1306,143 @@ impl PayoutColumn {
     }
 }
 
-/// Original Yuma's last sweep over one row of the bond EMA: the row's
-/// `Σ_j incentive_j · b_j / total_j`, and its stored form, `(b_j / total_j) / max_j` for
-/// each positive entry.
-#[inline(never)] // one call per row; a function of its own in profiles
-fn payout_row((cols, vals): CsrRow<'_>, columns: &[PayoutColumn]) -> (i64, Vec<(u16, u16)>) {
-    let mut dividend = 0i64;
-    let mut stored = Vec::with_capacity(cols.len());
-    for (&j, &b) in cols.iter().zip(vals) {
-        let Some(column) = columns.get(usize::from(j)) else {
-            continue;
-        };
-        let share = column.total.apply_unless_zero(b);
-        dividend = dividend.saturating_add(mul_bits(column.incentive, share.to_bits()));
-        if b > ZERO {
-            stored.push((j, column.stored.apply(share.to_bits())));
-        }
-    }
-    (dividend, stored)
+/// The arithmetic of original Yuma's last sweep over one entry: the share `b / total` of
+/// its column, the dividend's term and the stored form. [`payout_row`] is written once over
+/// it.
+trait PayoutArith {
+    /// `b / total` for a bond `b` (raw bits), and whether it is exact (else the row is
+    /// computed again with [`SaturatingPayout`]).
+    fn share(column: &PayoutColumn, b: i64) -> (i64, bool);
+    /// `incentive · share`.
+    fn dividend(column: &PayoutColumn, share: i64) -> i64;
+    /// The stored form of a share, `share / max`.
+    fn stored(column: &PayoutColumn, share: i64) -> u16;
+    /// `acc + x` in the row's dividend.
+    fn add(acc: i64, x: i64) -> i64;
+    /// Whether every share is exact: then a missing column is skipped; else the row gives
+    /// up on it (not exact), which keeps the fast loop's exit out of its body.
+    const ALWAYS_EXACT: bool;
 }
 
-/// [`payout_row`] when every incentive is below 1 and every column total at most 1: every
-/// share is a proportion (an entry is part of its column's total), so the products are
-/// [`FracScale`]s and the sum [`add_unit`]. The share takes [`ShareDiv::fast_unshifted`],
-/// the stored form [`StoredForm::of_share`], and the row is written whole, entry by entry;
-/// `None` when a share is outside the fast path (the caller then runs [`payout_row`]). The
-/// same bits as [`payout_row`].
+/// Full divisions and saturating sums, for any incentives and totals.
+struct SaturatingPayout;
+
+impl PayoutArith for SaturatingPayout {
+    #[inline(always)]
+    fn share(column: &PayoutColumn, b: i64) -> (i64, bool) {
+        let share = column.total.apply_unless_zero(I32F32::from_bits(b));
+        (share.to_bits(), true)
+    }
+
+    #[inline(always)]
+    fn dividend(column: &PayoutColumn, share: i64) -> i64 {
+        mul_bits(column.incentive, share)
+    }
+
+    #[inline(always)]
+    fn stored(column: &PayoutColumn, share: i64) -> u16 {
+        column.stored.apply(share)
+    }
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        acc.saturating_add(x)
+    }
+
+    const ALWAYS_EXACT: bool = true;
+}
+
+/// When every incentive is below 1 and every column total at most 1: every share is a
+/// proportion (an entry is part of its column's total), so the products are [`FracScale`]s
+/// and the sum [`add_unit`]. The share takes [`ShareDiv::fast_unshifted`] (inexact outside
+/// it), the stored form [`StoredForm::of_share`] — the same bits.
+struct UnitPayout;
+
+impl PayoutArith for UnitPayout {
+    #[inline(always)]
+    fn share(column: &PayoutColumn, b: i64) -> (i64, bool) {
+        column.total.fast_unshifted(b)
+    }
+
+    #[inline(always)]
+    fn dividend(column: &PayoutColumn, share: i64) -> i64 {
+        column.incentive_frac.apply(share)
+    }
+
+    /// An exact share is at most the column's share of its maximum, as `b` is at most the
+    /// maximum and division is monotone.
+    #[inline(always)]
+    fn stored(column: &PayoutColumn, share: i64) -> u16 {
+        column.stored.of_share(share)
+    }
+
+    #[inline(always)]
+    fn add(acc: i64, x: i64) -> i64 {
+        add_unit(acc, x)
+    }
+
+    const ALWAYS_EXACT: bool = false;
+}
+
+/// Original Yuma's last sweep over one row of the bond EMA: the row's
+/// `Σ_j incentive_j · b_j / total_j`, its stored form (`(b_j / total_j) / max_j` for each
+/// positive entry), and whether every share was exact. The row is written whole, entry by
+/// entry.
 #[inline(never)] // one call per row; a function of its own in profiles
-fn payout_row_unit(
+fn payout_row<K: PayoutArith>(
     (cols, vals): CsrRow<'_>,
     columns: &[PayoutColumn],
-) -> Option<(i64, Vec<(u16, u16)>)> {
+) -> (i64, Vec<(u16, u16)>, bool) {
     let mut dividend = 0i64;
-    let mut fast = true;
+    let mut exact = true;
     let mut stored = vec![(0u16, 0u16); cols.len()];
     // Entries are written at `kept`, which only the positive ones move past: the zero
     // entries are dropped without a branch.
     let mut kept = 0usize;
     for (&j, &b) in cols.iter().zip(vals) {
-        let column = columns.get(usize::from(j))?;
-        let (share, exact) = column.total.fast_unshifted(b.to_bits());
-        dividend = add_unit(dividend, column.incentive_frac.apply(share));
-        fast &= exact;
-        // An exact share is at most the column's share of its maximum, as `b` is at most
-        // the maximum and division is monotone.
+        let Some(column) = columns.get(usize::from(j)) else {
+            if K::ALWAYS_EXACT {
+                continue;
+            }
+            return (dividend, Vec::new(), false);
+        };
+        let (share, ok) = K::share(column, b.to_bits());
+        exact &= ok;
+        dividend = K::add(dividend, K::dividend(column, share));
         if let Some(slot) = stored.get_mut(kept) {
-            *slot = (j, column.stored.of_share(share));
+            *slot = (j, K::stored(column, share));
         }
         kept = kept.wrapping_add(usize::from(b > ZERO));
     }
     stored.truncate(kept);
-    fast.then_some((dividend, stored))
+    (dividend, stored, exact)
 }
 
-/// ΔB for one row, in general: clipped weights to trust and ranks, `w_b · a` in place of
-/// each weight and into its column's total; returns the row's trust.
-fn delta_row(
+/// ΔB for one row: clipped weights to trust and ranks, `w_b · a` in place of each weight;
+/// returns the row's trust. With [`SaturatingArith`], each entry also goes into its column's
+/// total; with [`UnitArith`] (β = 1, consensus and `a` proportions) ΔB's entry `a · w_b` is
+/// the rank's increment, so its column totals are the ranks, which the caller copies once
+/// every row went through here.
+#[inline(never)] // one call per row; a function of its own in profiles
+fn delta_row<K: Yuma3Arith>(
     cols: &[u16],
     vals: &mut [I32F32],
     miners: &mut [MinerAcc],
-    clip: &Clip<'_>,
-    a: i64,
+    arith: &K,
 ) -> i64 {
     let mut trust = 0i64;
     for (&j, v) in cols.iter().zip(vals.iter_mut()) {
         let Some(miner) = miners.get_mut(usize::from(j)) else {
             continue;
         };
-        let (_, clipped, w) = clip.apply(j, v.to_bits());
-        trust = trust.saturating_add(clipped);
-        miner.rank = miner.rank.saturating_add(mul_bits(a, clipped));
-        let d = mul_bits(w, a);
-        miner.total = miner.total.saturating_add(d);
-        *v = I32F32::from_bits(d);
-    }
-    trust
-}
-
-/// [`delta_row`] when β = 1 and consensus and `a` are proportions: the bond weight is the
-/// clipped weight, so ΔB's entry `w_b · a` is the rank's increment `a · w_b`, computed once
-/// with a [`FracScale`]; every term is non-negative. ΔB's column totals are then the ranks,
-/// and are not summed twice: the caller copies them once every row went through here.
-#[inline(never)] // one call per row: inlined, its loop shared registers with the general one
-fn delta_row_unit(cols: &[u16], vals: &mut [I32F32], miners: &mut [MinerAcc], a: FracScale) -> i64 {
-    let mut trust = 0i64;
-    for (&j, v) in cols.iter().zip(vals.iter_mut()) {
-        let Some(miner) = miners.get_mut(usize::from(j)) else {
-            continue;
-        };
-        let clipped = v.to_bits().min(miner.consensus).max(0);
-        trust = add_unit(trust, clipped);
-        let d = a.apply(clipped);
-        miner.rank = add_unit(miner.rank, d);
+        let (clipped, bond_weight) = arith.clip(v.to_bits(), miner.consensus);
+        trust = K::add(trust, clipped);
+        let rank = arith.rank(clipped);
+        miner.rank = K::add(miner.rank, rank);
+        let d = arith.delta(bond_weight, rank);
+        if K::DELTA_TOTALS {
+            miner.total = K::add(miner.total, d);
+        }
         *v = I32F32::from_bits(d);
     }
     trust
@@ -1425,7 +1530,8 @@ mod tests {
                 columns: &mut columns,
             };
             let fast = unit.is_some_and(|(a, k)| {
-                sweep.run(|row, bonds, out, columns| ema_row_unit(row, bonds, out, columns, a, k))
+                let unit = EmaUnit { alpha: a, keep: k };
+                sweep.run(|row, bonds, out, columns| ema_row(row, bonds, out, columns, &unit))
             });
             sweep.fast_or_general(unit, &general);
             let rows: Vec<Vec<I32F32>> = ema.rows().map(|(_, vals)| vals.to_vec()).collect();
