@@ -20,7 +20,7 @@ use parity_scale_codec::Encode as _;
 use tao_client::Client;
 use tao_keys::Keypair;
 use tao_primitives::AccountId;
-use tao_rpc_api::{BlockId, Bytes, TaoApiClient as _};
+use tao_rpc_api::{BlockId, Bytes, TaoApiClient};
 use tao_types::tx::{Call, Mortality, SignedTx, UnsignedTx};
 
 pub mod metagraph;
@@ -375,10 +375,7 @@ async fn observe(
             Ok(_) => bail!("the finalized-heads subscription ended"),
         };
         let seen = Instant::now();
-        let Some(block) = rpc
-            .chain_get_block(Some(BlockId::Number(header.number)))
-            .await?
-        else {
+        let Some(block) = block_at(&*rpc, header.number).await? else {
             continue;
         };
         let mut in_block = 0u64;
@@ -400,6 +397,29 @@ async fn observe(
         }
     }
     Ok(observed)
+}
+
+/// The finalized block at `number`, waiting out the node's budget of heavy reads when the
+/// readers (or anyone else) have spent it.
+async fn block_at(
+    rpc: &(impl TaoApiClient + Sync),
+    number: u64,
+) -> anyhow::Result<Option<tao_rpc_api::BlockView>> {
+    loop {
+        match rpc.chain_get_block(Some(BlockId::Number(number))).await {
+            Err(jsonrpsee::core::ClientError::Call(error))
+                if error.code() == tao_rpc_api::codes::RATE_LIMITED =>
+            {
+                let retry_after_ms = error
+                    .data()
+                    .and_then(|data| serde_json::from_str::<serde_json::Value>(data.get()).ok())
+                    .and_then(|data| data.get("retry_after_ms")?.as_u64())
+                    .unwrap_or(10);
+                tokio::time::sleep(Duration::from_millis(retry_after_ms.max(1))).await;
+            }
+            answer => return Ok(answer?),
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
