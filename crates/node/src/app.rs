@@ -1251,6 +1251,34 @@ mod tests {
         Ok(())
     }
 
+    /// Transfers past the block's weight budget stay in the pool for the next block.
+    #[test]
+    fn transactions_beyond_the_weight_budget_wait_in_the_pool() -> TestResult {
+        let mut spec = ChainSpec::local();
+        spec.globals.max_block_weight = tao_types::params::MIN_BLOCK_WEIGHT;
+        let node = Chain::open(
+            RedbStore::in_memory()?,
+            &spec,
+            proposer(),
+            ChainConfig::default(),
+        )?;
+        let fits = spec.globals.max_block_weight / tao_types::metering::TRANSFER_WEIGHT;
+        let (alice, bob, ferdie) = (dev("//Alice")?, dev("//Bob")?, dev("//Ferdie")?);
+        let per_sender = fits * 3 / 4;
+        for key in [&alice, &bob] {
+            for nonce in 0..per_sender {
+                node.submit(signed(&node, key, nonce, pay(&ferdie, 1_000)))?;
+            }
+        }
+        let first = finalize_child(&node.genesis(), &node, &[])?;
+        assert_eq!(first.txs.len() as u64, fits, "the budget fills the block");
+        assert_eq!(node.mempool_len() as u64, 2 * per_sender - fits);
+        let second = finalize_child(&first, &node, &[])?;
+        assert_eq!((first.txs.len() + second.txs.len()) as u64, 2 * per_sender);
+        assert_eq!(node.mempool_len(), 0);
+        Ok(())
+    }
+
     #[test]
     fn submission_rejects_bad_signatures_and_queues_future_nonces() -> TestResult {
         let node = chain()?;
