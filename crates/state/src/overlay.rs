@@ -103,19 +103,7 @@ impl<'a> Overlay<'a> {
     /// Every entry of `I` whose key starts with the encoding of `leading` (for example the
     /// first field of a tuple key), in key order.
     pub fn scan<I: Item>(&self, leading: &impl Encode) -> Result<Entries<I>, StateError> {
-        let mut prefix = I::PREFIX.to_vec();
-        leading.encode_to(&mut prefix);
-        let entries = merge_prefix(self.base.scan_prefix(&prefix), &self.changes, &prefix);
-        entries
-            .into_iter()
-            .map(|(raw_key, bytes)| {
-                let key_bytes = raw_key.get(I::PREFIX.len()..).unwrap_or_default();
-                Ok((
-                    decode_exact::<I::Key>(I::PREFIX, key_bytes)?,
-                    decode_exact(I::PREFIX, &bytes)?,
-                ))
-            })
-            .collect()
+        self.scan_with::<I, I::Value>(leading, |bytes| decode_exact(I::PREFIX, bytes).ok())
     }
 
     /// Like [`Overlay::scan`], but each value is decoded by `value` (`None`: corrupt) instead
